@@ -1,0 +1,54 @@
+// keysafe init: create the encrypted store.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/store/sealing.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+Action setup_init(CLI::App& cmd) {
+  auto cost = std::make_shared<unsigned>(store::k_default_log2_n);
+  cmd.add_option("--kdf-cost", *cost,
+                 "scrypt cost as log2(N): 17 (default, ~0.4 s and 128 MiB per unlock) up to 22; "
+                 "values below 15 are for test stores only")
+      ->check(CLI::Range(store::k_min_log2_n, store::k_max_log2_n))
+      ->type_name("LOG2N");
+  cmd.footer(R"(
+Creates the keystore file (mode 0600, never over an existing file). The store passphrase
+protects every private key in it: keep it safe, without it no key can be opened.
+
+EXAMPLES:
+  keysafe init
+  keysafe --store /srv/keys/keystore.db init --passphrase-file /root/keysafe.pass)");
+  return [cost](Context& ctx) {
+    const auto path = ctx.store_path();
+    // Refuse before asking for a passphrase.
+    if (std::filesystem::exists(std::filesystem::symlink_status(path)))
+      throw Error(Errc::AlreadyExists, "a file already exists at \"" + path.string() + "\"",
+                  "keysafe init never overwrites an existing file (it may hold your keys)",
+                  "use that store, or choose another path with --store");
+    if (*cost < 15)
+      ctx.warn("--kdf-cost " + std::to_string(*cost) +
+               " makes the passphrase cheap to guess: use it for test stores only");
+    const SecureBytes pass = ctx.store_passphrase(true);
+    const store::KdfParams params{*cost, 8, 1};
+    const auto now = ctx.env.now();
+    store::Keystore::create(path, pass, params, now);
+    if (ctx.options.json) {
+      ctx.out << nlohmann::json{{"store", path.string()},
+                                {"kdf", {{"name", "scrypt"}, {"log2_n", params.log2_n},
+                                         {"r", params.r}, {"p", params.p}}},
+                                {"created", time_or_null(now)}}
+                     .dump(2)
+              << '\n';
+    } else {
+      ctx.out << "created keystore " << path.string() << " (scrypt N=2^" << params.log2_n
+              << ", mode 0600)\n"
+              << "next: keysafe create NAME --dns NAME\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace keysafe::cli

@@ -1,0 +1,83 @@
+// keysafe install: the CA's answer, matched to its stored key by public key.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/formats/input.hpp"
+#include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/files.hpp"
+#include "keysafe/ops/install.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+Action setup_install(CLI::App& cmd) {
+  auto file = std::make_shared<std::string>();
+  auto ca_file = std::make_shared<std::string>();
+  cmd.add_option("FILE", *file,
+                 "what the CA returned: PEM or DER certificate, PEM bundle (leaf and "
+                 "intermediates in any order), or PKCS#7 (.p7b/.p7c)")
+      ->required();
+  cmd.add_option("--ca-file", *ca_file,
+                 "PEM file of trust anchors to check the chain against (default: the system "
+                 "trust store)")
+      ->type_name("FILE");
+  cmd.footer(R"(
+The certificate is matched to its key by the SHA-256 of its public key, whatever the
+file is called. No passphrase is needed. A chain that does not reach a trusted root
+is installed with a warning that says what is missing.
+
+EXAMPLES:
+  keysafe install www.example.com.cer
+  keysafe install fullchain.pem --ca-file corporate-root.pem
+  keysafe install certnew.p7b)");
+  return [file, ca_file](Context& ctx) {
+    // Read and understand the file before touching the store.
+    const Bytes data = ops::read_input_file(*file);
+    const auto input = formats::read_input(data, *file);
+    auto store = ctx.open_store();
+    ops::InstallOptions options;
+    if (!ca_file->empty()) options.ca_file = *ca_file;
+    options.now = ctx.env.now();
+    const auto r = ops::install_certificate(store, input, *file, options);
+    for (const auto& w : r.warnings) ctx.warn(w);
+    const auto& c = r.certificate;
+    if (ctx.options.json) {
+      ctx.out << nlohmann::json{{"name", r.name},
+                                {"already_installed", r.already_installed},
+                                {"current", r.became_current},
+                                {"fingerprint_sha256", c.fingerprint_sha256},
+                                {"spki_sha256", c.spki_sha256},
+                                {"subject", c.subject},
+                                {"issuer", c.issuer},
+                                {"serial", c.serial_hex},
+                                {"not_before", time_or_null(c.not_before)},
+                                {"not_after", time_or_null(c.not_after)},
+                                {"chain_length", r.chain_length},
+                                {"chain_trusted", r.chain_trusted},
+                                {"chain_problem", r.chain_problem.empty()
+                                                      ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(r.chain_problem)},
+                                {"replaced_fingerprint",
+                                 r.replaced_fingerprint ? nlohmann::json(*r.replaced_fingerprint)
+                                                        : nlohmann::json(nullptr)},
+                                {"warnings", r.warnings}}
+                     .dump(2)
+              << '\n';
+      return 0;
+    }
+    if (r.already_installed) {
+      ctx.out << "already installed: this certificate of \"" << r.name
+              << "\" is in the store; nothing changed\n";
+      return 0;
+    }
+    ctx.out << "installed the certificate of \"" << r.name << "\" (serial " << c.serial_hex
+            << "), valid until " << ops::format_rfc3339(c.not_after) << "; chain of "
+            << r.chain_length << (r.chain_trusted ? ", trusted" : ", NOT verified") << '\n';
+    if (r.replaced_fingerprint)
+      ctx.out << "the previous certificate (" << r.replaced_fingerprint->substr(0, 16)
+              << "...) is kept in the history\n";
+    return 0;
+  };
+}
+
+}  // namespace keysafe::cli

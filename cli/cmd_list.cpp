@@ -1,0 +1,46 @@
+// keysafe list: every entry, or those expiring soon, from indexed columns.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/ops/inventory.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+Action setup_list(CLI::App& cmd) {
+  auto expiring = std::make_shared<std::string>();
+  cmd.add_option("--expiring", *expiring,
+                 "only certificates that expire within DAYS (e.g. 30 or 30d), expired ones "
+                 "included; exit code 10 if any expires within DAYS, 11 if any has expired")
+      ->type_name("DAYS");
+  cmd.footer(R"(
+Needs no passphrase. Keys never backed up show NEVER in the BACKUP column.
+
+EXAMPLES:
+  keysafe list
+  keysafe list --expiring 30 --json)");
+  return [expiring](Context& ctx) {
+    std::optional<std::int64_t> days;
+    if (!expiring->empty()) days = ops::parse_days(*expiring);
+    auto store = ctx.open_store();
+    const auto now = ctx.env.now();
+    const auto entries = ops::list_entries(store, now, days);
+    if (ctx.options.json) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& e : entries) arr.push_back(entry_json(e));
+      ctx.out << arr.dump(2) << '\n';
+    } else if (entries.empty()) {
+      ctx.out << (days ? "nothing expires within " + std::to_string(*days) + " days\n"
+                       : std::string("the store is empty: keysafe create NAME --dns NAME\n"));
+    } else {
+      render_entry_table(entries, ctx.out);
+    }
+    if (!days) return 0;
+    bool expired = false;
+    for (const auto& e : entries) expired = expired || (e.not_after && *e.not_after < now);
+    if (expired) return k_exit_expired;
+    return entries.empty() ? 0 : k_exit_expiring;
+  };
+}
+
+}  // namespace keysafe::cli

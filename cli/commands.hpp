@@ -1,0 +1,34 @@
+// The command registry: each command declares its options and returns what to run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <span>
+
+#include "context.hpp"
+
+namespace keysafe::cli {
+
+// Runs the command after parsing; returns the exit code. Errors are thrown as keysafe::Error.
+using Action = std::function<int(Context&)>;
+
+struct CommandSpec {
+  const char* name;
+  const char* summary;
+  Action (*setup)(CLI::App& command);
+};
+
+std::span<const CommandSpec> commands();
+
+Action setup_init(CLI::App& command);
+Action setup_create(CLI::App& command);
+Action setup_request(CLI::App& command);
+Action setup_install(CLI::App& command);
+Action setup_list(CLI::App& command);
+Action setup_show(CLI::App& command);
+
+// Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
+inline constexpr int k_exit_expiring = 10;
+inline constexpr int k_exit_expired = 11;
+
+}  // namespace keysafe::cli

@@ -1,0 +1,57 @@
+// Store location, store opening and warnings for commands.
+#include "context.hpp"
+
+#include <cstdlib>
+#include <ostream>
+
+#include "keysafe/ops/clock.hpp"
+#include "passphrase.hpp"
+
+namespace keysafe::cli {
+
+Environment system_environment() {
+  Environment env;
+  env.getenv = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+  env.now = [] { return ops::now_unix(); };
+  env.read_secret = [](const std::string& prompt) { return read_secret_from_terminal(prompt); };
+  return env;
+}
+
+std::filesystem::path Context::store_path() const {
+  if (!options.store.empty()) return options.store;
+  if (auto s = env.getenv("KEYSAFE_STORE"); s && !s->empty()) return *s;
+  std::filesystem::path base;
+  if (auto x = env.getenv("XDG_DATA_HOME"); x && !x->empty()) {
+    base = *x;
+  } else if (auto h = env.getenv("HOME"); h && !h->empty()) {
+    base = std::filesystem::path(*h) / ".local" / "share";
+  } else {
+    throw Error(Errc::Usage, "cannot tell where the keystore is",
+                "neither --store, KEYSAFE_STORE, XDG_DATA_HOME nor HOME is set",
+                "name the store with --store PATH");
+  }
+  return base / "keysafe" / "keystore.db";
+}
+
+store::Keystore Context::open_store() const { return store::Keystore::open(store_path()); }
+
+SecureBytes Context::store_passphrase(bool new_passphrase) const {
+  return acquire_passphrase(*this, new_passphrase);
+}
+
+store::Keystore Context::open_unlocked_store() const {
+  auto store = open_store();
+  const SecureBytes pass = store_passphrase(false);
+  store.unlock(pass);
+  return store;
+}
+
+void Context::warn(const std::string& message) const {
+  err << "keysafe: warning: " << message << '\n';
+}
+
+}  // namespace keysafe::cli

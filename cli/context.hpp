@@ -1,0 +1,52 @@
+// What every command runs against: options, streams, environment, clock and terminal.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "keysafe/ossl/bytes.hpp"
+#include "keysafe/store/keystore.hpp"
+
+namespace keysafe::cli {
+
+struct GlobalOptions {
+  std::string store;
+  bool json = false;
+  bool yes = false;
+  bool verbose = false;
+  std::string passphrase_file;
+  int passphrase_fd = -1;
+};
+
+// Everything outside the process that a command touches, injectable for tests.
+struct Environment {
+  std::function<std::optional<std::string>(const char*)> getenv;
+  std::function<std::int64_t()> now;
+  // Reads a secret from the terminal without echo; nullopt when there is no terminal.
+  std::function<std::optional<SecureBytes>(const std::string& prompt)> read_secret;
+};
+
+Environment system_environment();
+
+struct Context {
+  std::ostream& out;
+  std::ostream& err;
+  Environment env;
+  GlobalOptions options;
+
+  // --store, else KEYSAFE_STORE, else $XDG_DATA_HOME/keysafe/keystore.db
+  // (XDG_DATA_HOME defaults to ~/.local/share).
+  std::filesystem::path store_path() const;
+  store::Keystore open_store() const;
+  // The store passphrase: --passphrase-file, --passphrase-fd, KEYSAFE_PASSPHRASE, or the terminal.
+  SecureBytes store_passphrase(bool new_passphrase) const;
+  // Opens the store and unlocks it (one key derivation).
+  store::Keystore open_unlocked_store() const;
+  void warn(const std::string& message) const;
+};
+
+}  // namespace keysafe::cli

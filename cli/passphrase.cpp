@@ -1,0 +1,120 @@
+// Reading passphrases from files, descriptors, the environment or the terminal.
+#include "passphrase.hpp"
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "context.hpp"
+
+namespace keysafe::cli {
+namespace {
+
+constexpr std::size_t k_max_passphrase = 4096;
+
+SecureBytes read_all(int fd, const std::string& what) {
+  SecureBytes out;
+  out.reserve(k_max_passphrase + 1);
+  std::uint8_t buf[256];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      OPENSSL_cleanse(buf, sizeof buf);
+      throw Error(Errc::Io, "cannot read the passphrase from " + what, std::strerror(errno));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > k_max_passphrase) {
+      OPENSSL_cleanse(buf, sizeof buf);
+      throw Error(Errc::Usage, "the passphrase from " + what + " is too long",
+                  "a passphrase has at most 4096 bytes", "check that " + what + " is right");
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  OPENSSL_cleanse(buf, sizeof buf);
+  // One trailing newline (as `echo` writes) is not part of the passphrase.
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+SecureBytes checked(SecureBytes pass, const std::string& what) {
+  if (pass.empty())
+    throw Error(Errc::Usage, "the passphrase from " + what + " is empty",
+                "an empty passphrase would leave the private keys unprotected",
+                "put the passphrase in " + what);
+  return pass;
+}
+
+}  // namespace
+
+std::optional<SecureBytes> read_secret_from_terminal(const std::string& prompt) {
+  const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return std::nullopt;
+  termios saved{};
+  if (::tcgetattr(fd, &saved) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  quiet.c_lflag |= ECHONL;
+  (void)!::write(fd, prompt.data(), prompt.size());
+  ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  SecureBytes out;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n' && out.size() < k_max_passphrase)
+    out.push_back(static_cast<std::uint8_t>(c));
+  c = 0;
+  ::tcsetattr(fd, TCSAFLUSH, &saved);
+  ::close(fd);
+  return out;
+}
+
+SecureBytes acquire_passphrase(const Context& ctx, bool new_passphrase) {
+  const auto& o = ctx.options;
+  if (!o.passphrase_file.empty()) {
+    const int fd = ::open(o.passphrase_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw Error(Errc::Io, "cannot read the passphrase file \"" + o.passphrase_file + "\"",
+                  std::strerror(errno), "check --passphrase-file");
+    SecureBytes pass;
+    try {
+      pass = read_all(fd, "the passphrase file \"" + o.passphrase_file + "\"");
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+    return checked(std::move(pass), "--passphrase-file");
+  }
+  if (o.passphrase_fd >= 0)
+    return checked(read_all(o.passphrase_fd, "file descriptor " + std::to_string(o.passphrase_fd)),
+                   "--passphrase-fd");
+  if (auto env = ctx.env.getenv("KEYSAFE_PASSPHRASE")) {
+    SecureBytes pass(env->begin(), env->end());
+    return checked(std::move(pass), "KEYSAFE_PASSPHRASE");
+  }
+  auto first = ctx.env.read_secret(new_passphrase ? "New keystore passphrase: "
+                                                  : "Keystore passphrase: ");
+  if (!first)
+    throw Error(Errc::Usage, "the store passphrase is needed and there is no terminal to ask on",
+                "this command opens private keys, which are encrypted with the store passphrase",
+                "give it with --passphrase-file FILE, --passphrase-fd N or the environment "
+                "variable KEYSAFE_PASSPHRASE");
+  if (first->empty())
+    throw Error(Errc::Usage, "the passphrase is empty",
+                "an empty passphrase would leave the private keys unprotected",
+                "type a passphrase");
+  if (new_passphrase) {
+    auto again = ctx.env.read_secret("Repeat the passphrase: ");
+    if (!again || *again != *first)
+      throw Error(Errc::Usage, "the two passphrases differ", "they must be typed the same twice",
+                  "run the command again");
+  }
+  return std::move(*first);
+}
+
+}  // namespace keysafe::cli

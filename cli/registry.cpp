@@ -1,0 +1,22 @@
+// Every command, listed explicitly, in the order --help shows them.
+#include <array>
+
+#include "commands.hpp"
+
+namespace keysafe::cli {
+
+std::span<const CommandSpec> commands() {
+  static const std::array<CommandSpec, 6> k_commands = {{
+      {"init", "create a new encrypted keystore", setup_init},
+      {"create", "generate a key pair in the store and write its certificate request",
+       setup_create},
+      {"request", "write the stored certificate request of an entry again", setup_request},
+      {"install", "install the certificate a CA returned, matched to its stored key",
+       setup_install},
+      {"list", "list the entries of the store (no passphrase needed)", setup_list},
+      {"show", "show one entry in detail (no passphrase needed)", setup_show},
+  }};
+  return k_commands;
+}
+
+}  // namespace keysafe::cli

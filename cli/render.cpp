@@ -1,0 +1,121 @@
+// Rendering: one error format, stable JSON fields (docs/JSON.md), readable tables.
+#include "render.hpp"
+
+#include <fmt/format.h>
+
+#include <ostream>
+
+#include "keysafe/ops/clock.hpp"
+
+namespace keysafe::cli {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Continuation lines of a long message line up under its first line.
+void print_field(std::ostream& err, std::string_view label, const std::string& text) {
+  err << "  " << label;
+  for (char c : text) {
+    err << c;
+    if (c == '\n') err << std::string(label.size() + 2, ' ');
+  }
+  err << '\n';
+}
+
+}  // namespace
+
+void render_error(const Error& e, std::ostream& out, std::ostream& err, bool json, bool verbose) {
+  err << "keysafe: error: " << e.summary() << '\n';
+  if (!e.cause().empty()) print_field(err, "cause: ", e.cause());
+  if (!e.remedy().empty()) print_field(err, "fix:   ", e.remedy());
+  if (verbose && !e.openssl_errors().empty()) print_field(err, "openssl: ", e.openssl_errors());
+  if (json) {
+    nlohmann::json j = {{"error",
+                         {{"code", std::string(errc_name(e.code()))},
+                          {"exit_code", exit_code_for(e.code())},
+                          {"summary", e.summary()},
+                          {"cause", e.cause()},
+                          {"fix", e.remedy()}}}};
+    out << j.dump(2) << '\n';
+  }
+}
+
+nlohmann::json time_or_null(const std::optional<std::int64_t>& t) {
+  if (!t) return nullptr;
+  return ops::format_rfc3339(*t);
+}
+
+nlohmann::json entry_json(const ops::EntryView& v) {
+  const auto opt = [](const auto& o) -> nlohmann::json {
+    if (!o) return nullptr;
+    return *o;
+  };
+  return {
+      {"name", v.name},
+      {"state", v.state},
+      {"key_algorithm", v.key_algorithm},
+      {"subject", v.subject},
+      {"dns", v.dns},
+      {"ip", v.ip},
+      {"issuer", opt(v.issuer)},
+      {"serial", opt(v.serial)},
+      {"not_before", time_or_null(v.not_before)},
+      {"not_after", time_or_null(v.not_after)},
+      {"days_left", opt(v.days_left)},
+      {"fingerprint_sha256", opt(v.fingerprint_sha256)},
+      {"spki_sha256", v.spki_sha256},
+      {"last_backup", time_or_null(v.last_backup)},
+      {"backed_up", v.last_backup.has_value()},
+      {"created", ops::format_rfc3339(v.created_at)},
+      {"certificates", v.certificate_count},
+      {"chain_trusted", opt(v.chain_trusted)},
+      {"chain_problem", opt(v.chain_problem)},
+  };
+}
+
+void render_entry_text(const ops::EntryView& v, std::ostream& out) {
+  const auto line = [&](std::string_view label, const std::string& value) {
+    out << fmt::format("{:<20}{}\n", std::string(label) + ":", value);
+  };
+  line("name", v.name);
+  line("state", v.state);
+  line("key algorithm", v.key_algorithm);
+  line("subject", v.subject);
+  line("dns names", v.dns.empty() ? "-" : join(v.dns));
+  line("ip addresses", v.ip.empty() ? "-" : join(v.ip));
+  if (v.issuer) {
+    line("issuer", *v.issuer);
+    line("serial", *v.serial);
+    line("not before", ops::format_rfc3339(*v.not_before));
+    line("not after", ops::format_rfc3339(*v.not_after));
+    line("days left", std::to_string(*v.days_left));
+    line("sha-256 fingerprint", *v.fingerprint_sha256);
+    line("chain", *v.chain_trusted ? std::string("reaches a trusted root")
+                                    : "not verified to a trusted root: " +
+                                          v.chain_problem.value_or("unknown"));
+  }
+  line("public key sha-256", v.spki_sha256);
+  line("created", ops::format_rfc3339(v.created_at));
+  line("certificates", std::to_string(v.certificate_count) + " (current and history)");
+  line("last backup", v.last_backup ? ops::format_rfc3339(*v.last_backup)
+                                    : std::string("never (keysafe backup ") + v.name + ")");
+}
+
+void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream& out) {
+  out << fmt::format("{:<24} {:<9} {:<9} {:<20} {:>5} {:<8} {}\n", "NAME", "STATE", "KEY",
+                     "NOT AFTER", "DAYS", "BACKUP", "NAMES");
+  for (const auto& v : entries) {
+    std::vector<std::string> names = v.dns;
+    names.insert(names.end(), v.ip.begin(), v.ip.end());
+    out << fmt::format("{:<24} {:<9} {:<9} {:<20} {:>5} {:<8} {}\n", v.name, v.state,
+                       v.key_algorithm, v.not_after ? ops::format_rfc3339(*v.not_after) : "-",
+                       v.days_left ? std::to_string(*v.days_left) : "-",
+                       v.last_backup ? "yes" : "NEVER", join(names));
+  }
+}
+
+}  // namespace keysafe::cli

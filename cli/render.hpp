@@ -1,0 +1,24 @@
+// Text and JSON renderings of library results and errors.
+#pragma once
+
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "keysafe/error.hpp"
+#include "keysafe/ops/inventory.hpp"
+
+namespace keysafe::cli {
+
+// Errors are rendered here and nowhere else: summary, cause, fix (and OpenSSL's queue
+// with --verbose) on stderr; with --json also {"error": {...}} on stdout.
+void render_error(const Error& e, std::ostream& out, std::ostream& err, bool json, bool verbose);
+
+nlohmann::json entry_json(const ops::EntryView& v);
+void render_entry_text(const ops::EntryView& v, std::ostream& out);
+void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream& out);
+
+// RFC 3339 string or JSON null.
+nlohmann::json time_or_null(const std::optional<std::int64_t>& t);
+
+}  // namespace keysafe::cli

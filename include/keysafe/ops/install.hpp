@@ -1,0 +1,37 @@
+// Installing what a CA returned: matching the certificate to a stored key by public key.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysafe/formats/input.hpp"
+#include "keysafe/store/keystore.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+
+namespace keysafe::ops {
+
+struct InstallOptions {
+  std::optional<std::filesystem::path> ca_file;
+  std::int64_t now = 0;
+};
+
+struct InstallResult {
+  std::string name;
+  x509::CertificateInfo certificate;
+  bool already_installed = false;  // the same certificate was installed before: nothing changed
+  bool became_current = false;
+  std::optional<std::string> replaced_fingerprint;  // the previous current certificate
+  std::size_t chain_length = 0;
+  bool chain_trusted = false;
+  std::string chain_problem;
+  std::vector<std::string> warnings;
+};
+
+// `input` is the parsed file named `source`. Throws KeyNotFound (with the seed's diagnosis)
+// when no stored private key matches, RequestNotCertificate for a request.
+InstallResult install_certificate(store::Keystore& store, const formats::ParsedInput& input,
+                                  std::string_view source, const InstallOptions& options);
+
+}  // namespace keysafe::ops

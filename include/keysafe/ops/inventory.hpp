@@ -1,0 +1,47 @@
+// list and show: what the store holds, from indexed columns, without the passphrase.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysafe/store/keystore.hpp"
+
+namespace keysafe::ops {
+
+// One entry as list/show present it (docs/JSON.md documents the JSON form).
+struct EntryView {
+  std::string name;
+  std::string state;  // pending, installed, expired, no-key
+  std::string key_algorithm;
+  std::string subject;
+  std::vector<std::string> dns;
+  std::vector<std::string> ip;
+  std::optional<std::string> issuer;
+  std::optional<std::string> serial;
+  std::optional<std::int64_t> not_before;
+  std::optional<std::int64_t> not_after;
+  std::optional<std::int64_t> days_left;
+  std::optional<std::string> fingerprint_sha256;
+  std::string spki_sha256;
+  std::optional<std::int64_t> last_backup;
+  std::int64_t created_at = 0;
+  std::int64_t certificate_count = 0;
+  std::optional<bool> chain_trusted;
+  std::optional<std::string> chain_problem;
+};
+
+EntryView make_view(const store::EntryRecord& record, std::int64_t now);
+
+// `expiring_days`: only entries whose current certificate ends within that many days
+// (already expired ones included).
+std::vector<EntryView> list_entries(store::Keystore& store, std::int64_t now,
+                                    std::optional<std::int64_t> expiring_days);
+
+// Throws NotFound naming close matches.
+EntryView show_entry(store::Keystore& store, std::string_view name, std::int64_t now);
+
+// "30" or "30d" -> 30. Throws Usage.
+std::int64_t parse_days(std::string_view text);
+
+}  // namespace keysafe::ops

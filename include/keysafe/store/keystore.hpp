@@ -1,0 +1,123 @@
+// The keystore: one SQLite file holding sealed keys, requests, certificates and chains.
+// Reads need no passphrase; sealing and opening private keys need `unlock`.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysafe/ossl/bytes.hpp"
+#include "keysafe/store/header.hpp"
+#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+
+namespace keysafe::store {
+
+struct KeyRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string algorithm;
+  Bytes spki_der;
+  std::string spki_sha256;
+  bool has_private_key = false;
+  std::string subject;
+  std::vector<std::string> dns;
+  std::vector<std::string> ip;
+  std::optional<std::int64_t> current_certificate_id;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> last_backup_at;
+};
+
+// What listings show of a certificate: columns only, never the decoded DER.
+struct CertificateRecord {
+  std::int64_t id = 0;
+  std::int64_t key_id = 0;
+  std::string fingerprint_sha256;
+  std::string spki_sha256;
+  std::string subject;
+  std::string issuer;
+  std::string serial;
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  std::vector<std::string> dns;
+  std::vector<std::string> ip;
+  bool is_ca = false;
+  bool chain_trusted = false;
+  std::string chain_problem;
+  std::int64_t installed_at = 0;
+};
+
+struct EntryRecord {
+  KeyRecord key;
+  std::optional<CertificateRecord> current;
+  std::int64_t certificate_count = 0;
+};
+
+struct NewKey {
+  std::string name;
+  std::string algorithm;
+  Bytes spki_der;
+  std::string subject;
+  std::vector<std::string> dns;
+  std::vector<std::string> ip;
+  Bytes request_der;
+  std::int64_t now = 0;
+};
+
+struct NewCertificate {
+  Bytes der;
+  x509::CertificateInfo info;
+  std::vector<Bytes> chain;  // DER, the leaf's issuer first
+  bool chain_trusted = false;
+  std::string chain_problem;
+  std::int64_t now = 0;
+};
+
+class Keystore final {
+ public:
+  // Creates a new store file (0600, never over an existing file) and its parent directory.
+  static void create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
+                     const KdfParams& params, std::int64_t now);
+  // Opens and validates an existing store; diagnoses what else the file is.
+  static Keystore open(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const noexcept { return m_db.path(); }
+  const StoreHeader& header() const noexcept { return m_header; }
+
+  // Derives the key-encryption key once and opens the data key. Throws WrongPassphrase.
+  void unlock(std::span<const std::uint8_t> passphrase);
+  bool unlocked() const noexcept { return !m_data_key.empty(); }
+
+  std::optional<KeyRecord> key_by_name(std::string_view name);
+  std::optional<KeyRecord> key_by_spki(std::string_view spki_sha256);
+  std::vector<KeyRecord> all_keys();
+  std::optional<CertificateRecord> certificate_by_fingerprint(std::string_view fingerprint);
+  std::optional<CertificateRecord> certificate(std::int64_t id);
+  std::vector<CertificateRecord> certificates_of(std::int64_t key_id);
+  // Entries in name order; with `expiring_by`, only those whose current certificate's
+  // notAfter is at or before it.
+  std::vector<EntryRecord> entries(std::optional<std::int64_t> expiring_by = std::nullopt);
+  std::optional<EntryRecord> entry(std::string_view name);
+  std::optional<Bytes> latest_request(std::int64_t key_id);
+  std::vector<Bytes> chain_of(std::int64_t certificate_id);
+
+  // One transaction: the key row, its sealed private key and its request. Needs unlock.
+  std::int64_t add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8_private_key);
+  // One transaction: the certificate, its chain, and (if `make_current`) the key's pointer.
+  std::int64_t add_certificate(std::int64_t key_id, const NewCertificate& cert, bool make_current);
+
+  // The PKCS#8 private key of an entry. Needs unlock; throws StoreDamaged naming a tampered row.
+  SecureBytes open_private_key(const KeyRecord& key);
+
+ private:
+  explicit Keystore(Database db, StoreHeader header)
+      : m_db(std::move(db)), m_header(std::move(header)) {}
+
+  Database m_db;
+  StoreHeader m_header;
+  SecureBytes m_data_key;
+};
+
+}  // namespace keysafe::store

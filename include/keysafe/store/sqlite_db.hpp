@@ -1,0 +1,94 @@
+// A thin RAII layer over SQLite: connections, prepared statements, transactions,
+// and translation of SQLite result codes into keysafe errors.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "keysafe/error.hpp"
+#include "keysafe/ossl/bytes.hpp"
+
+namespace keysafe::store {
+
+class Statement;
+
+class Database final {
+ public:
+  // Opens an existing file read-write; never creates one.
+  explicit Database(const std::filesystem::path& path);
+  ~Database();
+  Database(Database&& other) noexcept;
+  Database& operator=(Database&&) = delete;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(std::string_view sql);
+  Statement prepare(std::string_view sql);
+  std::int64_t last_insert_id() const;
+  int changes() const;
+  sqlite3* handle() const noexcept { return m_db; }
+  const std::filesystem::path& path() const noexcept { return m_path; }
+
+  // Raises the keysafe error for an SQLite failure `rc` while doing `what`.
+  [[noreturn]] void fail(int rc, std::string_view what) const;
+
+ private:
+  sqlite3* m_db = nullptr;
+  std::filesystem::path m_path;
+};
+
+class Statement final {
+ public:
+  Statement(const Database& db, sqlite3_stmt* stmt) : m_db(&db), m_stmt(stmt) {}
+  ~Statement();
+  Statement(Statement&& other) noexcept : m_db(other.m_db), m_stmt(other.m_stmt) {
+    other.m_stmt = nullptr;
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, std::span<const std::uint8_t> value);
+  Statement& bind_null(int index);
+  Statement& bind(int index, const std::optional<std::int64_t>& value);
+
+  // Steps once; true while a row is available.
+  bool step();
+  // Steps to completion (for statements without rows).
+  void run();
+  void reset();
+
+  std::int64_t int64(int column) const;
+  std::optional<std::int64_t> optional_int64(int column) const;
+  std::string text(int column) const;
+  Bytes blob(int column) const;
+  bool is_null(int column) const;
+
+ private:
+  const Database* m_db;
+  sqlite3_stmt* m_stmt;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back unless committed.
+class Transaction final {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Database& m_db;
+  bool m_done = false;
+};
+
+}  // namespace keysafe::store

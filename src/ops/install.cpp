@@ -1,0 +1,178 @@
+// keysafe install: the leaf is whichever certificate's public key a stored key holds.
+#include "keysafe/ops/install.hpp"
+
+#include <algorithm>
+
+#include "keysafe/ops/clock.hpp"
+#include "keysafe/x509/chain.hpp"
+#include "keysafe/x509/request.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
+  return out;
+}
+
+[[noreturn]] void request_given(store::Keystore& store, const formats::ParsedInput& input,
+                                std::string_view source) {
+  const auto info = x509::inspect_request(input.requests.front().get());
+  const auto key = store.key_by_spki(info.spki_sha256);
+  const std::string src = "\"" + std::string(source) + "\"";
+  if (key && key->has_private_key)
+    throw Error(Errc::RequestNotCertificate, src + " is a certificate request, not a certificate",
+                "it asks a CA to certify the public key SHA-256 " + info.spki_sha256 +
+                    " (subject " + info.subject + "); its private key is in this store as \"" +
+                    key->name + "\"",
+                "send the request to your CA, then install the certificate it returns: "
+                "keysafe install CERTIFICATE-FILE");
+  throw Error(Errc::RequestNotCertificate, src + " is a certificate request, not a certificate",
+              "it asks a CA to certify the public key SHA-256 " + info.spki_sha256 +
+                  " (subject " + info.subject +
+                  "), and no key in this store holds that public key's private key; a request "
+                  "holds only the public key, never the private key",
+              "if the key that made this request is elsewhere, import it: keysafe import KEY-FILE; "
+              "otherwise make a new key and request: keysafe create NAME --dns NAME.., and send "
+              "that request to the CA");
+}
+
+[[noreturn]] void no_matching_key(store::Keystore& store, X509* leaf, std::string_view source) {
+  const auto info = x509::inspect_certificate(leaf);
+  std::string cause = "the certificate's public key (SHA-256 " + info.spki_sha256 +
+                      ") belongs to no key in " + "\"" + store.path().string() +
+                      "\"; a certificate request (.req) holds only the public key, never the "
+                      "private key, so the certificate cannot be used without the key that made "
+                      "the request";
+  // Point at a stored key made for the same names: the usual cause is a re-created request.
+  for (const auto& key : store.all_keys()) {
+    const bool same_names = !info.dns.empty() && std::any_of(info.dns.begin(), info.dns.end(), [&](const std::string& d) {
+      return std::find(key.dns.begin(), key.dns.end(), d) != key.dns.end();
+    });
+    if (same_names)
+      cause += "; the stored key \"" + key.name + "\" was made for " + join(key.dns) +
+               " but has a different public key (SHA-256 " + key.spki_sha256 +
+               "): this certificate was issued for another request";
+  }
+  const std::string name = info.dns.empty() ? std::string("NAME") : info.dns.front();
+  throw Error(Errc::KeyNotFound,
+              "no private key in this keystore matches \"" + std::string(source) + "\"", cause,
+              "restore the key from its backup (keysafe restore BACKUP-FILE), then install "
+              "again; if no backup holds it, re-key: keysafe create " + name + " --dns " + name +
+                  " and have the CA issue a certificate for the new request");
+}
+
+}  // namespace
+
+InstallResult install_certificate(store::Keystore& store, const formats::ParsedInput& input,
+                                  std::string_view source, const InstallOptions& options) {
+  const std::string src = "\"" + std::string(source) + "\"";
+  if (input.certificates.empty() && !input.requests.empty()) request_given(store, input, source);
+  if (input.certificates.empty()) {
+    if (input.private_keys > 0)
+      throw Error(Errc::BadInput, src + " holds a private key but no certificate",
+                  "install takes the certificate a CA returned for a request made by keysafe",
+                  "to bring an existing key into the store use: keysafe import " +
+                      std::string(source));
+    throw Error(Errc::BadInput, src + " holds no certificate",
+                "the file contains nothing keysafe install can use",
+                "give the certificate file the CA sent (PEM, DER, or .p7b/.p7c)");
+  }
+
+  // Find the certificate(s) whose public key has a stored private key.
+  X509* leaf = nullptr;
+  std::optional<store::KeyRecord> key;
+  std::vector<X509*> others;
+  for (const auto& c : input.certificates) {
+    const auto info = x509::inspect_certificate(c.get());
+    auto k = store.key_by_spki(info.spki_sha256);
+    if (k && k->has_private_key) {
+      if (leaf != nullptr)
+        throw Error(Errc::BadInput, src + " holds certificates for more than one stored key",
+                    "both \"" + key->name + "\" and \"" + k->name + "\" match a certificate in it",
+                    "install each certificate from its own file");
+      leaf = c.get();
+      key = std::move(k);
+    } else {
+      others.push_back(c.get());
+    }
+  }
+  if (leaf == nullptr) {
+    // Report on the end-entity certificate: one that issues none of the others.
+    X509* candidate = input.certificates.front().get();
+    for (const auto& c : input.certificates) {
+      const bool issues_another = std::any_of(
+          input.certificates.begin(), input.certificates.end(), [&](const ossl::Cert& o) {
+            return o.get() != c.get() && X509_check_issued(c.get(), o.get()) == X509_V_OK;
+          });
+      if (!issues_another && X509_check_ca(c.get()) == 0) {
+        candidate = c.get();
+        break;
+      }
+    }
+    no_matching_key(store, candidate, source);
+  }
+
+  InstallResult result;
+  result.name = key->name;
+  result.certificate = x509::inspect_certificate(leaf);
+  const auto& cert = result.certificate;
+
+  if (auto existing = store.certificate_by_fingerprint(cert.fingerprint_sha256)) {
+    result.already_installed = true;
+    result.became_current = key->current_certificate_id == existing->id;
+    result.chain_trusted = existing->chain_trusted;
+    result.chain_problem = existing->chain_problem;
+    result.chain_length = store.chain_of(existing->id).size();
+    return result;
+  }
+
+  const auto chain = x509::check_chain(leaf, others, options.ca_file, options.now);
+  result.chain_trusted = chain.trusted;
+  result.chain_problem = chain.problem;
+  result.chain_length = chain.chain.size();
+  if (!chain.trusted) {
+    std::string w = "the chain does not reach a trusted root: " + chain.problem;
+    if (!chain.missing_issuer.empty())
+      w += "; missing: the certificate of \"" + chain.missing_issuer +
+           "\" (add the CA's intermediate/root to the file, or name the root with --ca-file)";
+    result.warnings.push_back(w);
+  }
+  if (chain.unrelated > 0)
+    result.warnings.push_back(std::to_string(chain.unrelated) +
+                              " certificate(s) in the file are not on this certificate's chain "
+                              "and were not stored");
+  if (cert.not_after < options.now)
+    result.warnings.push_back("the certificate expired on " + format_rfc3339(cert.not_after));
+  else if (cert.not_before > options.now)
+    result.warnings.push_back("the certificate is not valid before " +
+                              format_rfc3339(cert.not_before));
+
+  // The newest certificate (latest notBefore) is current; an older one goes to history.
+  bool make_current = true;
+  if (key->current_certificate_id) {
+    const auto current = store.certificate(*key->current_certificate_id);
+    if (current && current->not_before > cert.not_before) {
+      make_current = false;
+      result.warnings.push_back("a newer certificate (valid from " +
+                                format_rfc3339(current->not_before) +
+                                ") stays current; this one was kept in the history");
+    } else if (current) {
+      result.replaced_fingerprint = current->fingerprint_sha256;
+    }
+  }
+
+  store::NewCertificate row;
+  row.der = x509::certificate_der(leaf);
+  row.info = cert;
+  for (const auto& c : chain.chain) row.chain.push_back(x509::certificate_der(c.get()));
+  row.chain_trusted = chain.trusted;
+  row.chain_problem = chain.problem;
+  row.now = options.now;
+  store.add_certificate(key->id, row, make_current);
+  result.became_current = make_current;
+  return result;
+}
+
+}  // namespace keysafe::ops

@@ -1,0 +1,81 @@
+// list/show: entry state and display fields from stored columns.
+#include "keysafe/ops/inventory.hpp"
+
+#include <charconv>
+
+#include "keysafe/ops/clock.hpp"
+
+namespace keysafe::ops {
+
+EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
+  const auto& k = record.key;
+  EntryView v;
+  v.name = k.name;
+  v.key_algorithm = k.algorithm;
+  v.spki_sha256 = k.spki_sha256;
+  v.last_backup = k.last_backup_at;
+  v.created_at = k.created_at;
+  v.certificate_count = record.certificate_count;
+  if (record.current) {
+    const auto& c = *record.current;
+    v.subject = c.subject;
+    v.dns = c.dns;
+    v.ip = c.ip;
+    v.issuer = c.issuer;
+    v.serial = c.serial;
+    v.not_before = c.not_before;
+    v.not_after = c.not_after;
+    v.days_left = days_between(now, c.not_after);
+    v.fingerprint_sha256 = c.fingerprint_sha256;
+    v.chain_trusted = c.chain_trusted;
+    if (!c.chain_problem.empty()) v.chain_problem = c.chain_problem;
+  } else {
+    v.subject = k.subject;
+    v.dns = k.dns;
+    v.ip = k.ip;
+  }
+  if (!k.has_private_key) v.state = "no-key";
+  else if (!record.current) v.state = "pending";
+  else if (record.current->not_after < now) v.state = "expired";
+  else v.state = "installed";
+  return v;
+}
+
+std::vector<EntryView> list_entries(store::Keystore& store, std::int64_t now,
+                                    std::optional<std::int64_t> expiring_days) {
+  std::optional<std::int64_t> by;
+  if (expiring_days) by = now + *expiring_days * 86400;
+  std::vector<EntryView> out;
+  for (const auto& e : store.entries(by)) out.push_back(make_view(e, now));
+  return out;
+}
+
+EntryView show_entry(store::Keystore& store, std::string_view name, std::int64_t now) {
+  auto e = store.entry(name);
+  if (!e) {
+    std::string similar;
+    for (const auto& k : store.all_keys())
+      if (k.name.find(name) != std::string::npos || name.find(k.name) != std::string::npos)
+        similar += (similar.empty() ? "" : ", ") + ("\"" + k.name + "\"");
+    throw Error(Errc::NotFound, "no entry named \"" + std::string(name) + "\"",
+                similar.empty() ? "the store has no entry of that name"
+                                : "similar names in the store: " + similar,
+                "see every entry with: keysafe list");
+  }
+  return make_view(*e, now);
+}
+
+std::int64_t parse_days(std::string_view text) {
+  std::string_view digits = text;
+  if (!digits.empty() && (digits.back() == 'd' || digits.back() == 'D')) digits.remove_suffix(1);
+  std::int64_t value = -1;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || value < 0 ||
+      value > 36500)
+    throw Error(Errc::Usage, "\"" + std::string(text) + "\" is not a number of days",
+                "DAYS is a whole number from 0 to 36500, optionally followed by 'd'",
+                "for example: keysafe list --expiring 30");
+  return value;
+}
+
+}  // namespace keysafe::ops

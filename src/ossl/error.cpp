@@ -1,0 +1,54 @@
+// Names and exit codes of error codes (the exit-code table lives in docs/EXIT-CODES.md).
+#include "keysafe/error.hpp"
+
+namespace keysafe {
+
+std::string_view errc_name(Errc code) noexcept {
+  switch (code) {
+    case Errc::Usage: return "usage";
+    case Errc::BadInput: return "bad-input";
+    case Errc::NotFound: return "not-found";
+    case Errc::AlreadyExists: return "already-exists";
+    case Errc::KeyNotFound: return "key-not-found";
+    case Errc::RequestNotCertificate: return "request-not-certificate";
+    case Errc::KeyCertMismatch: return "key-certificate-mismatch";
+    case Errc::WrongPassphrase: return "wrong-passphrase";
+    case Errc::StoreMissing: return "store-missing";
+    case Errc::StoreInvalid: return "not-a-store";
+    case Errc::StoreDamaged: return "store-damaged";
+    case Errc::StoreNewer: return "store-newer";
+    case Errc::StoreLocked: return "store-locked";
+    case Errc::StorePermission: return "store-permission";
+    case Errc::Refused: return "refused";
+    case Errc::Io: return "io";
+    case Errc::Crypto: return "crypto";
+    case Errc::Internal: return "internal";
+  }
+  return "internal";
+}
+
+int exit_code_for(Errc code) noexcept {
+  switch (code) {
+    case Errc::Usage: return 2;
+    case Errc::WrongPassphrase: return 3;
+    case Errc::StoreMissing:
+    case Errc::StoreInvalid:
+    case Errc::StoreDamaged:
+    case Errc::StoreNewer:
+    case Errc::StoreLocked:
+    case Errc::StorePermission: return 4;
+    case Errc::KeyNotFound:
+    case Errc::RequestNotCertificate: return 5;
+    case Errc::Refused:
+    case Errc::AlreadyExists: return 6;
+    case Errc::BadInput:
+    case Errc::NotFound:
+    case Errc::KeyCertMismatch:
+    case Errc::Io:
+    case Errc::Crypto:
+    case Errc::Internal: return 1;
+  }
+  return 1;
+}
+
+}  // namespace keysafe

@@ -1,0 +1,74 @@
+// Store header construction, checksum and data-key unwrapping.
+#include "keysafe/store/header.hpp"
+
+#include <optional>
+
+namespace keysafe::store {
+namespace {
+
+void put_u32(Bytes& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+void put_u64(Bytes& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+void put_field(Bytes& out, std::span<const std::uint8_t> field) {
+  put_u32(out, static_cast<std::uint32_t>(field.size()));
+  out.insert(out.end(), field.begin(), field.end());
+}
+
+}  // namespace
+
+Bytes header_checksum(const StoreHeader& h) {
+  Bytes buf;
+  put_field(buf, as_span("keysafe-header-v1"));
+  put_field(buf, h.store_id);
+  put_field(buf, as_span(h.kdf));
+  put_u32(buf, h.kdf_params.log2_n);
+  put_u32(buf, h.kdf_params.r);
+  put_u32(buf, h.kdf_params.p);
+  put_field(buf, h.kdf_salt);
+  put_field(buf, h.wrapped_data_key);
+  put_u64(buf, static_cast<std::uint64_t>(h.created_at));
+  return sha256(buf);
+}
+
+Bytes data_key_aad(const Bytes& store_id) {
+  Bytes aad;
+  put_field(aad, as_span("keysafe-data-key-v1"));
+  put_field(aad, store_id);
+  return aad;
+}
+
+Bytes private_key_aad(const Bytes& store_id, std::int64_t key_id, std::string_view spki_sha256_hex) {
+  Bytes aad;
+  put_field(aad, as_span("keysafe-private-key-v1"));
+  put_field(aad, store_id);
+  put_u64(aad, static_cast<std::uint64_t>(key_id));
+  put_field(aad, as_span(spki_sha256_hex));
+  return aad;
+}
+
+StoreHeader make_header(std::span<const std::uint8_t> passphrase, const KdfParams& params,
+                        std::int64_t now) {
+  StoreHeader h;
+  h.store_id = random_bytes(16);
+  h.kdf_params = params;
+  h.kdf_salt = random_bytes(16);
+  h.created_at = now;
+  const SecureBytes data_key = random_secret(k_key_size);
+  const SecureBytes kek = derive_kek(passphrase, h.kdf_salt, params);
+  h.wrapped_data_key = aead_seal(kek, data_key, data_key_aad(h.store_id));
+  h.checksum = header_checksum(h);
+  return h;
+}
+
+std::optional<SecureBytes> unwrap_data_key(const StoreHeader& h,
+                                           std::span<const std::uint8_t> passphrase) {
+  const SecureBytes kek = derive_kek(passphrase, h.kdf_salt, h.kdf_params);
+  SecureBytes data_key;
+  if (!aead_open(kek, h.wrapped_data_key, data_key_aad(h.store_id), data_key)) return std::nullopt;
+  return data_key;
+}
+
+}  // namespace keysafe::store

@@ -1,0 +1,435 @@
+// Keystore: validation on open, unlocking, and the transactions that change the store.
+#include "keysafe/store/keystore.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "keysafe/store/schema.hpp"
+
+namespace keysafe::store {
+namespace {
+
+constexpr char k_sqlite_magic[] = "SQLite format 3";  // 16 bytes with its NUL
+
+std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
+
+std::string to_json_array(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+
+std::vector<std::string> from_json_array(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const auto& e : j)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+void apply_connection_settings(Database& db) {
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA secure_delete = ON");  // deleted keys are overwritten, not just unlinked
+  db.exec("PRAGMA synchronous = FULL");  // an acknowledged write survives power loss
+}
+
+// Tells "no store", "not a store" and "cannot read" apart before SQLite sees the file.
+void precheck_file(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      throw Error(Errc::StoreMissing, "there is no keystore at " + quoted(path),
+                  "the file does not exist",
+                  "create one with: keysafe init --store " + path.string() +
+                      " (or point --store / KEYSAFE_STORE at an existing store)");
+    throw Error(Errc::StorePermission, "cannot reach the keystore " + quoted(path),
+                std::strerror(errno), "check the permissions of the directories on the path");
+  }
+  if (!S_ISREG(st.st_mode))
+    throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
+                "it is not a regular file", "point --store / KEYSAFE_STORE at the store file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(Errc::StorePermission, "cannot read the keystore " + quoted(path),
+                std::string("opening it failed: ") + std::strerror(errno),
+                "run keysafe as the store's owner, or fix its mode: chmod 600 " + path.string());
+  char magic[16] = {};
+  in.read(magic, sizeof magic);
+  if (in.gcount() == 0)
+    throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store", "the file is empty",
+                "remove it and create a store with: keysafe init --store " + path.string());
+  if (in.gcount() < 16 || std::memcmp(magic, k_sqlite_magic, sizeof magic) != 0)
+    throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
+                "it is not an SQLite database (a keysafe store begins with \"SQLite format 3\")",
+                "check --store / KEYSAFE_STORE; keysafe init creates a new store");
+}
+
+StoreHeader read_header(Database& db) {
+  auto q = db.prepare(
+      "SELECT store_id, kdf, kdf_log2_n, kdf_r, kdf_p, kdf_salt, wrapped_data_key, checksum, "
+      "created_at FROM store_header WHERE id = 1");
+  if (!q.step())
+    throw Error(Errc::StoreDamaged, "the keystore " + quoted(db.path()) + " is damaged",
+                "its header row is missing", "restore the store from a backup");
+  StoreHeader h;
+  h.store_id = q.blob(0);
+  h.kdf = q.text(1);
+  h.kdf_params.log2_n = static_cast<std::uint32_t>(q.int64(2));
+  h.kdf_params.r = static_cast<std::uint32_t>(q.int64(3));
+  h.kdf_params.p = static_cast<std::uint32_t>(q.int64(4));
+  h.kdf_salt = q.blob(5);
+  h.wrapped_data_key = q.blob(6);
+  h.checksum = q.blob(7);
+  h.created_at = q.int64(8);
+  if (header_checksum(h) != h.checksum)
+    throw Error(Errc::StoreDamaged, "the keystore " + quoted(db.path()) + " has a damaged header",
+                "the header checksum does not match its fields (this is not a passphrase "
+                "problem: the checksum does not depend on the passphrase)",
+                "restore the store from a backup: keysafe restore BACKUP-FILE");
+  if (h.kdf != "scrypt" || h.kdf_params.log2_n < k_min_log2_n ||
+      h.kdf_params.log2_n > k_max_log2_n || h.kdf_params.r == 0 || h.kdf_params.p == 0 ||
+      h.store_id.size() != 16)
+    throw Error(Errc::StoreNewer, "the keystore " + quoted(db.path()) + " uses an unknown KDF",
+                "its header names " + h.kdf + " with parameters this keysafe does not accept",
+                "use the keysafe version that created the store");
+  return h;
+}
+
+constexpr const char* k_key_columns =
+    "k.id, k.name, k.algorithm, k.spki_der, k.spki_sha256, k.sealed_private_key IS NOT NULL, "
+    "k.subject, k.dns, k.ip, k.current_certificate_id, k.created_at, k.last_backup_at";
+constexpr int k_key_column_count = 12;
+
+KeyRecord read_key(const Statement& q, int base = 0) {
+  KeyRecord k;
+  k.id = q.int64(base + 0);
+  k.name = q.text(base + 1);
+  k.algorithm = q.text(base + 2);
+  k.spki_der = q.blob(base + 3);
+  k.spki_sha256 = q.text(base + 4);
+  k.has_private_key = q.int64(base + 5) != 0;
+  k.subject = q.text(base + 6);
+  k.dns = from_json_array(q.text(base + 7));
+  k.ip = from_json_array(q.text(base + 8));
+  k.current_certificate_id = q.optional_int64(base + 9);
+  k.created_at = q.int64(base + 10);
+  k.last_backup_at = q.optional_int64(base + 11);
+  return k;
+}
+
+constexpr const char* k_cert_columns =
+    "c.id, c.key_id, c.fingerprint_sha256, c.spki_sha256, c.subject, c.issuer, c.serial, "
+    "c.not_before, c.not_after, c.dns, c.ip, c.is_ca, c.chain_trusted, c.chain_problem, "
+    "c.installed_at";
+
+CertificateRecord read_certificate(const Statement& q, int base = 0) {
+  CertificateRecord c;
+  c.id = q.int64(base + 0);
+  c.key_id = q.int64(base + 1);
+  c.fingerprint_sha256 = q.text(base + 2);
+  c.spki_sha256 = q.text(base + 3);
+  c.subject = q.text(base + 4);
+  c.issuer = q.text(base + 5);
+  c.serial = q.text(base + 6);
+  c.not_before = q.int64(base + 7);
+  c.not_after = q.int64(base + 8);
+  c.dns = from_json_array(q.text(base + 9));
+  c.ip = from_json_array(q.text(base + 10));
+  c.is_ca = q.int64(base + 11) != 0;
+  c.chain_trusted = q.int64(base + 12) != 0;
+  c.chain_problem = q.text(base + 13);
+  c.installed_at = q.int64(base + 14);
+  return c;
+}
+
+}  // namespace
+
+void Keystore::create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
+                      const KdfParams& params, std::int64_t now) {
+  std::error_code ec;
+  if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ec)) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec)
+      throw Error(Errc::Io, "cannot create the directory " + quoted(path.parent_path()),
+                  ec.message(), "create it yourself or choose another --store path");
+    ::chmod(path.parent_path().c_str(), 0700);
+  }
+  // O_EXCL: never overwrite; O_NOFOLLOW: never through a symlink; mode 0600 whatever the umask.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      throw Error(Errc::AlreadyExists, "a file already exists at " + quoted(path),
+                  "keysafe init never overwrites an existing file (it may hold your keys)",
+                  "use that store, or choose another path with --store");
+    throw Error(Errc::Io, "cannot create the keystore " + quoted(path), std::strerror(errno),
+                "check that the directory exists and is writable");
+  }
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  try {
+    // Derive before touching the schema so a KDF failure leaves nothing half-made.
+    const StoreHeader h = make_header(passphrase, params, now);
+    Database db(path);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA application_id = " + std::to_string(k_application_id));
+    apply_connection_settings(db);
+    migrate(db);
+    Transaction tx(db);
+    auto q = db.prepare(
+        "INSERT INTO store_header (id, store_id, kdf, kdf_log2_n, kdf_r, kdf_p, kdf_salt, "
+        "wrapped_data_key, checksum, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, h.store_id)
+        .bind(2, h.kdf)
+        .bind(3, std::int64_t{h.kdf_params.log2_n})
+        .bind(4, std::int64_t{h.kdf_params.r})
+        .bind(5, std::int64_t{h.kdf_params.p})
+        .bind(6, h.kdf_salt)
+        .bind(7, h.wrapped_data_key)
+        .bind(8, h.checksum)
+        .bind(9, h.created_at);
+    q.run();
+    tx.commit();
+  } catch (...) {
+    std::filesystem::remove(path, ec);
+    std::filesystem::remove(path.string() + "-wal", ec);
+    std::filesystem::remove(path.string() + "-shm", ec);
+    throw;
+  }
+}
+
+Keystore Keystore::open(const std::filesystem::path& path) {
+  precheck_file(path);
+  Database db(path);
+  try {
+    auto app = db.prepare("PRAGMA application_id");
+    app.step();
+    const auto id = app.int64(0);
+    if (id != k_application_id)
+      throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
+                  "it is an SQLite database of another application (application_id " +
+                      std::to_string(id) + ")",
+                  "check --store / KEYSAFE_STORE; keysafe init creates a new store");
+  } catch (const Error& e) {
+    // The magic said SQLite, so a file SQLite cannot read is damaged, not foreign.
+    if (e.code() == Errc::StoreInvalid && e.cause().find("application_id") == std::string::npos)
+      throw Error(Errc::StoreDamaged, "the keystore " + quoted(path) + " is damaged",
+                  "it starts like an SQLite database but SQLite cannot read it (" + e.cause() + ")",
+                  "restore the store from a backup: keysafe restore BACKUP-FILE");
+    throw;
+  }
+  apply_connection_settings(db);
+  migrate(db);
+  StoreHeader header = read_header(db);
+  return Keystore(std::move(db), std::move(header));
+}
+
+void Keystore::unlock(std::span<const std::uint8_t> passphrase) {
+  auto key = unwrap_data_key(m_header, passphrase);
+  if (!key)
+    throw Error(Errc::WrongPassphrase, "wrong passphrase for the keystore " + quoted(path()),
+                "the store header is intact (its checksum verifies), but this passphrase does "
+                "not open its data key",
+                "enter the passphrase given to keysafe init; check --passphrase-file, "
+                "--passphrase-fd or KEYSAFE_PASSPHRASE for a stray character");
+  m_data_key = std::move(*key);
+}
+
+std::optional<KeyRecord> Keystore::key_by_name(std::string_view name) {
+  auto q = m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.name = ?");
+  q.bind(1, name);
+  if (!q.step()) return std::nullopt;
+  return read_key(q);
+}
+
+std::optional<KeyRecord> Keystore::key_by_spki(std::string_view spki_sha256) {
+  auto q = m_db.prepare(std::string("SELECT ") + k_key_columns +
+                        " FROM keys k WHERE k.spki_sha256 = ?");
+  q.bind(1, spki_sha256);
+  if (!q.step()) return std::nullopt;
+  return read_key(q);
+}
+
+std::vector<KeyRecord> Keystore::all_keys() {
+  auto q = m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k ORDER BY k.name");
+  std::vector<KeyRecord> out;
+  while (q.step()) out.push_back(read_key(q));
+  return out;
+}
+
+std::optional<CertificateRecord> Keystore::certificate_by_fingerprint(std::string_view fp) {
+  auto q = m_db.prepare(std::string("SELECT ") + k_cert_columns +
+                        " FROM certificates c WHERE c.fingerprint_sha256 = ?");
+  q.bind(1, fp);
+  if (!q.step()) return std::nullopt;
+  return read_certificate(q);
+}
+
+std::optional<CertificateRecord> Keystore::certificate(std::int64_t id) {
+  auto q = m_db.prepare(std::string("SELECT ") + k_cert_columns +
+                        " FROM certificates c WHERE c.id = ?");
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_certificate(q);
+}
+
+std::vector<CertificateRecord> Keystore::certificates_of(std::int64_t key_id) {
+  auto q = m_db.prepare(std::string("SELECT ") + k_cert_columns +
+                        " FROM certificates c WHERE c.key_id = ? ORDER BY c.not_before, c.id");
+  q.bind(1, key_id);
+  std::vector<CertificateRecord> out;
+  while (q.step()) out.push_back(read_certificate(q));
+  return out;
+}
+
+std::vector<EntryRecord> Keystore::entries(std::optional<std::int64_t> expiring_by) {
+  std::string sql = std::string("SELECT ") + k_key_columns + ", " + k_cert_columns +
+                    ", (SELECT count(*) FROM certificates h WHERE h.key_id = k.id)"
+                    " FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
+  if (expiring_by) sql += " WHERE c.not_after <= ?";
+  sql += " ORDER BY k.name";
+  auto q = m_db.prepare(sql);
+  if (expiring_by) q.bind(1, *expiring_by);
+  std::vector<EntryRecord> out;
+  while (q.step()) {
+    EntryRecord e;
+    e.key = read_key(q);
+    if (!q.is_null(k_key_column_count)) e.current = read_certificate(q, k_key_column_count);
+    e.certificate_count = q.int64(k_key_column_count + 15);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<EntryRecord> Keystore::entry(std::string_view name) {
+  auto key = key_by_name(name);
+  if (!key) return std::nullopt;
+  EntryRecord e;
+  e.key = *key;
+  if (key->current_certificate_id) e.current = certificate(*key->current_certificate_id);
+  auto q = m_db.prepare("SELECT count(*) FROM certificates WHERE key_id = ?");
+  q.bind(1, key->id);
+  q.step();
+  e.certificate_count = q.int64(0);
+  return e;
+}
+
+std::optional<Bytes> Keystore::latest_request(std::int64_t key_id) {
+  auto q = m_db.prepare(
+      "SELECT der FROM requests WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT 1");
+  q.bind(1, key_id);
+  if (!q.step()) return std::nullopt;
+  return q.blob(0);
+}
+
+std::vector<Bytes> Keystore::chain_of(std::int64_t certificate_id) {
+  auto q = m_db.prepare(
+      "SELECT der FROM chain_certificates WHERE certificate_id = ? ORDER BY position");
+  q.bind(1, certificate_id);
+  std::vector<Bytes> out;
+  while (q.step()) out.push_back(q.blob(0));
+  return out;
+}
+
+std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key");
+  const std::string spki_hash = to_hex(sha256(key.spki_der));
+  Transaction tx(m_db);
+  {
+    auto dup = m_db.prepare("SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
+    dup.bind(1, key.name).bind(2, spki_hash);
+    if (dup.step())
+      throw Error(Errc::AlreadyExists, "the name \"" + key.name + "\" is already in use",
+                  "an entry called \"" + dup.text(0) + "\" exists in " + quoted(path()),
+                  "choose another name, or see it with: keysafe show " + dup.text(0));
+  }
+  auto ins = m_db.prepare(
+      "INSERT INTO keys (name, algorithm, spki_der, spki_sha256, subject, dns, ip, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind(1, key.name)
+      .bind(2, key.algorithm)
+      .bind(3, key.spki_der)
+      .bind(4, spki_hash)
+      .bind(5, key.subject)
+      .bind(6, to_json_array(key.dns))
+      .bind(7, to_json_array(key.ip))
+      .bind(8, key.now);
+  ins.run();
+  const std::int64_t id = m_db.last_insert_id();
+  // The row id is part of the associated data, so the key is sealed once the row exists.
+  const Bytes sealed = aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, id, spki_hash));
+  auto seal = m_db.prepare("UPDATE keys SET sealed_private_key = ? WHERE id = ?");
+  seal.bind(1, sealed).bind(2, id);
+  seal.run();
+  if (!key.request_der.empty()) {
+    auto req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
+    req.bind(1, id).bind(2, key.request_der).bind(3, key.now);
+    req.run();
+  }
+  tx.commit();
+  return id;
+}
+
+std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate& cert,
+                                       bool make_current) {
+  Transaction tx(m_db);
+  auto ins = m_db.prepare(
+      "INSERT INTO certificates (key_id, der, fingerprint_sha256, spki_sha256, subject, issuer, "
+      "serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
+      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const auto& i = cert.info;
+  ins.bind(1, key_id)
+      .bind(2, cert.der)
+      .bind(3, i.fingerprint_sha256)
+      .bind(4, i.spki_sha256)
+      .bind(5, i.subject)
+      .bind(6, i.issuer)
+      .bind(7, i.serial_hex)
+      .bind(8, i.not_before)
+      .bind(9, i.not_after)
+      .bind(10, to_json_array(i.dns))
+      .bind(11, to_json_array(i.ip))
+      .bind(12, std::int64_t{i.is_ca ? 1 : 0})
+      .bind(13, std::int64_t{cert.chain_trusted ? 1 : 0});
+  if (cert.chain_problem.empty()) ins.bind_null(14);
+  else ins.bind(14, cert.chain_problem);
+  ins.bind(15, cert.now);
+  ins.run();
+  const std::int64_t id = m_db.last_insert_id();
+  auto chain = m_db.prepare(
+      "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
+  for (std::size_t pos = 0; pos < cert.chain.size(); ++pos) {
+    chain.reset();
+    chain.bind(1, id).bind(2, static_cast<std::int64_t>(pos)).bind(3, cert.chain[pos]);
+    chain.run();
+  }
+  if (make_current) {
+    auto cur = m_db.prepare("UPDATE keys SET current_certificate_id = ? WHERE id = ?");
+    cur.bind(1, id).bind(2, key_id);
+    cur.run();
+  }
+  tx.commit();
+  return id;
+}
+
+SecureBytes Keystore::open_private_key(const KeyRecord& key) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to open a key");
+  auto q = m_db.prepare("SELECT sealed_private_key FROM keys WHERE id = ?");
+  q.bind(1, key.id);
+  if (!q.step() || q.is_null(0))
+    throw Error(Errc::NotFound, "the entry \"" + key.name + "\" has no private key",
+                "it holds a certificate only", "import its key with: keysafe import KEY-FILE");
+  const Bytes sealed = q.blob(0);
+  SecureBytes pkcs8;
+  if (!aead_open(m_data_key, sealed, private_key_aad(m_header.store_id, key.id, key.spki_sha256),
+                 pkcs8))
+    throw Error(Errc::StoreDamaged, "the stored private key of \"" + key.name + "\" is damaged",
+                "its row fails authentication while the data key opens: the ciphertext was "
+                "altered, damaged, or moved from another row",
+                "restore this key from a backup: keysafe restore BACKUP-FILE");
+  return pkcs8;
+}
+
+}  // namespace keysafe::store

@@ -1,0 +1,103 @@
+// Schema migrations. Each column says what it holds; docs/FORMAT.md is the reference.
+#include "keysafe/store/schema.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace keysafe::store {
+namespace {
+
+// Never edit a released migration: add a new one.
+constexpr std::array<std::string_view, 1> k_migrations = {
+    // v1: keys, requests, certificates and chains.
+    R"sql(
+CREATE TABLE store_header (
+  id               INTEGER PRIMARY KEY CHECK (id = 1), -- exactly one row
+  store_id         BLOB    NOT NULL,  -- 16 random bytes, bound into every AEAD's associated data
+  kdf              TEXT    NOT NULL,  -- 'scrypt'
+  kdf_log2_n       INTEGER NOT NULL,  -- scrypt cost: N = 2^kdf_log2_n
+  kdf_r            INTEGER NOT NULL,  -- scrypt block size
+  kdf_p            INTEGER NOT NULL,  -- scrypt parallelism
+  kdf_salt         BLOB    NOT NULL,  -- 16 random bytes
+  wrapped_data_key BLOB    NOT NULL,  -- AES-256-GCM(KEK, data key): nonce || ciphertext || tag
+  checksum         BLOB    NOT NULL,  -- SHA-256 of the fields above: tells damage from a wrong passphrase
+  created_at       INTEGER NOT NULL   -- Unix seconds
+);
+
+CREATE TABLE keys (
+  id                     INTEGER PRIMARY KEY,
+  name                   TEXT    NOT NULL UNIQUE,  -- the administrator's name for this entry
+  algorithm              TEXT    NOT NULL,         -- ec-p256, rsa-2048, ed25519, ...
+  spki_der               BLOB    NOT NULL,         -- SubjectPublicKeyInfo, DER
+  spki_sha256            TEXT    NOT NULL UNIQUE,  -- hex SHA-256 of spki_der: the match key
+  sealed_private_key     BLOB,                     -- AES-256-GCM(data key, PKCS#8); NULL = certificate-only entry
+  subject                TEXT    NOT NULL,         -- requested subject (RFC 2253), shown while pending
+  dns                    TEXT    NOT NULL,         -- requested DNS names, JSON array
+  ip                     TEXT    NOT NULL,         -- requested IP addresses, JSON array
+  current_certificate_id INTEGER REFERENCES certificates(id),  -- NULL while pending
+  created_at             INTEGER NOT NULL,         -- Unix seconds
+  last_backup_at         INTEGER                   -- Unix seconds of the last verified backup; NULL = never
+);
+
+CREATE TABLE requests (
+  id         INTEGER PRIMARY KEY,
+  key_id     INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+  der        BLOB    NOT NULL,  -- PKCS#10 request, DER
+  created_at INTEGER NOT NULL   -- Unix seconds
+);
+CREATE INDEX requests_key ON requests(key_id);
+
+CREATE TABLE certificates (
+  id                 INTEGER PRIMARY KEY,
+  key_id             INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+  der                BLOB    NOT NULL,         -- the certificate, DER
+  fingerprint_sha256 TEXT    NOT NULL UNIQUE,  -- hex SHA-256 of der
+  spki_sha256        TEXT    NOT NULL,         -- equals keys.spki_sha256 of key_id
+  subject            TEXT    NOT NULL,         -- RFC 2253
+  issuer             TEXT    NOT NULL,         -- RFC 2253
+  serial             TEXT    NOT NULL,         -- uppercase hex
+  not_before         INTEGER NOT NULL,         -- Unix seconds
+  not_after          INTEGER NOT NULL,         -- Unix seconds
+  dns                TEXT    NOT NULL,         -- subjectAltName DNS names, JSON array
+  ip                 TEXT    NOT NULL,         -- subjectAltName IP addresses, JSON array
+  is_ca              INTEGER NOT NULL,         -- 1 when basicConstraints CA is set
+  chain_trusted      INTEGER NOT NULL,         -- 1 when the chain reached a trust anchor at install
+  chain_problem      TEXT,                     -- the verifier's verdict otherwise
+  installed_at       INTEGER NOT NULL          -- Unix seconds
+);
+CREATE INDEX certificates_key ON certificates(key_id);
+CREATE INDEX certificates_spki ON certificates(spki_sha256);
+CREATE INDEX certificates_not_after ON certificates(not_after);
+
+CREATE TABLE chain_certificates (
+  certificate_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,
+  position       INTEGER NOT NULL,  -- 0 = the leaf's issuer, upwards
+  der            BLOB    NOT NULL,  -- the chain certificate, DER
+  PRIMARY KEY (certificate_id, position)
+);
+)sql",
+};
+
+}  // namespace
+
+int latest_schema_version() noexcept { return static_cast<int>(k_migrations.size()); }
+
+void migrate(Database& db) {
+  auto version_query = db.prepare("PRAGMA user_version");
+  version_query.step();
+  const auto current = static_cast<int>(version_query.int64(0));
+  if (current > latest_schema_version())
+    throw Error(Errc::StoreNewer,
+                "the keystore \"" + db.path().string() + "\" was written by a newer keysafe",
+                "its schema version is " + std::to_string(current) + "; this keysafe reads up to " +
+                    std::to_string(latest_schema_version()),
+                "upgrade keysafe; the store was not changed");
+  for (int v = current + 1; v <= latest_schema_version(); ++v) {
+    Transaction tx(db);
+    db.exec(k_migrations[static_cast<std::size_t>(v - 1)]);
+    db.exec("PRAGMA user_version = " + std::to_string(v));
+    tx.commit();
+  }
+}
+
+}  // namespace keysafe::store
