@@ -71,8 +71,10 @@ EXAMPLES:
       return 0;
     }
     ctx.out << "installed the certificate of \"" << r.name << "\" (serial " << c.serial_hex
-            << "), valid until " << ops::format_rfc3339(c.not_after) << "; chain of "
-            << r.chain_length << (r.chain_trusted ? ", trusted" : ", NOT verified") << '\n';
+            << "), valid until " << ops::format_rfc3339(c.not_after) << "; "
+            << (r.chain_trusted ? "chain verified to a trusted root"
+                                : "chain NOT verified to a trusted root")
+            << " (" << r.chain_length << " issuer certificate(s) stored)\n";
     if (r.replaced_fingerprint)
       ctx.out << "the previous certificate (" << r.replaced_fingerprint->substr(0, 16)
               << "...) is kept in the history\n";

@@ -5,6 +5,7 @@
 
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/x509/chain.hpp"
+#include "keysafe/x509/names.hpp"
 #include "keysafe/x509/request.hpp"
 
 namespace keysafe::ops {
@@ -41,26 +42,29 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
 [[noreturn]] void no_matching_key(store::Keystore& store, X509* leaf, std::string_view source) {
   const auto info = x509::inspect_certificate(leaf);
   std::string cause = "the certificate's public key (SHA-256 " + info.spki_sha256 +
-                      ") belongs to no key in " + "\"" + store.path().string() +
-                      "\"; a certificate request (.req) holds only the public key, never the "
-                      "private key, so the certificate cannot be used without the key that made "
-                      "the request";
+                      ")\nbelongs to no key in \"" + store.path().string() +
+                      "\";\na certificate request (.req) holds only the public key, never the "
+                      "private key,\nso the certificate cannot be used without the key that made "
+                      "its request";
   // Point at a stored key made for the same names: the usual cause is a re-created request.
+  std::vector<std::string> names = info.dns;
+  if (auto cn = x509::common_name(X509_get_subject_name(leaf))) names.push_back(*cn);
   for (const auto& key : store.all_keys()) {
-    const bool same_names = !info.dns.empty() && std::any_of(info.dns.begin(), info.dns.end(), [&](const std::string& d) {
+    const bool same_names = std::any_of(names.begin(), names.end(), [&](const std::string& d) {
       return std::find(key.dns.begin(), key.dns.end(), d) != key.dns.end();
     });
     if (same_names)
-      cause += "; the stored key \"" + key.name + "\" was made for " + join(key.dns) +
-               " but has a different public key (SHA-256 " + key.spki_sha256 +
-               "): this certificate was issued for another request";
+      cause += ";\nthe stored key \"" + key.name + "\" was made for " + join(key.dns) +
+               " but has another public key\n(SHA-256 " + key.spki_sha256 +
+               "): this certificate was issued for a different request";
   }
-  const std::string name = info.dns.empty() ? std::string("NAME") : info.dns.front();
+  const std::string name = names.empty() ? std::string("NAME") : names.front();
   throw Error(Errc::KeyNotFound,
               "no private key in this keystore matches \"" + std::string(source) + "\"", cause,
-              "restore the key from its backup (keysafe restore BACKUP-FILE), then install "
-              "again; if no backup holds it, re-key: keysafe create " + name + " --dns " + name +
-                  " and have the CA issue a certificate for the new request");
+              "restore the key from its backup, then install again:\n"
+              "  keysafe restore BACKUP-FILE && keysafe install " + std::string(source) +
+                  "\nif no backup holds the key, re-key (new key and request) and have the CA "
+                  "issue a new certificate:\n  keysafe create " + name + " --dns " + name);
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs keysafe's build and test dependencies (Debian 12), builds it, and runs the
+# walk-through of the key lifecycle on a throwaway store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+PACKAGES=(
+  build-essential cmake pkg-config git
+  libssl-dev openssl libsqlite3-dev sqlite3
+  libcli11-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  jq python3 python3-cryptography
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "== building keysafe (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" 2>&1 | grep -E "error|warning|Built target keysafe$" || true
+test -x build/cli/keysafe
+
+echo "== walk-through"
+bash scripts/demo.sh build/cli/keysafe
