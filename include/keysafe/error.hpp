@@ -16,6 +16,10 @@ enum class Errc {
   RequestNotCertificate,  // a certificate request where a certificate was expected
   KeyCertMismatch,        // a key and a certificate that do not belong together
   WrongPassphrase,        // the store header is intact but its data key does not open
+  FilePassword,           // a file's password is wrong or missing (PKCS#12, encrypted key, backup)
+  Unsupported,            // an algorithm or format this build cannot handle (named in the message)
+  WeakKey,                // a key below policy (RSA < 2048, DSA): refused unless --allow-weak
+  Damaged,                // a file (backup, PKCS#12) is damaged or truncated
   StoreMissing,           // no store at the path
   StoreInvalid,           // the file is not a keysafe store
   StoreDamaged,           // the store file or a row in it is damaged

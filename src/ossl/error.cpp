@@ -13,6 +13,10 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::RequestNotCertificate: return "request-not-certificate";
     case Errc::KeyCertMismatch: return "key-certificate-mismatch";
     case Errc::WrongPassphrase: return "wrong-passphrase";
+    case Errc::FilePassword: return "wrong-password";
+    case Errc::Unsupported: return "unsupported";
+    case Errc::WeakKey: return "weak-key";
+    case Errc::Damaged: return "damaged-file";
     case Errc::StoreMissing: return "store-missing";
     case Errc::StoreInvalid: return "not-a-store";
     case Errc::StoreDamaged: return "store-damaged";
@@ -30,7 +34,8 @@ std::string_view errc_name(Errc code) noexcept {
 int exit_code_for(Errc code) noexcept {
   switch (code) {
     case Errc::Usage: return 2;
-    case Errc::WrongPassphrase: return 3;
+    case Errc::WrongPassphrase:
+    case Errc::FilePassword: return 3;
     case Errc::StoreMissing:
     case Errc::StoreInvalid:
     case Errc::StoreDamaged:
@@ -40,8 +45,11 @@ int exit_code_for(Errc code) noexcept {
     case Errc::KeyNotFound:
     case Errc::RequestNotCertificate: return 5;
     case Errc::Refused:
+    case Errc::WeakKey:
     case Errc::AlreadyExists: return 6;
     case Errc::BadInput:
+    case Errc::Unsupported:
+    case Errc::Damaged:
     case Errc::NotFound:
     case Errc::KeyCertMismatch:
     case Errc::Io:
