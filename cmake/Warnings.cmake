@@ -3,5 +3,5 @@ function(keysafe_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-    -Wnull-dereference -Wformat=2 -Werror)
+    -Wformat=2 -Werror)
 endfunction()
