@@ -26,6 +26,8 @@ Action setup_request(CLI::App& command);
 Action setup_install(CLI::App& command);
 Action setup_list(CLI::App& command);
 Action setup_show(CLI::App& command);
+Action setup_backup(CLI::App& command);
+Action setup_restore(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

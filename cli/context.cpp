@@ -18,6 +18,11 @@ Environment system_environment() {
   };
   env.now = [] { return ops::now_unix(); };
   env.read_secret = [](const std::string& prompt) { return read_secret_from_terminal(prompt); };
+  env.confirm = [](const std::string& question) -> std::optional<bool> {
+    auto answer = read_line_from_terminal(question);
+    if (!answer) return std::nullopt;
+    return *answer == "y" || *answer == "Y" || *answer == "yes" || *answer == "YES";
+  };
   return env;
 }
 
@@ -48,6 +53,24 @@ store::Keystore Context::open_unlocked_store() const {
   const SecureBytes pass = store_passphrase(false);
   store.unlock(pass);
   return store;
+}
+
+void Context::confirm_key_export(const std::string& what,
+                                 const std::vector<std::string>& names) const {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  err << "keysafe: WARNING: " << what << " holds the private key(s) of: " << list << ".\n"
+      << "  Whoever holds this file and its passphrase can impersonate these sites.\n"
+      << "  Keep it offline, and the passphrase apart from it.\n";
+  if (options.yes) return;
+  const auto answer = env.confirm("Write the private keys to this file? [y/N] ");
+  if (!answer)
+    throw Error(Errc::Refused, "refusing to write private keys without confirmation",
+                "there is no terminal to confirm on",
+                "add --yes once you have read the warning above");
+  if (!*answer)
+    throw Error(Errc::Refused, "nothing written", "the confirmation was declined",
+                "run the command again and answer y");
 }
 
 void Context::warn(const std::string& message) const {

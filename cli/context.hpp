@@ -28,6 +28,8 @@ struct Environment {
   std::function<std::int64_t()> now;
   // Reads a secret from the terminal without echo; nullopt when there is no terminal.
   std::function<std::optional<SecureBytes>(const std::string& prompt)> read_secret;
+  // Asks a yes/no question on the terminal; nullopt when there is no terminal.
+  std::function<std::optional<bool>(const std::string& question)> confirm;
 };
 
 Environment system_environment();
@@ -47,6 +49,9 @@ struct Context {
   // Opens the store and unlocks it (one key derivation).
   store::Keystore open_unlocked_store() const;
   void warn(const std::string& message) const;
+  // The impersonation warning before a private key leaves the store, then confirmation:
+  // --yes, else a terminal answer, else refusal (Errc::Refused).
+  void confirm_key_export(const std::string& what, const std::vector<std::string>& names) const;
 };
 
 }  // namespace keysafe::cli

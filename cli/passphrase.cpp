@@ -73,23 +73,70 @@ std::optional<SecureBytes> read_secret_from_terminal(const std::string& prompt) 
   return out;
 }
 
+SecureBytes read_secret_file(const std::string& path, const std::string& option) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw Error(Errc::Io, "cannot read the passphrase file \"" + path + "\"",
+                std::strerror(errno), "check " + option);
+  try {
+    SecureBytes pass = read_all(fd, "the passphrase file \"" + path + "\"");
+    ::close(fd);
+    return pass;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+std::optional<SecureBytes> acquire_secret(const Context& ctx, const SecretSource& source,
+                                          bool new_secret, bool optional) {
+  const auto check = [&](SecureBytes pass, const std::string& what) {
+    if (pass.empty() && !source.allow_empty)
+      throw Error(Errc::Usage, "the passphrase from " + what + " is empty",
+                  "an empty passphrase would leave the private keys unprotected",
+                  "put a passphrase in " + what);
+    return pass;
+  };
+  if (!source.file.empty())
+    return check(read_secret_file(source.file, source.file_option), source.file_option);
+  if (auto env = ctx.env.getenv(source.env_var))
+    return check(SecureBytes(env->begin(), env->end()), source.env_var);
+  auto first = ctx.env.read_secret(source.prompt);
+  if (!first) {
+    if (optional) return std::nullopt;
+    throw Error(Errc::Usage, "a passphrase is needed and there is no terminal to ask on",
+                "\"" + source.prompt.substr(0, source.prompt.size() - 2) + "\" was not given",
+                "give it with " + source.file_option + " FILE or the environment variable " +
+                    source.env_var);
+  }
+  if (new_secret) {
+    if (first->empty() && !source.allow_empty)
+      throw Error(Errc::Usage, "the passphrase is empty",
+                  "an empty passphrase would leave the private keys unprotected",
+                  "type a passphrase");
+    auto again = ctx.env.read_secret("Repeat the passphrase: ");
+    if (!again || *again != *first)
+      throw Error(Errc::Usage, "the two passphrases differ", "they must be typed the same twice",
+                  "run the command again");
+  }
+  return std::move(*first);
+}
+
+std::optional<std::string> read_line_from_terminal(const std::string& prompt) {
+  const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return std::nullopt;
+  (void)!::write(fd, prompt.data(), prompt.size());
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n' && line.size() < 256) line += c;
+  ::close(fd);
+  return line;
+}
+
 SecureBytes acquire_passphrase(const Context& ctx, bool new_passphrase) {
   const auto& o = ctx.options;
-  if (!o.passphrase_file.empty()) {
-    const int fd = ::open(o.passphrase_file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      throw Error(Errc::Io, "cannot read the passphrase file \"" + o.passphrase_file + "\"",
-                  std::strerror(errno), "check --passphrase-file");
-    SecureBytes pass;
-    try {
-      pass = read_all(fd, "the passphrase file \"" + o.passphrase_file + "\"");
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-    ::close(fd);
-    return checked(std::move(pass), "--passphrase-file");
-  }
+  if (!o.passphrase_file.empty())
+    return checked(read_secret_file(o.passphrase_file, "--passphrase-file"), "--passphrase-file");
   if (o.passphrase_fd >= 0)
     return checked(read_all(o.passphrase_fd, "file descriptor " + std::to_string(o.passphrase_fd)),
                    "--passphrase-fd");

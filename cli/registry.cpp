@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 6> k_commands = {{
+  static const std::array<CommandSpec, 8> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -15,6 +15,9 @@ std::span<const CommandSpec> commands() {
        setup_install},
       {"list", "list the entries of the store (no passphrase needed)", setup_list},
       {"show", "show one entry in detail (no passphrase needed)", setup_show},
+      {"backup", "write a verified, encrypted backup of keys, certificates and requests",
+       setup_backup},
+      {"restore", "restore a backup into this store (any machine)", setup_restore},
   }};
   return k_commands;
 }

@@ -324,6 +324,13 @@ std::optional<Bytes> Keystore::latest_request(std::int64_t key_id) {
   return q.blob(0);
 }
 
+Bytes Keystore::certificate_der(std::int64_t certificate_id) {
+  auto q = m_db.prepare("SELECT der FROM certificates WHERE id = ?");
+  q.bind(1, certificate_id);
+  if (!q.step()) throw Error(Errc::Internal, "a certificate row vanished");
+  return q.blob(0);
+}
+
 std::vector<Bytes> Keystore::chain_of(std::int64_t certificate_id) {
   auto q = m_db.prepare(
       "SELECT der FROM chain_certificates WHERE certificate_id = ? ORDER BY position");
@@ -333,18 +340,14 @@ std::vector<Bytes> Keystore::chain_of(std::int64_t certificate_id) {
   return out;
 }
 
-std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8) {
-  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key");
+std::int64_t Keystore::insert_key_row(const NewKey& key) {
   const std::string spki_hash = to_hex(sha256(key.spki_der));
-  Transaction tx(m_db);
-  {
-    auto dup = m_db.prepare("SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
-    dup.bind(1, key.name).bind(2, spki_hash);
-    if (dup.step())
-      throw Error(Errc::AlreadyExists, "the name \"" + key.name + "\" is already in use",
-                  "an entry called \"" + dup.text(0) + "\" exists in " + quoted(path()),
-                  "choose another name, or see it with: keysafe show " + dup.text(0));
-  }
+  auto dup = m_db.prepare("SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
+  dup.bind(1, key.name).bind(2, spki_hash);
+  if (dup.step())
+    throw Error(Errc::AlreadyExists, "the name \"" + key.name + "\" is already in use",
+                "an entry called \"" + dup.text(0) + "\" exists in " + quoted(path()),
+                "choose another name, or see it with: keysafe show " + dup.text(0));
   auto ins = m_db.prepare(
       "INSERT INTO keys (name, algorithm, spki_der, spki_sha256, subject, dns, ip, created_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -357,12 +360,25 @@ std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> 
       .bind(7, to_json_array(key.ip))
       .bind(8, key.now);
   ins.run();
-  const std::int64_t id = m_db.last_insert_id();
+  return m_db.last_insert_id();
+}
+
+void Keystore::seal_into_row(std::int64_t key_id, const std::string& spki_sha256,
+                             std::span<const std::uint8_t> pkcs8) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a key");
   // The row id is part of the associated data, so the key is sealed once the row exists.
-  const Bytes sealed = aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, id, spki_hash));
+  const Bytes sealed =
+      aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, key_id, spki_sha256));
   auto seal = m_db.prepare("UPDATE keys SET sealed_private_key = ? WHERE id = ?");
-  seal.bind(1, sealed).bind(2, id);
+  seal.bind(1, sealed).bind(2, key_id);
   seal.run();
+}
+
+std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key");
+  Transaction tx(m_db);
+  const std::int64_t id = insert_key_row(key);
+  seal_into_row(id, to_hex(sha256(key.spki_der)), pkcs8);
   if (!key.request_der.empty()) {
     auto req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
     req.bind(1, id).bind(2, key.request_der).bind(3, key.now);
@@ -372,9 +388,7 @@ std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> 
   return id;
 }
 
-std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate& cert,
-                                       bool make_current) {
-  Transaction tx(m_db);
+std::int64_t Keystore::insert_certificate_row(std::int64_t key_id, const NewCertificate& cert) {
   auto ins = m_db.prepare(
       "INSERT INTO certificates (key_id, der, fingerprint_sha256, spki_sha256, subject, issuer, "
       "serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
@@ -405,13 +419,93 @@ std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate
     chain.bind(1, id).bind(2, static_cast<std::int64_t>(pos)).bind(3, cert.chain[pos]);
     chain.run();
   }
-  if (make_current) {
-    auto cur = m_db.prepare("UPDATE keys SET current_certificate_id = ? WHERE id = ?");
-    cur.bind(1, id).bind(2, key_id);
-    cur.run();
-  }
+  return id;
+}
+
+void Keystore::set_current(std::int64_t key_id, std::int64_t certificate_id) {
+  auto cur = m_db.prepare("UPDATE keys SET current_certificate_id = ? WHERE id = ?");
+  cur.bind(1, certificate_id).bind(2, key_id);
+  cur.run();
+}
+
+std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate& cert,
+                                       bool make_current) {
+  Transaction tx(m_db);
+  const std::int64_t id = insert_certificate_row(key_id, cert);
+  if (make_current) set_current(key_id, id);
   tx.commit();
   return id;
+}
+
+std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntry>& entries) {
+  std::vector<MergeOutcome> outcomes;
+  Transaction tx(m_db);
+  for (const auto& in : entries) {
+    MergeOutcome out;
+    const std::string spki_hash = to_hex(sha256(in.key.spki_der));
+    auto existing = key_by_spki(spki_hash);
+    std::int64_t key_id = 0;
+    if (existing) {
+      key_id = existing->id;
+      out.name = existing->name;
+      if (in.pkcs8 && !existing->has_private_key) {
+        seal_into_row(key_id, spki_hash, *in.pkcs8);
+        out.key_added = true;
+      }
+    } else {
+      key_id = insert_key_row(in.key);
+      out.name = in.key.name;
+      out.created = true;
+      if (in.pkcs8) seal_into_row(key_id, spki_hash, *in.pkcs8);
+    }
+    for (const auto& [der, created] : in.requests) {
+      auto has = m_db.prepare("SELECT 1 FROM requests WHERE key_id = ? AND der = ?");
+      has.bind(1, key_id).bind(2, der);
+      if (has.step()) continue;
+      auto req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
+      req.bind(1, key_id).bind(2, der).bind(3, created);
+      req.run();
+      ++out.requests_added;
+    }
+    for (const auto& c : in.certificates) {
+      if (c.certificate.info.spki_sha256 != spki_hash)
+        throw Error(Errc::KeyCertMismatch,
+                    "a certificate for \"" + in.key.name + "\" does not belong to its key",
+                    "its public key (SHA-256 " + c.certificate.info.spki_sha256 +
+                        ") differs from the key's (" + spki_hash + ")");
+      auto have = certificate_by_fingerprint(c.certificate.info.fingerprint_sha256);
+      if (have) continue;
+      const std::int64_t cert_id = insert_certificate_row(key_id, c.certificate);
+      ++out.certificates_added;
+      // Becomes current when marked so and at least as new as what the store has.
+      auto key_now = key_by_spki(spki_hash);
+      std::optional<CertificateRecord> cur;
+      if (key_now && key_now->current_certificate_id)
+        cur = certificate(*key_now->current_certificate_id);
+      if (!cur || (c.current && cur->not_before <= c.certificate.info.not_before))
+        set_current(key_id, cert_id);
+    }
+    if (in.last_backup_at) {
+      auto b = m_db.prepare(
+          "UPDATE keys SET last_backup_at = max(coalesce(last_backup_at, 0), ?) WHERE id = ?");
+      b.bind(1, *in.last_backup_at).bind(2, key_id);
+      b.run();
+    }
+    outcomes.push_back(std::move(out));
+  }
+  tx.commit();
+  return outcomes;
+}
+
+void Keystore::mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when) {
+  Transaction tx(m_db);
+  auto q = m_db.prepare("UPDATE keys SET last_backup_at = ? WHERE id = ?");
+  for (auto id : key_ids) {
+    q.reset();
+    q.bind(1, when).bind(2, id);
+    q.run();
+  }
+  tx.commit();
 }
 
 SecureBytes Keystore::open_private_key(const KeyRecord& key) {

@@ -75,6 +75,26 @@ struct NewCertificate {
   std::int64_t now = 0;
 };
 
+// One entry brought in from outside (restore, import), merged by public key.
+struct IncomingCertificate {
+  NewCertificate certificate;
+  bool current = false;
+};
+struct IncomingEntry {
+  NewKey key;                              // name, algorithm, spki, subject, names, now
+  std::optional<SecureBytes> pkcs8;        // the private key, when the entry has one
+  std::vector<std::pair<Bytes, std::int64_t>> requests;  // DER and creation time
+  std::vector<IncomingCertificate> certificates;
+  std::optional<std::int64_t> last_backup_at;
+};
+struct MergeOutcome {
+  std::string name;
+  bool created = false;         // a new entry
+  bool key_added = false;       // a private key joined an entry that had none
+  std::size_t certificates_added = 0;
+  std::size_t requests_added = 0;
+};
+
 class Keystore final {
  public:
   // Creates a new store file (0600, never over an existing file) and its parent directory.
@@ -102,11 +122,20 @@ class Keystore final {
   std::optional<EntryRecord> entry(std::string_view name);
   std::optional<Bytes> latest_request(std::int64_t key_id);
   std::vector<Bytes> chain_of(std::int64_t certificate_id);
+  Bytes certificate_der(std::int64_t certificate_id);
 
   // One transaction: the key row, its sealed private key and its request. Needs unlock.
   std::int64_t add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8_private_key);
   // One transaction: the certificate, its chain, and (if `make_current`) the key's pointer.
   std::int64_t add_certificate(std::int64_t key_id, const NewCertificate& cert, bool make_current);
+
+  // One transaction for all entries: an entry whose public key is stored already gains what
+  // it lacks (never duplicated); any other entry is created under its name. Needs unlock
+  // when any entry carries a private key.
+  std::vector<MergeOutcome> merge_entries(const std::vector<IncomingEntry>& entries);
+
+  // Records a verified backup of these keys at `when` (one transaction).
+  void mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when);
 
   // The PKCS#8 private key of an entry. Needs unlock; throws StoreDamaged naming a tampered row.
   SecureBytes open_private_key(const KeyRecord& key);
@@ -114,6 +143,12 @@ class Keystore final {
  private:
   explicit Keystore(Database db, StoreHeader header)
       : m_db(std::move(db)), m_header(std::move(header)) {}
+
+  std::int64_t insert_key_row(const NewKey& key);
+  void seal_into_row(std::int64_t key_id, const std::string& spki_sha256,
+                     std::span<const std::uint8_t> pkcs8);
+  std::int64_t insert_certificate_row(std::int64_t key_id, const NewCertificate& cert);
+  void set_current(std::int64_t key_id, std::int64_t certificate_id);
 
   Database m_db;
   StoreHeader m_header;

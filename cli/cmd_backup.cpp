@@ -1,0 +1,120 @@
+// keysafe backup: keys, certificates, chains, requests and metadata in one verified file.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/ops/backup.hpp"
+#include "keysafe/ops/files.hpp"
+#include "keysafe/formats/input.hpp"
+#include "keysafe/store/sealing.hpp"
+#include "passphrase.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+namespace {
+struct BackupArgs {
+  std::vector<std::string> names;
+  bool all = false;
+  std::string output;
+  bool force = false;
+  std::string recipient;
+  std::string out_passphrase_file;
+  unsigned kdf_cost = store::k_default_log2_n;
+};
+
+ossl::Cert load_recipient(const std::string& path) {
+  const Bytes data = ops::read_input_file(path);
+  auto input = formats::read_input(data, path);
+  if (input.certificates.size() != 1)
+    throw Error(Errc::BadInput, "\"" + path + "\" must hold exactly one recovery certificate",
+                "it holds " + std::to_string(input.certificates.size()) + " certificates",
+                "give the recovery certificate alone (PEM or DER)");
+  return std::move(input.certificates.front());
+}
+}  // namespace
+
+Action setup_backup(CLI::App& cmd) {
+  auto a = std::make_shared<BackupArgs>();
+  cmd.add_option("NAME", a->names, "entries to back up");
+  cmd.add_flag("--all", a->all, "back up every entry of the store");
+  cmd.add_option("-o,--output", a->output, "backup file to write (mode 0600)")
+      ->required()
+      ->type_name("FILE");
+  cmd.add_flag("--force", a->force, "replace an existing file");
+  cmd.add_option("--recipient", a->recipient,
+                 "encrypt to this offline recovery certificate (RSA or EC) instead of a "
+                 "passphrase: CMS EnvelopedData, opened by the recovery key")
+      ->type_name("CERT");
+  cmd.add_option("--out-passphrase-file", a->out_passphrase_file,
+                 "read the backup passphrase from FILE (else KEYSAFE_OUT_PASSPHRASE, else the "
+                 "terminal, asked twice)")
+      ->type_name("FILE");
+  cmd.add_option("--kdf-cost", a->kdf_cost, "scrypt cost of the backup passphrase as log2(N) "
+                                            "(default 17; below 15 for tests only)")
+      ->check(CLI::Range(store::k_min_log2_n, store::k_max_log2_n))
+      ->type_name("LOG2N");
+  cmd.footer(R"(
+One file holds, for each entry: the private key, its certificates (current and history)
+with chains, its requests and its metadata. It is encrypted and authenticated with the
+backup passphrase (scrypt + AES-256-GCM; docs/FORMAT.md), written 0600 through a temp file,
+then read back and verified before the store records the backup. Without a terminal,
+--yes is required: whoever holds the file and its passphrase can impersonate the sites.
+
+EXAMPLES:
+  keysafe backup www.example.com -o www.example.com.kbk
+  keysafe backup --all -o /media/offline/keysafe-2026-11-25.kbk --yes \
+      --out-passphrase-file /root/backup.pass
+  keysafe backup --all --recipient recovery-cert.pem -o all.p7m --yes)");
+  return [a](Context& ctx) {
+    if (!a->all && a->names.empty())
+      throw Error(Errc::Usage, "name the entries to back up, or use --all", "",
+                  "keysafe backup www.example.com -o www.kbk");
+    if (!a->force && std::filesystem::exists(std::filesystem::symlink_status(a->output)))
+      throw Error(Errc::AlreadyExists, "\"" + a->output + "\" already exists",
+                  "keysafe never overwrites a file unless told to",
+                  "choose another file with -o, or add --force");
+    ossl::Cert recipient;
+    if (!a->recipient.empty()) recipient = load_recipient(a->recipient);
+    auto store = ctx.open_store();
+    const auto keys = ops::select_entries(store, a->names, a->all);
+    std::vector<std::string> names;
+    for (const auto& k : keys) names.push_back(k.name);
+    ctx.confirm_key_export("\"" + a->output + "\"", names);
+
+    store.unlock(ctx.store_passphrase(false));
+    ops::BackupTarget target;
+    target.kdf = store::KdfParams{a->kdf_cost, 8, 1};
+    if (recipient) {
+      target.recipient = recipient.get();
+    } else {
+      if (a->kdf_cost < 15)
+        ctx.warn("--kdf-cost " + std::to_string(a->kdf_cost) +
+                 " makes the backup passphrase cheap to guess: use it for tests only");
+      target.passphrase = acquire_secret(
+          ctx, {a->out_passphrase_file, "--out-passphrase-file", "KEYSAFE_OUT_PASSPHRASE",
+                "Backup passphrase: "},
+          true);
+    }
+    const auto r = ops::write_backup(store, keys, target, a->output, a->force, ctx.env.now());
+    if (ctx.options.json) {
+      ctx.out << nlohmann::json{{"file", r.file.string()},
+                                {"entries", names},
+                                {"private_keys", r.private_keys},
+                                {"certificates", r.certificates},
+                                {"encryption", recipient ? "cms-enveloped-data" : "passphrase"},
+                                {"verified", true},
+                                {"verification", r.verification}}
+                     .dump(2)
+              << '\n';
+    } else {
+      ctx.out << "backed up " << r.entries << " entr" << (r.entries == 1 ? "y" : "ies") << " ("
+              << r.private_keys << " private key(s), " << r.certificates
+              << " certificate(s)) to " << r.file.string() << " (mode 0600)\n"
+              << "verified: " << r.verification << "\n"
+              << "restore on any machine with: keysafe restore " << r.file.string() << '\n';
+    }
+    return 0;
+  };
+}
+
+}  // namespace keysafe::cli

@@ -1,0 +1,264 @@
+// Backup: collect, seal, write, read back and verify, record. Restore: verify, plan, merge.
+#include "keysafe/ops/backup.hpp"
+
+#include <algorithm>
+
+#include "keysafe/backup/container.hpp"
+#include "keysafe/ops/files.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+#include "keysafe/x509/public_key.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// A private key that decodes and carries the recorded public key, or Damaged.
+void check_key(const backup::BackupEntry& e, std::string_view source) {
+  if (!e.private_key_pkcs8) return;
+  ossl::PKey key;
+  try {
+    key = x509::private_key_from_pkcs8(*e.private_key_pkcs8);
+  } catch (const Error&) {
+    throw Error(Errc::Damaged, "the key of " + quoted(e.name) + " in \"" + std::string(source) +
+                                   "\" does not decode",
+                "the backup is damaged", "use another copy of the backup");
+  }
+  const Bytes spki = x509::spki_der(key.get());
+  if (x509::spki_sha256_hex(spki) != e.spki_sha256)
+    throw Error(Errc::Damaged,
+                "the key of " + quoted(e.name) + " in \"" + std::string(source) +
+                    "\" does not match its recorded public key",
+                "the backup is damaged or was altered", "use another copy of the backup");
+}
+
+}  // namespace
+
+std::vector<store::KeyRecord> select_entries(store::Keystore& store,
+                                             const std::vector<std::string>& names, bool all) {
+  if (all) {
+    auto keys = store.all_keys();
+    if (keys.empty())
+      throw Error(Errc::NotFound, "the store is empty", "there is nothing to back up",
+                  "create a key first: keysafe create NAME --dns NAME");
+    return keys;
+  }
+  if (names.empty())
+    throw Error(Errc::Usage, "name the entries to back up, or use --all", "",
+                "keysafe backup www.example.com -o www.kbk, or keysafe backup --all -o all.kbk");
+  std::vector<store::KeyRecord> keys;
+  for (const auto& n : names) {
+    auto k = store.key_by_name(n);
+    if (!k)
+      throw Error(Errc::NotFound, "no entry named " + quoted(n), "the store has no such entry",
+                  "see every entry with: keysafe list");
+    if (std::none_of(keys.begin(), keys.end(), [&](const auto& x) { return x.id == k->id; }))
+      keys.push_back(std::move(*k));
+  }
+  return keys;
+}
+
+backup::BackupPayload collect_backup(store::Keystore& store,
+                                     const std::vector<store::KeyRecord>& keys, std::int64_t now) {
+  backup::BackupPayload p;
+  p.created = now;
+  p.written_by = "keysafe 0.1.0";
+  for (const auto& k : keys) {
+    backup::BackupEntry e;
+    e.name = k.name;
+    e.algorithm = k.algorithm;
+    e.spki_sha256 = k.spki_sha256;
+    e.spki_der = k.spki_der;
+    e.subject = k.subject;
+    e.dns = k.dns;
+    e.ip = k.ip;
+    e.created_at = k.created_at;
+    if (k.has_private_key) {
+      e.private_key_pkcs8 = store.open_private_key(k);  // throws naming a tampered row
+      check_key(e, store.path().string());
+    }
+    if (auto req = store.latest_request(k.id)) e.requests.emplace_back(*req, k.created_at);
+    for (const auto& c : store.certificates_of(k.id)) {
+      backup::BackupCertificate bc;
+      bc.der = store.certificate_der(c.id);
+      bc.chain = store.chain_of(c.id);
+      bc.current = k.current_certificate_id && *k.current_certificate_id == c.id;
+      bc.chain_trusted = c.chain_trusted;
+      bc.chain_problem = c.chain_problem;
+      bc.installed_at = c.installed_at;
+      e.certificates.push_back(std::move(bc));
+    }
+    p.entries.push_back(std::move(e));
+  }
+  return p;
+}
+
+BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRecord>& keys,
+                          const BackupTarget& target, const std::filesystem::path& file,
+                          bool force, std::int64_t now) {
+  const backup::BackupPayload payload = collect_backup(store, keys, now);
+  const SecureBytes plain = backup::encode_payload(payload);
+  std::vector<std::string> names;
+  std::vector<std::string> hashes;
+  for (const auto& e : payload.entries) {
+    names.push_back(e.name);
+    hashes.push_back(e.spki_sha256);
+  }
+  const Bytes sealed =
+      target.recipient != nullptr
+          ? backup::seal_to_recipient(plain, target.recipient)
+          : backup::seal_with_passphrase(plain, *target.passphrase, target.kdf, now, names, hashes);
+  write_file_atomically(file, std::string_view(reinterpret_cast<const char*>(sealed.data()),
+                                               sealed.size()),
+                        0600, force ? Overwrite::Allow : Overwrite::Refuse);
+
+  // Read back what is on disk, not what is in memory.
+  BackupResult result;
+  result.file = file;
+  const auto fail = [&](const std::string& why) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    return Error(Errc::Io, "the backup written to \"" + file.string() + "\" did not verify",
+                 why + "; the file was removed and no backup was recorded",
+                 "check the disk, then run the backup again");
+  };
+  const Bytes on_disk = read_input_file(file);
+  if (target.recipient != nullptr) {
+    if (on_disk != sealed || !backup::addressed_to(on_disk, target.recipient))
+      throw fail("the file read back differs from what was written");
+    result.verification =
+        "read back byte for byte; CMS EnvelopedData addressed to the recovery certificate "
+        "(opening it needs the recovery key)";
+  } else {
+    SecureBytes reopened;
+    try {
+      reopened = backup::open_with_passphrase(on_disk, *target.passphrase, file.string());
+    } catch (const Error& e) {
+      throw fail(e.summary());
+    }
+    const auto back = backup::decode_payload(reopened, file.string());
+    if (back.entries.size() != payload.entries.size()) throw fail("entries are missing");
+    for (std::size_t i = 0; i < back.entries.size(); ++i) {
+      const auto& a = payload.entries[i];
+      const auto& b = back.entries[i];
+      check_key(b, file.string());
+      if (a.spki_sha256 != b.spki_sha256 || a.private_key_pkcs8 != b.private_key_pkcs8 ||
+          a.certificates.size() != b.certificates.size())
+        throw fail("entry \"" + a.name + "\" differs after reading back");
+    }
+    result.verification =
+        "read back, decrypted with the backup passphrase, every key opened and matched";
+  }
+  std::vector<std::int64_t> ids;
+  for (const auto& k : keys) ids.push_back(k.id);
+  store.mark_backed_up(ids, now);
+  result.entries = payload.entries.size();
+  for (const auto& e : payload.entries) {
+    if (e.private_key_pkcs8) ++result.private_keys;
+    result.certificates += e.certificates.size();
+  }
+  return result;
+}
+
+RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
+                         std::string_view source, bool rename) {
+  RestorePlan plan;
+  std::vector<std::string> taken;
+  for (const auto& e : payload.entries) {
+    check_key(e, source);
+    for (const auto& c : e.certificates) {
+      const auto cert = x509::certificate_from_der(c.der);
+      if (x509::spki_sha256_hex(x509::spki_der(cert.get())) != e.spki_sha256)
+        throw Error(Errc::Damaged,
+                    "a certificate of " + quoted(e.name) + " in \"" + std::string(source) +
+                        "\" does not pair with its key",
+                    "the backup is damaged or was altered", "use another copy of the backup");
+    }
+    RestoreAction a;
+    a.backup_name = e.name;
+    a.name = e.name;
+    if (auto same_key = store.key_by_spki(e.spki_sha256)) {
+      a.name = same_key->name;
+      std::size_t new_certs = 0;
+      for (const auto& c : e.certificates)
+        if (!store.certificate_by_fingerprint(x509::inspect_certificate(
+                                                  x509::certificate_from_der(c.der).get())
+                                                  .fingerprint_sha256))
+          ++new_certs;
+      const bool adds_key = e.private_key_pkcs8 && !same_key->has_private_key;
+      a.action = (new_certs > 0 || adds_key) ? "merge" : "unchanged";
+      a.detail = "the store already holds this key as \"" + same_key->name + "\"" +
+                 (adds_key ? "; its private key will be added" : "") +
+                 (new_certs > 0 ? "; " + std::to_string(new_certs) + " certificate(s) to add"
+                                : "");
+    } else if (store.key_by_name(e.name) ||
+               std::find(taken.begin(), taken.end(), e.name) != taken.end()) {
+      if (!rename) {
+        a.action = "conflict";
+        a.detail = "the store has another key named \"" + e.name + "\"";
+        plan.has_conflict = true;
+      } else {
+        int n = 2;
+        std::string candidate;
+        do {
+          candidate = e.name + "-restored" + (n == 2 ? "" : "-" + std::to_string(n - 1));
+          ++n;
+        } while (store.key_by_name(candidate) ||
+                 std::find(taken.begin(), taken.end(), candidate) != taken.end());
+        a.name = candidate;
+        a.action = "rename";
+        a.detail = "restored as \"" + candidate + "\" (the store has another key named \"" +
+                   e.name + "\")";
+      }
+    } else {
+      a.action = "create";
+      a.detail = e.private_key_pkcs8 ? "key, " + std::to_string(e.certificates.size()) +
+                                           " certificate(s), " +
+                                           std::to_string(e.requests.size()) + " request(s)"
+                                     : "certificate only, no private key";
+    }
+    taken.push_back(a.name);
+    plan.actions.push_back(std::move(a));
+  }
+  return plan;
+}
+
+std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
+                                               const backup::BackupPayload& payload,
+                                               const RestorePlan& plan, std::int64_t now) {
+  std::vector<store::IncomingEntry> incoming;
+  for (std::size_t i = 0; i < payload.entries.size(); ++i) {
+    const auto& e = payload.entries[i];
+    const auto& a = plan.actions[i];
+    if (a.action == "unchanged") continue;
+    store::IncomingEntry in;
+    in.key.name = a.name;
+    in.key.algorithm = e.algorithm;
+    in.key.spki_der = e.spki_der;
+    in.key.subject = e.subject;
+    in.key.dns = e.dns;
+    in.key.ip = e.ip;
+    in.key.now = e.created_at;
+    in.pkcs8 = e.private_key_pkcs8;
+    in.requests = e.requests;
+    for (const auto& c : e.certificates) {
+      store::IncomingCertificate ic;
+      const auto cert = x509::certificate_from_der(c.der);
+      ic.certificate.der = c.der;
+      ic.certificate.info = x509::inspect_certificate(cert.get());
+      ic.certificate.chain = c.chain;
+      ic.certificate.chain_trusted = c.chain_trusted;
+      ic.certificate.chain_problem = c.chain_problem;
+      ic.certificate.now = c.installed_at != 0 ? c.installed_at : now;
+      ic.current = c.current;
+      in.certificates.push_back(std::move(ic));
+    }
+    // The file just restored from is a verified backup of these keys.
+    in.last_backup_at = payload.created;
+    incoming.push_back(std::move(in));
+  }
+  if (incoming.empty()) return {};
+  return store.merge_entries(incoming);
+}
+
+}  // namespace keysafe::ops
