@@ -16,15 +16,18 @@ bool valid_label(std::string_view label) {
   if (label.empty() || label.size() > 63) return false;
   if (label.front() == '-' || label.back() == '-') return false;
   return std::all_of(label.begin(), label.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-';
   });
 }
 
 std::string ip_bytes_to_string(const unsigned char* data, int len) {
   char buf[INET6_ADDRSTRLEN] = {};
-  if (len == 4) inet_ntop(AF_INET, data, buf, sizeof buf);
-  else if (len == 16) inet_ntop(AF_INET6, data, buf, sizeof buf);
-  else return "invalid-ip-length-" + std::to_string(len);
+  if (len == 4)
+    inet_ntop(AF_INET, data, buf, sizeof buf);
+  else if (len == 16)
+    inet_ntop(AF_INET6, data, buf, sizeof buf);
+  else
+    return "invalid-ip-length-" + std::to_string(len);
   return buf;
 }
 
@@ -36,7 +39,8 @@ std::string normalize_dns_name(std::string_view name) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (!n.empty() && n.back() == '.') n.pop_back();
   const auto bad = [&](std::string why) -> Error {
-    return Error(Errc::Usage, "\"" + std::string(name) + "\" is not a valid DNS name", std::move(why),
+    return Error(Errc::Usage, "\"" + std::string(name) + "\" is not a valid DNS name",
+                 std::move(why),
                  "give a host name such as www.example.com (a wildcard only as the leftmost label: "
                  "*.example.com); use --ip for addresses");
   };
@@ -53,6 +57,14 @@ std::string normalize_dns_name(std::string_view name) {
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
+  // RFC 1123 §2.1: a host name is never all-numeric dotted form; that is an IP address.
+  const auto last =
+      rest.substr(rest.rfind('.') == std::string_view::npos ? 0 : rest.rfind('.') + 1);
+  if (std::all_of(last.begin(), last.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
+    throw Error(Errc::Usage, "\"" + std::string(name) + "\" is not a valid DNS name",
+                "it looks like an IP address (the last label is all digits)",
+                "give addresses with --ip, e.g. --ip " + std::string(name));
   return n;
 }
 

@@ -1,6 +1,8 @@
 // PKCS#10 requests (RFC 2986) with a subjectAltName extension request.
 #include "keysafe/x509/request.hpp"
 
+#include <optional>
+
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/names.hpp"
@@ -25,11 +27,21 @@ ossl::Req build_request(const EVP_PKEY* key, const RequestSpec& spec) {
 
   ossl::Name subject = parse_subject(spec.subject);
   if (X509_NAME_get_index_by_NID(subject.get(), NID_commonName, -1) < 0) {
-    const std::string& cn = !spec.dns.empty() ? spec.dns.front() : spec.ip.front();
+    // RFC 5280 ub-common-name: a CN has at most 64 characters, so take the first name that
+    // fits; every name is in the subjectAltName anyway.
+    std::optional<std::string> cn;
+    for (const auto* names : {&spec.dns, &spec.ip})
+      for (const auto& n : *names)
+        if (!cn && n.size() <= 64) cn = n;
+    if (!cn)
+      throw Error(Errc::Usage, "no name fits in the certificate's common name",
+                  "a CN has at most 64 characters (RFC 5280) and every --dns name is longer",
+                  "add a shorter --dns name, or give a CN with --subject \"CN=...\"");
     // The CN goes last so that the RFC 2253 form reads "CN=...,O=...,C=...".
-    X509_NAME_add_entry_by_NID(subject.get(), NID_commonName, MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(cn.c_str()),
-                               static_cast<int>(cn.size()), -1, 0);
+    if (X509_NAME_add_entry_by_NID(subject.get(), NID_commonName, MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(cn->c_str()),
+                                   static_cast<int>(cn->size()), -1, 0) != 1)
+      ossl::fail(Errc::Usage, "\"" + *cn + "\" cannot be the certificate's common name");
   }
   X509_REQ_set_subject_name(req.get(), subject.get());
   if (X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(key)) != 1)
@@ -55,8 +67,8 @@ RequestInfo inspect_request(X509_REQ* req) {
   info.subject = name_to_string(X509_REQ_get_subject_name(req));
   STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req);
   if (exts != nullptr) {
-    ossl::GeneralNames sans(static_cast<GENERAL_NAMES*>(
-        X509V3_get_d2i(exts, NID_subject_alt_name, nullptr, nullptr)));
+    ossl::GeneralNames sans(
+        static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts, NID_subject_alt_name, nullptr, nullptr)));
     collect_alt_names(sans.get(), info.dns, info.ip);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
   }
