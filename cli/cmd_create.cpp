@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "commands.hpp"
+#include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/files.hpp"
 #include "render.hpp"
@@ -63,6 +64,9 @@ EXAMPLES:
                   "choose another file with -o, or add --force");
     store.unlock(ctx.store_passphrase(false));
     const auto result = ops::create_key(store, params);
+    std::optional<std::filesystem::path> backup_file;
+    if (auto config = ops::auto_backup_config(store))
+      backup_file = ops::auto_backup(store, *config, result.name, params.now);
     if (output == "-") {
       ctx.out << result.request_pem;
       return 0;
@@ -84,7 +88,9 @@ EXAMPLES:
                                 {"dns", result.dns},
                                 {"ip", result.ip},
                                 {"spki_sha256", result.spki_sha256},
-                                {"request_file", output}}
+                                {"request_file", output},
+                                {"backup_file", backup_file ? nlohmann::json(backup_file->string())
+                                                            : nlohmann::json(nullptr)}}
                      .dump(2)
               << '\n';
     } else {
@@ -92,6 +98,7 @@ EXAMPLES:
               << result.subject << "\n"
               << "request written to " << output
               << ": send it to your CA, then run: keysafe install CERTIFICATE-FILE\n";
+      if (backup_file) ctx.out << "automatic backup written to " << backup_file->string() << '\n';
     }
     return 0;
   };

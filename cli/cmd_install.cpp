@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/formats/input.hpp"
+#include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/files.hpp"
 #include "keysafe/ops/install.hpp"
@@ -38,7 +39,14 @@ EXAMPLES:
     ops::InstallOptions options;
     if (!ca_file->empty()) options.ca_file = *ca_file;
     options.now = ctx.env.now();
+    // With automatic backups on, the key is read for its backup: unlock first, so a wrong
+    // passphrase changes nothing.
+    const auto backup_config = ops::auto_backup_config(store);
+    if (backup_config) store.unlock(ctx.store_passphrase(false));
     const auto r = ops::install_certificate(store, input, *file, options);
+    std::optional<std::filesystem::path> backup_file;
+    if (backup_config && !r.already_installed)
+      backup_file = ops::auto_backup(store, *backup_config, r.name, options.now);
     for (const auto& w : r.warnings) ctx.warn(w);
     const auto& c = r.certificate;
     if (ctx.options.json) {
@@ -60,7 +68,9 @@ EXAMPLES:
                                 {"replaced_fingerprint",
                                  r.replaced_fingerprint ? nlohmann::json(*r.replaced_fingerprint)
                                                         : nlohmann::json(nullptr)},
-                                {"warnings", r.warnings}}
+                                {"warnings", r.warnings},
+                                {"backup_file", backup_file ? nlohmann::json(backup_file->string())
+                                                            : nlohmann::json(nullptr)}}
                      .dump(2)
               << '\n';
       return 0;
@@ -78,6 +88,7 @@ EXAMPLES:
     if (r.replaced_fingerprint)
       ctx.out << "the previous certificate (" << r.replaced_fingerprint->substr(0, 16)
               << "...) is kept in the history\n";
+    if (backup_file) ctx.out << "automatic backup written to " << backup_file->string() << '\n';
     return 0;
   };
 }

@@ -28,6 +28,7 @@ Action setup_list(CLI::App& command);
 Action setup_show(CLI::App& command);
 Action setup_backup(CLI::App& command);
 Action setup_restore(CLI::App& command);
+Action setup_config(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

@@ -497,6 +497,30 @@ std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntr
   return outcomes;
 }
 
+std::optional<Bytes> Keystore::setting(std::string_view key) {
+  auto q = m_db.prepare("SELECT value FROM settings WHERE key = ?");
+  q.bind(1, key);
+  if (!q.step()) return std::nullopt;
+  return q.blob(0);
+}
+
+void Keystore::set_setting(std::string_view key, std::span<const std::uint8_t> value) {
+  Transaction tx(m_db);
+  auto q = m_db.prepare("INSERT INTO settings (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  q.bind(1, key).bind(2, value);
+  q.run();
+  tx.commit();
+}
+
+void Keystore::unset_setting(std::string_view key) {
+  Transaction tx(m_db);
+  auto q = m_db.prepare("DELETE FROM settings WHERE key = ?");
+  q.bind(1, key);
+  q.run();
+  tx.commit();
+}
+
 void Keystore::mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when) {
   Transaction tx(m_db);
   auto q = m_db.prepare("UPDATE keys SET last_backup_at = ? WHERE id = ?");

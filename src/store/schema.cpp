@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 1> k_migrations = {
+constexpr std::array<std::string_view, 2> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -74,6 +74,13 @@ CREATE TABLE chain_certificates (
   position       INTEGER NOT NULL,  -- 0 = the leaf's issuer, upwards
   der            BLOB    NOT NULL,  -- the chain certificate, DER
   PRIMARY KEY (certificate_id, position)
+);
+)sql",
+    // v2: store-wide settings (recovery certificate and backup directory for automatic backups).
+    R"sql(
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,  -- 'recovery_certificate' (DER), 'backup_dir' (UTF-8 path)
+  value BLOB NOT NULL
 );
 )sql",
 };

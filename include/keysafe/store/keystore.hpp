@@ -134,6 +134,11 @@ class Keystore final {
   // when any entry carries a private key.
   std::vector<MergeOutcome> merge_entries(const std::vector<IncomingEntry>& entries);
 
+  // Store-wide settings (table `settings`).
+  std::optional<Bytes> setting(std::string_view key);
+  void set_setting(std::string_view key, std::span<const std::uint8_t> value);
+  void unset_setting(std::string_view key);
+
   // Records a verified backup of these keys at `when` (one transaction).
   void mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when);
 
