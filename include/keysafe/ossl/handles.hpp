@@ -2,9 +2,12 @@
 #pragma once
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -35,12 +38,42 @@ using CipherCtx = Handle<EVP_CIPHER_CTX, ::EVP_CIPHER_CTX_free>;
 using Kdf = Handle<EVP_KDF, ::EVP_KDF_free>;
 using KdfCtx = Handle<EVP_KDF_CTX, ::EVP_KDF_CTX_free>;
 using Pkcs8Info = Handle<PKCS8_PRIV_KEY_INFO, ::PKCS8_PRIV_KEY_INFO_free>;
+using Pkcs12 = Handle<PKCS12, ::PKCS12_free>;
+using X509Sig = Handle<X509_SIG, ::X509_SIG_free>;
+using Algor = Handle<X509_ALGOR, ::X509_ALGOR_free>;
+using Pbe2Param = Handle<PBE2PARAM, ::PBE2PARAM_free>;
+using Pbkdf2Param = Handle<PBKDF2PARAM, ::PBKDF2PARAM_free>;
+using BigNum = Handle<BIGNUM, ::BN_clear_free>;
+using Cipher = Handle<EVP_CIPHER, ::EVP_CIPHER_free>;
+using Md = Handle<EVP_MD, ::EVP_MD_free>;
+using KeyMgmt = Handle<EVP_KEYMGMT, ::EVP_KEYMGMT_free>;
+using EcGroup = Handle<EC_GROUP, ::EC_GROUP_free>;
 
 // Frees the stack's certificates too; a borrowed stack is a plain STACK_OF(X509)*.
 struct CertStackDeleter {
   void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
 };
 using OwnedCertStack = std::unique_ptr<STACK_OF(X509), CertStackDeleter>;
+
+// PKCS#12 SafeContents (RFC 7292 §4.2): frees the bags too.
+struct SafeBagStackDeleter {
+  void operator()(STACK_OF(PKCS12_SAFEBAG) * s) const noexcept {
+    sk_PKCS12_SAFEBAG_pop_free(s, PKCS12_SAFEBAG_free);
+  }
+};
+using OwnedSafeBagStack = std::unique_ptr<STACK_OF(PKCS12_SAFEBAG), SafeBagStackDeleter>;
+
+// PKCS#12 AuthenticatedSafe (RFC 7292 §4.1): a sequence of ContentInfo, freed with them.
+struct Pkcs7StackDeleter {
+  void operator()(STACK_OF(PKCS7) * s) const noexcept { sk_PKCS7_pop_free(s, PKCS7_free); }
+};
+using OwnedPkcs7Stack = std::unique_ptr<STACK_OF(PKCS7), Pkcs7StackDeleter>;
+
+// A DER SEQUENCE decoded element by element (d2i_ASN1_SEQUENCE_ANY).
+struct Asn1SequenceDeleter {
+  void operator()(ASN1_SEQUENCE_ANY* s) const noexcept { sk_ASN1_TYPE_pop_free(s, ASN1_TYPE_free); }
+};
+using OwnedAsn1Sequence = std::unique_ptr<ASN1_SEQUENCE_ANY, Asn1SequenceDeleter>;
 
 struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* g) const noexcept { GENERAL_NAMES_free(g); }
