@@ -29,6 +29,8 @@ Action setup_show(CLI::App& command);
 Action setup_backup(CLI::App& command);
 Action setup_restore(CLI::App& command);
 Action setup_config(CLI::App& command);
+Action setup_export(CLI::App& command);
+Action setup_import(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

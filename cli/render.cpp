@@ -74,6 +74,7 @@ nlohmann::json entry_json(const ops::EntryView& v) {
       {"certificates", v.certificate_count},
       {"chain_trusted", opt(v.chain_trusted)},
       {"chain_problem", opt(v.chain_problem)},
+      {"weak_key", v.weak_key},
   };
 }
 
@@ -83,7 +84,8 @@ void render_entry_text(const ops::EntryView& v, std::ostream& out) {
   };
   line("name", v.name);
   line("state", v.state);
-  line("key algorithm", v.key_algorithm);
+  line("key algorithm", v.weak_key ? v.key_algorithm + " (WEAK: below RSA-2048 or DSA)"
+                                    : v.key_algorithm);
   line("subject", v.subject);
   line("dns names", v.dns.empty() ? "-" : join(v.dns));
   line("ip addresses", v.ip.empty() ? "-" : join(v.ip));
@@ -112,7 +114,7 @@ void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream
     std::vector<std::string> names = v.dns;
     names.insert(names.end(), v.ip.begin(), v.ip.end());
     out << fmt::format("{:<24} {:<9} {:<9} {:<20} {:>5} {:<8} {}\n", v.name, v.state,
-                       v.key_algorithm, v.not_after ? ops::format_rfc3339(*v.not_after) : "-",
+                       v.weak_key ? v.key_algorithm + "!" : v.key_algorithm, v.not_after ? ops::format_rfc3339(*v.not_after) : "-",
                        v.days_left ? std::to_string(*v.days_left) : "-",
                        v.last_backup ? "yes" : "NEVER", join(names));
   }

@@ -7,6 +7,18 @@
 
 namespace keysafe::ops {
 
+bool is_weak_algorithm(std::string_view algorithm) {
+  if (algorithm.starts_with("dsa-")) return true;
+  for (std::string_view prefix : {"rsa-", "rsa-pss-"})
+    if (algorithm.starts_with(prefix)) {
+      int bits = 0;
+      const auto rest = algorithm.substr(prefix.size());
+      std::from_chars(rest.data(), rest.data() + rest.size(), bits);
+      return bits > 0 && bits < 2048;
+    }
+  return false;
+}
+
 EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
   const auto& k = record.key;
   EntryView v;
@@ -16,6 +28,7 @@ EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
   v.last_backup = k.last_backup_at;
   v.created_at = k.created_at;
   v.certificate_count = record.certificate_count;
+  v.weak_key = is_weak_algorithm(k.algorithm);
   if (record.current) {
     const auto& c = *record.current;
     v.subject = c.subject;

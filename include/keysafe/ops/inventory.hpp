@@ -29,7 +29,11 @@ struct EntryView {
   std::int64_t certificate_count = 0;
   std::optional<bool> chain_trusted;
   std::optional<std::string> chain_problem;
+  bool weak_key = false;  // below policy (RSA < 2048, DSA), imported with --allow-weak
 };
+
+// True for key algorithms below keysafe's policy, by their stored name.
+bool is_weak_algorithm(std::string_view algorithm);
 
 EntryView make_view(const store::EntryRecord& record, std::int64_t now);
 

@@ -1,0 +1,108 @@
+// keysafe export: PKCS#12 (named profiles), PEM or DER, verified after writing.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/ops/export.hpp"
+#include "passphrase.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+namespace {
+struct ExportArgs {
+  std::string name;
+  std::string format = "pfx";
+  std::string profile = "modern";
+  bool chain = false;
+  bool cert_only = false;
+  std::string output;
+  bool force = false;
+  std::string out_passphrase_file;
+};
+}  // namespace
+
+Action setup_export(CLI::App& cmd) {
+  auto a = std::make_shared<ExportArgs>();
+  cmd.add_option("NAME", a->name, "entry to export")->required();
+  cmd.add_option("--format", a->format,
+                 "pfx (PKCS#12: key + certificate), pem (encrypted PKCS#8 key + certificate), "
+                 "der (one certificate, with --cert-only)")
+      ->check(CLI::IsMember({"pfx", "pem", "der"}))
+      ->type_name("FORMAT");
+  cmd.add_option("--profile", a->profile,
+                 "PKCS#12 profile: modern (AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC: "
+                 "OpenSSL 3, Java 17, NSS, GnuTLS, Windows Server 2019+) or compat (3DES, SHA-1 "
+                 "MAC: also Windows Server 2016, macOS Keychain, old Java)")
+      ->check(CLI::IsMember({"modern", "compat"}))
+      ->type_name("PROFILE");
+  cmd.add_flag("--chain", a->chain, "include the stored chain (issuer certificates)");
+  cmd.add_flag("--cert-only", a->cert_only,
+               "the certificate (and --chain) only: no private key, no passphrase, no warning");
+  cmd.add_option("-o,--output", a->output, "file to write")->required()->type_name("FILE");
+  cmd.add_flag("--force", a->force, "replace an existing file");
+  cmd.add_option("--out-passphrase-file", a->out_passphrase_file,
+                 "read the export password from FILE (else KEYSAFE_OUT_PASSPHRASE, else the "
+                 "terminal, asked twice)")
+      ->type_name("FILE");
+  cmd.footer(R"(
+Private-key exports show the impersonation warning and need confirmation (--yes without a
+terminal); they are written 0600 through a temp file and read back with the password before
+success is reported. Iteration counts are set explicitly and stay within what Windows reads.
+
+EXAMPLES:
+  keysafe export www --format pfx --chain -o www.pfx                 # IIS, Java 17, OpenSSL 3
+  keysafe export www --format pfx --profile compat --chain -o www.pfx # Server 2016, macOS
+  keysafe export www --format pem --chain -o www.pem
+  keysafe export www --cert-only --format pem --chain -o www-chain.pem)");
+  return [a](Context& ctx) {
+    ops::ExportRequest r;
+    r.name = a->name;
+    r.format = a->format == "pfx"   ? ops::ExportFormat::Pfx
+               : a->format == "pem" ? ops::ExportFormat::Pem
+                                    : ops::ExportFormat::Der;
+    r.profile = a->profile == "compat" ? formats::Pkcs12Profile::Compat
+                                       : formats::Pkcs12Profile::Modern;
+    r.chain = a->chain;
+    r.cert_only = a->cert_only;
+    r.output = a->output;
+    r.force = a->force;
+    if (!a->force && std::filesystem::exists(std::filesystem::symlink_status(a->output)))
+      throw Error(Errc::AlreadyExists, "\"" + a->output + "\" already exists",
+                  "keysafe never overwrites a file unless told to",
+                  "choose another file with -o, or add --force");
+    auto store = ctx.open_store();
+    if (ops::exports_private_key(r)) {
+      if (!store.key_by_name(r.name))
+        throw Error(Errc::NotFound, "no entry named \"" + r.name + "\"",
+                    "the store has no entry of that name", "see every entry with: keysafe list");
+      if (r.format == ops::ExportFormat::Der)
+        throw Error(Errc::Usage, "a private key is exported as PEM or PKCS#12",
+                    "--format der writes one certificate", "add --cert-only, or use --format pem");
+      ctx.confirm_key_export("\"" + a->output + "\"", {r.name});
+      store.unlock(ctx.store_passphrase(false));
+      r.password = acquire_secret(ctx, {a->out_passphrase_file, "--out-passphrase-file",
+                                        "KEYSAFE_OUT_PASSPHRASE", "Export password: "},
+                                  true);
+    }
+    const auto res = ops::export_entry(store, r);
+    if (ctx.options.json) {
+      ctx.out << nlohmann::json{{"name", r.name},
+                                {"file", res.file.string()},
+                                {"format", a->format},
+                                {"description", res.description},
+                                {"private_key", res.private_key},
+                                {"certificates", res.certificates},
+                                {"verified", true},
+                                {"verification", res.verification}}
+                     .dump(2)
+              << '\n';
+    } else {
+      ctx.out << "exported \"" << r.name << "\" to " << res.file.string() << ": "
+              << res.description << (res.private_key ? " (mode 0600)" : "") << "\nverified: "
+              << res.verification << '\n';
+    }
+    return 0;
+  };
+}
+
+}  // namespace keysafe::cli
