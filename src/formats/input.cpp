@@ -161,6 +161,7 @@ ParsedInput read_der(std::span<const std::uint8_t> data, std::string_view source
       check_certificate(cert.get(), source);
       out.format = "DER certificate";
       out.certificates.push_back(std::move(cert));
+      ossl::clear_errors();
       return out;
     }
   }
@@ -171,6 +172,7 @@ ParsedInput read_der(std::span<const std::uint8_t> data, std::string_view source
       check_request(req.get(), source);
       out.format = "DER certificate request";
       out.requests.push_back(std::move(req));
+      ossl::clear_errors();
       return out;
     }
   }
@@ -179,7 +181,9 @@ ParsedInput read_der(std::span<const std::uint8_t> data, std::string_view source
     ossl::Pkcs7 p7(d2i_PKCS7(nullptr, &p, len));
     if (p7 && p == data.data() + data.size()) {
       out.format = "DER PKCS#7";
+      ossl::clear_errors();  // the failed certificate and request attempts above
       add_pkcs7(p7.get(), out, source);
+      ossl::clear_errors();
       return out;
     }
   }
@@ -200,8 +204,28 @@ ParsedInput read_input(std::span<const std::uint8_t> data, std::string_view sour
   if (data.empty())
     bad(source, "is empty", "the file has no content", "check the path and the download");
   const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-  if (text.find(k_pem_marker) != std::string_view::npos) return read_pem(data, source);
-  return read_der(data, source);
+  ParsedInput out;
+  // A DER structure may contain the PEM marker as text (in a name, say): DER first when the
+  // file starts like one.
+  if (data[0] == 0x30 || text.find(k_pem_marker) == std::string_view::npos) {
+    try {
+      out = read_der(data, source);
+    } catch (const Error&) {
+      if (text.find(k_pem_marker) == std::string_view::npos) throw;
+      ossl::clear_errors();
+      out = read_pem(data, source);
+    }
+  } else {
+    out = read_pem(data, source);
+  }
+  // The same certificate twice (cat cert.pem fullchain.pem) is one certificate.
+  std::vector<ossl::Cert> unique;
+  for (auto& c : out.certificates)
+    if (std::none_of(unique.begin(), unique.end(),
+                     [&](const ossl::Cert& u) { return X509_cmp(u.get(), c.get()) == 0; }))
+      unique.push_back(std::move(c));
+  out.certificates = std::move(unique);
+  return out;
 }
 
 }  // namespace keysafe::formats

@@ -65,7 +65,8 @@ CertificateInfo inspect_certificate(X509* cert) {
   info.spki = spki_der(cert);
   info.spki_sha256 = spki_sha256_hex(info.spki);
   info.key_algorithm = key_algorithm_of(cert);
-  info.is_ca = X509_check_ca(cert) != 0;
+  // basicConstraints cA only: X509_check_ca also calls v1 self-signed leaves CAs.
+  info.is_ca = (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
   info.self_issued = X509_check_issued(cert, cert) == X509_V_OK;
   ossl::clear_errors();
   return info;
