@@ -31,9 +31,13 @@ Action setup_restore(CLI::App& command);
 Action setup_config(CLI::App& command);
 Action setup_export(CLI::App& command);
 Action setup_import(CLI::App& command);
+Action setup_check(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;
 inline constexpr int k_exit_expired = 11;
+// Exit codes of `check`.
+inline constexpr int k_exit_warnings = 7;
+inline constexpr int k_exit_damaged = 8;
 
 }  // namespace keysafe::cli

@@ -133,6 +133,16 @@ std::optional<std::string> read_line_from_terminal(const std::string& prompt) {
   return line;
 }
 
+std::optional<SecureBytes> try_acquire_passphrase(const Context& ctx) {
+  const auto& o = ctx.options;
+  if (o.passphrase_file.empty() && o.passphrase_fd < 0 && !ctx.env.getenv("KEYSAFE_PASSPHRASE")) {
+    auto typed = ctx.env.read_secret("Keystore passphrase (Enter to skip opening keys): ");
+    if (!typed || typed->empty()) return std::nullopt;
+    return typed;
+  }
+  return acquire_passphrase(ctx, false);
+}
+
 SecureBytes acquire_passphrase(const Context& ctx, bool new_passphrase) {
   const auto& o = ctx.options;
   if (!o.passphrase_file.empty())

@@ -26,6 +26,8 @@ std::optional<SecureBytes> acquire_secret(const Context& ctx, const SecretSource
 // --passphrase-file FILE, --passphrase-fd N, KEYSAFE_PASSPHRASE, then the terminal (no echo;
 // asked twice for a new passphrase). One trailing newline of a file or fd is not part of it.
 SecureBytes acquire_passphrase(const Context& ctx, bool new_passphrase);
+// The same, but nullopt instead of an error when there is no source and no terminal.
+std::optional<SecureBytes> try_acquire_passphrase(const Context& ctx);
 
 // Prompts on /dev/tty with echo off; nullopt when there is no terminal.
 std::optional<SecureBytes> read_secret_from_terminal(const std::string& prompt);

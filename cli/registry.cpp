@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 11> k_commands = {{
+  static const std::array<CommandSpec, 12> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -21,6 +21,8 @@ std::span<const CommandSpec> commands() {
       {"export", "export an entry as PKCS#12, PEM or DER, verified after writing", setup_export},
       {"import", "import keys and certificates (PKCS#12, PEM, DER, PKCS#7), paired by key",
        setup_import},
+      {"check", "check the store: integrity, keys, certificates, chains, expiry, backups",
+       setup_check},
       {"config", "store settings: automatic backups to a recovery certificate", setup_config},
   }};
   return k_commands;

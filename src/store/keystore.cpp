@@ -497,6 +497,18 @@ std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntr
   return outcomes;
 }
 
+std::vector<std::string> Keystore::integrity_problems() {
+  std::vector<std::string> out;
+  auto q = m_db.prepare("PRAGMA integrity_check");
+  while (q.step()) {
+    std::string line = q.text(0);
+    if (line != "ok") out.push_back(std::move(line));
+  }
+  auto fk = m_db.prepare("PRAGMA foreign_key_check");
+  while (fk.step()) out.push_back("a row of " + fk.text(0) + " refers to a missing " + fk.text(2));
+  return out;
+}
+
 std::optional<Bytes> Keystore::setting(std::string_view key) {
   auto q = m_db.prepare("SELECT value FROM settings WHERE key = ?");
   q.bind(1, key);

@@ -134,6 +134,9 @@ class Keystore final {
   // when any entry carries a private key.
   std::vector<MergeOutcome> merge_entries(const std::vector<IncomingEntry>& entries);
 
+  // PRAGMA integrity_check's findings; empty when the file is sound.
+  std::vector<std::string> integrity_problems();
+
   // Store-wide settings (table `settings`).
   std::optional<Bytes> setting(std::string_view key);
   void set_setting(std::string_view key, std::span<const std::uint8_t> value);

@@ -1,0 +1,66 @@
+// keysafe check: the doctor, for people and for monitoring.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/ops/check.hpp"
+#include "passphrase.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+Action setup_check(CLI::App& cmd) {
+  auto name = std::make_shared<std::string>();
+  auto strict = std::make_shared<bool>(false);
+  cmd.add_option("NAME", *name, "check one entry only");
+  cmd.add_flag("--strict", *strict, "exit 7 when there are warnings (not only damage)");
+  cmd.footer(R"(
+Checks: SQLite integrity; with the passphrase, that every sealed key opens and matches its
+stored public key (without one, keys are not opened and the report says so); that every
+certificate carries its entry's key and decodes; chains; expiry; keys never backed up or
+whose backup is older than their newest certificate; requests pending over 30 days.
+
+Exit codes: 0 nothing damaged (warnings printed), 7 warnings with --strict, 8 damaged.
+
+EXAMPLES:
+  keysafe check
+  keysafe check --json --strict --passphrase-file /root/keysafe.pass   # for monitoring)");
+  return [name, strict](Context& ctx) {
+    auto store = ctx.open_store();
+    if (auto pass = try_acquire_passphrase(ctx)) store.unlock(*pass);
+    const auto report = ops::check_store(
+        store, name->empty() ? std::nullopt : std::optional<std::string>(*name), ctx.env.now());
+    const int code = report.damaged()                         ? k_exit_damaged
+                     : (*strict && report.has_warnings()) ? k_exit_warnings
+                                                              : 0;
+    if (ctx.options.json) {
+      nlohmann::json findings = nlohmann::json::array();
+      for (const auto& f : report.findings)
+        findings.push_back({{"severity", f.severity}, {"entry", f.entry},
+                            {"message", f.message}, {"fix", f.fix}});
+      ctx.out << nlohmann::json{{"store", store.path().string()},
+                                {"entries", report.entries},
+                                {"certificates", report.certificates},
+                                {"keys_checked", report.keys_checked},
+                                {"keys_opened", report.keys_opened},
+                                {"damaged", report.damaged()},
+                                {"warnings", report.has_warnings()},
+                                {"findings", findings},
+                                {"exit_code", code}}
+                     .dump(2)
+              << '\n';
+      return code;
+    }
+    for (const auto& f : report.findings)
+      ctx.out << (f.severity == "damaged" ? "DAMAGED " : "warning ")
+              << (f.entry.empty() ? std::string("(store)") : f.entry) << ": " << f.message
+              << "\n        fix: " << f.fix << '\n';
+    ctx.out << "checked " << report.entries << " entr" << (report.entries == 1 ? "y" : "ies")
+            << ", " << report.certificates << " certificate(s); "
+            << (report.keys_checked ? std::to_string(report.keys_opened) + " private key(s) opened"
+                                    : std::string("private keys NOT opened (no passphrase)"))
+            << "; " << (report.damaged() ? "DAMAGE FOUND" : "no damage") << '\n';
+    return code;
+  };
+}
+
+}  // namespace keysafe::cli

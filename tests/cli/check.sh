@@ -1,0 +1,64 @@
+# keysafe check: clean store, warnings and --strict, swapped sealed keys named, altered
+# certificates, integrity problems, and running without a passphrase.
+source "$KEYSAFE_TESTS/lib.sh"
+export KEYSAFE_OUT_PASSPHRASE="backup pass"
+new_store
+make_ca
+ks create a --dns a.example.test; ks create b --dns b.example.test --key rsa-2048
+sign_csr a.req a.cer 90; sign_csr b.req b.cer 90
+ks install a.cer --ca-file ca.pem; ks install b.cer --ca-file ca.pem
+ks check
+expect_rc 0 "warnings only: exit 0"
+expect_in "never backed up" "$OUT" "flags keys never backed up"
+expect_in "2 private key(s) opened" "$OUT" "opens every key"
+ks check --strict
+expect_rc 7 "--strict makes warnings exit 7"
+ks backup --all -o all.kbk --yes --kdf-cost 10
+ks check --strict --json
+expect_rc 0 "clean store after backup"
+expect_in '"damaged": false' "$OUT" "json: not damaged"
+expect_in '"keys_opened": 2' "$OUT" "json: keys opened"
+
+# Without a passphrase the keys are not opened, and the report says so.
+KEYSAFE_PASSPHRASE= ks check </dev/null
+expect_rc 2 "an empty KEYSAFE_PASSPHRASE is a usage error"
+( unset KEYSAFE_PASSPHRASE; "$KEYSAFE_BIN" check </dev/null > out.txt 2>&1; echo $? > rc.txt )
+expect_eq "$(cat rc.txt)" "0" "check without a passphrase"
+expect_in "NOT opened" "$(cat out.txt)" "says keys were not opened"
+
+# A wrong passphrase is an error, not a report.
+KEYSAFE_PASSPHRASE=wrong ks check
+expect_rc 3 "wrong passphrase"
+
+# Swapped sealed keys: each row's AEAD binds it to its row, so both are named.
+cp "$KEYSAFE_STORE" swapped.db
+sqlite3 swapped.db "CREATE TEMP TABLE s AS SELECT name, sealed_private_key AS k FROM keys; UPDATE keys SET sealed_private_key = (SELECT k FROM s WHERE s.name = CASE keys.name WHEN 'a' THEN 'b' ELSE 'a' END) WHERE name IN ('a','b');"
+ks --store swapped.db check
+expect_rc 8 "swapped ciphertexts are damage"
+expect_in "DAMAGED a:" "$OUT" "names a"
+expect_in "DAMAGED b:" "$OUT" "names b"
+expect_in "restore" "$OUT" "points to restore"
+ks --store swapped.db export a --format pem -o a.pem --yes
+expect_rc 4 "export of a swapped key fails"
+expect_in "damaged" "$ERR" "export says damaged"
+[ ! -e a.pem ] && ok || bad "no file written from a damaged key"
+ks --store swapped.db check b --json
+expect_rc 8 "check NAME limits to one entry and still finds it"
+
+# A certificate whose bytes were altered.
+cp "$KEYSAFE_STORE" altered.db
+sqlite3 altered.db "UPDATE certificates SET der = substr(der, 1, length(der) - 10) || zeroblob(10) WHERE key_id = (SELECT id FROM keys WHERE name='a');"
+ks --store altered.db check
+expect_rc 8 "altered certificate is damage"
+expect_in "certificate" "$OUT" "names the certificate"
+
+# A certificate row pointing at the wrong key.
+cp "$KEYSAFE_STORE" moved.db
+sqlite3 moved.db "UPDATE certificates SET key_id = (SELECT id FROM keys WHERE name='b') WHERE key_id = (SELECT id FROM keys WHERE name='a');"
+ks --store moved.db check
+expect_rc 8 "a certificate under the wrong key is damage"
+expect_in "does not carry" "$OUT" "says it does not carry the key"
+
+ks check nosuch
+expect_rc 1 "unknown entry"
+finish
