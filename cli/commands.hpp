@@ -32,6 +32,8 @@ Action setup_config(CLI::App& command);
 Action setup_export(CLI::App& command);
 Action setup_import(CLI::App& command);
 Action setup_check(CLI::App& command);
+Action setup_delete(CLI::App& command);
+Action setup_passwd(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

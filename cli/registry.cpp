@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 12> k_commands = {{
+  static const std::array<CommandSpec, 14> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -23,6 +23,8 @@ std::span<const CommandSpec> commands() {
        setup_import},
       {"check", "check the store: integrity, keys, certificates, chains, expiry, backups",
        setup_check},
+      {"delete", "delete an entry (refused while its key has no verified backup)", setup_delete},
+      {"passwd", "change the store passphrase or raise its KDF cost", setup_passwd},
       {"config", "store settings: automatic backups to a recovery certificate", setup_config},
   }};
   return k_commands;

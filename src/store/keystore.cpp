@@ -497,6 +497,42 @@ std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntr
   return outcomes;
 }
 
+void Keystore::delete_entry(std::int64_t key_id) {
+  Transaction tx(m_db);
+  auto clear = m_db.prepare("UPDATE keys SET current_certificate_id = NULL WHERE id = ?");
+  clear.bind(1, key_id);
+  clear.run();
+  auto del = m_db.prepare("DELETE FROM keys WHERE id = ?");
+  del.bind(1, key_id);
+  del.run();
+  tx.commit();
+  m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfParams& params) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to change its passphrase");
+  StoreHeader h = m_header;
+  h.kdf_params = params;
+  h.kdf_salt = random_bytes(16);
+  const SecureBytes kek = derive_kek(new_passphrase, h.kdf_salt, params);
+  h.wrapped_data_key = aead_seal(kek, m_data_key, data_key_aad(h.store_id));
+  h.checksum = header_checksum(h);
+  Transaction tx(m_db);
+  auto q = m_db.prepare(
+      "UPDATE store_header SET kdf_log2_n = ?, kdf_r = ?, kdf_p = ?, kdf_salt = ?, "
+      "wrapped_data_key = ?, checksum = ? WHERE id = 1");
+  q.bind(1, std::int64_t{params.log2_n})
+      .bind(2, std::int64_t{params.r})
+      .bind(3, std::int64_t{params.p})
+      .bind(4, h.kdf_salt)
+      .bind(5, h.wrapped_data_key)
+      .bind(6, h.checksum);
+  q.run();
+  tx.commit();
+  m_header = std::move(h);
+  m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
 std::vector<std::string> Keystore::integrity_problems() {
   std::vector<std::string> out;
   auto q = m_db.prepare("PRAGMA integrity_check");

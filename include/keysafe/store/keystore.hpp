@@ -134,6 +134,14 @@ class Keystore final {
   // when any entry carries a private key.
   std::vector<MergeOutcome> merge_entries(const std::vector<IncomingEntry>& entries);
 
+  // Removes the entry with its requests, certificates and chains (secure_delete overwrites
+  // the freed pages), then checkpoints the WAL so no copy is left there either.
+  void delete_entry(std::int64_t key_id);
+
+  // Wraps the same data key under a new passphrase and KDF parameters (one transaction).
+  // Needs unlock.
+  void rewrap(std::span<const std::uint8_t> new_passphrase, const KdfParams& params);
+
   // PRAGMA integrity_check's findings; empty when the file is sound.
   std::vector<std::string> integrity_problems();
 

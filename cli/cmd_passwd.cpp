@@ -1,0 +1,55 @@
+// keysafe passwd: a new store passphrase (and KDF cost); only the data key is rewrapped.
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/store/sealing.hpp"
+#include "passphrase.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+
+Action setup_passwd(CLI::App& cmd) {
+  auto cost = std::make_shared<unsigned>(0);
+  auto new_file = std::make_shared<std::string>();
+  cmd.add_option("--kdf-cost", *cost,
+                 "new scrypt cost as log2(N) (default: keep the current one); 17 is the default "
+                 "of new stores")
+      ->check(CLI::Range(store::k_min_log2_n, store::k_max_log2_n))
+      ->type_name("LOG2N");
+  cmd.add_option("--new-passphrase-file", *new_file,
+                 "read the new passphrase from FILE (else KEYSAFE_NEW_PASSPHRASE, else the "
+                 "terminal, asked twice)")
+      ->type_name("FILE");
+  cmd.footer(R"(
+The current passphrase comes from the usual sources (--passphrase-file, --passphrase-fd,
+KEYSAFE_PASSPHRASE, the terminal). The private keys are not re-encrypted: the data key that
+seals them is wrapped again under the new passphrase, in one transaction.
+
+EXAMPLES:
+  keysafe passwd
+  keysafe passwd --kdf-cost 18 --passphrase-file old.pass --new-passphrase-file new.pass)");
+  return [cost, new_file](Context& ctx) {
+    auto store = ctx.open_unlocked_store();
+    const auto pass = acquire_secret(ctx, {*new_file, "--new-passphrase-file",
+                                           "KEYSAFE_NEW_PASSPHRASE", "New keystore passphrase: "},
+                                     true);
+    store::KdfParams params = store.header().kdf_params;
+    if (*cost != 0) params.log2_n = *cost;
+    if (params.log2_n < 15)
+      ctx.warn("--kdf-cost " + std::to_string(params.log2_n) +
+               " makes the passphrase cheap to guess: use it for test stores only");
+    store.rewrap(*pass, params);
+    if (ctx.options.json)
+      ctx.out << nlohmann::json{{"store", store.path().string()},
+                                {"kdf", {{"name", "scrypt"}, {"log2_n", params.log2_n},
+                                         {"r", params.r}, {"p", params.p}}}}
+                     .dump(2)
+              << '\n';
+    else
+      ctx.out << "changed the passphrase of " << store.path().string() << " (scrypt N=2^"
+              << params.log2_n << ")\n";
+    return 0;
+  };
+}
+
+}  // namespace keysafe::cli
