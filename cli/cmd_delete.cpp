@@ -47,6 +47,7 @@ EXAMPLES:
                     "back it up first: keysafe backup " + *name + " -o " + *name +
                         ".kbk, or delete anyway with --force");
     }
+    store.record("deleted", *name, *force ? "with --force" : "after a verified backup");
     store.delete_entry(key->id);
     if (ctx.options.json)
       ctx.out << nlohmann::json{{"name", *name}, {"deleted", true}}.dump(2) << '\n';

@@ -75,6 +75,9 @@ EXAMPLES:
     std::vector<std::string> backups;
     if (!a->dry_run) {
       if (plan.needs_unlock) store.unlock(ctx.store_passphrase(false));
+      for (const auto& item : plan.items)
+        if (item.action != "unchanged")
+          store.record("imported", item.name, item.action + " from " + a->file + ": " + item.detail);
       store.merge_entries(plan.entries);
       if (plan.needs_unlock)
         if (auto config = ops::auto_backup_config(store))

@@ -38,6 +38,7 @@ EXAMPLES:
     if (params.log2_n < 15)
       ctx.warn("--kdf-cost " + std::to_string(params.log2_n) +
                " makes the passphrase cheap to guess: use it for test stores only");
+    store.record("passphrase-changed", "", "scrypt N=2^" + std::to_string(params.log2_n));
     store.rewrap(*pass, params);
     if (ctx.options.json)
       ctx.out << nlohmann::json{{"store", store.path().string()},

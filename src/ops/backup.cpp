@@ -151,6 +151,9 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
   }
   std::vector<std::int64_t> ids;
   for (const auto& k : keys) ids.push_back(k.id);
+  for (const auto& k : keys)
+    store.record("backed-up", k.name, "to " + file.string() +
+                                          (target.recipient != nullptr ? " (recipient)" : " (passphrase)"));
   store.mark_backed_up(ids, now);
   result.entries = payload.entries.size();
   for (const auto& e : payload.entries) {
@@ -258,6 +261,9 @@ std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
     incoming.push_back(std::move(in));
   }
   if (incoming.empty()) return {};
+  for (std::size_t i = 0; i < plan.actions.size(); ++i)
+    if (plan.actions[i].action != "unchanged")
+      store.record("restored", plan.actions[i].name, plan.actions[i].action + ": " + plan.actions[i].detail);
   return store.merge_entries(incoming);
 }
 

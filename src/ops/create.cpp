@@ -67,6 +67,7 @@ CreateResult create_key(store::Keystore& store, const CreateParams& params) {
   row.ip = params.ip;
   row.request_der = x509::request_der(req.get());
   row.now = params.now;
+  store.record("created", params.name, row.algorithm + " key and request for " + info.subject);
   store.add_key(row, x509::private_key_to_pkcs8(key.get()));
 
   return CreateResult{params.name, row.algorithm,   info.subject,

@@ -80,6 +80,8 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
     if (parsed.certificates.empty() || X509_cmp(parsed.certificates.front().get(), cert.get()) != 0)
       throw verify_failed(r.output, "the certificate read back differs");
     result.verification = "read back: the same certificate";
+    store.record("exported", r.name, result.description + " to " + r.output.string());
+    store.flush_audit();
     return result;
   }
 
@@ -119,6 +121,8 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
     }
     result.verification = "read back with the password: the same key and " +
                           std::to_string(result.certificates) + " certificate(s)";
+    store.record("exported", r.name, "private key: " + result.description + " to " + r.output.string());
+    store.flush_audit();
     return result;
   }
 
@@ -144,6 +148,8 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
     throw verify_failed(r.output, e.summary());
   }
   result.verification = "read back with the password: the same key";
+  store.record("exported", r.name, "private key: " + result.description + " to " + r.output.string());
+  store.flush_audit();
   return result;
 }
 

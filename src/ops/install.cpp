@@ -174,6 +174,8 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
   row.chain_trusted = chain.trusted;
   row.chain_problem = chain.problem;
   row.now = options.now;
+  store.record("installed", key->name,
+               "certificate serial " + cert.serial_hex + ", sha-256 " + cert.fingerprint_sha256);
   store.add_certificate(key->id, row, make_current);
   result.became_current = make_current;
   return result;

@@ -2,11 +2,14 @@
 #include "keysafe/store/keystore.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -145,7 +148,40 @@ CertificateRecord read_certificate(const Statement& q, int base = 0) {
   return c;
 }
 
+std::string current_user() {
+  std::string user;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) user = pw->pw_name;
+  else user = "uid " + std::to_string(::geteuid());
+  // Who really ran it behind sudo.
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0')
+    user += " (sudo by " + std::string(sudo) + ")";
+  return user;
+}
+
 }  // namespace
+
+Bytes audit_hash(const AuditRecord& r) {
+  // SHA-256 over the previous hash and every field, each length-prefixed (docs/FORMAT.md).
+  Bytes buf;
+  const auto put = [&](std::span<const std::uint8_t> f) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      buf.push_back(static_cast<std::uint8_t>(f.size() >> shift));
+    buf.insert(buf.end(), f.begin(), f.end());
+  };
+  const auto num = [&](std::int64_t v) {
+    const std::string t = std::to_string(v);
+    put(as_span(t));
+  };
+  put(as_span("keysafe-audit-v1"));
+  put(r.prev_hash);
+  num(r.id);
+  num(r.at);
+  put(as_span(r.user));
+  put(as_span(r.action));
+  put(as_span(r.entry));
+  put(as_span(r.detail));
+  return sha256(buf);
+}
 
 void Keystore::create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
                       const KdfParams& params, std::int64_t now) {
@@ -384,7 +420,7 @@ std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> 
     req.bind(1, id).bind(2, key.request_der).bind(3, key.now);
     req.run();
   }
-  tx.commit();
+  commit(tx);
   return id;
 }
 
@@ -433,7 +469,7 @@ std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate
   Transaction tx(m_db);
   const std::int64_t id = insert_certificate_row(key_id, cert);
   if (make_current) set_current(key_id, id);
-  tx.commit();
+  commit(tx);
   return id;
 }
 
@@ -493,7 +529,7 @@ std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntr
     }
     outcomes.push_back(std::move(out));
   }
-  tx.commit();
+  commit(tx);
   return outcomes;
 }
 
@@ -505,7 +541,7 @@ void Keystore::delete_entry(std::int64_t key_id) {
   auto del = m_db.prepare("DELETE FROM keys WHERE id = ?");
   del.bind(1, key_id);
   del.run();
-  tx.commit();
+  commit(tx);
   m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
@@ -528,9 +564,71 @@ void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfPar
       .bind(5, h.wrapped_data_key)
       .bind(6, h.checksum);
   q.run();
-  tx.commit();
+  commit(tx);
   m_header = std::move(h);
   m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+void Keystore::record(std::string action, std::string entry, std::string detail) {
+  m_pending_audit.push_back({std::move(action), std::move(entry), std::move(detail)});
+}
+
+void Keystore::commit(Transaction& tx) {
+  if (!m_pending_audit.empty()) {
+    auto last = m_db.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+    std::int64_t id = 0;
+    Bytes prev(32, 0);
+    if (last.step()) {
+      id = last.int64(0);
+      prev = last.blob(1);
+    }
+    auto ins = m_db.prepare(
+        "INSERT INTO audit (id, at, user, action, entry, detail, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (auto& a : m_pending_audit) {
+      AuditRecord r;
+      r.id = ++id;
+      r.at = m_audit_clock ? m_audit_clock() : static_cast<std::int64_t>(std::time(nullptr));
+      r.user = current_user();
+      r.action = a.action;
+      r.entry = a.entry;
+      r.detail = a.detail;
+      r.prev_hash = prev;
+      r.hash = audit_hash(r);
+      ins.reset();
+      ins.bind(1, r.id).bind(2, r.at).bind(3, r.user).bind(4, r.action).bind(5, r.entry)
+          .bind(6, r.detail).bind(7, r.prev_hash).bind(8, r.hash);
+      ins.run();
+      prev = r.hash;
+    }
+  }
+  tx.commit();
+  m_pending_audit.clear();
+}
+
+void Keystore::flush_audit() {
+  if (m_pending_audit.empty()) return;
+  Transaction tx(m_db);
+  commit(tx);
+}
+
+std::vector<AuditRecord> Keystore::audit_log() {
+  std::vector<AuditRecord> out;
+  auto q = m_db.prepare(
+      "SELECT id, at, user, action, entry, detail, prev_hash, hash FROM audit ORDER BY id");
+  while (q.step()) {
+    AuditRecord r;
+    r.id = q.int64(0);
+    r.at = q.int64(1);
+    r.user = q.text(2);
+    r.action = q.text(3);
+    r.entry = q.text(4);
+    r.detail = q.text(5);
+    r.prev_hash = q.blob(6);
+    r.hash = q.blob(7);
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::vector<std::string> Keystore::integrity_problems() {
@@ -558,7 +656,7 @@ void Keystore::set_setting(std::string_view key, std::span<const std::uint8_t> v
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   q.bind(1, key).bind(2, value);
   q.run();
-  tx.commit();
+  commit(tx);
 }
 
 void Keystore::unset_setting(std::string_view key) {
@@ -566,7 +664,7 @@ void Keystore::unset_setting(std::string_view key) {
   auto q = m_db.prepare("DELETE FROM settings WHERE key = ?");
   q.bind(1, key);
   q.run();
-  tx.commit();
+  commit(tx);
 }
 
 void Keystore::mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when) {
@@ -577,7 +675,7 @@ void Keystore::mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int
     q.bind(1, when).bind(2, id);
     q.run();
   }
-  tx.commit();
+  commit(tx);
 }
 
 SecureBytes Keystore::open_private_key(const KeyRecord& key) {

@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 2> k_migrations = {
+constexpr std::array<std::string_view, 3> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -82,6 +82,23 @@ CREATE TABLE settings (
   key   TEXT PRIMARY KEY,  -- 'recovery_certificate' (DER), 'backup_dir' (UTF-8 path)
   value BLOB NOT NULL
 );
+)sql",
+    // v3: the append-only audit log, each row chained to the previous by hash.
+    R"sql(
+CREATE TABLE audit (
+  id        INTEGER PRIMARY KEY,  -- 1, 2, 3, ... without gaps
+  at        INTEGER NOT NULL,     -- Unix seconds
+  user      TEXT    NOT NULL,     -- effective user (and SUDO_USER)
+  action    TEXT    NOT NULL,     -- created, installed, imported, exported, backed-up, restored, deleted, passphrase-changed
+  entry     TEXT    NOT NULL,     -- entry name ('' for the store)
+  detail    TEXT    NOT NULL,
+  prev_hash BLOB    NOT NULL,     -- hash of the previous row (32 zero bytes for the first)
+  hash      BLOB    NOT NULL      -- SHA-256 over prev_hash and this row's fields (docs/FORMAT.md)
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql",
 };
 

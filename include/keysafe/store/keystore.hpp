@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +96,19 @@ struct MergeOutcome {
   std::size_t requests_added = 0;
 };
 
+// One row of the append-only audit log; each row's hash covers the previous row's hash.
+struct AuditRecord {
+  std::int64_t id = 0;
+  std::int64_t at = 0;
+  std::string user;
+  std::string action;  // created, imported, exported, backed-up, restored, deleted, installed, ...
+  std::string entry;
+  std::string detail;
+  Bytes prev_hash;
+  Bytes hash;
+};
+Bytes audit_hash(const AuditRecord& record);
+
 class Keystore final {
  public:
   // Creates a new store file (0600, never over an existing file) and its parent directory.
@@ -142,6 +156,12 @@ class Keystore final {
   // Needs unlock.
   void rewrap(std::span<const std::uint8_t> new_passphrase, const KdfParams& params);
 
+  // Queues an audit row; it is written inside the next write transaction (or flush_audit).
+  void record(std::string action, std::string entry, std::string detail = {});
+  void flush_audit();
+  std::vector<AuditRecord> audit_log();
+  void set_audit_clock(std::function<std::int64_t()> clock) { m_audit_clock = std::move(clock); }
+
   // PRAGMA integrity_check's findings; empty when the file is sound.
   std::vector<std::string> integrity_problems();
 
@@ -166,6 +186,15 @@ class Keystore final {
   std::int64_t insert_certificate_row(std::int64_t key_id, const NewCertificate& cert);
   void set_current(std::int64_t key_id, std::int64_t certificate_id);
 
+  void commit(Transaction& tx);
+
+  struct PendingAudit {
+    std::string action;
+    std::string entry;
+    std::string detail;
+  };
+  std::vector<PendingAudit> m_pending_audit;
+  std::function<std::int64_t()> m_audit_clock;
   Database m_db;
   StoreHeader m_header;
   SecureBytes m_data_key;
