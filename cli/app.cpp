@@ -52,6 +52,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                  "read the store passphrase from file descriptor N")
       ->type_name("N");
 
+  app.add_option("--key-file", ctx.options.key_file,
+                 "unlock the store with this key file instead of the passphrase (else "
+                 "KEYSAFE_KEY_FILE; see keysafe passwd --add-key-file)")
+      ->type_name("FILE");
+
   std::map<CLI::App*, Action> actions;
   for (const auto& spec : commands()) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.summary);

@@ -81,7 +81,7 @@ EXAMPLES:
     for (const auto& k : keys) names.push_back(k.name);
     ctx.confirm_key_export("\"" + a->output + "\"", names);
 
-    store.unlock(ctx.store_passphrase(false));
+    ctx.unlock(store);
     ops::BackupTarget target;
     target.kdf = store::KdfParams{a->kdf_cost, 8, 1};
     if (recipient) {

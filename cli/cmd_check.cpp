@@ -26,7 +26,7 @@ EXAMPLES:
   keysafe check --json --strict --passphrase-file /root/keysafe.pass   # for monitoring)");
   return [name, strict](Context& ctx) {
     auto store = ctx.open_store();
-    if (auto pass = try_acquire_passphrase(ctx)) store.unlock(*pass);
+    ctx.try_unlock(store);
     const auto report = ops::check_store(
         store, name->empty() ? std::nullopt : std::optional<std::string>(*name), ctx.env.now());
     const int code = report.damaged()                         ? k_exit_damaged

@@ -62,7 +62,7 @@ EXAMPLES:
       throw Error(Errc::AlreadyExists, "\"" + output + "\" already exists",
                   "keysafe does not overwrite files unless told to",
                   "choose another file with -o, or add --force");
-    store.unlock(ctx.store_passphrase(false));
+    ctx.unlock(store);
     const auto result = ops::create_key(store, params);
     std::optional<std::filesystem::path> backup_file;
     if (auto config = ops::auto_backup_config(store))

@@ -79,7 +79,7 @@ EXAMPLES:
         throw Error(Errc::Usage, "a private key is exported as PEM or PKCS#12",
                     "--format der writes one certificate", "add --cert-only, or use --format pem");
       ctx.confirm_key_export("\"" + a->output + "\"", {r.name});
-      store.unlock(ctx.store_passphrase(false));
+      ctx.unlock(store);
       r.password = acquire_secret(ctx, {a->out_passphrase_file, "--out-passphrase-file",
                                         "KEYSAFE_OUT_PASSPHRASE", "Export password: "},
                                   true);

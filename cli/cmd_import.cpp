@@ -74,7 +74,7 @@ EXAMPLES:
 
     std::vector<std::string> backups;
     if (!a->dry_run) {
-      if (plan.needs_unlock) store.unlock(ctx.store_passphrase(false));
+      if (plan.needs_unlock) ctx.unlock(store);
       for (const auto& item : plan.items)
         if (item.action != "unchanged")
           store.record("imported", item.name, item.action + " from " + a->file + ": " + item.detail);

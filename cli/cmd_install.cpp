@@ -42,7 +42,7 @@ EXAMPLES:
     // With automatic backups on, the key is read for its backup: unlock first, so a wrong
     // passphrase changes nothing.
     const auto backup_config = ops::auto_backup_config(store);
-    if (backup_config) store.unlock(ctx.store_passphrase(false));
+    if (backup_config) ctx.unlock(store);
     const auto r = ops::install_certificate(store, input, *file, options);
     std::optional<std::filesystem::path> backup_file;
     if (backup_config && !r.already_installed)

@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "commands.hpp"
+#include "keysafe/ops/key_file.hpp"
 #include "keysafe/store/sealing.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
@@ -11,6 +12,7 @@ namespace keysafe::cli {
 Action setup_passwd(CLI::App& cmd) {
   auto cost = std::make_shared<unsigned>(0);
   auto new_file = std::make_shared<std::string>();
+  auto add_key_file = std::make_shared<std::string>();
   cmd.add_option("--kdf-cost", *cost,
                  "new scrypt cost as log2(N) (default: keep the current one); 17 is the default "
                  "of new stores")
@@ -20,6 +22,11 @@ Action setup_passwd(CLI::App& cmd) {
                  "read the new passphrase from FILE (else KEYSAFE_NEW_PASSPHRASE, else the "
                  "terminal, asked twice)")
       ->type_name("FILE");
+  cmd.add_option("--add-key-file", *add_key_file,
+                 "instead of changing the passphrase, create FILE (0600) holding a random secret "
+                 "that unlocks the store (--key-file FILE / KEYSAFE_KEY_FILE) for unattended "
+                 "servers")
+      ->type_name("FILE");
   cmd.footer(R"(
 The current passphrase comes from the usual sources (--passphrase-file, --passphrase-fd,
 KEYSAFE_PASSPHRASE, the terminal). The private keys are not re-encrypted: the data key that
@@ -27,9 +34,27 @@ seals them is wrapped again under the new passphrase, in one transaction.
 
 EXAMPLES:
   keysafe passwd
-  keysafe passwd --kdf-cost 18 --passphrase-file old.pass --new-passphrase-file new.pass)");
-  return [cost, new_file](Context& ctx) {
+  keysafe passwd --kdf-cost 18 --passphrase-file old.pass --new-passphrase-file new.pass
+  keysafe passwd --add-key-file /etc/keysafe/unlock.key   # then: keysafe --key-file ... renew)");
+  return [cost, new_file, add_key_file](Context& ctx) {
     auto store = ctx.open_unlocked_store();
+    if (!add_key_file->empty()) {
+      if (std::filesystem::exists(std::filesystem::symlink_status(*add_key_file)))
+        throw Error(Errc::AlreadyExists, "\"" + *add_key_file + "\" already exists",
+                    "a key file is never overwritten", "choose a path for a new file");
+      const SecureBytes secret = ops::create_key_file(*add_key_file);
+      store.record("key-file-added", "", *add_key_file);
+      try {
+        store.add_key_file(secret, ctx.env.now());
+      } catch (...) {
+        std::filesystem::remove(*add_key_file);
+        throw;
+      }
+      ctx.out << "created key file " << *add_key_file
+              << " (mode 0600): keysafe --key-file " << *add_key_file
+              << " ... unlocks this store; keep it as safe as the keys\n";
+      return 0;
+    }
     const auto pass = acquire_secret(ctx, {*new_file, "--new-passphrase-file",
                                            "KEYSAFE_NEW_PASSPHRASE", "New keystore passphrase: "},
                                      true);

@@ -124,7 +124,7 @@ EXAMPLES:
     for (std::size_t i = 0; i < plan.actions.size(); ++i)
       needs_unlock = needs_unlock || (plan.actions[i].action != "unchanged" &&
                                       payload.entries[i].private_key_pkcs8.has_value());
-    if (needs_unlock) store.unlock(ctx.store_passphrase(false));
+    if (needs_unlock) ctx.unlock(store);
     ops::apply_restore(store, payload, plan, ctx.env.now());
     report(true);
     return 0;

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/key_file.hpp"
 #include "passphrase.hpp"
 
 namespace keysafe::cli {
@@ -48,10 +49,28 @@ SecureBytes Context::store_passphrase(bool new_passphrase) const {
   return acquire_passphrase(*this, new_passphrase);
 }
 
+std::optional<std::string> Context::key_file() const {
+  if (!options.key_file.empty()) return options.key_file;
+  if (auto f = env.getenv("KEYSAFE_KEY_FILE"); f && !f->empty()) return *f;
+  return std::nullopt;
+}
+
+void Context::unlock(store::Keystore& store) const {
+  if (auto file = key_file()) {
+    store.unlock_with_key_file(ops::read_key_file(*file));
+    return;
+  }
+  store.unlock(store_passphrase(false));
+}
+
+void Context::try_unlock(store::Keystore& store) const {
+  if (key_file()) return unlock(store);
+  if (auto pass = try_acquire_passphrase(*this)) store.unlock(*pass);
+}
+
 store::Keystore Context::open_unlocked_store() const {
   auto store = open_store();
-  const SecureBytes pass = store_passphrase(false);
-  store.unlock(pass);
+  unlock(store);
   return store;
 }
 

@@ -20,6 +20,7 @@ struct GlobalOptions {
   bool verbose = false;
   std::string passphrase_file;
   int passphrase_fd = -1;
+  std::string key_file;
 };
 
 // Everything outside the process that a command touches, injectable for tests.
@@ -46,6 +47,13 @@ struct Context {
   store::Keystore open_store() const;
   // The store passphrase: --passphrase-file, --passphrase-fd, KEYSAFE_PASSPHRASE, or the terminal.
   SecureBytes store_passphrase(bool new_passphrase) const;
+  // Unlocks with the key file (--key-file, KEYSAFE_KEY_FILE) if one is named, else with the
+  // store passphrase. One key derivation per process.
+  void unlock(store::Keystore& store) const;
+  // The same, but leaves the store locked when there is no key file, no passphrase source and
+  // no terminal (or Enter is pressed at the prompt).
+  void try_unlock(store::Keystore& store) const;
+  std::optional<std::string> key_file() const;
   // Opens the store and unlocks it (one key derivation).
   store::Keystore open_unlocked_store() const;
   void warn(const std::string& message) const;

@@ -20,9 +20,13 @@ namespace {
 
 constexpr char k_sqlite_magic[] = "SQLite format 3";  // 16 bytes with its NUL
 
-std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
+std::string quoted(const std::filesystem::path& p) {
+  return "\"" + p.string() + "\"";
+}
 
-std::string to_json_array(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+std::string to_json_array(const std::vector<std::string>& v) {
+  return nlohmann::json(v).dump();
+}
 
 std::vector<std::string> from_json_array(const std::string& text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
@@ -150,8 +154,10 @@ CertificateRecord read_certificate(const Statement& q, int base = 0) {
 
 std::string current_user() {
   std::string user;
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) user = pw->pw_name;
-  else user = "uid " + std::to_string(::geteuid());
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr)
+    user = pw->pw_name;
+  else
+    user = "uid " + std::to_string(::geteuid());
   // Who really ran it behind sudo.
   if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0')
     user += " (sudo by " + std::string(sudo) + ")";
@@ -273,6 +279,58 @@ void Keystore::unlock(std::span<const std::uint8_t> passphrase) {
   m_data_key = std::move(*key);
 }
 
+namespace {
+// A key file holds 256 random bits, so a plain hash is a sufficient KDF (no stretching needed).
+SecureBytes key_file_kek(std::span<const std::uint8_t> secret) {
+  SecureBytes buf(as_span("keysafe-key-file-kek-v1").begin(),
+                  as_span("keysafe-key-file-kek-v1").end());
+  buf.insert(buf.end(), secret.begin(), secret.end());
+  const Bytes h = sha256(buf);
+  SecureBytes kek(h.begin(), h.end());
+  return kek;
+}
+std::string key_file_id(std::span<const std::uint8_t> secret) {
+  Bytes buf(as_span("keysafe-key-file-id-v1").begin(), as_span("keysafe-key-file-id-v1").end());
+  buf.insert(buf.end(), secret.begin(), secret.end());
+  const std::string id = to_hex(sha256(buf));
+  OPENSSL_cleanse(buf.data(), buf.size());
+  return id;
+}
+}  // namespace
+
+void Keystore::unlock_with_key_file(std::span<const std::uint8_t> secret) {
+  auto q = m_db.prepare(
+      "SELECT wrapped_data_key FROM key_slots WHERE kind = 'key-file' AND secret_id = ?");
+  q.bind(1, key_file_id(secret));
+  SecureBytes data_key;
+  if (!q.step() ||
+      !aead_open(key_file_kek(secret), q.blob(0), data_key_aad(m_header.store_id), data_key))
+    throw Error(Errc::WrongPassphrase, "this key file does not open the keystore " + quoted(path()),
+                "no key slot of the store was made from it (or it was removed)",
+                "use the key file written by keysafe passwd --add-key-file for this store, or "
+                "unlock with the passphrase");
+  m_data_key = std::move(data_key);
+}
+
+void Keystore::add_key_file(std::span<const std::uint8_t> secret, std::int64_t now) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key file");
+  const Bytes wrapped =
+      aead_seal(key_file_kek(secret), m_data_key, data_key_aad(m_header.store_id));
+  Transaction tx(m_db);
+  auto q = m_db.prepare(
+      "INSERT INTO key_slots (kind, secret_id, wrapped_data_key, created_at) VALUES ('key-file', "
+      "?, ?, ?)");
+  q.bind(1, key_file_id(secret)).bind(2, wrapped).bind(3, now);
+  q.run();
+  commit(tx);
+}
+
+std::int64_t Keystore::key_file_count() {
+  auto q = m_db.prepare("SELECT count(*) FROM key_slots");
+  q.step();
+  return q.int64(0);
+}
+
 std::optional<KeyRecord> Keystore::key_by_name(std::string_view name) {
   auto q = m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.name = ?");
   q.bind(1, name);
@@ -281,8 +339,8 @@ std::optional<KeyRecord> Keystore::key_by_name(std::string_view name) {
 }
 
 std::optional<KeyRecord> Keystore::key_by_spki(std::string_view spki_sha256) {
-  auto q = m_db.prepare(std::string("SELECT ") + k_key_columns +
-                        " FROM keys k WHERE k.spki_sha256 = ?");
+  auto q =
+      m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
   q.bind(1, spki_sha256);
   if (!q.step()) return std::nullopt;
   return read_key(q);
@@ -304,8 +362,8 @@ std::optional<CertificateRecord> Keystore::certificate_by_fingerprint(std::strin
 }
 
 std::optional<CertificateRecord> Keystore::certificate(std::int64_t id) {
-  auto q = m_db.prepare(std::string("SELECT ") + k_cert_columns +
-                        " FROM certificates c WHERE c.id = ?");
+  auto q =
+      m_db.prepare(std::string("SELECT ") + k_cert_columns + " FROM certificates c WHERE c.id = ?");
   q.bind(1, id);
   if (!q.step()) return std::nullopt;
   return read_certificate(q);
@@ -368,8 +426,8 @@ Bytes Keystore::certificate_der(std::int64_t certificate_id) {
 }
 
 std::vector<Bytes> Keystore::chain_of(std::int64_t certificate_id) {
-  auto q = m_db.prepare(
-      "SELECT der FROM chain_certificates WHERE certificate_id = ? ORDER BY position");
+  auto q =
+      m_db.prepare("SELECT der FROM chain_certificates WHERE certificate_id = ? ORDER BY position");
   q.bind(1, certificate_id);
   std::vector<Bytes> out;
   while (q.step()) out.push_back(q.blob(0));
@@ -443,8 +501,10 @@ std::int64_t Keystore::insert_certificate_row(std::int64_t key_id, const NewCert
       .bind(11, to_json_array(i.ip))
       .bind(12, std::int64_t{i.is_ca ? 1 : 0})
       .bind(13, std::int64_t{cert.chain_trusted ? 1 : 0});
-  if (cert.chain_problem.empty()) ins.bind_null(14);
-  else ins.bind(14, cert.chain_problem);
+  if (cert.chain_problem.empty())
+    ins.bind_null(14);
+  else
+    ins.bind(14, cert.chain_problem);
   ins.bind(15, cert.now);
   ins.run();
   const std::int64_t id = m_db.last_insert_id();
@@ -546,7 +606,8 @@ void Keystore::delete_entry(std::int64_t key_id) {
 }
 
 void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfParams& params) {
-  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to change its passphrase");
+  if (!unlocked())
+    throw Error(Errc::Internal, "the store must be unlocked to change its passphrase");
   StoreHeader h = m_header;
   h.kdf_params = params;
   h.kdf_salt = random_bytes(16);
@@ -596,8 +657,14 @@ void Keystore::commit(Transaction& tx) {
       r.prev_hash = prev;
       r.hash = audit_hash(r);
       ins.reset();
-      ins.bind(1, r.id).bind(2, r.at).bind(3, r.user).bind(4, r.action).bind(5, r.entry)
-          .bind(6, r.detail).bind(7, r.prev_hash).bind(8, r.hash);
+      ins.bind(1, r.id)
+          .bind(2, r.at)
+          .bind(3, r.user)
+          .bind(4, r.action)
+          .bind(5, r.entry)
+          .bind(6, r.detail)
+          .bind(7, r.prev_hash)
+          .bind(8, r.hash);
       ins.run();
       prev = r.hash;
     }
@@ -652,8 +719,9 @@ std::optional<Bytes> Keystore::setting(std::string_view key) {
 
 void Keystore::set_setting(std::string_view key, std::span<const std::uint8_t> value) {
   Transaction tx(m_db);
-  auto q = m_db.prepare("INSERT INTO settings (key, value) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto q = m_db.prepare(
+      "INSERT INTO settings (key, value) VALUES (?, ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   q.bind(1, key).bind(2, value);
   q.run();
   commit(tx);

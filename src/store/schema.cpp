@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 3> k_migrations = {
+constexpr std::array<std::string_view, 4> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -99,6 +99,16 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
+    // v4: key files for unattended unlocking (each a second wrapping of the same data key).
+    R"sql(
+CREATE TABLE key_slots (
+  id               INTEGER PRIMARY KEY,
+  kind             TEXT    NOT NULL,         -- 'key-file'
+  secret_id        TEXT    NOT NULL UNIQUE,  -- hex SHA-256("keysafe-key-file-id-v1" || secret): which file
+  wrapped_data_key BLOB    NOT NULL,         -- AES-256-GCM(KEK, data key), AAD as the header's
+  created_at       INTEGER NOT NULL
+);
 )sql",
 };
 

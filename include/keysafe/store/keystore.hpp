@@ -123,6 +123,11 @@ class Keystore final {
   // Derives the key-encryption key once and opens the data key. Throws WrongPassphrase.
   void unlock(std::span<const std::uint8_t> passphrase);
   bool unlocked() const noexcept { return !m_data_key.empty(); }
+  // Unlocks with a key file's 32-byte secret (a key slot added by add_key_file).
+  void unlock_with_key_file(std::span<const std::uint8_t> secret);
+  // Adds a key slot: the data key wrapped under a key derived from `secret`. Needs unlock.
+  void add_key_file(std::span<const std::uint8_t> secret, std::int64_t now);
+  std::int64_t key_file_count();
 
   std::optional<KeyRecord> key_by_name(std::string_view name);
   std::optional<KeyRecord> key_by_spki(std::string_view spki_sha256);
