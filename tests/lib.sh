@@ -43,6 +43,42 @@ sign_csr() {
   openssl x509 -req -in "$1" -CA "${4:-ca}.pem" -CAkey "${4:-ca}.key" -CAcreateserial \
     -days "${3:-90}" -copy_extensions copyall -out "$2" 2>/dev/null
 }
+# jget PATH [JSON]: one value of a JSON document ($OUT by default). PATH is .field, .[N] or a
+# chain of them, optionally followed by "| length"; strings come out raw, anything else as JSON.
+jget() {
+  local json=${2-$OUT}
+  if command -v jq >/dev/null 2>&1; then
+    printf '%s' "$json" | jq -c -r "$1" 2>/dev/null || echo "<not json>"
+    return 0
+  fi
+  printf '%s' "$json" | python3 -c '
+import json, re, sys
+path, length = sys.argv[1], False
+if path.endswith("| length"):
+    path, length = path[:-len("| length")].strip(), True
+try:
+    v = json.load(sys.stdin)
+except ValueError:
+    print("<not json>"); sys.exit(0)
+try:
+    for key, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
+        v = v[key] if key else v[int(idx)]
+except (KeyError, IndexError, TypeError):
+    v = None
+if length:
+    v = len(v)
+print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$1"
+}
+# ks_notty ARGS...: keysafe with no KEYSAFE_PASSPHRASE, stdin /dev/null and no terminal.
+ks_notty() {
+  local setsid=()
+  command -v setsid >/dev/null 2>&1 && setsid=(setsid -w)
+  OUT=$(unset KEYSAFE_PASSPHRASE; exec "${setsid[@]}" "$KEYSAFE_BIN" "$@" </dev/null 2>"$T/.stderr"); RC=$?
+  ERR=$(<"$T/.stderr")
+  return 0
+}
+hash_of() { if [ -e "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo "<no file>"; fi; }
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]

@@ -17,27 +17,6 @@ using Cms = std::unique_ptr<CMS_ContentInfo, CmsDeleter>;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-std::string base64(std::span<const std::uint8_t> data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-Bytes unbase64(const std::string& text) {
-  Bytes out(3 * ((text.size() + 3) / 4) + 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) throw Error(Errc::Damaged, "bad base64 in a backup header");
-  std::size_t len = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the '=' padding as zero bytes.
-  if (text.size() >= 1 && text.back() == '=') --len;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
-}
-
 Cms parse_cms(std::span<const std::uint8_t> file) {
   const unsigned char* p = file.data();
   Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(file.size())));
@@ -90,7 +69,7 @@ Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
       {"version", k_container_version},
       {"encryption", "scrypt/aes-256-gcm"},
       {"kdf", {{"name", "scrypt"}, {"log2_n", kdf.log2_n}, {"r", kdf.r}, {"p", kdf.p},
-               {"salt", base64(salt)}}},
+               {"salt", to_base64(salt)}}},
       {"created", created},
       {"names", names},
       {"spki_sha256", spki_sha256},
@@ -123,7 +102,7 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
     h.kdf.log2_n = kdf.at("log2_n").get<std::uint32_t>();
     h.kdf.r = kdf.at("r").get<std::uint32_t>();
     h.kdf.p = kdf.at("p").get<std::uint32_t>();
-    h.salt = unbase64(kdf.at("salt").get<std::string>());
+    h.salt = from_base64(kdf.at("salt").get<std::string>());
     h.created = j.at("created").get<std::int64_t>();
     h.names = j.value("names", std::vector<std::string>{});
     h.spki_sha256 = j.value("spki_sha256", std::vector<std::string>{});

@@ -10,28 +10,6 @@
 namespace keysafe::backup {
 namespace {
 
-std::string base64(std::span<const std::uint8_t> data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-template <class Out>
-Out unbase64(const std::string& text) {
-  if (text.size() % 4 != 0) throw std::runtime_error("base64 length");
-  Out out(3 * (text.size() / 4) + 1);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) throw std::runtime_error("bad base64");
-  std::size_t len = static_cast<std::size_t>(n);
-  if (!text.empty() && text.back() == '=') --len;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
-}
-
 // Overwrites a string's heap buffer before it is released (it held a private key).
 void cleanse(std::string& s) {
   if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
@@ -45,12 +23,12 @@ SecureBytes encode_payload(const BackupPayload& payload) {
   for (const auto& e : payload.entries) {
     nlohmann::json requests = nlohmann::json::array();
     for (const auto& [der, created] : e.requests)
-      requests.push_back({{"der", base64(der)}, {"created_at", created}});
+      requests.push_back({{"der", to_base64(der)}, {"created_at", created}});
     nlohmann::json certs = nlohmann::json::array();
     for (const auto& c : e.certificates) {
       nlohmann::json chain = nlohmann::json::array();
-      for (const auto& d : c.chain) chain.push_back(base64(d));
-      certs.push_back({{"der", base64(c.der)},
+      for (const auto& d : c.chain) chain.push_back(to_base64(d));
+      certs.push_back({{"der", to_base64(c.der)},
                        {"chain", chain},
                        {"current", c.current},
                        {"chain_trusted", c.chain_trusted},
@@ -60,7 +38,7 @@ SecureBytes encode_payload(const BackupPayload& payload) {
     nlohmann::json entry = {{"name", e.name},
                             {"algorithm", e.algorithm},
                             {"spki_sha256", e.spki_sha256},
-                            {"spki_der", base64(e.spki_der)},
+                            {"spki_der", to_base64(e.spki_der)},
                             {"subject", e.subject},
                             {"dns", e.dns},
                             {"ip", e.ip},
@@ -68,7 +46,7 @@ SecureBytes encode_payload(const BackupPayload& payload) {
                             {"private_key_pkcs8", nullptr},
                             {"requests", requests},
                             {"certificates", certs}};
-    if (e.private_key_pkcs8) entry["private_key_pkcs8"] = base64(*e.private_key_pkcs8);
+    if (e.private_key_pkcs8) entry["private_key_pkcs8"] = to_base64(*e.private_key_pkcs8);
     entries.push_back(std::move(entry));
   }
   nlohmann::json doc = {{"format", "keysafe-backup-payload"},
@@ -107,23 +85,23 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
       b.name = e.at("name").get<std::string>();
       b.algorithm = e.at("algorithm").get<std::string>();
       b.spki_sha256 = e.at("spki_sha256").get<std::string>();
-      b.spki_der = unbase64<Bytes>(e.at("spki_der").get<std::string>());
+      b.spki_der = from_base64<Bytes>(e.at("spki_der").get<std::string>());
       b.subject = e.at("subject").get<std::string>();
       b.dns = e.at("dns").get<std::vector<std::string>>();
       b.ip = e.at("ip").get<std::vector<std::string>>();
       b.created_at = e.at("created_at").get<std::int64_t>();
       if (e.at("private_key_pkcs8").is_string()) {
         auto& text = e["private_key_pkcs8"].get_ref<std::string&>();
-        b.private_key_pkcs8 = unbase64<SecureBytes>(text);
+        b.private_key_pkcs8 = from_base64<SecureBytes>(text);
         cleanse(text);
       }
       for (const auto& r : e.at("requests"))
-        b.requests.emplace_back(unbase64<Bytes>(r.at("der").get<std::string>()),
+        b.requests.emplace_back(from_base64<Bytes>(r.at("der").get<std::string>()),
                                 r.at("created_at").get<std::int64_t>());
       for (const auto& c : e.at("certificates")) {
         BackupCertificate bc;
-        bc.der = unbase64<Bytes>(c.at("der").get<std::string>());
-        for (const auto& d : c.at("chain")) bc.chain.push_back(unbase64<Bytes>(d.get<std::string>()));
+        bc.der = from_base64<Bytes>(c.at("der").get<std::string>());
+        for (const auto& d : c.at("chain")) bc.chain.push_back(from_base64<Bytes>(d.get<std::string>()));
         bc.current = c.at("current").get<bool>();
         bc.chain_trusted = c.at("chain_trusted").get<bool>();
         bc.chain_problem = c.at("chain_problem").get<std::string>();

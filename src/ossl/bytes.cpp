@@ -1,6 +1,7 @@
 // Hashing, hex and randomness over byte buffers.
 #include "keysafe/ossl/bytes.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -38,5 +39,30 @@ SecureBytes random_secret(std::size_t n) {
     ossl::fail(Errc::Crypto, "the random number generator failed");
   return out;
 }
+
+std::string to_base64(std::span<const std::uint8_t> data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+template <class Out>
+Out from_base64(const std::string& text) {
+  if (text.size() % 4 != 0) throw Error(Errc::Damaged, "bad base64 (length not a multiple of 4)");
+  Out out(3 * (text.size() / 4) + 1);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) throw Error(Errc::Damaged, "bad base64");
+  std::size_t len = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts '=' padding as zero bytes.
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+template Bytes from_base64<Bytes>(const std::string&);
+template SecureBytes from_base64<SecureBytes>(const std::string&);
 
 }  // namespace keysafe
