@@ -16,16 +16,18 @@ constexpr const char* k_footer = R"(Store passphrase: asked on the terminal (no 
 environment of a process can be read by its owner). Never on the command line.
 Commands that only read certificates (list, show, request) never ask for it.
 
-Exit codes: 0 ok, 1 failed, 2 usage, 3 wrong passphrase, 4 keystore unusable,
-5 no stored key matches / a request given as a certificate, 6 refused (exists,
-needs --force/--yes); list --expiring: 10 expiring, 11 expired. See docs/EXIT-CODES.md.
+Exit codes: 0 ok, 1 failed, 2 usage, 3 wrong passphrase or password, 4 keystore
+unusable, 5 no stored key matches / a request given as a certificate, 6 refused
+(exists, needs --force/--yes/--allow-weak); check: 7 warnings (--strict), 8 damaged;
+list --expiring: 10 expiring, 11 expired. See docs/EXIT-CODES.md.
 
 Walk-through:
   keysafe init
   keysafe create www.example.com --dns www.example.com --dns example.com
   (send www.example.com.req to your CA)
   keysafe install certificate-from-ca.pem
-  keysafe list --expiring 30)";
+  keysafe list --expiring 30
+  keysafe backup --all -o keys.kbk        (restore on any machine: keysafe restore keys.kbk))";
 
 }  // namespace
 
