@@ -7,15 +7,6 @@
 # the store holds) with a message. Never a crash, never a changed store.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 
-# ks_notty ARGS...: keysafe with no KEYSAFE_PASSPHRASE, stdin /dev/null and no terminal
-# (install needs no passphrase).
-ks_notty() {
-  local setsid=()
-  command -v setsid >/dev/null 2>&1 && setsid=(setsid -w)
-  OUT=$(unset KEYSAFE_PASSPHRASE; exec "${setsid[@]}" "$KEYSAFE_BIN" "$@" </dev/null 2>"$T/.stderr"); RC=$?
-  ERR=$(<"$T/.stderr")
-  return 0
-}
 expect_no_crash() { if [ "$RC" -lt 128 ]; then ok; else bad "$1 crashed (signal $((RC - 128)))"; fi; }
 
 new_store

@@ -3,32 +3,6 @@
 # renewal and history, global options, store location and passphrase sources.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 
-# jget PATH [JSON]: one value of a JSON document ($OUT by default). PATH is .field, .[N] or a
-# chain of them, optionally followed by "| length"; strings come out raw, anything else as JSON.
-jget() {
-  local json=${2-$OUT}
-  if command -v jq >/dev/null 2>&1; then
-    printf '%s' "$json" | jq -c -r "$1" 2>/dev/null || echo "<not json>"
-    return 0
-  fi
-  printf '%s' "$json" | python3 -c '
-import json, re, sys
-path, length = sys.argv[1], False
-if path.endswith("| length"):
-    path, length = path[:-len("| length")].strip(), True
-try:
-    v = json.load(sys.stdin)
-except ValueError:
-    print("<not json>"); sys.exit(0)
-try:
-    for key, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
-        v = v[key] if key else v[int(idx)]
-except (KeyError, IndexError, TypeError):
-    v = None
-if length:
-    v = len(v)
-print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$1"
-}
 # jload: J[FIELD] = every top-level field of the JSON object in $OUT, formatted as jget does:
 # one parse for many checks.
 declare -A J
@@ -48,15 +22,6 @@ except ValueError:
 for k, v in (d.items() if isinstance(d, dict) else []):
     print(k + "\t" + (v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))))'
     fi)
-}
-# ks_notty ARGS...: keysafe with no KEYSAFE_PASSPHRASE, stdin from /dev/null and (with setsid)
-# no controlling terminal: a command that needed a passphrase could not get one.
-ks_notty() {
-  local setsid=()
-  command -v setsid >/dev/null 2>&1 && setsid=(setsid -w)
-  OUT=$(unset KEYSAFE_PASSPHRASE; exec "${setsid[@]}" "$KEYSAFE_BIN" "$@" </dev/null 2>"$T/.stderr"); RC=$?
-  ERR=$(<"$T/.stderr")
-  return 0
 }
 spki_of_req() { openssl req -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
 fingerprint_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'; }

@@ -4,40 +4,6 @@
 # PEM, DER, a shuffled PEM bundle with intermediate and root, PKCS#7 DER and PEM.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 
-# jget PATH [JSON]: one value of a JSON document ($OUT by default). PATH is .field, .[N] or a
-# chain of them, optionally followed by "| length"; strings come out raw, anything else as JSON.
-jget() {
-  local json=${2-$OUT}
-  if command -v jq >/dev/null 2>&1; then
-    printf '%s' "$json" | jq -c -r "$1" 2>/dev/null || echo "<not json>"
-    return 0
-  fi
-  printf '%s' "$json" | python3 -c '
-import json, re, sys
-path, length = sys.argv[1], False
-if path.endswith("| length"):
-    path, length = path[:-len("| length")].strip(), True
-try:
-    v = json.load(sys.stdin)
-except ValueError:
-    print("<not json>"); sys.exit(0)
-try:
-    for key, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
-        v = v[key] if key else v[int(idx)]
-except (KeyError, IndexError, TypeError):
-    v = None
-if length:
-    v = len(v)
-print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$1"
-}
-# ks_notty ARGS...: keysafe with no KEYSAFE_PASSPHRASE, stdin /dev/null and no terminal.
-ks_notty() {
-  local setsid=()
-  command -v setsid >/dev/null 2>&1 && setsid=(setsid -w)
-  OUT=$(unset KEYSAFE_PASSPHRASE; exec "${setsid[@]}" "$KEYSAFE_BIN" "$@" </dev/null 2>"$T/.stderr"); RC=$?
-  ERR=$(<"$T/.stderr")
-  return 0
-}
 fingerprint_of() { openssl x509 -in "$1" -inform "${2:-PEM}" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'; }
 lower() { printf '%s' "$1" | tr 'A-F' 'a-f'; }
 # flip_last_byte IN OUT: a copy of IN with its last byte changed.
