@@ -11,7 +11,11 @@ PACKAGES=(
   libssl-dev openssl libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  jq python3 python3-cryptography
+  jq python3 python3-cryptography ccache
+  # the independent judges and real servers the tests use
+  gnutls-bin libnss3-tools openjdk-17-jre-headless nginx haproxy python3-icalendar
+  # fuzzing (libFuzzer) and benchmarks
+  clang libclang-rt-14-dev hyperfine
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -673,6 +673,12 @@ void Keystore::commit(Transaction& tx) {
   m_pending_audit.clear();
 }
 
+void Keystore::write(const std::function<void(Database&)>& body) {
+  Transaction tx(m_db);
+  body(m_db);
+  commit(tx);
+}
+
 void Keystore::flush_audit() {
   if (m_pending_audit.empty()) return;
   Transaction tx(m_db);

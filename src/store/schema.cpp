@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 4> k_migrations = {
+constexpr std::array<std::string_view, 6> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -110,8 +110,47 @@ CREATE TABLE key_slots (
   created_at       INTEGER NOT NULL
 );
 )sql",
-};
+    // v5: local certificate authorities (their key and certificate are ordinary entries) and
+    // what each has issued, for serial uniqueness, revocation and CRLs.
+    R"sql(
+CREATE TABLE authorities (
+  key_id        INTEGER PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE,  -- the CA's own entry
+  parent_key_id INTEGER REFERENCES keys(id),  -- the issuing CA of an intermediate; NULL = root
+  crl_number    INTEGER NOT NULL DEFAULT 0,   -- the number of the last CRL published
+  created_at    INTEGER NOT NULL              -- Unix seconds
+);
 
+CREATE TABLE issued_certificates (
+  authority_key_id  INTEGER NOT NULL REFERENCES authorities(key_id) ON DELETE CASCADE,
+  serial            TEXT    NOT NULL,  -- uppercase hex, as certificates.serial
+  subject           TEXT    NOT NULL,  -- RFC 2253
+  fingerprint_sha256 TEXT   NOT NULL,  -- hex SHA-256 of the issued certificate's DER
+  key_name          TEXT,              -- the store entry it was installed into; NULL = written to a file
+  not_after         INTEGER NOT NULL,  -- Unix seconds
+  issued_at         INTEGER NOT NULL,  -- Unix seconds
+  revoked_at        INTEGER,           -- Unix seconds; NULL while not revoked
+  revocation_reason TEXT,              -- RFC 5280 reason name, e.g. 'keyCompromise'
+  PRIMARY KEY (authority_key_id, serial)
+);
+)sql",
+    // v6: where entries are deployed, so renew can redeploy and status can probe.
+    R"sql(
+CREATE TABLE deployments (
+  id                      INTEGER PRIMARY KEY,
+  key_id                  INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+  target_dir              TEXT    NOT NULL UNIQUE,  -- absolute, canonical directory
+  layout                  TEXT    NOT NULL,  -- nginx, apache, haproxy, pem
+  files                   TEXT    NOT NULL,  -- JSON: [{"path": ..., "sha256": ...}] as written
+  test_cmd                TEXT,              -- shell command run before reloading; NULL = none
+  reload_cmd              TEXT,              -- shell command that reloads the server; NULL = none
+  probe                   TEXT,              -- HOST:PORT to verify with TLS; NULL = none
+  sni                     TEXT,              -- server name sent when probing
+  certificate_fingerprint TEXT    NOT NULL,  -- hex SHA-256 of the leaf deployed last
+  deployed_at             INTEGER NOT NULL   -- Unix seconds
+);
+CREATE INDEX deployments_key ON deployments(key_id);
+)sql",
+};
 }  // namespace
 
 int latest_schema_version() noexcept { return static_cast<int>(k_migrations.size()); }

@@ -178,6 +178,12 @@ class Keystore final {
   // Records a verified backup of these keys at `when` (one transaction).
   void mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when);
 
+  // For the store's sibling modules (authorities, deployments): reads on the same connection,
+  // and one write transaction that also writes the queued audit rows. Rolled back if `body`
+  // throws.
+  Database& database() noexcept { return m_db; }
+  void write(const std::function<void(Database&)>& body);
+
   // The PKCS#8 private key of an entry. Needs unlock; throws StoreDamaged naming a tampered row.
   SecureBytes open_private_key(const KeyRecord& key);
 
