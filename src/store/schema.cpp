@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 6> k_migrations = {
+constexpr std::array<std::string_view, 7> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -150,7 +150,14 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_key ON deployments(key_id);
 )sql",
+    // v7: renewal with a new key. The new key waits in its own pending entry; when its
+    // certificate is installed it takes over the old entry's name and deployments.
+    R"sql(
+-- the entry this pending key replaces once its certificate is installed; NULL = none
+ALTER TABLE keys ADD COLUMN renews_key_id INTEGER REFERENCES keys(id) ON DELETE SET NULL;
+)sql",
 };
+
 }  // namespace
 
 int latest_schema_version() noexcept { return static_cast<int>(k_migrations.size()); }
