@@ -6,6 +6,7 @@
 #include "keysafe/ops/files.hpp"
 #include "keysafe/ops/import.hpp"
 #include "passphrase.hpp"
+#include "progress.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -69,7 +70,11 @@ EXAMPLES:
     if (!a->name.empty()) options.name = a->name;
     options.allow_weak = a->allow_weak;
     options.now = ctx.env.now();
+    // A large bundle takes seconds: show how far it got (terminal only).
+    Progress reading(ctx, "reading certificates");
+    if (contents.certs.size() >= 1000) options.progress = reading.callback();
     auto plan = ops::plan_import(store, contents, a->file, options);
+    reading.finish();
     for (const auto& w : plan.warnings) ctx.warn(w);
 
     std::vector<std::string> backups;
@@ -78,7 +83,11 @@ EXAMPLES:
       for (const auto& item : plan.items)
         if (item.action != "unchanged")
           store.record("imported", item.name, item.action + " from " + a->file + ": " + item.detail);
-      store.merge_entries(plan.entries);
+      Progress storing(ctx, "storing entries");
+      store.merge_entries(plan.entries, plan.entries.size() >= 1000
+                                            ? storing.callback()
+                                            : std::function<void(std::size_t, std::size_t)>{});
+      storing.finish();
       if (plan.needs_unlock)
         if (auto config = ops::auto_backup_config(store))
           for (const auto& item : plan.items)

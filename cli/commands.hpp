@@ -35,6 +35,7 @@ Action setup_check(CLI::App& command);
 Action setup_delete(CLI::App& command);
 Action setup_passwd(CLI::App& command);
 Action setup_audit(CLI::App& command);
+Action setup_issue_bulk(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

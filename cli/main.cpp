@@ -2,9 +2,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "app.hpp"
+#include "keysafe/store/keystore.hpp"
+#include "keysafe/store/sealing.hpp"
 
 int main(int argc, char** argv) {
   // Private keys pass through this process: never let them reach a core dump.
@@ -13,5 +17,10 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  return keysafe::cli::run(args, std::cout, std::cerr, keysafe::cli::system_environment());
+  const int rc = keysafe::cli::run(args, std::cout, std::cerr, keysafe::cli::system_environment());
+  // KEYSAFE_STATS=1: what this process did that costs (docs: bench/README.md), on stderr.
+  if (const char* stats = std::getenv("KEYSAFE_STATS"); stats != nullptr && stats == std::string_view("1"))
+    std::cerr << "keysafe: stats: kdf_derivations=" << keysafe::store::kdf_derivations()
+              << " keys_opened=" << keysafe::store::private_keys_opened() << '\n';
+  return rc;
 }

@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 15> k_commands = {{
+  static const std::array<CommandSpec, 16> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -27,6 +27,8 @@ std::span<const CommandSpec> commands() {
       {"passwd", "change the store passphrase or raise its KDF cost", setup_passwd},
       {"audit", "show the append-only audit log; --verify checks its hash chain", setup_audit},
       {"config", "store settings: automatic backups to a recovery certificate", setup_config},
+      {"issue-bulk", "create many keys with certificates from a local CA in one transaction",
+       setup_issue_bulk},
   }};
   return k_commands;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/request.hpp"
@@ -218,12 +219,13 @@ ParsedInput read_input(std::span<const std::uint8_t> data, std::string_view sour
   } else {
     out = read_pem(data, source);
   }
-  // The same certificate twice (cat cert.pem fullchain.pem) is one certificate.
+  // The same certificate twice (cat cert.pem fullchain.pem) is one certificate. X509_cmp is a
+  // total order, so a set finds repeats in O(n log n): bundles hold tens of thousands.
+  const auto less = [](const X509* a, const X509* b) { return X509_cmp(a, b) < 0; };
+  std::set<const X509*, decltype(less)> seen(less);
   std::vector<ossl::Cert> unique;
   for (auto& c : out.certificates)
-    if (std::none_of(unique.begin(), unique.end(),
-                     [&](const ossl::Cert& u) { return X509_cmp(u.get(), c.get()) == 0; }))
-      unique.push_back(std::move(c));
+    if (seen.insert(c.get()).second) unique.push_back(std::move(c));
   out.certificates = std::move(unique);
   return out;
 }

@@ -2,6 +2,8 @@
 #include "keysafe/ops/import.hpp"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "keysafe/formats/input.hpp"
 #include "keysafe/formats/pkcs12.hpp"
@@ -32,11 +34,16 @@ std::string sanitize_name(std::string_view raw) {
   return n;
 }
 
-std::string unique_name(store::Keystore& store, const std::string& base,
-                        const std::vector<std::string>& taken) {
+// Names in use: those of this import, and the store's (all read at once for a large file,
+// else asked one by one).
+struct TakenNames {
+  std::unordered_set<std::string> names;
+  bool store_loaded = false;
+};
+
+std::string unique_name(store::Keystore& store, const std::string& base, TakenNames& taken) {
   const auto used = [&](const std::string& n) {
-    return store.key_by_name(n).has_value() ||
-           std::find(taken.begin(), taken.end(), n) != taken.end();
+    return taken.names.contains(n) || (!taken.store_loaded && store.key_by_name(n).has_value());
   };
   if (!used(base)) return base;
   for (int i = 2;; ++i)
@@ -56,11 +63,11 @@ std::string name_for(const X509* cert, const std::string& friendly, const std::s
   return fallback;
 }
 
-store::NewCertificate incoming_certificate(X509* cert, const std::vector<ossl::Cert>& chain,
-                                           std::int64_t now) {
+store::NewCertificate incoming_certificate(X509* cert, const x509::CertificateInfo& info,
+                                           const std::vector<ossl::Cert>& chain, std::int64_t now) {
   store::NewCertificate c;
   c.der = x509::certificate_der(cert);
-  c.info = x509::inspect_certificate(cert);
+  c.info = info;
   for (const auto& x : chain) c.chain.push_back(x509::certificate_der(x.get()));
   c.chain_trusted = false;
   c.chain_problem = "not checked at import";
@@ -68,20 +75,38 @@ store::NewCertificate incoming_certificate(X509* cert, const std::vector<ossl::C
   return c;
 }
 
+// The certificates of a file by subject name (hash of its canonical form, as X509_check_issued
+// compares), so finding an issuer does not scan the whole file: bundles hold tens of thousands.
+using SubjectIndex = std::unordered_multimap<unsigned long, std::size_t>;
+unsigned long name_hash(const X509_NAME* name) {
+  int ok = 0;
+  const unsigned long h = X509_NAME_hash_ex(name, nullptr, nullptr, &ok);
+  return ok == 1 ? h : 0;
+}
+SubjectIndex index_subjects(const std::vector<NamedCert>& pool) {
+  SubjectIndex index;
+  index.reserve(pool.size());
+  for (std::size_t i = 0; i < pool.size(); ++i)
+    index.emplace(name_hash(X509_get_subject_name(pool[i].cert.get())), i);
+  return index;
+}
+
 // Issuer path of `leaf` through `pool` (leaf excluded), stopping at a self-issued certificate
-// or when no issuer is found; a cycle cannot repeat a certificate.
-std::vector<std::size_t> issuer_path(X509* leaf, const std::vector<NamedCert>& pool) {
+// or when no issuer is found; a cycle cannot repeat a certificate. Of several issuers, the one
+// first in the file.
+std::vector<std::size_t> issuer_path(X509* leaf, const std::vector<NamedCert>& pool,
+                                     const SubjectIndex& index) {
   std::vector<std::size_t> path;
   X509* current = leaf;
   while (X509_check_issued(current, current) != X509_V_OK) {
     std::optional<std::size_t> next;
-    for (std::size_t i = 0; i < pool.size(); ++i)
-      if (pool[i].cert.get() != current && pool[i].cert.get() != leaf &&
+    const auto [first, last] = index.equal_range(name_hash(X509_get_issuer_name(current)));
+    for (auto it = first; it != last; ++it)
+      if (const std::size_t i = it->second;
+          (!next || i < *next) && pool[i].cert.get() != current && pool[i].cert.get() != leaf &&
           std::find(path.begin(), path.end(), i) == path.end() &&
-          X509_check_issued(pool[i].cert.get(), current) == X509_V_OK) {
+          X509_check_issued(pool[i].cert.get(), current) == X509_V_OK)
         next = i;
-        break;
-      }
     if (!next) break;
     path.push_back(*next);
     current = pool[*next].cert.get();
@@ -147,11 +172,25 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
                        const ImportOptions& options) {
   ImportPlan plan;
   plan.warnings = contents.warnings;
-  std::vector<std::string> taken;
+  TakenNames taken;
+  // A large file: the store's names at once rather than one query per certificate.
+  if (contents.certs.size() + contents.keys.size() > 64) {
+    for (auto& n : store.key_names()) taken.names.insert(std::move(n));
+    taken.store_loaded = true;
+  }
   std::vector<bool> cert_used(contents.certs.size(), false);
+  // Each certificate is inspected once (the columns it will be stored with).
+  std::vector<x509::CertificateInfo> infos;
+  infos.reserve(contents.certs.size());
+  for (const auto& c : contents.certs) {
+    infos.push_back(x509::inspect_certificate(c.cert.get()));
+    if (options.progress) options.progress(infos.size(), contents.certs.size());
+  }
   std::vector<std::string> cert_spki;
-  for (const auto& c : contents.certs)
-    cert_spki.push_back(x509::spki_sha256_hex(x509::spki_der(c.cert.get())));
+  for (const auto& info : infos) cert_spki.push_back(info.spki_sha256);
+  const SubjectIndex subjects = index_subjects(contents.certs);
+  // Stored keys of the file's certificates, found with one prepared statement.
+  const auto stored_keys = store.keys_by_spki(cert_spki);
 
   if (options.name) validate_entry_name(*options.name);
   if (options.name && contents.keys.size() > 1)
@@ -216,7 +255,7 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
                                   k.friendly_name, "key-" + hash.substr(0, 12)),
                          taken);
     }
-    taken.push_back(name);
+    taken.names.insert(name);
     in.key.name = name;
     in.key.algorithm = x509::describe_key(k.key.get());
     in.key.spki_der = spki;
@@ -227,12 +266,12 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
     item.private_key = true;
     if (leaf) {
       X509* cert = contents.certs[*leaf].cert.get();
-      const auto info = x509::inspect_certificate(cert);
+      const auto& info = infos[*leaf];
       in.key.subject = info.subject;
       in.key.dns = info.dns;
       in.key.ip = info.ip;
       std::vector<ossl::Cert> chain;
-      for (auto i : issuer_path(cert, contents.certs)) {
+      for (auto i : issuer_path(cert, contents.certs, subjects)) {
         chain.push_back(ossl::share(contents.certs[i].cert.get()));
         cert_used[i] = true;
       }
@@ -240,7 +279,8 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
         if (cert_spki[i] == hash) {
           cert_used[i] = true;
           in.certificates.push_back(
-              {incoming_certificate(contents.certs[i].cert.get(), chain, options.now), i == *leaf});
+              {incoming_certificate(contents.certs[i].cert.get(), infos[i], chain, options.now),
+               i == *leaf});
         }
       item.certificates = in.certificates.size();
     } else {
@@ -266,14 +306,14 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
   for (std::size_t i = 0; i < contents.certs.size(); ++i) {
     if (cert_used[i]) continue;
     X509* cert = contents.certs[i].cert.get();
-    const auto info = x509::inspect_certificate(cert);
+    const auto& info = infos[i];
     std::vector<ossl::Cert> chain;
-    for (auto j : issuer_path(cert, contents.certs))
+    for (auto j : issuer_path(cert, contents.certs, subjects))
       chain.push_back(ossl::share(contents.certs[j].cert.get()));
     store::IncomingEntry in;
     ImportItem item;
     item.certificates = 1;
-    const auto existing = store.key_by_spki(info.spki_sha256);
+    const auto& existing = stored_keys[i];
     if (existing) {
       in.key.name = existing->name;
       item.action = store.certificate_by_fingerprint(info.fingerprint_sha256) ? "unchanged"
@@ -293,7 +333,7 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
       item.detail =
           info.is_ca ? "CA certificate, no key (no-key)" : "certificate without its key (no-key)";
     }
-    taken.push_back(in.key.name);
+    taken.names.insert(in.key.name);
     item.name = in.key.name;
     in.key.algorithm = info.key_algorithm;
     in.key.spki_der = info.spki;
@@ -301,7 +341,7 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
     in.key.dns = info.dns;
     in.key.ip = info.ip;
     in.key.now = options.now;
-    in.certificates.push_back({incoming_certificate(cert, chain, options.now), true});
+    in.certificates.push_back({incoming_certificate(cert, info, chain, options.now), true});
     plan.items.push_back(item);
     plan.entries.push_back(std::move(in));
   }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -353,6 +354,27 @@ std::vector<KeyRecord> Keystore::all_keys() {
   return out;
 }
 
+std::vector<std::string> Keystore::key_names() {
+  auto q = m_db.prepare("SELECT name FROM keys");
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.text(0));
+  return out;
+}
+
+std::vector<std::optional<KeyRecord>> Keystore::keys_by_spki(
+    const std::vector<std::string>& spki_sha256) {
+  auto q =
+      m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
+  std::vector<std::optional<KeyRecord>> out;
+  out.reserve(spki_sha256.size());
+  for (const auto& hash : spki_sha256) {
+    q.reset();
+    q.bind(1, hash);
+    out.push_back(q.step() ? std::optional<KeyRecord>(read_key(q)) : std::nullopt);
+  }
+  return out;
+}
+
 std::optional<CertificateRecord> Keystore::certificate_by_fingerprint(std::string_view fp) {
   auto q = m_db.prepare(std::string("SELECT ") + k_cert_columns +
                         " FROM certificates c WHERE c.fingerprint_sha256 = ?");
@@ -380,9 +402,15 @@ std::vector<CertificateRecord> Keystore::certificates_of(std::int64_t key_id) {
 
 std::vector<EntryRecord> Keystore::entries(std::optional<std::int64_t> expiring_by) {
   std::string sql = std::string("SELECT ") + k_key_columns + ", " + k_cert_columns +
-                    ", (SELECT count(*) FROM certificates h WHERE h.key_id = k.id)"
-                    " FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
-  if (expiring_by) sql += " WHERE c.not_after <= ?";
+                    ", (SELECT count(*) FROM certificates h WHERE h.key_id = k.id)";
+  // Expiring: only current certificates can match, so start from the not_after index and reach
+  // each key by its primary key (a current certificate belongs to its key), instead of
+  // scanning every key; the few rows found are then sorted by name.
+  if (expiring_by)
+    sql += " FROM certificates c JOIN keys k ON k.id = c.key_id AND k.current_certificate_id = c.id"
+           " WHERE c.not_after <= ?";
+  else
+    sql += " FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
   sql += " ORDER BY k.name";
   auto q = m_db.prepare(sql);
   if (expiring_by) q.bind(1, *expiring_by);
@@ -533,34 +561,97 @@ std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate
   return id;
 }
 
-std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntry>& entries) {
+std::vector<MergeOutcome> Keystore::merge_entries(
+    const std::vector<IncomingEntry>& entries,
+    const std::function<void(std::size_t, std::size_t)>& progress) {
   std::vector<MergeOutcome> outcomes;
+  outcomes.reserve(entries.size());
   Transaction tx(m_db);
+  // Prepared once for all entries: an import of a large bundle runs them tens of thousands of
+  // times in this one transaction.
+  auto by_spki =
+      m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
+  auto dup = m_db.prepare("SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
+  auto ins_key = m_db.prepare(
+      "INSERT INTO keys (name, algorithm, spki_der, spki_sha256, subject, dns, ip, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  auto seal = m_db.prepare("UPDATE keys SET sealed_private_key = ? WHERE id = ?");
+  auto has_req = m_db.prepare("SELECT 1 FROM requests WHERE key_id = ? AND der = ?");
+  auto ins_req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
+  auto has_cert = m_db.prepare("SELECT 1 FROM certificates WHERE fingerprint_sha256 = ?");
+  auto cert_not_before = m_db.prepare("SELECT not_before FROM certificates WHERE id = ?");
+  auto ins_cert = m_db.prepare(
+      "INSERT INTO certificates (key_id, der, fingerprint_sha256, spki_sha256, subject, issuer, "
+      "serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
+      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto ins_chain = m_db.prepare(
+      "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
+  auto set_cur = m_db.prepare("UPDATE keys SET current_certificate_id = ? WHERE id = ?");
+  auto backup = m_db.prepare(
+      "UPDATE keys SET last_backup_at = max(coalesce(last_backup_at, 0), ?) WHERE id = ?");
+
+  const auto seal_row = [&](std::int64_t key_id, const std::string& spki_hash,
+                            std::span<const std::uint8_t> pkcs8) {
+    if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a key");
+    const Bytes sealed =
+        aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, key_id, spki_hash));
+    seal.reset();
+    seal.bind(1, sealed).bind(2, key_id);
+    seal.run();
+  };
+
   for (const auto& in : entries) {
     MergeOutcome out;
     const std::string spki_hash = to_hex(sha256(in.key.spki_der));
-    auto existing = key_by_spki(spki_hash);
+    by_spki.reset();
+    by_spki.bind(1, spki_hash);
+    std::optional<KeyRecord> existing;
+    if (by_spki.step()) existing = read_key(by_spki);
     std::int64_t key_id = 0;
+    // The key's current certificate (its id and notBefore), followed as certificates arrive.
+    std::optional<std::pair<std::int64_t, std::int64_t>> current;
     if (existing) {
       key_id = existing->id;
       out.name = existing->name;
+      if (existing->current_certificate_id) {
+        cert_not_before.reset();
+        cert_not_before.bind(1, *existing->current_certificate_id);
+        if (cert_not_before.step())
+          current = std::make_pair(*existing->current_certificate_id, cert_not_before.int64(0));
+      }
       if (in.pkcs8 && !existing->has_private_key) {
-        seal_into_row(key_id, spki_hash, *in.pkcs8);
+        seal_row(key_id, spki_hash, *in.pkcs8);
         out.key_added = true;
       }
     } else {
-      key_id = insert_key_row(in.key);
+      dup.reset();
+      dup.bind(1, in.key.name).bind(2, spki_hash);
+      if (dup.step())
+        throw Error(Errc::AlreadyExists, "the name \"" + in.key.name + "\" is already in use",
+                    "an entry called \"" + dup.text(0) + "\" exists in " + quoted(path()),
+                    "choose another name, or see it with: keysafe show " + dup.text(0));
+      ins_key.reset();
+      ins_key.bind(1, in.key.name)
+          .bind(2, in.key.algorithm)
+          .bind(3, in.key.spki_der)
+          .bind(4, spki_hash)
+          .bind(5, in.key.subject)
+          .bind(6, to_json_array(in.key.dns))
+          .bind(7, to_json_array(in.key.ip))
+          .bind(8, in.key.now);
+      ins_key.run();
+      key_id = m_db.last_insert_id();
       out.name = in.key.name;
       out.created = true;
-      if (in.pkcs8) seal_into_row(key_id, spki_hash, *in.pkcs8);
+      if (in.pkcs8) seal_row(key_id, spki_hash, *in.pkcs8);
     }
     for (const auto& [der, created] : in.requests) {
-      auto has = m_db.prepare("SELECT 1 FROM requests WHERE key_id = ? AND der = ?");
-      has.bind(1, key_id).bind(2, der);
-      if (has.step()) continue;
-      auto req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
-      req.bind(1, key_id).bind(2, der).bind(3, created);
-      req.run();
+      has_req.reset();
+      has_req.bind(1, key_id).bind(2, der);
+      if (has_req.step()) continue;
+      ins_req.reset();
+      ins_req.bind(1, key_id).bind(2, der).bind(3, created);
+      ins_req.run();
       ++out.requests_added;
     }
     for (const auto& c : in.certificates) {
@@ -569,28 +660,157 @@ std::vector<MergeOutcome> Keystore::merge_entries(const std::vector<IncomingEntr
                     "a certificate for \"" + in.key.name + "\" does not belong to its key",
                     "its public key (SHA-256 " + c.certificate.info.spki_sha256 +
                         ") differs from the key's (" + spki_hash + ")");
-      auto have = certificate_by_fingerprint(c.certificate.info.fingerprint_sha256);
-      if (have) continue;
-      const std::int64_t cert_id = insert_certificate_row(key_id, c.certificate);
+      has_cert.reset();
+      has_cert.bind(1, c.certificate.info.fingerprint_sha256);
+      if (has_cert.step()) continue;
+      const auto& cert = c.certificate;
+      const auto& i = cert.info;
+      ins_cert.reset();
+      ins_cert.bind(1, key_id)
+          .bind(2, cert.der)
+          .bind(3, i.fingerprint_sha256)
+          .bind(4, i.spki_sha256)
+          .bind(5, i.subject)
+          .bind(6, i.issuer)
+          .bind(7, i.serial_hex)
+          .bind(8, i.not_before)
+          .bind(9, i.not_after)
+          .bind(10, to_json_array(i.dns))
+          .bind(11, to_json_array(i.ip))
+          .bind(12, std::int64_t{i.is_ca ? 1 : 0})
+          .bind(13, std::int64_t{cert.chain_trusted ? 1 : 0});
+      if (cert.chain_problem.empty())
+        ins_cert.bind_null(14);
+      else
+        ins_cert.bind(14, cert.chain_problem);
+      ins_cert.bind(15, cert.now);
+      ins_cert.run();
+      const std::int64_t cert_id = m_db.last_insert_id();
+      for (std::size_t pos = 0; pos < cert.chain.size(); ++pos) {
+        ins_chain.reset();
+        ins_chain.bind(1, cert_id).bind(2, static_cast<std::int64_t>(pos)).bind(3, cert.chain[pos]);
+        ins_chain.run();
+      }
       ++out.certificates_added;
       // Becomes current when marked so and at least as new as what the store has.
-      auto key_now = key_by_spki(spki_hash);
-      std::optional<CertificateRecord> cur;
-      if (key_now && key_now->current_certificate_id)
-        cur = certificate(*key_now->current_certificate_id);
-      if (!cur || (c.current && cur->not_before <= c.certificate.info.not_before))
-        set_current(key_id, cert_id);
+      if (!current || (c.current && current->second <= i.not_before)) {
+        set_cur.reset();
+        set_cur.bind(1, cert_id).bind(2, key_id);
+        set_cur.run();
+        current = std::make_pair(cert_id, i.not_before);
+      }
     }
     if (in.last_backup_at) {
-      auto b = m_db.prepare(
-          "UPDATE keys SET last_backup_at = max(coalesce(last_backup_at, 0), ?) WHERE id = ?");
-      b.bind(1, *in.last_backup_at).bind(2, key_id);
-      b.run();
+      backup.reset();
+      backup.bind(1, *in.last_backup_at).bind(2, key_id);
+      backup.run();
     }
     outcomes.push_back(std::move(out));
+    if (progress) progress(outcomes.size(), entries.size());
   }
   commit(tx);
   return outcomes;
+}
+
+Bytes Keystore::seal_private_key(std::int64_t key_id, std::string_view spki_sha256,
+                                std::span<const std::uint8_t> pkcs8) const {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a key");
+  return aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, key_id, spki_sha256));
+}
+
+void Keystore::add_prepared_entries(std::size_t count,
+                                    const std::function<void(ReservedIds)>& start,
+                                    const std::function<PreparedEntry(std::size_t)>& next) {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add keys");
+  Transaction tx(m_db);
+  // The write lock is held from here, so the ids after the largest ones stay free.
+  ReservedIds ids;
+  {
+    auto q = m_db.prepare(
+        "SELECT (SELECT coalesce(max(id), 0) FROM keys), "
+        "(SELECT coalesce(max(id), 0) FROM certificates)");
+    q.step();
+    ids.first_key_id = q.int64(0) + 1;
+    ids.first_certificate_id = q.int64(1) + 1;
+  }
+  // The key row names its current certificate before that row exists (same transaction).
+  m_db.exec("PRAGMA defer_foreign_keys = ON");
+  auto ins_key = m_db.prepare(
+      "INSERT INTO keys (id, name, algorithm, spki_der, spki_sha256, sealed_private_key, subject, "
+      "dns, ip, current_certificate_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto ins_req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
+  auto ins_cert = m_db.prepare(
+      "INSERT INTO certificates (id, key_id, der, fingerprint_sha256, spki_sha256, subject, "
+      "issuer, serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
+      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto ins_chain = m_db.prepare(
+      "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
+  auto ins_issued = m_db.prepare(
+      "INSERT INTO issued_certificates (authority_key_id, serial, subject, fingerprint_sha256, "
+      "key_name, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  start(ids);
+  for (std::size_t n = 0; n < count; ++n) {
+    const PreparedEntry e = next(n);
+    const auto& k = e.key;
+    const auto& c = e.certificate;
+    const auto& i = c.info;
+    ins_key.reset();
+    ins_key.bind(1, e.key_id)
+        .bind(2, k.name)
+        .bind(3, k.algorithm)
+        .bind(4, k.spki_der)
+        .bind(5, i.spki_sha256)
+        .bind(6, e.sealed_private_key)
+        .bind(7, k.subject)
+        .bind(8, to_json_array(k.dns))
+        .bind(9, to_json_array(k.ip))
+        .bind(10, e.certificate_id)
+        .bind(11, k.now);
+    ins_key.run();
+    if (!k.request_der.empty()) {
+      ins_req.reset();
+      ins_req.bind(1, e.key_id).bind(2, k.request_der).bind(3, k.now);
+      ins_req.run();
+    }
+    ins_cert.reset();
+    ins_cert.bind(1, e.certificate_id)
+        .bind(2, e.key_id)
+        .bind(3, c.der)
+        .bind(4, i.fingerprint_sha256)
+        .bind(5, i.spki_sha256)
+        .bind(6, i.subject)
+        .bind(7, i.issuer)
+        .bind(8, i.serial_hex)
+        .bind(9, i.not_before)
+        .bind(10, i.not_after)
+        .bind(11, to_json_array(i.dns))
+        .bind(12, to_json_array(i.ip))
+        .bind(13, std::int64_t{i.is_ca ? 1 : 0})
+        .bind(14, std::int64_t{c.chain_trusted ? 1 : 0});
+    if (c.chain_problem.empty())
+      ins_cert.bind_null(15);
+    else
+      ins_cert.bind(15, c.chain_problem);
+    ins_cert.bind(16, c.now);
+    ins_cert.run();
+    for (std::size_t pos = 0; pos < c.chain.size(); ++pos) {
+      ins_chain.reset();
+      ins_chain.bind(1, e.certificate_id).bind(2, static_cast<std::int64_t>(pos)).bind(3, c.chain[pos]);
+      ins_chain.run();
+    }
+    if (e.authority_key_id) {
+      ins_issued.reset();
+      ins_issued.bind(1, *e.authority_key_id)
+          .bind(2, i.serial_hex)
+          .bind(3, i.subject)
+          .bind(4, i.fingerprint_sha256)
+          .bind(5, k.name)
+          .bind(6, i.not_after)
+          .bind(7, c.now);
+      ins_issued.run();
+    }
+  }
+  commit(tx);
 }
 
 void Keystore::delete_entry(std::int64_t key_id) {
@@ -646,11 +866,12 @@ void Keystore::commit(Transaction& tx) {
     auto ins = m_db.prepare(
         "INSERT INTO audit (id, at, user, action, entry, detail, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    const std::string user = current_user();  // one passwd lookup, however many rows
     for (auto& a : m_pending_audit) {
       AuditRecord r;
       r.id = ++id;
       r.at = m_audit_clock ? m_audit_clock() : static_cast<std::int64_t>(std::time(nullptr));
-      r.user = current_user();
+      r.user = user;
       r.action = a.action;
       r.entry = a.entry;
       r.detail = a.detail;
@@ -752,6 +973,12 @@ void Keystore::mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int
   commit(tx);
 }
 
+namespace {
+std::atomic<std::uint64_t> g_private_keys_opened{0};
+}  // namespace
+
+std::uint64_t private_keys_opened() noexcept { return g_private_keys_opened.load(); }
+
 SecureBytes Keystore::open_private_key(const KeyRecord& key) {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to open a key");
   auto q = m_db.prepare("SELECT sealed_private_key FROM keys WHERE id = ?");
@@ -767,6 +994,7 @@ SecureBytes Keystore::open_private_key(const KeyRecord& key) {
                 "its row fails authentication while the data key opens: the ciphertext was "
                 "altered, damaged, or moved from another row",
                 "restore this key from a backup: keysafe restore BACKUP-FILE");
+  ++g_private_keys_opened;
   return pkcs8;
 }
 

@@ -4,10 +4,17 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 
+#include <atomic>
+
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/ossl/handles.hpp"
 
 namespace keysafe::store {
+namespace {
+std::atomic<std::uint64_t> g_kdf_derivations{0};
+}  // namespace
+
+std::uint64_t kdf_derivations() noexcept { return g_kdf_derivations.load(); }
 
 SecureBytes derive_kek(std::span<const std::uint8_t> passphrase, std::span<const std::uint8_t> salt,
                        const KdfParams& params) {
@@ -31,6 +38,7 @@ SecureBytes derive_kek(std::span<const std::uint8_t> passphrase, std::span<const
       OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
       OSSL_PARAM_construct_end()};
   SecureBytes kek(k_key_size);
+  ++g_kdf_derivations;
   if (!ctx || EVP_KDF_derive(ctx.get(), kek.data(), kek.size(), ps) != 1)
     ossl::fail(Errc::Crypto, "deriving the store key with scrypt failed",
                "scrypt needs " + std::to_string((128ULL * r * n * p) >> 20) + " MiB of memory");

@@ -2,6 +2,7 @@
 // public key with each other and with what the store already holds.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,8 @@ struct ImportOptions {
   std::optional<std::string> name;  // for a file with one key (or one certificate)
   bool allow_weak = false;
   std::int64_t now = 0;
+  // Told (certificates inspected, total) while a large file is planned.
+  std::function<void(std::size_t, std::size_t)> progress;
 };
 
 // Pairs keys with certificates, refuses weak keys (unless allow_weak) and mismatched pairs,

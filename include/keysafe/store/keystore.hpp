@@ -88,6 +88,22 @@ struct IncomingEntry {
   std::vector<IncomingCertificate> certificates;
   std::optional<std::int64_t> last_backup_at;
 };
+// A new entry built outside the store (bulk issuance): its rows are complete, the private key
+// already sealed for `key_id` (see Keystore::seal_private_key), the certificate current.
+struct PreparedEntry {
+  std::int64_t key_id = 0;          // reserved by add_prepared_entries
+  std::int64_t certificate_id = 0;  // likewise
+  NewKey key;                       // name, algorithm, spki, subject, names, request, now
+  Bytes sealed_private_key;
+  NewCertificate certificate;
+  // When issued by a local CA with an `authorities` row: that CA's key id (issued_certificates).
+  std::optional<std::int64_t> authority_key_id;
+};
+struct ReservedIds {
+  std::int64_t first_key_id = 0;
+  std::int64_t first_certificate_id = 0;
+};
+
 struct MergeOutcome {
   std::string name;
   bool created = false;         // a new entry
@@ -108,6 +124,9 @@ struct AuditRecord {
   Bytes hash;
 };
 Bytes audit_hash(const AuditRecord& record);
+
+// How many sealed private keys this process has opened (shown by KEYSAFE_STATS=1).
+std::uint64_t private_keys_opened() noexcept;
 
 class Keystore final {
  public:
@@ -132,6 +151,10 @@ class Keystore final {
   std::optional<KeyRecord> key_by_name(std::string_view name);
   std::optional<KeyRecord> key_by_spki(std::string_view spki_sha256);
   std::vector<KeyRecord> all_keys();
+  // Every entry name (for naming a large import without one query per entry).
+  std::vector<std::string> key_names();
+  // key_by_spki for many hashes with one prepared statement; results in the same order.
+  std::vector<std::optional<KeyRecord>> keys_by_spki(const std::vector<std::string>& spki_sha256);
   std::optional<CertificateRecord> certificate_by_fingerprint(std::string_view fingerprint);
   std::optional<CertificateRecord> certificate(std::int64_t id);
   std::vector<CertificateRecord> certificates_of(std::int64_t key_id);
@@ -151,7 +174,21 @@ class Keystore final {
   // One transaction for all entries: an entry whose public key is stored already gains what
   // it lacks (never duplicated); any other entry is created under its name. Needs unlock
   // when any entry carries a private key.
-  std::vector<MergeOutcome> merge_entries(const std::vector<IncomingEntry>& entries);
+  // `progress` (optional) is told (merged, total) as entries are written.
+  std::vector<MergeOutcome> merge_entries(
+      const std::vector<IncomingEntry>& entries,
+      const std::function<void(std::size_t, std::size_t)>& progress = {});
+
+  // Many new entries in one transaction with statements prepared once: reserves `count` key
+  // and certificate ids (passed to `start`, so that keys can be sealed elsewhere meanwhile),
+  // then inserts next(0) ... next(count - 1) in order, with the queued audit rows. Names and
+  // public keys must be new (a clash rolls everything back). Needs unlock.
+  void add_prepared_entries(std::size_t count, const std::function<void(ReservedIds)>& start,
+                            const std::function<PreparedEntry(std::size_t)>& next);
+  // Seals a PKCS#8 private key for the row `key_id` with public-key hash `spki_sha256` (the
+  // associated data binds it there). Reads only the data key: safe from several threads.
+  Bytes seal_private_key(std::int64_t key_id, std::string_view spki_sha256,
+                         std::span<const std::uint8_t> pkcs8) const;
 
   // Removes the entry with its requests, certificates and chains (secure_delete overwrites
   // the freed pages), then checkpoints the WAL so no copy is left there either.

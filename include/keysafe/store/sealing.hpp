@@ -24,6 +24,9 @@ inline constexpr std::size_t k_tag_size = 16;
 
 SecureBytes derive_kek(std::span<const std::uint8_t> passphrase, std::span<const std::uint8_t> salt,
                        const KdfParams& params);
+// How many scrypt derivations this process has run (store unlocks, rewraps and backup-file
+// passphrases): shown by KEYSAFE_STATS=1, so the one-derivation-per-command rule is checkable.
+std::uint64_t kdf_derivations() noexcept;
 
 // nonce || ciphertext || tag. Returns false from `open` when the tag does not verify.
 Bytes aead_seal(std::span<const std::uint8_t> key, std::span<const std::uint8_t> plaintext,

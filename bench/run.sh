@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# keysafe's benchmark harness: every row runs keysafe and its baseline side by side in one
+# hyperfine invocation (same run, same machine), median of several runs, and prints one table.
+#
+#   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DKEYSAFE_BUILD_BENCH=ON
+#   cmake --build build-bench -j2 --target bench          # = KEYSAFE_BIN=... BENCH_BIN=... bash bench/run.sh
+#
+# Options: --quick (tiny sizes, 2 runs: a smoke test that the harness works, not a measurement),
+#          --micro (also run the Google Benchmark micro-benchmarks), --only ROWS (comma list of
+#          import,list,cold,unlock,pkcs12,bulk).
+# Environment: KEYSAFE_BIN (the keysafe binary), BENCH_BIN (directory of the bench programs),
+#              BENCH_RUNS (runs per command, default 7), BENCH_THREADS (default: nproc),
+#              BENCH_KEEP=1 (keep the work directory).
+set -euo pipefail
+
+QUICK=0
+MICRO=0
+ONLY="import,list,cold,unlock,pkcs12,bulk"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --micro) MICRO=1 ;;
+    --only) ONLY=$2; shift ;;
+    *) echo "usage: run.sh [--quick] [--micro] [--only import,list,cold,unlock,pkcs12,bulk]" >&2; exit 2 ;;
+  esac
+  shift
+done
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+KS=${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}
+BIN=${BENCH_BIN:?BENCH_BIN must name the directory of the bench programs}
+KS=$(readlink -f "$KS")
+BIN=$(readlink -f "$BIN")
+THREADS=${BENCH_THREADS:-$(nproc)}
+for tool in hyperfine jq openssl; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is needed" >&2; exit 77; }
+done
+
+if [ "$QUICK" = 1 ]; then
+  RUNS=${BENCH_RUNS:-2}; WARMUP=0
+  N_IMPORT=200; N_BIG=0; N_KEYS=20; N_BULK=20; N_CLI=2; KDF_COST=12
+else
+  RUNS=${BENCH_RUNS:-7}; WARMUP=1
+  N_IMPORT=10000; N_BIG=100000; N_KEYS=1000; N_BULK=2000; N_CLI=50; KDF_COST=17
+fi
+
+W=$(mktemp -d /tmp/keysafe-bench.XXXXXX)
+if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory: $W" >&2; else trap 'rm -rf "$W"' EXIT; fi
+cd "$W"
+export KEYSAFE_PASSPHRASE="correct horse battery staple"
+printf '%s' "$KEYSAFE_PASSPHRASE" >pass.txt
+export BENCH_PASS="export password 123"
+printf '%s' "$BENCH_PASS" >p12pass.txt
+unset KEYSAFE_STORE XDG_DATA_HOME KEYSAFE_KEY_FILE
+export KEYSAFE_NO_PROGRESS=1
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+ROWS="$W/rows.tsv"
+: >"$ROWS"
+log() { echo "bench: $*" >&2; }
+
+# hf OUT.json ARGS...: hyperfine without a shell in between (-N), exit codes ignored (-i:
+# list --expiring exits 10 by design); results checked separately before timing.
+hf() {
+  local out=$1; shift
+  if ! hyperfine -N -i --style none --runs "$RUNS" --warmup "$WARMUP" --export-json "$out" "$@" \
+      >"$out.log" 2>&1; then
+    cat "$out.log" >&2
+    return 1
+  fi
+}
+med() { jq -r ".results[$2].median * 1000" "$1"; }  # milliseconds
+# row LABEL KS_MS BASELINE BASE_MS KIND TARGET: KIND "le" (keysafe/baseline <= TARGET) or "ge"
+# (baseline/keysafe >= TARGET) or "abs" (keysafe ms <= TARGET) or "info".
+row() {
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$ROWS"
+}
+fresh_store() {  # fresh_store PATH [COST]: a new store made by keysafe init
+  rm -f "$1" "$1-wal" "$1-shm"
+  "$KS" --store "$1" init --kdf-cost "${2:-10}" --passphrase-file pass.txt >/dev/null 2>&1
+}
+# A prepare script that puts a copy of an initialized empty store at PATH.
+copy_script() {  # copy_script NAME TEMPLATE TARGET [EXTRA...]
+  local name=$1 tpl=$2 target=$3; shift 3
+  { echo "rm -f '$target' '$target-wal' '$target-shm' $*"; echo "cp '$tpl' '$target'"; } >"$name"
+}
+
+# ---------------------------------------------------------------------------------------------
+if want import || want list; then
+  log "generating a bundle of $N_IMPORT certificates"
+  "$BIN/gen_bundle" "$N_IMPORT" bundle.pem "$THREADS"
+  fresh_store empty.db
+fi
+
+if want import; then
+  log "import of $N_IMPORT certificates"
+  copy_script prep_ks.sh empty.db imp.db
+  echo "rm -f raw.db raw.db-wal raw.db-shm" >prep_raw.sh
+  # Correctness first: both import every certificate.
+  bash prep_ks.sh && "$KS" --store imp.db import bundle.pem >/dev/null
+  got=$(sqlite3 imp.db "SELECT count(*) FROM certificates" 2>/dev/null || echo "?")
+  [ "$got" = "$N_IMPORT" ] || [ "$got" = "?" ] || { echo "keysafe imported $got of $N_IMPORT" >&2; exit 1; }
+  hf import.json \
+    --prepare "bash prep_ks.sh" "$KS --store imp.db import bundle.pem" \
+    --prepare "bash prep_raw.sh" "$BIN/raw_import bundle.pem raw.db"
+  row "import $N_IMPORT certificates (PEM bundle)" "$(med import.json 0)" \
+    "raw parse+SHA-256+SQLite insert, 1 transaction" "$(med import.json 1)" le 1.5
+fi
+
+if want list; then
+  cp empty.db list10k.db
+  "$KS" --store list10k.db import bundle.pem >/dev/null
+  sizes="$N_IMPORT"
+  if [ "$N_BIG" -gt 0 ]; then
+    log "building a store of $N_BIG certificates"
+    "$BIN/gen_bundle" "$N_BIG" big.pem "$THREADS"
+    cp empty.db list100k.db
+    "$KS" --store list100k.db import big.pem >/dev/null
+    rm -f big.pem
+    sizes="$sizes $N_BIG"
+  fi
+  for n in $sizes; do
+    db=list10k.db
+    [ "$n" = "$N_BIG" ] && db=list100k.db
+    log "list on $n entries"
+    # Correctness: the same number of entries as the raw query.
+    a=$("$KS" --store "$db" list --expiring 30 --json | jq length || true)
+    b=$("$BIN/raw_list" "$db" --expiring 30 | jq length)
+    [ "$a" = "$b" ] || { echo "list --expiring: keysafe $a entries, raw $b" >&2; exit 1; }
+    hf "list$n.json" \
+      "$KS --store $db list --json" "$BIN/raw_list $db" \
+      "$KS --store $db list --expiring 30 --json" "$BIN/raw_list $db --expiring 30" \
+      "$KS --store $db show host-7.bench.example --json" "$BIN/raw_list $db --name host-7.bench.example"
+    row "list --json, $n entries" "$(med "list$n.json" 0)" "raw indexed SELECT → JSON" \
+      "$(med "list$n.json" 1)" info ""
+    target=info
+    [ "$n" = 100000 ] && target=le
+    row "list --expiring 30 --json, $n entries ($b match)" "$(med "list$n.json" 2)" \
+      "raw indexed SELECT → JSON" "$(med "list$n.json" 3)" "$target" 2
+    row "show NAME --json, $n entries" "$(med "list$n.json" 4)" "raw SELECT by name → JSON" \
+      "$(med "list$n.json" 5)" info ""
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want cold; then
+  log "cold start"
+  fresh_store cold.db
+  if command -v keytool >/dev/null; then
+    keytool -genkeypair -keyalg EC -groupname secp256r1 -alias www -dname CN=www -validity 90 \
+      -keystore ks.p12 -storetype PKCS12 -storepass changeit >/dev/null 2>&1
+    hf cold.json "$KS --store cold.db list" "openssl version" \
+      "keytool -list -keystore ks.p12 -storetype PKCS12 -storepass changeit"
+    row "cold start: list on an empty store" "$(med cold.json 0)" "(absolute target)" "" abs 15
+    row "cold start vs openssl version" "$(med cold.json 0)" "openssl version" "$(med cold.json 1)" info ""
+    row "cold start vs keytool -list" "$(med cold.json 0)" "keytool -list (PKCS12, 1 key)" \
+      "$(med cold.json 2)" ge 20
+  else
+    hf cold.json "$KS --store cold.db list" "openssl version"
+    row "cold start: list on an empty store" "$(med cold.json 0)" "(absolute target)" "" abs 15
+    row "cold start vs openssl version" "$(med cold.json 0)" "openssl version" "$(med cold.json 1)" info ""
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want unlock; then
+  log "unlock: $N_KEYS keys in a store at the default KDF cost"
+  "$BIN/gen_bundle" "$N_KEYS" keys.pem "$THREADS" keys
+  rm -f unlock.db*
+  # The default cost (scrypt 2^17); --quick uses 2^12 to stay fast.
+  "$KS" --store unlock.db init --kdf-cost "$KDF_COST" --passphrase-file pass.txt >/dev/null 2>&1
+  "$KS" --store unlock.db import keys.pem --passphrase-file pass.txt >/dev/null
+  derivations=$(KEYSAFE_STATS=1 "$KS" --store unlock.db check --passphrase-file pass.txt 2>&1 >/dev/null \
+    | sed -n 's/.*kdf_derivations=\([0-9]*\).*/\1/p' | tail -1)
+  opened=$(KEYSAFE_STATS=1 "$KS" --store unlock.db check --passphrase-file pass.txt 2>&1 >/dev/null \
+    | sed -n 's/.*keys_opened=\([0-9]*\).*/\1/p' | tail -1)
+  hf unlock.json "$BIN/raw_kdf $KDF_COST" "$KS --store unlock.db check --passphrase-file pass.txt"
+  row "unlock: scrypt N=2^$KDF_COST r=8 p=1 alone" "$(med unlock.json 0)" "(the KDF, raw OpenSSL)" "" info ""
+  row "check opening $N_KEYS sealed keys (default KDF)" "$(med unlock.json 1)" \
+    "raw_kdf: one scrypt at the same cost" "$(med unlock.json 0)" info ""
+  row "key derivations in check over $N_KEYS keys (KEYSAFE_STATS, keys_opened=${opened:-?})" \
+    "${derivations:-?}" "(exactly 1)" "" count 1
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want pkcs12; then
+  log "PKCS#12"
+  "$BIN/gen_bundle" 1 one.pem 1 keys
+  openssl pkey -in one.pem -out one.key 2>/dev/null
+  openssl x509 -in one.pem -out one.crt 2>/dev/null
+  fresh_store p12.db
+  "$KS" --store p12.db import one.pem >/dev/null
+  fresh_store p12empty.db
+  name=$("$KS" --store p12.db list --json | jq -r '.[0].name')
+  export KEYSAFE_OUT_PASSPHRASE="$BENCH_PASS" KEYSAFE_IN_PASSPHRASE="$BENCH_PASS"
+  echo "rm -f ks.pfx" >prep_ksx.sh
+  echo "rm -f raw.p12" >prep_rawx.sh
+  copy_script prep_ksi.sh p12empty.db p12imp.db
+  "$KS" --store p12.db export "$name" --format pfx -o ks.pfx --yes >/dev/null 2>&1
+  "$BIN/raw_pkcs12" export one.key one.crt raw.p12
+  hf p12.json \
+    --prepare "bash prep_ksx.sh" "$KS --store p12.db export $name --format pfx -o ks.pfx --yes" \
+    --prepare "bash prep_rawx.sh" "$BIN/raw_pkcs12 export one.key one.crt raw.p12" \
+    --prepare "bash prep_ksi.sh" "$KS --store p12imp.db import raw.p12" \
+    --prepare "true" "$BIN/raw_pkcs12 import raw.p12"
+  row "PKCS#12 export (modern profile)" "$(med p12.json 0)" "raw PKCS12_create, same settings" \
+    "$(med p12.json 1)" info ""
+  row "PKCS#12 import" "$(med p12.json 2)" "raw PKCS12_parse, same file" "$(med p12.json 3)" info ""
+  unset KEYSAFE_OUT_PASSPHRASE KEYSAFE_IN_PASSPHRASE
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want bulk; then
+  log "bulk issuance: $N_BULK certificates, $THREADS threads"
+  bulk_ok=0
+  if "$KS" issue-bulk --help >/dev/null 2>&1; then bulk_ok=1; fi
+  # The openssl CLI loop and certtool loop, per certificate, with a CA made by each tool.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+    -subj "/CN=bench CA" -days 3650 -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  cat >ossl_loop.sh <<EOF
+set -e
+mkdir -p ossl_out && cd ossl_out
+for i in \$(seq 1 $N_CLI); do
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout h\$i.key \\
+    -out h\$i.csr -subj "/CN=host-\$i.bench.example" \\
+    -addext "subjectAltName=DNS:host-\$i.bench.example" 2>/dev/null
+  openssl x509 -req -in h\$i.csr -CA ../ca.pem -CAkey ../ca.key -set_serial 0x\$(openssl rand -hex 15) \\
+    -days 90 -copy_extensions copy -extfile ../server.ext -out h\$i.crt 2>/dev/null
+done
+EOF
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always" \
+    >server.ext
+  cmds=("$BIN/raw_issue $N_BULK $THREADS" "bash ossl_loop.sh")
+  have_certtool=0
+  if command -v certtool >/dev/null; then
+    have_certtool=1
+    certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile gca.key 2>/dev/null
+    printf '%s\n' 'cn = "bench certtool CA"' ca cert_signing_key crl_signing_key \
+      'expiration_days = 3650' >gca.tmpl
+    certtool --generate-self-signed --load-privkey gca.key --template gca.tmpl --outfile gca.pem \
+      >/dev/null 2>&1
+    cat >certtool_loop.sh <<EOF
+set -e
+mkdir -p gnutls_out && cd gnutls_out
+for i in \$(seq 1 $N_CLI); do
+  printf '%s\n' "cn = host-\$i.bench.example" "dns_name = host-\$i.bench.example" \\
+    tls_www_server signing_key "expiration_days = 90" >t\$i
+  certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile h\$i.key 2>/dev/null
+  certtool --generate-request --load-privkey h\$i.key --template t\$i --outfile h\$i.csr 2>/dev/null
+  certtool --generate-certificate --load-request h\$i.csr --load-ca-certificate ../gca.pem \\
+    --load-ca-privkey ../gca.key --template t\$i --outfile h\$i.crt 2>/dev/null
+done
+EOF
+    cmds+=("bash certtool_loop.sh")
+  fi
+  prep=()
+  if [ "$bulk_ok" = 1 ]; then
+    fresh_store bulk_tpl.db
+    # The local CA: keysafe's own (ca init) when this keysafe has it, else the openssl-made CA
+    # imported with its key (a CA in the store either way).
+    if ! "$KS" --store bulk_tpl.db ca init bench-ca >/dev/null 2>&1; then
+      cat ca.key ca.pem >ca-bundle.pem
+      "$KS" --store bulk_tpl.db import ca-bundle.pem --name bench-ca >/dev/null || bulk_ok=0
+    fi
+  fi
+  if [ "$bulk_ok" = 1 ]; then
+    copy_script prep_bulk.sh bulk_tpl.db bulk.db
+    bash prep_bulk.sh
+    "$KS" --store bulk.db issue-bulk bench-ca --count "$N_BULK" --prefix host \
+      --dns-suffix .bench.example --threads "$THREADS" >/dev/null
+    got=$("$KS" --store bulk.db list --json | jq '[.[] | select(.state == "installed")] | length')
+    [ "$got" -ge "$N_BULK" ] || { echo "bulk issuance installed $got of $N_BULK" >&2; exit 1; }
+    echo "rm -rf ossl_out gnutls_out" >prep_loops.sh
+    args=(--prepare "bash prep_bulk.sh"
+      "$KS --store bulk.db issue-bulk bench-ca --count $N_BULK --prefix host --dns-suffix .bench.example --threads $THREADS"
+      --prepare "true" "${cmds[0]}" --prepare "bash prep_loops.sh" "${cmds[1]}")
+    [ "$have_certtool" = 1 ] && args+=(--prepare "bash prep_loops.sh" "${cmds[2]}")
+    RUNS_SAVED=$RUNS
+    [ "$QUICK" = 1 ] || RUNS=3
+    hf bulk.json "${args[@]}"
+    RUNS=$RUNS_SAVED
+    per() { echo "$1 / $2" | bc -l; }
+    ks_pc=$(per "$(med bulk.json 0)" "$N_BULK")
+    raw_pc=$(per "$(med bulk.json 1)" "$N_BULK")
+    ossl_pc=$(per "$(med bulk.json 2)" "$N_CLI")
+    row "bulk issuance, per certificate ($N_BULK, $THREADS threads, into the store)" "$ks_pc" \
+      "raw in-process OpenSSL pipeline, $THREADS threads, no store" "$raw_pc" le 1.25
+    row "bulk issuance, per certificate" "$ks_pc" "openssl CLI loop (N=$N_CLI)" "$ossl_pc" ge 30
+    if [ "$have_certtool" = 1 ]; then
+      row "bulk issuance, per certificate" "$ks_pc" "GnuTLS certtool loop (N=$N_CLI)" \
+        "$(per "$(med bulk.json 3)" "$N_CLI")" info ""
+    fi
+  else
+    log "keysafe has no 'issue-bulk': only the baselines are measured"
+    hf bulk.json "${cmds[@]}"
+    row "bulk issuance (keysafe command missing)" "" "raw in-process pipeline, per certificate" \
+      "$(echo "$(med bulk.json 0) / $N_BULK" | bc -l)" missing ""
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# The table. Times in ms (median of $RUNS runs).
+echo "keysafe bench, $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ "$QUICK" = 1 ] && echo ' (--quick: smoke test, not a measurement)')"
+echo
+echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM"
+echo "- $(openssl version), $("$KS" --version), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)"
+echo "- load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- threads for bulk issuance: $THREADS"
+echo
+python3 - "$ROWS" "$RUNS" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+runs = sys.argv[2]
+def ms(v):
+    try:
+        x = float(v)
+    except ValueError:
+        return v or "-"
+    return f"{x:.3f} ms" if x < 1 else (f"{x:.2f} ms" if x < 100 else f"{x:.0f} ms")
+print(f"| measurement | keysafe | baseline | baseline time | keysafe/baseline | target | met |")
+print("|---|---:|---|---:|---:|---|---|")
+for label, ks, base, base_ms, kind, target in rows:
+    ratio, tgt, met = "-", "-", "-"
+    try:
+        k = float(ks)
+    except ValueError:
+        k = None
+    try:
+        b = float(base_ms)
+    except ValueError:
+        b = None
+    if k is not None and b is not None and b > 0:
+        ratio = f"{k / b:.2f}×" if k / b >= 0.1 else f"{k / b:.4f}× ({b / k:.0f}× faster)"
+    if kind == "le":
+        tgt = f"≤ {target}×"
+        met = "yes" if ratio != "-" and k / b <= float(target) else "NO"
+    elif kind == "ge":
+        tgt = f"≥ {target}× faster"
+        met = "yes" if ratio != "-" and b / k >= float(target) else "NO"
+    elif kind == "abs":
+        tgt = f"≤ {target} ms"
+        met = "yes" if k is not None and k <= float(target) else "NO"
+    elif kind == "count":
+        tgt = f"= {target}"
+        met = "yes" if ks == target else "NO"
+        print(f"| {label} | {ks} | {base} | - | - | {tgt} | {met} |")
+        continue
+    elif kind == "missing":
+        met = "NO (not implemented)"
+    print(f"| {label} | {ms(ks)} | {base} | {ms(base_ms)} | {ratio} | {tgt} | {met} |")
+print(f"\nmedian of {runs} runs per command (hyperfine -N); bulk issuance and CLI loops: 3 runs")
+EOF
+
+if [ "$MICRO" = 1 ]; then
+  echo
+  echo "micro-benchmarks (Google Benchmark, CPU time per call):"
+  echo
+  echo "| function | time |"
+  echo "|---|---:|"
+  for m in seal match encode; do
+    "$BIN/micro_$m" --benchmark_format=json --benchmark_min_time=0.2 2>/dev/null |
+      jq -r '.benchmarks[] | "| \(.name) | \(.cpu_time | . * 100 | round / 100) \(.time_unit) |"'
+  done
+fi
