@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
       "c.chain_problem, (SELECT count(*) FROM certificates h WHERE h.key_id = k.id) ";
   // The same statements as keysafe's Keystore::entries / entry.
   if (expiring)
-    sql += "FROM certificates c JOIN keys k ON k.id = c.key_id AND k.current_certificate_id = c.id"
-           " WHERE c.not_after <= ?";
+    sql += "FROM certificates c CROSS JOIN keys k"
+           " ON k.id = c.key_id AND k.current_certificate_id = c.id WHERE c.not_after <= ?";
   else
     sql += "FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
   if (by_name) sql += " WHERE k.name = ?";

@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "keysafe/ops/check.hpp"
 #include "passphrase.hpp"
+#include "progress.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -27,8 +28,12 @@ EXAMPLES:
   return [name, strict](Context& ctx) {
     auto store = ctx.open_store();
     ctx.try_unlock(store);
+    // A big store takes a while (every sealed key is opened): progress on a terminal.
+    Progress progress(ctx, "checking entries");
     const auto report = ops::check_store(
-        store, name->empty() ? std::nullopt : std::optional<std::string>(*name), ctx.env.now());
+        store, name->empty() ? std::nullopt : std::optional<std::string>(*name), ctx.env.now(),
+        progress.callback());
+    progress.finish();
     const int code = report.damaged()                         ? k_exit_damaged
                      : (*strict && report.has_warnings()) ? k_exit_warnings
                                                               : 0;

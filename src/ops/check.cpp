@@ -20,7 +20,8 @@ bool CheckReport::has_warnings() const {
 }
 
 CheckReport check_store(store::Keystore& store, const std::optional<std::string>& name,
-                        std::int64_t now) {
+                        std::int64_t now,
+                        const std::function<void(std::size_t, std::size_t)>& progress) {
   CheckReport report;
   const auto add = [&](std::string severity, std::string entry, std::string message,
                        std::string fix) {
@@ -45,7 +46,9 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
   report.entries = keys.size();
   report.keys_checked = store.unlocked();
 
+  std::size_t checked = 0;
   for (const auto& k : keys) {
+    if (progress) progress(checked++, keys.size());
     const std::string restore_fix =
         "restore this key from a backup: keysafe restore BACKUP-FILE (keysafe list shows when "
         "it was last backed up)";

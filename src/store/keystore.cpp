@@ -405,10 +405,11 @@ std::vector<EntryRecord> Keystore::entries(std::optional<std::int64_t> expiring_
                     ", (SELECT count(*) FROM certificates h WHERE h.key_id = k.id)";
   // Expiring: only current certificates can match, so start from the not_after index and reach
   // each key by its primary key (a current certificate belongs to its key), instead of
-  // scanning every key; the few rows found are then sorted by name.
+  // scanning every key; the few rows found are then sorted by name. CROSS JOIN fixes that loop
+  // order: without statistics SQLite would rather walk all keys in name order to skip the sort.
   if (expiring_by)
-    sql += " FROM certificates c JOIN keys k ON k.id = c.key_id AND k.current_certificate_id = c.id"
-           " WHERE c.not_after <= ?";
+    sql += " FROM certificates c CROSS JOIN keys k"
+           " ON k.id = c.key_id AND k.current_certificate_id = c.id WHERE c.not_after <= ?";
   else
     sql += " FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
   sql += " ORDER BY k.name";

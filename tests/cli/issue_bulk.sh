@@ -75,6 +75,10 @@ if command -v script >/dev/null 2>&1; then
   expect_not_in "issuing certificates:" "$(cat typescript2)" "no progress with --json"
   KEYSAFE_NO_PROGRESS=1 script -qc "'$KEYSAFE_BIN' issue-bulk test-ca --count 50 --prefix ttyoff" typescript3 >/dev/null 2>&1 </dev/null
   expect_not_in "issuing certificates:" "$(cat typescript3)" "no progress with KEYSAFE_NO_PROGRESS"
+  script -qc "'$KEYSAFE_BIN' check" typescript4 >/dev/null 2>&1 </dev/null
+  expect_in "checking entries:" "$(cat typescript4)" "check shows progress on a terminal"
+  ks check
+  expect_not_in "checking entries" "$ERR$OUT" "check without a terminal prints no progress"
 fi
 
 finish

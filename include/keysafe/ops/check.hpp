@@ -2,6 +2,7 @@
 // attention, each finding with the command that fixes it.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,9 @@ struct CheckReport {
 
 // `name` limits the entry checks to one entry. With the store unlocked, every sealed key is
 // opened and compared with its stored public key.
+// `progress` (optional) is told (entries checked, total) as it goes.
 CheckReport check_store(store::Keystore& store, const std::optional<std::string>& name,
-                        std::int64_t now);
+                        std::int64_t now,
+                        const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 }  // namespace keysafe::ops
