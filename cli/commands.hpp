@@ -35,11 +35,19 @@ Action setup_check(CLI::App& command);
 Action setup_delete(CLI::App& command);
 Action setup_passwd(CLI::App& command);
 Action setup_audit(CLI::App& command);
+Action setup_deploy(CLI::App& command);
+Action setup_deployments(CLI::App& command);
+Action setup_status(CLI::App& command);
+Action setup_help_man(CLI::App& command);
+Action setup_completion(CLI::App& command);
 Action setup_issue_bulk(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;
 inline constexpr int k_exit_expired = 11;
+// Exit codes of `status` (a deployment target not serving the newest certificate).
+inline constexpr int k_exit_stale = 12;
+inline constexpr int k_exit_unreachable = 13;
 // Exit codes of `check`.
 inline constexpr int k_exit_warnings = 7;
 inline constexpr int k_exit_damaged = 8;

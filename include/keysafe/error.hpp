@@ -29,6 +29,7 @@ enum class Errc {
   Refused,                // a risky action that needs --yes or --force
   Io,                     // reading or writing a file failed
   Crypto,                 // an OpenSSL operation failed unexpectedly
+  DeployFailed,           // a deployment's test, reload or probe failed (files restored or named)
   Internal,               // a bug in keysafe
 };
 

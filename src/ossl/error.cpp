@@ -26,6 +26,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::Refused: return "refused";
     case Errc::Io: return "io";
     case Errc::Crypto: return "crypto";
+    case Errc::DeployFailed: return "deploy-failed";
     case Errc::Internal: return "internal";
   }
   return "internal";
@@ -54,6 +55,7 @@ int exit_code_for(Errc code) noexcept {
     case Errc::KeyCertMismatch:
     case Errc::Io:
     case Errc::Crypto:
+    case Errc::DeployFailed:
     case Errc::Internal: return 1;
   }
   return 1;

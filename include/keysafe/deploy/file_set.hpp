@@ -1,0 +1,51 @@
+// Writing a deployment's files one by one, atomically, with a way back to what was there.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysafe/deploy/layout.hpp"
+#include "keysafe/ossl/bytes.hpp"
+
+namespace keysafe::deploy {
+
+// What a path held before a deployment wrote it.
+struct PreviousFile {
+  std::filesystem::path path;
+  bool existed = false;
+  SecureBytes content;  // may be an earlier private key
+  unsigned mode = 0;
+  std::string sha256;   // hex of content; empty when the file did not exist
+};
+
+// The hex SHA-256 of a regular file, nullopt when there is no file. Throws Errc::Refused for a
+// symlink or a non-regular file, Errc::Io when it cannot be read.
+std::optional<std::string> file_sha256(const std::filesystem::path& path);
+
+// Writes each file into `dir` (temp file + fsync + rename, never through a symlink) and returns
+// what each path held before, in memory. If a write fails midway, what was written is rolled
+// back before the error is raised.
+class FileSet final {
+ public:
+  FileSet() = default;
+  FileSet(const FileSet&) = delete;
+  FileSet& operator=(const FileSet&) = delete;
+  FileSet(FileSet&&) = default;
+  FileSet& operator=(FileSet&&) = default;
+
+  static FileSet write(const std::filesystem::path& dir, const std::vector<DeployFile>& files);
+
+  // Puts every path back as it was (same bytes, same mode; removes files that did not exist),
+  // then checks each against its recorded SHA-256. Throws Errc::Io naming any path that could
+  // not be restored, after trying all of them.
+  void restore();
+
+  const std::vector<PreviousFile>& previous() const noexcept { return m_previous; }
+
+ private:
+  std::vector<PreviousFile> m_previous;
+};
+
+}  // namespace keysafe::deploy

@@ -1,0 +1,378 @@
+// deploy: files in the server's layout, test, reload (or roll back), record, probe; and the
+// views of what is deployed where (deployments, status).
+#include "keysafe/ops/deploy.hpp"
+
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <map>
+#include <system_error>
+
+#include "keysafe/deploy/command.hpp"
+#include "keysafe/deploy/file_set.hpp"
+#include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/files.hpp"
+#include "keysafe/ossl/errors.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::string short_fp(const std::string& fp) { return fp.substr(0, 16) + "..."; }
+
+// The PKCS#8 key as unencrypted PEM ("PRIVATE KEY"), through OpenSSL's secure-heap BIO.
+SecureBytes private_key_pem(const SecureBytes& pkcs8) {
+  ossl::Bio bio(BIO_new(BIO_s_secmem()));
+  if (!bio) ossl::fail(Errc::Crypto, "cannot encode the private key as PEM");
+  if (PEM_write_bio(bio.get(), "PRIVATE KEY", "", pkcs8.data(), static_cast<long>(pkcs8.size())) <= 0)
+    ossl::fail(Errc::Crypto, "cannot encode the private key as PEM");
+  const char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return SecureBytes(data, data + len);
+}
+
+struct Target {
+  store::EntryRecord entry;
+  store::CertificateRecord certificate;
+};
+
+Target target_entry(store::Keystore& store, std::string_view name) {
+  auto entry = store.entry(name);
+  if (!entry)
+    throw Error(Errc::NotFound, "there is no entry \"" + std::string(name) + "\" in the store",
+                "", "see the entries with: keysafe list");
+  if (!entry->key.has_private_key)
+    throw Error(Errc::Usage, "\"" + std::string(name) + "\" has no private key to deploy",
+                "the entry holds a certificate only",
+                "import its key first: keysafe import KEY-FILE");
+  if (!entry->current)
+    throw Error(Errc::Usage, "\"" + std::string(name) + "\" has no certificate yet",
+                "its request is pending: a server needs the certificate with the key",
+                "install the certificate the CA returns: keysafe install CERTIFICATE-FILE");
+  const store::CertificateRecord current = *entry->current;
+  return {std::move(*entry), current};
+}
+
+deploy::Material material_of(store::Keystore& store, const Target& t) {
+  deploy::Material m;
+  m.key_pem = private_key_pem(store.open_private_key(t.entry.key));
+  const auto leaf = x509::certificate_from_der(store.certificate_der(t.certificate.id));
+  m.leaf_pem = x509::certificate_pem(leaf.get());
+  // The chain a server sends: the intermediates, not the self-signed root (RFC 8446 §4.4.2
+  // allows omitting it, and clients must have it already).
+  for (const auto& der : store.chain_of(t.certificate.id)) {
+    const auto c = x509::certificate_from_der(der);
+    const bool self_signed = X509_check_issued(c.get(), c.get()) == X509_V_OK;
+    ossl::clear_errors();
+    if (!self_signed) m.chain_pem.push_back(x509::certificate_pem(c.get()));
+  }
+  return m;
+}
+
+std::filesystem::path target_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::canonical(dir, ec);
+  if (ec)
+    throw Error(Errc::Io, "cannot deploy to " + quoted(dir.string()), ec.message(),
+                "create the directory the server reads its certificate from (e.g. mkdir -p " +
+                    dir.string() + "), then deploy again");
+  if (!std::filesystem::is_directory(canonical, ec))
+    throw Error(Errc::Usage, "cannot deploy to " + quoted(dir.string()), "it is not a directory",
+                "give the directory the server reads its certificate and key from with --to");
+  return canonical;
+}
+
+std::string command_failure_cause(const std::string& which, const std::string& cmd,
+                                  const deploy::CommandOutcome& o) {
+  std::string cause = "the " + which + " command `" + cmd + "` failed (" + o.describe() + ")";
+  std::string output = o.output;
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  cause += output.empty() ? "; it printed nothing" : "; its output:\n" + output;
+  return cause;
+}
+
+std::optional<std::string> non_empty(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return std::nullopt;
+  return s;
+}
+
+// The leaf of a PEM file on disk (first certificate block), by fingerprint.
+std::optional<std::string> leaf_fingerprint_on_disk(const std::filesystem::path& path,
+                                                    std::string& problem) {
+  Bytes data;
+  try {
+    data = read_input_file(path);
+  } catch (const Error& e) {
+    problem = e.summary() + (e.cause().empty() ? "" : ": " + e.cause());
+    return std::nullopt;
+  }
+  ossl::Bio bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+  ossl::Cert cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  ossl::clear_errors();
+  if (!cert) {
+    problem = quoted(path.string()) + " holds no PEM certificate";
+    return std::nullopt;
+  }
+  return x509::inspect_certificate(cert.get()).fingerprint_sha256;
+}
+
+}  // namespace
+
+DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) {
+  const Target t = target_entry(store, request.name);
+  const auto dir = target_directory(request.target_dir);
+  const auto earlier = store::deployment_at(store.database(), dir.string());
+
+  DeployResult result;
+  result.name = request.name;
+  store::DeploymentRecord& row = result.record;
+  row.key_id = t.entry.key.id;
+  row.entry = t.entry.key.name;
+  row.target_dir = dir.string();
+  const deploy::Layout layout =
+      request.layout ? *request.layout
+                     : (earlier ? deploy::parse_layout(earlier->layout) : deploy::Layout::Nginx);
+  row.layout = std::string(deploy::layout_name(layout));
+  const auto pick = [&](const std::optional<std::string>& given,
+                        const std::optional<std::string> store::DeploymentRecord::*recorded) {
+    return given ? non_empty(given) : (earlier ? (*earlier).*recorded : std::nullopt);
+  };
+  row.test_cmd = pick(request.test_cmd, &store::DeploymentRecord::test_cmd);
+  row.reload_cmd = pick(request.reload_cmd, &store::DeploymentRecord::reload_cmd);
+  row.probe = pick(request.probe, &store::DeploymentRecord::probe);
+  row.sni = pick(request.sni, &store::DeploymentRecord::sni);
+  if (row.sni && !row.probe)
+    throw Error(Errc::Usage, "--sni needs --probe", "the server name is sent when probing",
+                "add --probe HOST:PORT");
+  std::optional<deploy::Endpoint> endpoint;
+  if (row.probe) endpoint = deploy::parse_endpoint(*row.probe);
+  row.certificate_fingerprint = t.certificate.fingerprint_sha256;
+  row.deployed_at = request.now;
+  result.serial = t.certificate.serial;
+  result.not_after = t.certificate.not_after;
+
+  if (earlier) {
+    result.previous_fingerprint = earlier->certificate_fingerprint;
+    if (earlier->key_id != t.entry.key.id && !request.force)
+      throw Error(Errc::Refused,
+                  "refusing to deploy \"" + request.name + "\" to " + quoted(dir.string()),
+                  "that directory holds the deployment of \"" + earlier->entry + "\"",
+                  "deploy to another directory, or add --force to replace it");
+  }
+
+  const auto files = deploy::layout_files(layout, material_of(store, t));
+
+  // Our own files are those whose bytes are what keysafe recorded writing; anything else
+  // there is the administrator's, and is replaced only with --force.
+  std::vector<std::string> foreign;
+  for (const auto& f : files) {
+    const auto path = dir / f.name;
+    const auto on_disk = deploy::file_sha256(path);
+    if (!on_disk) continue;
+    const bool ours = earlier && std::any_of(earlier->files.begin(), earlier->files.end(),
+                                             [&](const store::DeployedFile& d) {
+                                               return d.path == path.string() && d.sha256 == *on_disk;
+                                             });
+    const bool same = *on_disk == to_hex(sha256(f.content));
+    if (ours) result.replaced_own = true;
+    if (!ours && !same) foreign.push_back(path.string());
+  }
+  if (!foreign.empty()) {
+    std::string list;
+    for (const auto& p : foreign) list += "\n  " + p;
+    if (!request.force)
+      throw Error(Errc::Refused, "refusing to overwrite files keysafe did not write",
+                  "these files exist and are not those of an earlier keysafe deployment to " +
+                      quoted(dir.string()) + " (or were changed since):" + list,
+                  "move them away, deploy to another directory, or add --force to replace them "
+                  "(they are restored if the test command fails)");
+    result.forced = true;
+    result.warnings.push_back("replaced files keysafe did not write (--force):" + list);
+  }
+
+  for (const auto& f : files)
+    row.files.push_back({(dir / f.name).string(), to_hex(sha256(f.content))});
+
+  const std::map<std::string, std::string> env{{"KEYSAFE_DEPLOY_DIR", dir.string()},
+                                               {"KEYSAFE_DEPLOY_NAME", request.name},
+                                               {"KEYSAFE_DEPLOY_LAYOUT", row.layout}};
+  deploy::FileSet written = deploy::FileSet::write(dir, files);
+  const bool had_files = std::any_of(written.previous().begin(), written.previous().end(),
+                                     [](const deploy::PreviousFile& p) { return p.existed; });
+  const std::string restored_note =
+      had_files ? "the previous files are back in " + quoted(dir.string()) +
+                      " byte for byte, and the server still serves them"
+                : std::string("the new files were removed from ") + quoted(dir.string()) +
+                      " (it held none before)";
+
+  const auto fail_and_restore = [&](const std::string& summary, const std::string& cause,
+                                    const std::string& fix) {
+    try {
+      written.restore();
+    } catch (const Error& e) {
+      store.record("deploy-failed", request.name,
+                   "to " + dir.string() + ": " + summary + "; restoring failed: " + e.cause());
+      store.flush_audit();
+      throw Error(Errc::DeployFailed, summary + "; restoring the previous files FAILED",
+                  cause + "\n" + e.cause(), e.remedy());
+    }
+    store.record("deploy-failed", request.name,
+                 "to " + dir.string() + ": " + summary + "; previous files restored");
+    store.flush_audit();
+    throw Error(Errc::DeployFailed, summary + "; " + restored_note, cause, fix);
+  };
+
+  if (row.test_cmd) {
+    const auto o = deploy::run_shell(*row.test_cmd, env, request.command_timeout);
+    if (!o.ok())
+      fail_and_restore("the test command failed, nothing was reloaded",
+                       command_failure_cause("test", *row.test_cmd, o),
+                       "fix what the output shows (a key that does not match the certificate, a "
+                       "wrong path in the server configuration), then deploy again");
+    result.tested = true;
+  }
+  if (row.reload_cmd) {
+    const auto o = deploy::run_shell(*row.reload_cmd, env, request.command_timeout);
+    if (!o.ok())
+      fail_and_restore("the reload command failed",
+                       command_failure_cause("reload", *row.reload_cmd, o),
+                       "check the server (it may not have reloaded), fix the reload command, "
+                       "then deploy again");
+    result.reloaded = true;
+  }
+
+  std::string detail = "certificate serial " + t.certificate.serial + ", sha-256 " +
+                       t.certificate.fingerprint_sha256 + ", private key to " + dir.string() +
+                       " (layout " + row.layout + ")";
+  if (result.forced) detail += ", foreign files replaced (--force)";
+  store.record("deployed", request.name, detail);
+  store.write([&](store::Database& db) { store::save_deployment(db, row); });
+
+  if (endpoint) {
+    const auto served = deploy::probe_until(*endpoint, row.sni.value_or(""),
+                                            row.certificate_fingerprint, request.probe_patience);
+    result.probe = served;
+    if (!served.reached)
+      throw Error(Errc::DeployFailed,
+                  "deployed to " + quoted(dir.string()) + ", but " + *row.probe +
+                      " could not be probed",
+                  served.error,
+                  "check that the server listens there with TLS, then: keysafe status " +
+                      request.name);
+    if (served.fingerprint_sha256 != row.certificate_fingerprint)
+      throw Error(Errc::DeployFailed,
+                  "deployed to " + quoted(dir.string()) + ", but " + *row.probe +
+                      " does not serve the deployed certificate",
+                  "it serves sha-256 " + served.fingerprint_sha256 + " (serial " +
+                      served.serial_hex + ", " + served.subject + "); deployed: sha-256 " +
+                      row.certificate_fingerprint + " (serial " + t.certificate.serial + ")",
+                  "check that the server reads its certificate from " + dir.string() +
+                      " and that the reload command reloads it; then: keysafe status " +
+                      request.name);
+  }
+  return result;
+}
+
+std::vector<RedeployOutcome> redeploy(store::Keystore& store, std::string_view name,
+                                      std::int64_t now, std::optional<std::int64_t> previous_key_id) {
+  auto key = store.key_by_name(name);
+  if (!key)
+    throw Error(Errc::NotFound, "there is no entry \"" + std::string(name) + "\" in the store", "",
+                "see the entries with: keysafe list");
+  if (previous_key_id && *previous_key_id != key->id)
+    store.write([&](store::Database& db) { store::reassign_deployments(db, *previous_key_id, key->id); });
+  std::vector<RedeployOutcome> out;
+  for (const auto& d : store::deployments(store.database(), key->id)) {
+    RedeployOutcome o;
+    o.target_dir = d.target_dir;
+    DeployRequest r;
+    r.name = std::string(name);
+    r.target_dir = d.target_dir;
+    r.now = now;  // layout, commands, probe: the recorded ones
+    try {
+      o.result = deploy_entry(store, r);
+    } catch (const Error& e) {
+      o.error = e;
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<DeploymentView> list_deployments(store::Keystore& store) {
+  std::vector<DeploymentView> out;
+  std::map<std::int64_t, std::optional<std::string>> current;
+  for (auto& d : store::deployments(store.database())) {
+    if (!current.count(d.key_id)) {
+      std::optional<std::string> fp;
+      if (auto e = store.entry(d.entry); e && e->current) fp = e->current->fingerprint_sha256;
+      current[d.key_id] = fp;
+    }
+    DeploymentView v;
+    v.current_fingerprint = current[d.key_id];
+    v.is_current = v.current_fingerprint == d.certificate_fingerprint;
+    v.record = std::move(d);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<TargetStatus> deployment_status(store::Keystore& store, std::optional<std::string> name,
+                                            std::chrono::milliseconds timeout) {
+  if (name && !store.key_by_name(*name))
+    throw Error(Errc::NotFound, "there is no entry \"" + *name + "\" in the store", "",
+                "see the entries with: keysafe list");
+  std::vector<TargetStatus> out;
+  for (auto& v : list_deployments(store)) {
+    if (name && v.record.entry != *name) continue;
+    TargetStatus s;
+    const auto& d = v.record;
+    const std::string current = v.current_fingerprint.value_or("");
+    std::string unreachable_why;
+    if (d.probe) {
+      s.probed = true;
+      const auto ep = deploy::parse_endpoint(*d.probe);
+      // A reload may be under way: a few attempts before calling the target unreachable.
+      auto r = deploy::probe_until(ep, d.sni.value_or(""), current, timeout);
+      if (r.reached) s.served_fingerprint = r.fingerprint_sha256;
+      else unreachable_why = r.error;
+      s.probe = std::move(r);
+    } else {
+      std::string problem;
+      const auto leaf = std::string(deploy::leaf_file(deploy::parse_layout(d.layout)));
+      s.served_fingerprint =
+          leaf_fingerprint_on_disk(std::filesystem::path(d.target_dir) / leaf, problem);
+      if (!s.served_fingerprint) unreachable_why = problem;
+    }
+    const std::string where = d.probe ? *d.probe : "the files in " + quoted(d.target_dir);
+    if (!s.served_fingerprint) {
+      s.state = "unreachable";
+      s.detail = where + (d.probe ? " is unreachable: " : " cannot be read: ") + unreachable_why;
+    } else if (*s.served_fingerprint == current && v.is_current) {
+      s.state = "current";
+      s.detail = (d.probe ? where + " serves" : where + " (no probe address; compared on disk) hold") +
+                 std::string(" the newest certificate");
+    } else if (!v.is_current) {
+      s.state = "not-deployed";
+      s.detail = "renewed but not deployed: the newest certificate (" + short_fp(current) +
+                 ") was never deployed here; " + where + (d.probe ? " serves " : " hold ") +
+                 short_fp(*s.served_fingerprint) + "; run: keysafe deploy " + d.entry + " --to " +
+                 d.target_dir;
+    } else {
+      s.state = "stale";
+      std::string which = "another certificate";
+      if (auto c = store.certificate_by_fingerprint(*s.served_fingerprint))
+        which = "an older certificate (serial " + c->serial + ")";
+      s.detail = (d.probe ? where + " is serving " : where + " hold ") + which + " (" +
+                 short_fp(*s.served_fingerprint) + "), not the newest (" + short_fp(current) +
+                 ")" + (d.probe ? "; reload the server" : "; the files were changed since deploying");
+    }
+    s.deployment = std::move(v);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace keysafe::ops

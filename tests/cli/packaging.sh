@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Packaging: `cmake --install` puts the binary, man page, bash completion, systemd units and docs
+# under a prefix; the man page renders without warnings and documents every command of --help;
+# the completion completes commands and options; systemd accepts the units.
+source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
+
+BUILD=$(cd "$(dirname "$KEYSAFE_BIN")/.." && pwd)
+[ -f "$BUILD/CMakeCache.txt" ] || { echo "SKIP: $KEYSAFE_BIN is not in a CMake build tree"; exit 77; }
+PREFIX="$T/prefix"
+
+# The generated files are part of the ALL target; build them in case only keysafe was built.
+cmake --build "$BUILD" --target keysafe_packaging >/dev/null 2>&1
+OUT=$(cmake --install "$BUILD" --prefix "$PREFIX" 2>&1); RC=$?; ERR=""
+expect_rc 0 "cmake --install into a temporary prefix"
+for f in bin/keysafe share/man/man1/keysafe.1 share/bash-completion/completions/keysafe \
+  lib/systemd/system/keysafe-renew.service lib/systemd/system/keysafe-renew.timer \
+  share/doc/keysafe/README.md share/doc/keysafe/DEPLOY.md share/doc/keysafe/EXIT-CODES.md; do
+  [ -s "$PREFIX/$f" ] && ok || bad "installed: $f"
+done
+"$PREFIX/bin/keysafe" --version >/dev/null
+RC=$?; expect_rc 0 "the installed binary runs"
+
+# --- the man page ---------------------------------------------------------------------------
+MAN="$PREFIX/share/man/man1/keysafe.1"
+WARN=$(groff -man -Tutf8 -ww -z "$MAN" 2>&1)
+expect_eq "$WARN" "" "groff renders the man page without warnings"
+if command -v mandoc >/dev/null 2>&1; then
+  LINT=$(mandoc -T lint -W warning "$MAN" 2>&1)
+  expect_eq "$LINT" "" "mandoc -T lint finds nothing"
+fi
+PAGE=$(MANWIDTH=100 man -l "$MAN" 2>/dev/null | col -b)
+[ -n "$PAGE" ] && ok || bad "man -l renders the page"
+expect_in "NAME" "$PAGE" "the page has a NAME section"
+# Every command --help lists has its section, with its summary and its EXAMPLES.
+ks --help
+COMMANDS=$(printf '%s\n' "$OUT" | awk '/^Subcommands:/{f=1; next} f && /^  [a-z]/{print $1} f && /^$/{if (n++) exit}')
+[ "$(printf '%s\n' "$COMMANDS" | wc -l)" -ge 15 ] && ok || bad "read the command list from --help: $COMMANDS"
+for c in $COMMANDS; do
+  expect_in "keysafe $c" "$PAGE" "the man page has a section for $c"
+done
+expect_not_in "help-man" "$(printf '%s\n' "$OUT")" "the generator commands are hidden from --help"
+# The same text as --help: the deploy options' descriptions and examples appear in the page.
+ks deploy --help
+for phrase in "--reload-cmd" "shell command that makes the server read the new files" \
+  "keysafe deploy www.example.com --to /etc/haproxy/certs/www --layout haproxy"; do
+  expect_in "$phrase" "$(printf '%s' "$PAGE" | tr -s ' \n' ' ')" "the man page shows deploy --help's \"$phrase\""
+  expect_in "$phrase" "$(printf '%s' "$OUT" | tr -s ' \n' ' ')" "(and --help does too)"
+done
+expect_in "Exit codes" "$PAGE" "the global footer (exit codes) is in the page"
+
+# --- bash completion ------------------------------------------------------------------------
+COMP="$PREFIX/share/bash-completion/completions/keysafe"
+expect_eq "$(bash -c "source '$COMP'; complete -p keysafe")" "complete -F _keysafe keysafe" "complete -p keysafe"
+# complete WORDS...: what the completion offers for the last word.
+complete_words() {
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _keysafe; printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$COMP" "$@"
+}
+expect_eq "$(complete_words keysafe de)" "delete deploy deployments " "keysafe de<TAB> offers delete, deploy, deployments"
+expect_eq "$(complete_words keysafe --store x.db dep)" "deploy deployments " "global options with a value are skipped"
+expect_in "--layout" "$(complete_words keysafe deploy www --la)" "deploy --la<TAB> offers --layout"
+expect_in "--reload-cmd" "$(complete_words keysafe deploy www --re)" "deploy --re<TAB> offers --reload-cmd"
+expect_in "--json" "$(complete_words keysafe status --j)" "global options after the command"
+mkdir -p dirs/alpha dirs/beta && touch dirs/file.txt
+expect_eq "$(cd dirs && complete_words keysafe deploy www --to '')" "alpha beta " "--to completes directories"
+
+# --- systemd units --------------------------------------------------------------------------
+SERVICE="$PREFIX/lib/systemd/system/keysafe-renew.service"
+expect_in "ExecStart=$PREFIX/bin/keysafe renew --all --due 30 --key-file" "$(cat "$SERVICE")" "the service runs the installed keysafe renew --all --due 30 with a key file"
+expect_in "KEYSAFE_KEY_FILE=" "$(cat "$SERVICE")" "the key file is named in the environment"
+expect_in "ProtectSystem=" "$(cat "$SERVICE")" "the service is hardened"
+expect_in "OnCalendar=" "$(cat "$PREFIX/lib/systemd/system/keysafe-renew.timer")" "the timer has a schedule"
+if command -v systemd-analyze >/dev/null 2>&1; then
+  V=$(cd "$PREFIX/lib/systemd/system" && systemd-analyze verify --man=no ./keysafe-renew.service ./keysafe-renew.timer 2>&1)
+  RC=$?
+  expect_rc 0 "systemd-analyze verify accepts the units"
+  expect_not_in "keysafe-renew" "$V" "systemd-analyze has nothing to say about them: $V"
+fi
+
+finish
