@@ -69,6 +69,9 @@ EXAMPLES:
                                  r.replaced_fingerprint ? nlohmann::json(*r.replaced_fingerprint)
                                                         : nlohmann::json(nullptr)},
                                 {"warnings", r.warnings},
+                                {"replaced_entry", r.replaced_entry
+                                                       ? nlohmann::json(*r.replaced_entry)
+                                                       : nlohmann::json(nullptr)},
                                 {"backup_file", backup_file ? nlohmann::json(backup_file->string())
                                                             : nlohmann::json(nullptr)}}
                      .dump(2)
@@ -88,6 +91,11 @@ EXAMPLES:
     if (r.replaced_fingerprint)
       ctx.out << "the previous certificate (" << r.replaced_fingerprint->substr(0, 16)
               << "...) is kept in the history\n";
+    if (r.replaced_entry)
+      ctx.out << "renewal complete: \"" << r.name << "\" now holds the new key and certificate; "
+              << "the previous entry is kept as \"" << *r.replaced_entry << "\"\n";
+    for (const auto& n : r.renewal_hook.notes) ctx.out << n << '\n';
+    for (const auto& f : r.renewal_hook.failures) ctx.warn(f);
     if (backup_file) ctx.out << "automatic backup written to " << backup_file->string() << '\n';
     return 0;
   };

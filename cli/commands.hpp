@@ -35,6 +35,10 @@ Action setup_check(CLI::App& command);
 Action setup_delete(CLI::App& command);
 Action setup_passwd(CLI::App& command);
 Action setup_audit(CLI::App& command);
+Action setup_ca(CLI::App& command);
+Action setup_selfsign(CLI::App& command);
+Action setup_renew(CLI::App& command);
+Action setup_calendar(CLI::App& command);
 Action setup_deploy(CLI::App& command);
 Action setup_deployments(CLI::App& command);
 Action setup_status(CLI::App& command);
@@ -48,6 +52,8 @@ inline constexpr int k_exit_expired = 11;
 // Exit codes of `status` (a deployment target not serving the newest certificate).
 inline constexpr int k_exit_stale = 12;
 inline constexpr int k_exit_unreachable = 13;
+// Exit code of `renew --all` when renewing some entry failed.
+inline constexpr int k_exit_renew_failed = 14;
 // Exit codes of `check`.
 inline constexpr int k_exit_warnings = 7;
 inline constexpr int k_exit_damaged = 8;

@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 21> k_commands = {{
+  static const std::array<CommandSpec, 25> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -36,6 +36,12 @@ std::span<const CommandSpec> commands() {
       {"completion", "write a shell completion script (bash)", setup_completion},
       {"issue-bulk", "create many keys with certificates from a local CA in one transaction",
        setup_issue_bulk},
+      {"ca", "local certificate authorities: init, sign, revoke, crl, list, export", setup_ca},
+      {"selfsign", "give a stored key a self-signed certificate", setup_selfsign},
+      {"renew", "renew an entry (new key or same key); --all --due DAYS for a timer",
+       setup_renew},
+      {"calendar", "write an iCalendar file with a reminder before each expiry",
+       setup_calendar},
   }};
   return k_commands;
 }

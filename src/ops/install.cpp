@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/renew.hpp"
+#include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/chain.hpp"
 #include "keysafe/x509/names.hpp"
 #include "keysafe/x509/request.hpp"
@@ -88,10 +90,22 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
   X509* leaf = nullptr;
   std::optional<store::KeyRecord> key;
   std::vector<X509*> others;
+  // A certificate that issued another one in the file is on the chain, even when its key is
+  // stored too (a local CA's certificate after the leaf it issued).
+  const auto issues_another_in_file = [&](X509* c) {
+    const bool issues = std::any_of(
+        input.certificates.begin(), input.certificates.end(), [&](const ossl::Cert& o) {
+          return o.get() != c && X509_check_issued(c, o.get()) == X509_V_OK;
+        });
+    ossl::clear_errors();
+    return issues;
+  };
   for (const auto& c : input.certificates) {
     const auto info = x509::inspect_certificate(c.get());
     auto k = store.key_by_spki(info.spki_sha256);
-    if (k && k->has_private_key) {
+    if (k && k->has_private_key && input.certificates.size() > 1 && issues_another_in_file(c.get())) {
+      others.push_back(c.get());
+    } else if (k && k->has_private_key) {
       if (leaf != nullptr)
         throw Error(Errc::BadInput, src + " holds certificates for more than one stored key",
                     "both \"" + key->name + "\" and \"" + k->name + "\" match a certificate in it",
@@ -178,6 +192,13 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
                "certificate serial " + cert.serial_hex + ", sha-256 " + cert.fingerprint_sha256);
   store.add_certificate(key->id, row, make_current);
   result.became_current = make_current;
+  // The first certificate of a pending renewal: the new entry takes over the old name.
+  if (make_current && !key->current_certificate_id)
+    if (auto swap = complete_renewal(store, key->id, options.now)) {
+      result.name = swap->name;
+      result.replaced_entry = swap->replaced_name;
+      result.renewal_hook = std::move(swap->hook);
+    }
   return result;
 }
 

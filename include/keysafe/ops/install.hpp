@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "keysafe/formats/input.hpp"
+#include "keysafe/ops/renew_hook.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 
@@ -27,6 +28,10 @@ struct InstallResult {
   bool chain_trusted = false;
   std::string chain_problem;
   std::vector<std::string> warnings;
+  // Set when this certificate completed a renewal with a new key (docs/CA.md): the entry took
+  // over the old entry's name, and the old entry was renamed to this.
+  std::optional<std::string> replaced_entry;
+  RenewalHookOutcome renewal_hook;  // what the after-renewal hook did then
 };
 
 // `input` is the parsed file named `source`. Throws KeyNotFound (with the seed's diagnosis)

@@ -48,6 +48,12 @@ using Cipher = Handle<EVP_CIPHER, ::EVP_CIPHER_free>;
 using Md = Handle<EVP_MD, ::EVP_MD_free>;
 using KeyMgmt = Handle<EVP_KEYMGMT, ::EVP_KEYMGMT_free>;
 using EcGroup = Handle<EC_GROUP, ::EC_GROUP_free>;
+// Certificate revocation lists (RFC 5280 §5) and the ASN.1 values they are made of.
+using Crl = Handle<X509_CRL, ::X509_CRL_free>;
+using Revoked = Handle<X509_REVOKED, ::X509_REVOKED_free>;
+using Asn1Time = Handle<ASN1_TIME, ::ASN1_TIME_free>;
+using Asn1Integer = Handle<ASN1_INTEGER, ::ASN1_INTEGER_free>;
+using Asn1Enumerated = Handle<ASN1_ENUMERATED, ::ASN1_ENUMERATED_free>;
 
 // Frees the stack's certificates too; a borrowed stack is a plain STACK_OF(X509)*.
 struct CertStackDeleter {

@@ -1,0 +1,84 @@
+// Renewal: a new request (new key by default, or the same key) with the subject and names of
+// the current certificate; completed at once when a local CA in the store issued it.
+//
+// With a new key, the key waits in a pending entry "NAME.renewal" (keys.renews_key_id = the
+// old entry). The old entry keeps its name and certificate until the new certificate is
+// installed; then the new entry takes the name NAME and the old one is renamed
+// "NAME.replaced-YYYYMMDD" (UTC date; "-2", "-3", ... if taken). Nothing is deleted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysafe/ops/renew_hook.hpp"
+#include "keysafe/store/keystore.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+#include "keysafe/x509/key_algorithm.hpp"
+
+namespace keysafe::ops {
+
+struct RenewParams {
+  std::string name;
+  bool same_key = false;
+  std::optional<std::int64_t> days;                 // default: the current certificate's lifetime
+  std::optional<x509::KeyAlgorithm> algorithm;      // default: the current key's, else ec-p256
+  std::int64_t now = 0;
+};
+
+struct RenewResult {
+  std::string name;           // the entry renewed
+  bool same_key = false;
+  bool completed = false;     // a local CA issued the new certificate and it is installed
+  std::string ca;             // that CA
+  std::string pending_name;   // new key, not completed: the pending entry
+  std::string replaced_name;  // new key, completed: the old entry's new name
+  std::string request_pem;    // not completed: send this to the CA
+  std::optional<x509::CertificateInfo> certificate;  // completed: the new certificate
+  std::vector<std::string> warnings;
+  RenewalHookOutcome hook;    // completed: what the after-renewal hook did
+};
+
+// The pending entry's name for a renewal of `name` with a new key.
+std::string pending_renewal_name(std::string_view name);
+
+// Checks before any expensive work (no unlock needed): the entry exists, has a current
+// certificate, is not a CA, has no pending renewal; --same-key needs its private key.
+void prepare_renew(store::Keystore& store, const RenewParams& params);
+// Makes the request and, when a local CA issued the current certificate, the certificate.
+// The store must be unlocked.
+RenewResult renew(store::Keystore& store, const RenewParams& params);
+
+struct RenewalSwap {
+  std::string name;           // the name the new entry took over
+  std::string replaced_name;  // the old entry's new name
+  std::int64_t old_key_id = 0;
+  std::int64_t new_key_id = 0;
+  RenewalHookOutcome hook;
+};
+// Called when entry `key_id` has gained a current certificate: if it is a pending renewal,
+// it takes over the old entry's name (and deployments) in one transaction, then the
+// after-renewal hook runs. Nothing happens for any other entry.
+std::optional<RenewalSwap> complete_renewal(store::Keystore& store, std::int64_t key_id,
+                                            std::int64_t now);
+
+// ---- renew --all --due DAYS ---------------------------------------------------------------
+struct RenewAllItem {
+  std::string name;
+  std::string status;  // "renewed" (completed), "requested" (waiting for the CA), "skipped", "failed"
+  std::string detail;
+  std::optional<std::int64_t> not_after;  // the current certificate's
+  std::optional<RenewResult> result;
+};
+struct RenewAllResult {
+  std::vector<RenewAllItem> items;
+  std::size_t renewed = 0, requested = 0, skipped = 0, failed = 0;
+};
+// Renews every entry whose current certificate expires within `days` of `now` (expired ones
+// included), skipping CAs, entries without a certificate, and entries with a pending
+// renewal. A failure of one entry does not stop the others. The store must be unlocked.
+RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
+                         std::int64_t now);
+
+}  // namespace keysafe::ops

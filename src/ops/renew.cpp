@@ -1,0 +1,250 @@
+// keysafe renew: new request with the current certificate's subject and names; a local CA
+// completes it at once; the pending entry takes over the old name when its certificate lands.
+#include "keysafe/ops/renew.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "keysafe/ops/ca.hpp"
+#include "keysafe/ops/clock.hpp"
+#include "keysafe/ossl/errors.hpp"
+#include "keysafe/store/authorities.hpp"
+#include "keysafe/x509/issue.hpp"
+#include "keysafe/x509/public_key.hpp"
+#include "keysafe/x509/request.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+constexpr std::int64_t k_day = 86400;
+
+std::string utc_date(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y%m%d", &tm);
+  return buf;
+}
+
+store::KeyRecord existing(store::Keystore& store, std::string_view name) {
+  auto key = store.key_by_name(name);
+  if (!key)
+    throw Error(Errc::NotFound, "no entry named \"" + std::string(name) + "\"",
+                "the store has no entry of that name", "see every entry with: keysafe list");
+  return *key;
+}
+
+// The profile the current certificate was issued for: client when it allows clientAuth only.
+x509::LeafProfile profile_of(X509* cert) {
+  const std::uint32_t xku = X509_get_extended_key_usage(cert);
+  ossl::clear_errors();
+  if (xku != UINT32_MAX && (xku & XKU_SSL_CLIENT) != 0 && (xku & XKU_SSL_SERVER) == 0)
+    return x509::LeafProfile::Client;
+  return x509::LeafProfile::Server;
+}
+
+}  // namespace
+
+std::string pending_renewal_name(std::string_view name) { return std::string(name) + ".renewal"; }
+
+void prepare_renew(store::Keystore& store, const RenewParams& params) {
+  const auto key = existing(store, params.name);
+  if (store::authority(store.database(), key.id))
+    throw Error(Errc::Refused, "\"" + key.name + "\" is a local CA; keysafe does not renew CAs",
+                "a CA's new key would invalidate everything it issued",
+                "make a new CA with keysafe ca init NAME and re-issue from it");
+  if (!key.current_certificate_id)
+    throw Error(Errc::Refused, "\"" + key.name + "\" has no certificate to renew",
+                store::renews_key_id(store.database(), key.id)
+                    ? "it is itself a pending renewal, waiting for its certificate"
+                    : "it is waiting for its first certificate",
+                "install the certificate the CA returns: keysafe install CERTIFICATE-FILE");
+  if (auto by = store::replaced_by(store.database(), key.id))
+    throw Error(Errc::Refused, "\"" + key.name + "\" has been replaced by a renewal",
+                "the entry \"" + store::key_name_of(store.database(), *by).value_or("?") +
+                    "\" holds its renewed key and certificate",
+                "renew that entry instead");
+  if (auto pending = store::pending_renewal_of(store.database(), key.id)) {
+    const auto pname = store::key_name_of(store.database(), *pending).value_or("?");
+    throw Error(Errc::AlreadyExists, "\"" + key.name + "\" already has a pending renewal",
+                "the entry \"" + pname + "\" holds the new key and waits for its certificate",
+                "install its certificate (keysafe install FILE), write its request again "
+                "(keysafe request " + pname + "), or give it up: keysafe delete " + pname +
+                    " --force");
+  }
+  if (params.same_key && !key.has_private_key)
+    throw Error(Errc::NotFound, "the entry \"" + key.name + "\" has no private key",
+                "--same-key needs the key, and this entry holds a certificate only",
+                "renew with a new key: keysafe renew " + key.name);
+  if (!params.same_key && store.key_by_name(pending_renewal_name(key.name)))
+    throw Error(Errc::AlreadyExists,
+                "the name \"" + pending_renewal_name(key.name) + "\" is already in use",
+                "the renewal's pending entry takes that name",
+                "rename or delete that entry first");
+  if (params.days && (*params.days <= 0 || *params.days > 36500))
+    throw Error(Errc::Usage, "--days must be between 1 and 36500",
+                std::to_string(*params.days) + " was given", "for example: --days 90");
+}
+
+RenewResult renew(store::Keystore& store, const RenewParams& params) {
+  prepare_renew(store, params);
+  const auto key = existing(store, params.name);
+  const ossl::Cert current =
+      x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
+  const auto current_info = x509::inspect_certificate(current.get());
+  const ossl::Extension san = x509::certificate_subject_alt_name(current.get());
+  const auto issuer = issuing_authority(store, current.get());
+
+  RenewResult result;
+  result.name = key.name;
+  result.same_key = params.same_key;
+
+  ossl::PKey new_key;
+  if (params.same_key) {
+    new_key = x509::private_key_from_pkcs8(store.open_private_key(key));
+  } else {
+    const auto alg = params.algorithm
+                         ? *params.algorithm
+                         : x509::parse_key_algorithm(key.algorithm).value_or(x509::KeyAlgorithm::EcP256);
+    new_key = x509::generate_key(alg);
+  }
+  const ossl::Req req =
+      x509::build_request_with(new_key.get(), X509_get_subject_name(current.get()), san.get());
+  if (!x509::request_signature_valid(req.get()))
+    throw Error(Errc::Internal, "the new request's signature does not verify");
+  const auto req_info = x509::inspect_request(req.get());
+  const Bytes req_der = x509::request_der(req.get());
+
+  if (params.same_key) {
+    store.record("renewal-requested", key.name, "same key, request for " + req_info.subject);
+    store.write([&](store::Database& db) { store::add_request(db, key.id, req_der, params.now); });
+  } else {
+    store::NewKey row;
+    row.name = pending_renewal_name(key.name);
+    row.algorithm = x509::describe_key(new_key.get());
+    row.spki_der = req_info.spki;
+    row.subject = req_info.subject;
+    row.dns = current_info.dns;
+    row.ip = current_info.ip;
+    row.request_der = req_der;
+    row.now = params.now;
+    store.record("renewal-requested", key.name,
+                 "new " + row.algorithm + " key in pending entry \"" + row.name + "\"");
+    const std::int64_t pending_id = store.add_key(row, x509::private_key_to_pkcs8(new_key.get()));
+    store.write([&](store::Database& db) { store::set_renews_key_id(db, pending_id, key.id); });
+    result.pending_name = row.name;
+  }
+
+  if (!issuer) {
+    result.request_pem = x509::request_pem(req.get());
+    return result;
+  }
+
+  // A local CA issued the current certificate: issue the new one and install it now.
+  IssueOptions o;
+  o.profile = profile_of(current.get());
+  o.days = params.days.value_or(
+      std::max<std::int64_t>(1, (current_info.not_after - current_info.not_before + k_day / 2) / k_day));
+  o.now = params.now;
+  const Authority ca = Authority::open(store, issuer->name);
+  const SignResult signed_result = ca_sign_request(store, ca, req.get(), o);
+  result.completed = true;
+  result.ca = ca.name();
+  result.certificate = signed_result.certificate;
+  if (signed_result.capped)
+    result.warnings.push_back("the validity was cut to the CA's own, until " +
+                              format_rfc3339(signed_result.certificate.not_after));
+  if (signed_result.installed) {
+    for (const auto& w : signed_result.installed->warnings) result.warnings.push_back(w);
+    if (signed_result.installed->replaced_entry) {
+      result.replaced_name = *signed_result.installed->replaced_entry;
+      result.hook = signed_result.installed->renewal_hook;
+      result.pending_name.clear();
+    }
+  }
+  if (params.same_key) {
+    RenewalEvent event{key.name, key.id, key.id, "", params.now};
+    result.hook = after_renewal(store, event);
+  }
+  return result;
+}
+
+std::optional<RenewalSwap> complete_renewal(store::Keystore& store, std::int64_t key_id,
+                                            std::int64_t now) {
+  auto& db = store.database();
+  const auto old_id = store::renews_key_id(db, key_id);
+  if (!old_id) return std::nullopt;
+  // Only the first certificate of a pending entry completes its renewal.
+  if (store.certificates_of(key_id).size() != 1) return std::nullopt;
+  if (store::replaced_by(db, *old_id) != key_id) return std::nullopt;
+  const auto new_name = store::key_name_of(db, key_id);
+  const auto old_name = store::key_name_of(db, *old_id);
+  if (!new_name || !old_name) return std::nullopt;
+  RenewalSwap swap;
+  swap.name = *old_name;
+  swap.old_key_id = *old_id;
+  swap.new_key_id = key_id;
+  const std::string base = *old_name + ".replaced-" + utc_date(now);
+  swap.replaced_name = base;
+  for (int n = 2; store::key_name_taken(db, swap.replaced_name); ++n)
+    swap.replaced_name = base + "-" + std::to_string(n);
+  store.record("renewed", swap.name,
+               "the new key's certificate is installed; entry \"" + *new_name +
+                   "\" is now \"" + swap.name + "\", the previous entry is now \"" +
+                   swap.replaced_name + "\"");
+  store.write([&](store::Database& d) {
+    store::rename_key(d, *old_id, swap.replaced_name);
+    store::rename_key(d, key_id, swap.name);
+    store::move_deployments(d, *old_id, key_id);
+  });
+  swap.hook = after_renewal(store, RenewalEvent{swap.name, *old_id, key_id, swap.replaced_name, now});
+  return swap;
+}
+
+RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
+                         std::int64_t now) {
+  RenewAllResult all;
+  for (const auto& e : store.entries(now + days * k_day)) {
+    RenewAllItem item;
+    item.name = e.key.name;
+    if (e.current) item.not_after = e.current->not_after;
+    if (store::authority(store.database(), e.key.id)) {
+      item.status = "skipped";
+      item.detail = "a local CA (keysafe does not renew CAs)";
+    } else if (auto by = store::replaced_by(store.database(), e.key.id)) {
+      item.status = "skipped";
+      item.detail = "replaced by its renewal \"" +
+                    store::key_name_of(store.database(), *by).value_or("?") + "\"";
+    } else if (auto pending = store::pending_renewal_of(store.database(), e.key.id)) {
+      item.status = "skipped";
+      item.detail = "a renewal is pending already (entry \"" +
+                    store::key_name_of(store.database(), *pending).value_or("?") + "\")";
+    } else {
+      try {
+        RenewParams p;
+        p.name = e.key.name;
+        p.same_key = same_key && e.key.has_private_key;
+        p.now = now;
+        auto r = renew(store, p);
+        item.status = r.completed ? "renewed" : "requested";
+        if (!r.hook.failures.empty()) {
+          item.status = "failed";
+          item.detail = "renewed, but: " + r.hook.failures.front();
+        }
+        item.result = std::move(r);
+      } catch (const Error& err) {
+        item.status = "failed";
+        item.detail = err.summary() + (err.cause().empty() ? "" : ": " + err.cause());
+      }
+    }
+    if (item.status == "renewed") ++all.renewed;
+    if (item.status == "requested") ++all.requested;
+    if (item.status == "skipped") ++all.skipped;
+    if (item.status == "failed") ++all.failed;
+    all.items.push_back(std::move(item));
+  }
+  return all;
+}
+
+}  // namespace keysafe::ops

@@ -1,0 +1,329 @@
+// Unit tests of local CAs: certificates and CRLs built by x509/issue and ops/ca, judged by
+// OpenSSL's verifier and by reading every extension back with OpenSSL's decoders.
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "keysafe/error.hpp"
+#include "keysafe/ops/ca.hpp"
+#include "keysafe/ops/create.hpp"
+#include "keysafe/store/authorities.hpp"
+#include "keysafe/store/keystore.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+#include "keysafe/x509/issue.hpp"
+#include "keysafe/x509/key_algorithm.hpp"
+#include "keysafe/x509/names.hpp"
+#include "keysafe/x509/request.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::int64_t k_day = 86400;
+constexpr std::string_view k_passphrase = "ca test passphrase";
+
+template <class F>
+Error error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no keysafe::Error thrown";
+  return Error(Errc::Internal, "<none>");
+}
+
+// OpenSSL's verdict on `leaf` with `untrusted` intermediates against `anchor`, at `at`.
+int verify(X509* leaf, X509* anchor, const std::vector<X509*>& untrusted, std::int64_t at,
+           X509_CRL* crl = nullptr, int purpose = X509_PURPOSE_SSL_SERVER) {
+  ossl::TrustStore trust(X509_STORE_new());
+  X509_STORE_add_cert(trust.get(), anchor);
+  if (crl != nullptr) {
+    X509_STORE_add_crl(trust.get(), crl);
+    X509_STORE_set_flags(trust.get(), X509_V_FLAG_CRL_CHECK);
+  }
+  ossl::OwnedCertStack chain(sk_X509_new_null());
+  for (X509* c : untrusted) sk_X509_push(chain.get(), ossl::share(c).release());
+  ossl::StoreCtx ctx(X509_STORE_CTX_new());
+  X509_STORE_CTX_init(ctx.get(), trust.get(), leaf, chain.get());
+  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));
+  if (purpose != 0) X509_STORE_CTX_set_purpose(ctx.get(), purpose);
+  const int ok = X509_verify_cert(ctx.get());
+  const int err = X509_STORE_CTX_get_error(ctx.get());
+  ERR_clear_error();
+  return ok == 1 ? X509_V_OK : err;
+}
+
+std::string octets_hex(const ASN1_OCTET_STRING* s) {
+  return s == nullptr ? "" : to_hex({ASN1_STRING_get0_data(s), static_cast<std::size_t>(ASN1_STRING_length(s))});
+}
+
+class CaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = fs::temp_directory_path() / ("keysafe-ca-test-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+    const auto path = m_dir / "store.db";
+    store::Keystore::create(path, as_span(k_passphrase), store::KdfParams{10, 8, 1}, m_now);
+    m_store = std::make_unique<store::Keystore>(store::Keystore::open(path));
+    m_store->unlock(as_span(k_passphrase));
+  }
+  void TearDown() override {
+    m_store.reset();
+    fs::remove_all(m_dir);
+  }
+  CaInitResult init_root(const std::string& name, std::int64_t days = 3650) {
+    CaInitParams p;
+    p.name = name;
+    p.days = days;
+    p.subject = "CN=" + name + " Root,O=Keysafe Tests";
+    p.now = m_now;
+    return ca_init(*m_store, p);
+  }
+  ossl::Req make_request(EVP_PKEY* key, const std::vector<std::string>& dns,
+                         const std::vector<std::string>& ip = {}) {
+    return x509::build_request(key, x509::RequestSpec{"O=Example", dns, ip});
+  }
+
+  fs::path m_dir;
+  std::int64_t m_now = 1'780'000'000;  // 2026-05-28
+  std::unique_ptr<store::Keystore> m_store;
+};
+
+TEST_F(CaTest, RootCertificateIsASelfSignedCaWithCriticalConstraints) {
+  const auto r = init_root("root");
+  EXPECT_TRUE(r.certificate.is_ca);
+  EXPECT_TRUE(r.certificate.self_issued);
+  const Authority ca = Authority::open(*m_store, "root");
+  X509* c = ca.certificate();
+  EXPECT_EQ(verify(c, c, {}, m_now, nullptr, 0), X509_V_OK);
+  int crit = -1;
+  std::unique_ptr<BASIC_CONSTRAINTS, decltype(&BASIC_CONSTRAINTS_free)> bc(
+      static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(c, NID_basic_constraints, &crit, nullptr)),
+      BASIC_CONSTRAINTS_free);
+  ASSERT_TRUE(bc);
+  EXPECT_TRUE(bc->ca);
+  EXPECT_EQ(bc->pathlen, nullptr);
+  EXPECT_EQ(crit, 1);
+  EXPECT_EQ(X509_get_key_usage(c), static_cast<std::uint32_t>(KU_KEY_CERT_SIGN | KU_CRL_SIGN));
+  EXPECT_EQ(X509_EXTENSION_get_critical(X509_get_ext(c, X509_get_ext_by_NID(c, NID_key_usage, -1))), 1);
+  const std::string ski = octets_hex(X509_get0_subject_key_id(c));
+  EXPECT_FALSE(ski.empty());
+  EXPECT_EQ(octets_hex(X509_get0_authority_key_id(c)), ski);
+  EXPECT_EQ(r.certificate.not_after - m_now, 3650 * k_day);
+  // The CA is an ordinary entry plus an authorities row.
+  const auto key = m_store->key_by_name("root");
+  ASSERT_TRUE(key && key->has_private_key && key->current_certificate_id);
+  const auto rec = store::authority(m_store->database(), key->id);
+  ASSERT_TRUE(rec);
+  EXPECT_FALSE(rec->parent_key_id);
+}
+
+TEST_F(CaTest, LeafFromRequestHasEveryExtensionAndVerifies) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::Rsa2048);
+  const auto req = make_request(key.get(), {"www.example.test", "example.test"}, {"10.0.0.7"});
+  IssueOptions o;
+  o.now = m_now;
+  o.days = 30;
+  const auto issued = ca.issue(req.get(), o);
+  X509* c = issued.certificate.get();
+  EXPECT_EQ(verify(c, ca.certificate(), {}, m_now), X509_V_OK);
+  EXPECT_EQ(verify(c, ca.certificate(), {}, m_now + 31 * k_day), X509_V_ERR_CERT_HAS_EXPIRED);
+  EXPECT_EQ(issued.info.not_after, m_now + 30 * k_day);
+  EXPECT_EQ(issued.info.not_before, m_now - 60);
+  EXPECT_EQ(issued.info.dns, (std::vector<std::string>{"www.example.test", "example.test"}));
+  EXPECT_EQ(issued.info.ip, (std::vector<std::string>{"10.0.0.7"}));
+  EXPECT_EQ(issued.info.subject, "CN=www.example.test,O=Example");
+  EXPECT_FALSE(issued.info.is_ca);
+  EXPECT_EQ(X509_get_key_usage(c),
+            static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
+  EXPECT_EQ(X509_get_extended_key_usage(c), static_cast<std::uint32_t>(XKU_SSL_SERVER));
+  for (int nid : {NID_basic_constraints, NID_key_usage}) {
+    const int idx = X509_get_ext_by_NID(c, nid, -1);
+    ASSERT_GE(idx, 0);
+    EXPECT_EQ(X509_EXTENSION_get_critical(X509_get_ext(c, idx)), 1) << OBJ_nid2sn(nid);
+  }
+  EXPECT_EQ(octets_hex(X509_get0_authority_key_id(c)),
+            octets_hex(X509_get0_subject_key_id(ca.certificate())));
+  EXPECT_FALSE(octets_hex(X509_get0_subject_key_id(c)).empty());
+  // A random positive 128-bit serial.
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(c);
+  EXPECT_EQ(ASN1_STRING_type(serial), V_ASN1_INTEGER);  // not V_ASN1_NEG_INTEGER
+  EXPECT_EQ(issued.info.serial_hex.size(), 32u);
+}
+
+TEST_F(CaTest, EcClientLeafHasNoKeyEnciphermentAndClientAuth) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  IssueOptions o;
+  o.now = m_now;
+  o.profile = x509::LeafProfile::Client;
+  const auto issued = ca.issue(make_request(key.get(), {"alice.example.test"}).get(), o);
+  EXPECT_EQ(X509_get_key_usage(issued.certificate.get()),
+            static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE));
+  EXPECT_EQ(X509_get_extended_key_usage(issued.certificate.get()),
+            static_cast<std::uint32_t>(XKU_SSL_CLIENT));
+}
+
+TEST_F(CaTest, ManyIssuesFromOneOpenedAuthorityHaveDistinctSerials) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  const auto subject = x509::parse_subject("CN=bulk.example.test");
+  IssueOptions o;
+  o.now = m_now;
+  std::set<std::string> serials;
+  std::vector<IssuedCertificate> all;
+  for (int i = 0; i < 50; ++i) {
+    all.push_back(ca.issue(key.get(), subject.get(), {"bulk.example.test"}, {}, o));
+    serials.insert(all.back().info.serial_hex);
+    EXPECT_EQ(verify(all.back().certificate.get(), ca.certificate(), {}, m_now), X509_V_OK);
+  }
+  EXPECT_EQ(serials.size(), 50u);
+  std::vector<const IssuedCertificate*> ptrs;
+  for (const auto& c : all) ptrs.push_back(&c);
+  record_issued(*m_store, ca, ptrs, std::nullopt, m_now);
+  EXPECT_EQ(store::issued_count(m_store->database(), ca.key_id()), 50);
+  // The same serial twice is refused.
+  const IssuedCertificate* again[] = {&all.front()};
+  EXPECT_EQ(error_of([&] { record_issued(*m_store, ca, again, std::nullopt, m_now); }).code(),
+            Errc::AlreadyExists);
+  EXPECT_EQ(store::issued_count(m_store->database(), ca.key_id()), 50);
+}
+
+TEST_F(CaTest, ValidityIsCappedAtTheCasNotAfter) {
+  const auto root = init_root("root", 10);
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  IssueOptions o;
+  o.now = m_now;
+  o.days = 365;
+  const auto issued = ca.issue(make_request(key.get(), {"a.example.test"}).get(), o);
+  EXPECT_TRUE(issued.capped);
+  EXPECT_EQ(issued.info.not_after, root.certificate.not_after);
+}
+
+TEST_F(CaTest, ForgedRequestIsRefused) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  const ossl::PKey other = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  auto req = make_request(key.get(), {"a.example.test"});
+  X509_REQ_set_pubkey(req.get(), other.get());  // the signature no longer matches
+  IssueOptions o;
+  o.now = m_now;
+  const auto e = error_of([&] { (void)ca.issue(req.get(), o); });
+  EXPECT_EQ(e.code(), Errc::BadInput);
+  EXPECT_NE(e.summary().find("signature"), std::string::npos);
+}
+
+TEST_F(CaTest, IntermediateHasPathLenZeroAndChainsToTheRoot) {
+  init_root("root");
+  CaInitParams p;
+  p.name = "issuing";
+  p.parent = "root";
+  p.now = m_now;
+  p.days = 1000;
+  const auto r = ca_init(*m_store, p);
+  EXPECT_EQ(r.parent, "root");
+  const Authority root = Authority::open(*m_store, "root");
+  const Authority mid = Authority::open(*m_store, "issuing");
+  ASSERT_EQ(mid.issuer_chain().size(), 2u);
+  EXPECT_EQ(verify(mid.certificate(), root.certificate(), {}, m_now, nullptr, 0), X509_V_OK);
+  EXPECT_EQ(X509_get_pathlen(mid.certificate()), 0);
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  IssueOptions o;
+  o.now = m_now;
+  const auto leaf = mid.issue(make_request(key.get(), {"deep.example.test"}).get(), o);
+  EXPECT_EQ(verify(leaf.certificate.get(), root.certificate(), {mid.certificate()}, m_now),
+            X509_V_OK);
+  EXPECT_EQ(verify(leaf.certificate.get(), root.certificate(), {}, m_now),
+            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+  // The intermediate is recorded as issued by the root.
+  EXPECT_EQ(store::issued_count(m_store->database(), root.key_id()), 1);
+}
+
+TEST_F(CaTest, CrlRevokesExactlyTheRevokedSerial) {
+  init_root("root");
+  CreateParams cp;
+  cp.name = "www";
+  cp.dns = {"www.example.test"};
+  cp.now = m_now;
+  prepare_create(*m_store, cp);
+  (void)create_key(*m_store, cp);
+  cp.name = "mail";
+  cp.dns = {"mail.example.test"};
+  prepare_create(*m_store, cp);
+  (void)create_key(*m_store, cp);
+  IssueOptions o;
+  o.now = m_now;
+  SignResult www, mail;
+  {
+    const Authority ca = Authority::open(*m_store, "root");
+    www = ca_sign_key(*m_store, ca, "www", o);
+    mail = ca_sign_key(*m_store, ca, "mail", o);
+  }
+  ASSERT_TRUE(www.installed && mail.installed);
+  EXPECT_TRUE(www.installed->chain_trusted);
+  const auto rv = ca_revoke(*m_store, "root", "www", std::string("keyCompromise"), m_now + 10);
+  EXPECT_EQ(rv.serial, www.certificate.serial_hex);
+  EXPECT_EQ(rv.reason, "keyCompromise");
+  EXPECT_TRUE(ca_revoke(*m_store, "root", www.certificate.serial_hex, std::nullopt, m_now + 20)
+                  .already_revoked);
+  EXPECT_EQ(error_of([&] { (void)ca_revoke(*m_store, "root", "00AB", std::nullopt, m_now); }).code(),
+            Errc::NotFound);
+  const auto crl1 = ca_crl(*m_store, "root", 7, m_now + 100);
+  const auto crl2 = ca_crl(*m_store, "root", 7, m_now + 200);
+  EXPECT_EQ(crl1.crl_number + 1, crl2.crl_number);
+  EXPECT_EQ(crl2.revoked, 1u);
+  const unsigned char* p = crl2.der.data();
+  ossl::Crl crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(crl2.der.size())));
+  ASSERT_TRUE(crl);
+  EXPECT_EQ(X509_CRL_get_version(crl.get()), X509_CRL_VERSION_2);
+  const Authority ca = Authority::open(*m_store, "root");
+  EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(ca.certificate())), 1);
+  const auto www_cert = x509::certificate_from_der(
+      m_store->certificate_der(*m_store->key_by_name("www")->current_certificate_id));
+  const auto mail_cert = x509::certificate_from_der(
+      m_store->certificate_der(*m_store->key_by_name("mail")->current_certificate_id));
+  EXPECT_EQ(verify(www_cert.get(), ca.certificate(), {}, m_now + 300, crl.get()),
+            X509_V_ERR_CERT_REVOKED);
+  EXPECT_EQ(verify(mail_cert.get(), ca.certificate(), {}, m_now + 300, crl.get()), X509_V_OK);
+}
+
+TEST_F(CaTest, NotACaIsNotFound) {
+  CreateParams cp;
+  cp.name = "www";
+  cp.dns = {"www.example.test"};
+  cp.now = m_now;
+  prepare_create(*m_store, cp);
+  (void)create_key(*m_store, cp);
+  EXPECT_EQ(error_of([&] { (void)Authority::open(*m_store, "www"); }).code(), Errc::NotFound);
+  EXPECT_EQ(error_of([&] { (void)Authority::open(*m_store, "nothing"); }).code(), Errc::NotFound);
+}
+
+TEST(IssueTest, SerialParsingAndReasons) {
+  EXPECT_EQ(x509::serial_hex(x509::parse_serial_hex("0x0a:bc").get()), "0ABC");
+  EXPECT_THROW((void)x509::parse_serial_hex("xyz"), Error);
+  EXPECT_EQ(x509::parse_revocation_reason("keycompromise"), CRL_REASON_KEY_COMPROMISE);
+  EXPECT_FALSE(x509::parse_revocation_reason("stolen"));
+  for (int i = 0; i < 20; ++i) {
+    const auto s = x509::random_serial();
+    EXPECT_EQ(BN_num_bits(s.get()), 127);
+  }
+}
+
+}  // namespace
+}  // namespace keysafe::ops
