@@ -1,17 +1,132 @@
 // SQLite connection handling and the mapping of SQLite failures to store diagnoses.
 #include "keysafe/store/sqlite_db.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <vector>
 
 namespace keysafe::store {
 namespace {
 
-constexpr int k_busy_timeout_ms = 10000;
+constexpr int k_default_busy_timeout_ms = 10000;
+constexpr int k_max_busy_timeout_ms = 24 * 3600 * 1000;
+
+std::string read_first_line(const std::string& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// The command line of a process, arguments joined by spaces (NULs in /proc/PID/cmdline).
+std::string command_line(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!raw.empty() && raw.back() == '\0') raw.pop_back();
+  std::replace(raw.begin(), raw.end(), '\0', ' ');
+  if (raw.size() > 200) raw = raw.substr(0, 200) + "...";
+  return raw;
+}
+
+std::string format_seconds(int ms) {
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  std::ostringstream out;
+  out << static_cast<double>(ms) / 1000.0 << " s";
+  return out.str();
+}
+
+// How long a command waits for a store locked by another process: KEYSAFE_LOCK_TIMEOUT
+// (seconds, decimals allowed; 0 = fail at once), 10 s when unset.
+int lock_timeout_ms() {
+  const char* value = std::getenv("KEYSAFE_LOCK_TIMEOUT");
+  if (value == nullptr || *value == '\0') return k_default_busy_timeout_ms;
+  char* end = nullptr;
+  errno = 0;
+  const double seconds = std::strtod(value, &end);
+  if (errno != 0 || end == value || *end != '\0' || !std::isfinite(seconds) || seconds < 0)
+    throw Error(Errc::Usage, "KEYSAFE_LOCK_TIMEOUT is not a number of seconds",
+                std::string("it is \"") + value + "\"",
+                "set it to how long to wait for a locked store, e.g. KEYSAFE_LOCK_TIMEOUT=30, "
+                "or unset it (10 s)");
+  return static_cast<int>(std::min(seconds * 1000.0, static_cast<double>(k_max_busy_timeout_ms)));
+}
+
+// A process holding a lock on the store file or its -wal/-shm files (from /proc/locks).
+struct LockHolder {
+  long pid = 0;
+  bool writer = false;       // holds a write lock (not only a shared one)
+  std::string command;       // /proc/PID/comm
+  std::string command_line;  // /proc/PID/cmdline, arguments joined by spaces
+};
+
+// Other processes holding locks on the store, only the writers when there are any; empty when
+// none can be found.
+std::vector<LockHolder> lock_holders(const std::filesystem::path& store) {
+  // The inodes of the store and of its -wal and -shm files (SQLite locks bytes of these).
+  struct FileId {
+    unsigned long inode;
+  };
+  std::vector<FileId> files;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    if (::stat((store.string() + suffix).c_str(), &st) == 0)
+      files.push_back({static_cast<unsigned long>(st.st_ino)});
+  }
+  // /proc/locks: "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 120 120" (OFD locks have pid -1,
+  // and a line starting with "->" is a waiter, not a holder).
+  std::map<long, LockHolder> by_pid;
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  const long self = static_cast<long>(::getpid());
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string number, kind, mode, access, device;
+    long pid = 0;
+    if (!(fields >> number >> kind)) continue;
+    if (kind == "->") continue;
+    if (!(fields >> mode >> access >> pid >> device)) continue;
+    if (pid <= 0 || pid == self) continue;
+    const auto colon = device.rfind(':');
+    if (colon == std::string::npos) continue;
+    char* end = nullptr;
+    const unsigned long inode = std::strtoul(device.c_str() + colon + 1, &end, 10);
+    if (end == device.c_str() + colon + 1 || *end != '\0') continue;
+    // The inode decides: on overlay and some network file systems the device /proc/locks
+    // shows is not the one stat() reports.
+    const bool ours = std::any_of(files.begin(), files.end(),
+                                  [&](const FileId& f) { return f.inode == inode; });
+    if (!ours) continue;
+    auto& holder = by_pid[pid];
+    holder.pid = pid;
+    holder.writer = holder.writer || access == "WRITE";
+  }
+  std::vector<LockHolder> holders;
+  for (auto& [pid, holder] : by_pid) {
+    holder.command = read_first_line("/proc/" + std::to_string(pid) + "/comm");
+    holder.command_line = command_line(pid);
+    holders.push_back(holder);
+  }
+  // Only the writers when there are any: every open connection holds shared locks too, and a
+  // writer waits for the writers.
+  if (std::any_of(holders.begin(), holders.end(), [](const LockHolder& h) { return h.writer; }))
+    std::erase_if(holders, [](const LockHolder& h) { return !h.writer; });
+  return holders;
+}
 
 }  // namespace
 
 Database::Database(const std::filesystem::path& path) : m_path(path) {
+  const int busy_timeout_ms = lock_timeout_ms();  // a bad KEYSAFE_LOCK_TIMEOUT fails before opening
   const int rc = sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
   if (rc != SQLITE_OK) {
@@ -27,7 +142,7 @@ Database::Database(const std::filesystem::path& path) : m_path(path) {
                       path.parent_path().string() + ")");
     throw Error(Errc::StoreDamaged, "cannot open the keystore \"" + path.string() + "\"", detail);
   }
-  sqlite3_busy_timeout(m_db, k_busy_timeout_ms);
+  sqlite3_busy_timeout(m_db, busy_timeout_ms);
   sqlite3_extended_result_codes(m_db, 1);
 }
 
@@ -44,11 +159,34 @@ void Database::fail(int rc, std::string_view what) const {
   const std::string file = "\"" + m_path.string() + "\"";
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      throw Error(Errc::StoreLocked, "the keystore " + file + " is locked by another process",
-                  "waited " + std::to_string(k_busy_timeout_ms / 1000) + " s while " +
-                      std::string(what) + " (" + detail + ")",
-                  "wait for the other keysafe command to finish, then run this one again");
+    case SQLITE_LOCKED: {
+      // Name the process holding the lock when /proc/locks tells.
+      const auto holders = lock_holders(m_path);
+      std::string who = "another process";
+      std::string fix = "wait for the other keysafe command to finish, then run this one again";
+      if (!holders.empty()) {
+        std::string names;
+        const std::size_t shown = std::min<std::size_t>(holders.size(), 3);
+        for (std::size_t i = 0; i < shown; ++i) {
+          const auto& h = holders[i];
+          if (!names.empty()) names += ", ";
+          names += h.command.empty() ? "pid " + std::to_string(h.pid)
+                                     : h.command + " (pid " + std::to_string(h.pid) + ")";
+        }
+        if (holders.size() > shown) names += " and " + std::to_string(holders.size() - shown) + " more";
+        who = names;
+        const auto& first = holders.front();
+        fix = "wait for " + (first.command.empty() ? std::string("it") : first.command) +
+              " (pid " + std::to_string(first.pid) + (first.command_line.empty() ? "" : ": " + first.command_line) +
+              ") to finish or end it, then run this one again; KEYSAFE_LOCK_TIMEOUT=SECONDS waits longer";
+      } else {
+        fix += "; KEYSAFE_LOCK_TIMEOUT=SECONDS waits longer";
+      }
+      throw Error(Errc::StoreLocked, "the keystore " + file + " is locked by " + who,
+                  "waited " + format_seconds(lock_timeout_ms()) + " while " + std::string(what) +
+                      " (" + detail + ")",
+                  fix);
+    }
     case SQLITE_CORRUPT:
       throw Error(Errc::StoreDamaged, "the keystore " + file + " is damaged",
                   "SQLite reports corruption while " + std::string(what) + " (" + detail + ")",
@@ -70,6 +208,21 @@ void Database::fail(int rc, std::string_view what) const {
     case SQLITE_IOERR:
       throw Error(Errc::Io, "an I/O error on the keystore " + file,
                   std::string(what) + ": " + detail, "check the disk and the file system");
+    case SQLITE_ERROR:
+      // Damage SQLite reports as a plain error: a file header naming an unknown format (a
+      // flipped schema-format byte), or a schema table that no longer parses or holds what
+      // keysafe created.
+      for (const char* sign : {"unsupported file format", "malformed database schema",
+                               "no such table", "no such column", "no such index",
+                               "already exists", "duplicate column name"})
+        if (detail.find(sign) != std::string::npos)
+          throw Error(Errc::StoreDamaged, "the keystore " + file + " is damaged",
+                      "SQLite cannot read its schema while " + std::string(what) + " (" +
+                          detail + ")",
+                      "restore the store from a backup; keysafe check shows what is still "
+                      "readable");
+      throw Error(Errc::Internal, "an SQLite error on the keystore " + file,
+                  std::string(what) + ": " + detail);
     default:
       throw Error(Errc::Internal, "an SQLite error on the keystore " + file,
                   std::string(what) + ": " + detail);
@@ -143,10 +296,48 @@ std::optional<std::int64_t> Statement::optional_int64(int column) const {
   return int64(column);
 }
 
+namespace {
+
+// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    unsigned min = 0, cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1Fu; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0Fu; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07u; min = 0x10000; }
+    else return false;
+    if (extra > s.size() - i - 1) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string Statement::text(int column) const {
   const auto* p = sqlite3_column_text(m_stmt, column);
   const int n = sqlite3_column_bytes(m_stmt, column);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+  std::string value = p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+  // keysafe only ever stores UTF-8: anything else is a damaged page (found by
+  // tests/cli/corruption.sh: a flipped byte in a name made --json output fail as an internal error).
+  if (!valid_utf8(value)) {
+    const char* column_name = sqlite3_column_name(m_stmt, column);
+    throw Error(Errc::StoreDamaged, "the keystore \"" + m_db->path().string() + "\" is damaged",
+                std::string("a text field (") + (column_name != nullptr ? column_name : "?") +
+                    ") is not valid UTF-8: keysafe never writes such text",
+                "restore the store from a backup; keysafe check shows what is still readable");
+  }
+  return value;
 }
 
 Bytes Statement::blob(int column) const {
