@@ -450,7 +450,11 @@ std::optional<Bytes> Keystore::latest_request(std::int64_t key_id) {
 Bytes Keystore::certificate_der(std::int64_t certificate_id) {
   auto q = m_db.prepare("SELECT der FROM certificates WHERE id = ?");
   q.bind(1, certificate_id);
-  if (!q.step()) throw Error(Errc::Internal, "a certificate row vanished");
+  // A certificate id that names no row: a damaged store (found by tests/cli/corruption.sh).
+  if (!q.step())
+    throw Error(Errc::StoreDamaged, "the keystore " + quoted(m_db.path()) + " is damaged",
+                "certificate row " + std::to_string(certificate_id) + " is referenced but missing",
+                "restore the store from a backup; keysafe check shows what is still readable");
   return q.blob(0);
 }
 

@@ -166,6 +166,13 @@ void migrate(Database& db) {
   auto version_query = db.prepare("PRAGMA user_version");
   version_query.step();
   const auto current = static_cast<int>(version_query.int64(0));
+  // A negative version is never written (found by tests/cli/corruption.sh: a flipped high byte
+  // of the SQLite header's user_version made the loop below index before k_migrations).
+  if (current < 0)
+    throw Error(Errc::StoreDamaged, "the keystore \"" + db.path().string() + "\" is damaged",
+                "its schema version (the SQLite header's user_version) is " +
+                    std::to_string(current) + ", which keysafe never writes",
+                "restore the store from a backup; the store was not changed");
   if (current > latest_schema_version())
     throw Error(Errc::StoreNewer,
                 "the keystore \"" + db.path().string() + "\" was written by a newer keysafe",

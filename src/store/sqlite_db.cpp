@@ -214,7 +214,7 @@ void Database::fail(int rc, std::string_view what) const {
       // keysafe created.
       for (const char* sign : {"unsupported file format", "malformed database schema",
                                "no such table", "no such column", "no such index",
-                               "already exists", "duplicate column name"})
+                               "already exists", "duplicate column name", "foreign key mismatch"})
         if (detail.find(sign) != std::string::npos)
           throw Error(Errc::StoreDamaged, "the keystore " + file + " is damaged",
                       "SQLite cannot read its schema while " + std::string(what) + " (" +
