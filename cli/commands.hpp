@@ -35,11 +35,6 @@ Action setup_check(CLI::App& command);
 Action setup_delete(CLI::App& command);
 Action setup_passwd(CLI::App& command);
 Action setup_audit(CLI::App& command);
-Action setup_deploy(CLI::App& command);
-Action setup_deployments(CLI::App& command);
-Action setup_status(CLI::App& command);
-Action setup_help_man(CLI::App& command);
-Action setup_completion(CLI::App& command);
 Action setup_ca(CLI::App& command);
 Action setup_selfsign(CLI::App& command);
 Action setup_renew(CLI::App& command);
@@ -59,9 +54,6 @@ inline constexpr int k_exit_stale = 12;
 inline constexpr int k_exit_unreachable = 13;
 // Exit code of `renew --all` when renewing some entry failed.
 inline constexpr int k_exit_renew_failed = 14;
-// Exit codes of `status` (a deployment target not serving the newest certificate).
-inline constexpr int k_exit_stale = 12;
-inline constexpr int k_exit_unreachable = 13;
 // Exit codes of `check`.
 inline constexpr int k_exit_warnings = 7;
 inline constexpr int k_exit_damaged = 8;

@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 30> k_commands = {{
+  static const std::array<CommandSpec, 25> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -27,13 +27,6 @@ std::span<const CommandSpec> commands() {
       {"passwd", "change the store passphrase or raise its KDF cost", setup_passwd},
       {"audit", "show the append-only audit log; --verify checks its hash chain", setup_audit},
       {"config", "store settings: automatic backups to a recovery certificate", setup_config},
-      {"deploy", "write an entry's key and certificate where a server reads them; test, reload, probe",
-       setup_deploy},
-      {"deployments", "list what is deployed where (no passphrase needed)", setup_deployments},
-      {"status", "check that every deployment target serves the newest certificate",
-       setup_status},
-      {"help-man", "write the manual page (roff) made from this help", setup_help_man},
-      {"completion", "write a shell completion script (bash)", setup_completion},
       {"deploy", "write an entry's key and certificate where a server reads them; test, reload, probe",
        setup_deploy},
       {"deployments", "list what is deployed where (no passphrase needed)", setup_deployments},

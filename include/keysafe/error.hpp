@@ -30,7 +30,6 @@ enum class Errc {
   Io,                     // reading or writing a file failed
   Crypto,                 // an OpenSSL operation failed unexpectedly
   DeployFailed,           // a deployment's test, reload or probe failed (files restored or named)
-  DeployFailed,           // a deployment's test, reload or probe failed (files restored or named)
   Internal,               // a bug in keysafe
 };
 
