@@ -5,9 +5,11 @@
 #include "commands.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/deploy.hpp"
+#include "keysafe/ops/deploy_hook.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
+namespace {
 
 nlohmann::json deployment_files_json(const std::vector<store::DeployedFile>& files) {
   nlohmann::json arr = nlohmann::json::array();
@@ -62,7 +64,12 @@ void render_deploy_text(const ops::DeployResult& r, std::ostream& out) {
     out << "  not probed (no --probe HOST:PORT): the served certificate was not checked\n";
 }
 
+}  // namespace
+
 Action setup_deploy(CLI::App& cmd) {
+  // A completed renewal (renew, or install of a renewal's certificate) redeploys the entry to
+  // every recorded target.
+  ops::set_renewal_hook(ops::redeploy_after_renewal);
   struct Options {
     std::string name;
     std::string to;
