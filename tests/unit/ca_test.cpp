@@ -13,6 +13,7 @@
 
 #include "keysafe/error.hpp"
 #include "keysafe/ops/ca.hpp"
+#include "keysafe/ops/calendar.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/store/keystore.hpp"
@@ -323,6 +324,44 @@ TEST(IssueTest, SerialParsingAndReasons) {
     const auto s = x509::random_serial();
     EXPECT_EQ(BN_num_bits(s.get()), 127);
   }
+}
+
+// RFC 5545 §3.1 folding: at most 75 octets per physical line, CRLF + space, never inside a
+// UTF-8 sequence; unfolding (removing every CRLF + space) gives the line back.
+TEST(CalendarTest, LinesFoldAt75OctetsWithoutSplittingUtf8) {
+  EXPECT_EQ(ical_line("VERSION:2.0"), "VERSION:2.0\r\n");
+  std::string line = "SUMMARY:";
+  for (int i = 0; i < 40; ++i) line += "M\xc3\xbcnchen ";  // "München": ü is two octets
+  const std::string folded = ical_line(line);
+  ASSERT_GE(folded.size(), 2u);
+  EXPECT_EQ(folded.substr(folded.size() - 2), "\r\n");
+  std::string unfolded;
+  std::size_t start = 0;
+  int physical = 0;
+  while (start < folded.size()) {
+    const auto end = folded.find("\r\n", start);
+    ASSERT_NE(end, std::string::npos);
+    const std::string part = folded.substr(start, end - start);
+    EXPECT_LE(part.size(), 75u);
+    if (physical > 0) {
+      ASSERT_EQ(part.front(), ' ');
+      // A continuation never starts with a UTF-8 continuation octet.
+      if (part.size() > 1) {
+        EXPECT_NE(static_cast<unsigned char>(part[1]) & 0xC0, 0x80);
+      }
+      unfolded += part.substr(1);
+    } else {
+      unfolded += part;
+    }
+    ++physical;
+    start = end + 2;
+  }
+  EXPECT_GT(physical, 3);
+  EXPECT_EQ(unfolded, line);
+}
+
+TEST(CalendarTest, TextIsEscaped) {
+  EXPECT_EQ(ical_escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
 }
 
 }  // namespace
