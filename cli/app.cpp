@@ -19,7 +19,8 @@ Commands that only read certificates (list, show, request) never ask for it.
 Exit codes: 0 ok, 1 failed, 2 usage, 3 wrong passphrase or password, 4 keystore
 unusable, 5 no stored key matches / a request given as a certificate, 6 refused
 (exists, needs --force/--yes/--allow-weak); check: 7 warnings (--strict), 8 damaged;
-list --expiring: 10 expiring, 11 expired. See docs/EXIT-CODES.md.
+list --expiring: 10 expiring, 11 expired; status: 12 stale, 13 unreachable;
+renew --all: 14 something failed. See docs/EXIT-CODES.md.
 
 Walk-through:
   keysafe init
