@@ -254,8 +254,6 @@ CaInitResult ca_init(store::Keystore& store, const CaInitParams& params) {
                std::string(parent ? "intermediate CA under \"" + parent->name() + "\"" : "root CA") +
                    ", " + result.algorithm + ", " + result.certificate.subject + ", valid until " +
                    format_rfc3339(result.certificate.not_after));
-  const std::int64_t key_id = store.add_key(row, x509::private_key_to_pkcs8(key.get()));
-
   store::NewCertificate crow;
   crow.der = x509::certificate_der(cert.get());
   crow.info = result.certificate;
@@ -264,8 +262,11 @@ CaInitResult ca_init(store::Keystore& store, const CaInitParams& params) {
   // Anchored at a local root made by this store: trusted by construction.
   crow.chain_trusted = true;
   crow.now = params.now;
-  store.add_certificate(key_id, crow, true);
+  // One transaction: a CA is its key, its certificate and its authorities row together, never
+  // a plain entry that an interrupted init left behind.
   store.write([&](store::Database& db) {
+    const std::int64_t key_id = store.add_key(row, x509::private_key_to_pkcs8(key.get()));
+    store.add_certificate(key_id, crow, true);
     store::insert_authority(db, key_id,
                             parent ? std::optional<std::int64_t>(parent->key_id()) : std::nullopt,
                             params.now);

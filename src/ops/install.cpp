@@ -190,15 +190,20 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
   row.now = options.now;
   store.record("installed", key->name,
                "certificate serial " + cert.serial_hex + ", sha-256 " + cert.fingerprint_sha256);
-  store.add_certificate(key->id, row, make_current);
+  // One transaction for the certificate and, when it is the first certificate of a pending
+  // renewal, the new entry taking over the old name: no crash leaves the one without the other.
+  std::optional<RenewalSwap> swap;
+  store.write([&](store::Database&) {
+    store.add_certificate(key->id, row, make_current);
+    if (make_current && !key->current_certificate_id)
+      swap = swap_in_renewal(store, key->id, options.now);
+  });
   result.became_current = make_current;
-  // The first certificate of a pending renewal: the new entry takes over the old name.
-  if (make_current && !key->current_certificate_id)
-    if (auto swap = complete_renewal(store, key->id, options.now)) {
-      result.name = swap->name;
-      result.replaced_entry = swap->replaced_name;
-      result.renewal_hook = std::move(swap->hook);
-    }
+  if (swap) {
+    result.name = swap->name;
+    result.replaced_entry = swap->replaced_name;
+    result.renewal_hook = after_renewal(store, swap->event(options.now));
+  }
   return result;
 }
 

@@ -131,8 +131,11 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
     row.now = params.now;
     store.record("renewal-requested", key.name,
                  "new " + row.algorithm + " key in pending entry \"" + row.name + "\"");
-    const std::int64_t pending_id = store.add_key(row, x509::private_key_to_pkcs8(new_key.get()));
-    store.write([&](store::Database& db) { store::set_renews_key_id(db, pending_id, key.id); });
+    // One transaction: a pending entry is never left without its link to the entry it renews.
+    store.write([&](store::Database& db) {
+      const std::int64_t pending_id = store.add_key(row, x509::private_key_to_pkcs8(new_key.get()));
+      store::set_renews_key_id(db, pending_id, key.id);
+    });
     result.pending_name = row.name;
   }
 
@@ -170,8 +173,8 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
   return result;
 }
 
-std::optional<RenewalSwap> complete_renewal(store::Keystore& store, std::int64_t key_id,
-                                            std::int64_t now) {
+std::optional<RenewalSwap> swap_in_renewal(store::Keystore& store, std::int64_t key_id,
+                                           std::int64_t now) {
   auto& db = store.database();
   const auto old_id = store::renews_key_id(db, key_id);
   if (!old_id) return std::nullopt;
@@ -198,8 +201,11 @@ std::optional<RenewalSwap> complete_renewal(store::Keystore& store, std::int64_t
     store::rename_key(d, key_id, swap.name);
     store::move_deployments(d, *old_id, key_id);
   });
-  swap.hook = after_renewal(store, RenewalEvent{swap.name, *old_id, key_id, swap.replaced_name, now});
   return swap;
+}
+
+RenewalEvent RenewalSwap::event(std::int64_t now) const {
+  return RenewalEvent{name, old_key_id, new_key_id, replaced_name, now};
 }
 
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,

@@ -350,14 +350,26 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
 }
 
-Transaction::Transaction(Database& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
+// SQLite resolves a savepoint name to the innermost one of that name, so one name serves
+// every nesting depth.
+Transaction::Transaction(Database& db)
+    : m_db(db), m_nested(sqlite3_get_autocommit(db.handle()) == 0) {
+  m_db.exec(m_nested ? "SAVEPOINT keysafe_nested" : "BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
-  if (!m_done) sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (m_done) return;
+  // Errors are ignored: SQLite may already have rolled the whole transaction back (a full
+  // disk, an I/O error), and the exception that got us here is the one to report.
+  if (m_nested)
+    sqlite3_exec(m_db.handle(), "ROLLBACK TO keysafe_nested; RELEASE keysafe_nested", nullptr,
+                 nullptr, nullptr);
+  else
+    sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 void Transaction::commit() {
-  m_db.exec("COMMIT");
+  m_db.exec(m_nested ? "RELEASE keysafe_nested" : "COMMIT");
   m_done = true;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -15,6 +16,7 @@
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/calendar.hpp"
 #include "keysafe/ops/create.hpp"
+#include "keysafe/ops/renew.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
@@ -313,6 +315,131 @@ TEST_F(CaTest, NotACaIsNotFound) {
   (void)create_key(*m_store, cp);
   EXPECT_EQ(error_of([&] { (void)Authority::open(*m_store, "www"); }).code(), Errc::NotFound);
   EXPECT_EQ(error_of([&] { (void)Authority::open(*m_store, "nothing"); }).code(), Errc::NotFound);
+}
+
+// ---- crash atomicity: a failure in the last step leaves nothing of the earlier ones --------
+// A TEMP trigger (this connection only) aborts one statement the way a full disk or a kill
+// would cut the operation short: a real SQLite failure in the middle of the operation.
+
+std::int64_t row_count(store::Keystore& s, const std::string& table) {
+  auto q = s.database().prepare("SELECT count(*) FROM " + table);
+  q.step();
+  return q.int64(0);
+}
+
+void abort_statements(store::Keystore& s, const std::string& trigger, const std::string& on) {
+  s.database().exec("CREATE TEMP TRIGGER " + trigger + " BEFORE " + on +
+                    " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+}
+
+std::ptrdiff_t audited(store::Keystore& s, std::string_view action) {
+  const auto log = s.audit_log();
+  return std::count_if(log.begin(), log.end(),
+                       [&](const store::AuditRecord& r) { return r.action == action; });
+}
+
+TEST_F(CaTest, CaInitFailingAtItsAuthoritiesRowLeavesNoEntry) {
+  abort_statements(*m_store, "no_authority", "INSERT ON authorities");
+  const Error e = error_of([&] { (void)init_root("root"); });
+  EXPECT_NE(e.cause().find("injected failure"), std::string::npos) << e.cause();
+  EXPECT_FALSE(m_store->key_by_name("root"));
+  EXPECT_EQ(row_count(*m_store, "keys"), 0);
+  EXPECT_EQ(row_count(*m_store, "certificates"), 0);
+  EXPECT_EQ(audited(*m_store, "ca-created"), 0);
+
+  // Nothing half-done blocks the retry: the same name is free, and one CA results.
+  m_store->database().exec("DROP TRIGGER temp.no_authority");
+  (void)init_root("root");
+  EXPECT_EQ(row_count(*m_store, "keys"), 1);
+  EXPECT_EQ(row_count(*m_store, "certificates"), 1);
+  EXPECT_EQ(row_count(*m_store, "authorities"), 1);
+  EXPECT_EQ(audited(*m_store, "ca-created"), 1);
+}
+
+TEST_F(CaTest, IntermediateFailingAtItsIssuedRowLeavesNoEntry) {
+  (void)init_root("root");
+  abort_statements(*m_store, "no_issued", "INSERT ON issued_certificates");
+  CaInitParams p;
+  p.name = "sub";
+  p.parent = "root";
+  p.now = m_now;
+  EXPECT_EQ(error_of([&] { (void)ca_init(*m_store, p); }).code(), Errc::Internal);
+  EXPECT_FALSE(m_store->key_by_name("sub"));
+  EXPECT_EQ(row_count(*m_store, "authorities"), 1);
+  EXPECT_EQ(row_count(*m_store, "certificates"), 1);
+}
+
+class RenewAtomicity : public CaTest {
+ protected:
+  // "www", its certificate issued by the local CA "root": renew completes it at once.
+  void SetUp() override {
+    CaTest::SetUp();
+    (void)init_root("root");
+    CreateParams cp;
+    cp.name = "www";
+    cp.dns = {"www.example.test"};
+    cp.now = m_now;
+    prepare_create(*m_store, cp);
+    (void)create_key(*m_store, cp);
+    IssueOptions o;
+    o.now = m_now;
+    (void)ca_sign_key(*m_store, Authority::open(*m_store, "root"), "www", o);
+    m_www = *m_store->key_by_name("www");
+    ASSERT_TRUE(m_www.current_certificate_id);
+  }
+  RenewResult renew_www() {
+    RenewParams p;
+    p.name = "www";
+    p.now = m_now + k_day;
+    return renew(*m_store, p);
+  }
+  store::KeyRecord m_www;
+};
+
+TEST_F(RenewAtomicity, NameSwapFailingLeavesTheNewCertificateUninstalled) {
+  // The swap renames the old entry first: fail exactly there.
+  abort_statements(*m_store, "no_rename", "UPDATE OF name ON keys");
+  const std::int64_t certificates_before = row_count(*m_store, "certificates");
+  const auto installs_before = audited(*m_store, "installed");
+  const Error e = error_of([&] { (void)renew_www(); });
+  EXPECT_NE(e.cause().find("injected failure"), std::string::npos) << e.cause();
+
+  // The old entry is untouched: same name, same current certificate.
+  const auto www = m_store->key_by_name("www");
+  ASSERT_TRUE(www);
+  EXPECT_EQ(www->id, m_www.id);
+  EXPECT_EQ(www->current_certificate_id, m_www.current_certificate_id);
+  // The pending entry (committed before issuing, as a renewal waiting for its CA) did not get
+  // the certificate: it is still pending, so installing again completes the renewal.
+  const auto pending = m_store->key_by_name(pending_renewal_name("www"));
+  ASSERT_TRUE(pending);
+  EXPECT_FALSE(pending->current_certificate_id);
+  EXPECT_EQ(row_count(*m_store, "certificates"), certificates_before);
+  EXPECT_EQ(audited(*m_store, "installed"), installs_before);
+  EXPECT_EQ(audited(*m_store, "renewed"), 0);
+}
+
+TEST_F(RenewAtomicity, PendingEntryFailingAtItsLinkIsNotLeftBehind) {
+  abort_statements(*m_store, "no_link", "UPDATE OF renews_key_id ON keys");
+  (void)error_of([&] { (void)renew_www(); });
+  EXPECT_FALSE(m_store->key_by_name(pending_renewal_name("www")));
+  EXPECT_EQ(row_count(*m_store, "keys"), 2);  // root and www
+  EXPECT_EQ(audited(*m_store, "renewal-requested"), 0);
+}
+
+TEST_F(RenewAtomicity, CompletedRenewalSwapsNamesWithItsCertificate) {
+  const RenewResult r = renew_www();
+  ASSERT_TRUE(r.completed);
+  const auto www = m_store->key_by_name("www");
+  ASSERT_TRUE(www);
+  EXPECT_NE(www->id, m_www.id);
+  ASSERT_TRUE(www->current_certificate_id);
+  EXPECT_EQ(m_store->certificate(*www->current_certificate_id)->fingerprint_sha256,
+            r.certificate->fingerprint_sha256);
+  const auto old = m_store->key_by_name(r.replaced_name);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->id, m_www.id);
+  EXPECT_FALSE(m_store->key_by_name(pending_renewal_name("www")));
 }
 
 TEST(IssueTest, SerialParsingAndReasons) {

@@ -94,7 +94,8 @@ struct CaInitResult {
 };
 // Checks the name, subject and parent before any expensive work (KDF, key generation).
 void prepare_ca_init(store::Keystore& store, const CaInitParams& params);
-// Generates the key, builds the CA certificate, stores entry + authorities row. Needs unlock.
+// Generates the key, builds the CA certificate, stores entry + certificate + authorities row
+// (and the parent's issued row) in one transaction. Needs unlock.
 CaInitResult ca_init(store::Keystore& store, const CaInitParams& params);
 
 // ---- listing and lookup -------------------------------------------------------------------

@@ -55,13 +55,16 @@ struct RenewalSwap {
   std::string replaced_name;  // the old entry's new name
   std::int64_t old_key_id = 0;
   std::int64_t new_key_id = 0;
-  RenewalHookOutcome hook;
+  // What the after-renewal hook is told.
+  RenewalEvent event(std::int64_t now) const;
 };
-// Called when entry `key_id` has gained a current certificate: if it is a pending renewal,
-// it takes over the old entry's name (and deployments) in one transaction, then the
-// after-renewal hook runs. Nothing happens for any other entry.
-std::optional<RenewalSwap> complete_renewal(store::Keystore& store, std::int64_t key_id,
-                                            std::int64_t now);
+// Called inside the transaction (Keystore::write) that gives entry `key_id` a current
+// certificate: if it is a pending renewal, it takes over the old entry's name and
+// deployments, and the old entry is renamed, so that the certificate and the new names commit
+// together. Nothing happens for any other entry. After the commit the caller runs
+// after_renewal(store, swap.event(now)): servers are redeployed only with a committed store.
+std::optional<RenewalSwap> swap_in_renewal(store::Keystore& store, std::int64_t key_id,
+                                           std::int64_t now);
 
 // ---- renew --all --due DAYS ---------------------------------------------------------------
 struct RenewAllItem {

@@ -78,6 +78,10 @@ class Statement final {
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back unless committed.
+// Inside another transaction on the same connection it is a savepoint instead: its commit
+// keeps its changes for the outer transaction to commit (or roll back with the rest), and it
+// undoes only its own changes when not committed. So a Keystore method that writes in its own
+// transaction joins an enclosing Keystore::write, and a multi-step operation commits once.
 class Transaction final {
  public:
   explicit Transaction(Database& db);
@@ -88,6 +92,7 @@ class Transaction final {
 
  private:
   Database& m_db;
+  bool m_nested;
   bool m_done = false;
 };
 
