@@ -26,7 +26,8 @@ EXAMPLES:
   keysafe check
   keysafe check --json --strict --passphrase-file /root/keysafe.pass   # for monitoring)");
   return [name, strict](Context& ctx) {
-    auto store = ctx.open_store();
+    // Opened without the header checksum so a damaged header is reported with the rest.
+    auto store = ctx.open_store_for_listing();
     ctx.try_unlock(store);
     // A big store takes a while (every sealed key is opened): progress on a terminal.
     Progress progress(ctx, "checking entries");

@@ -22,7 +22,7 @@ EXAMPLES:
   return [expiring](Context& ctx) {
     std::optional<std::int64_t> days;
     if (!expiring->empty()) days = ops::parse_days(*expiring);
-    auto store = ctx.open_store();
+    auto store = ctx.open_store_for_listing();
     const auto now = ctx.env.now();
     const auto entries = ops::list_entries(store, now, days);
     if (ctx.options.json) {

@@ -17,7 +17,7 @@ EXAMPLES:
   keysafe show www.example.com
   keysafe show www.example.com --json | jq .days_left)");
   return [name](Context& ctx) {
-    auto store = ctx.open_store();
+    auto store = ctx.open_store_for_listing();
     const auto view = ops::show_entry(store, *name, ctx.env.now());
     if (ctx.options.json) ctx.out << entry_json(view).dump(2) << '\n';
     else render_entry_text(view, ctx.out);

@@ -45,6 +45,10 @@ std::filesystem::path Context::store_path() const {
 
 store::Keystore Context::open_store() const { return store::Keystore::open(store_path()); }
 
+store::Keystore Context::open_store_for_listing() const {
+  return store::Keystore::open_for_listing(store_path());
+}
+
 SecureBytes Context::store_passphrase(bool new_passphrase) const {
   return acquire_passphrase(*this, new_passphrase);
 }

@@ -45,6 +45,8 @@ struct Context {
   // (XDG_DATA_HOME defaults to ~/.local/share).
   std::filesystem::path store_path() const;
   store::Keystore open_store() const;
+  // For commands that only read entries (list, show): skips the header checksum.
+  store::Keystore open_store_for_listing() const;
   // The store passphrase: --passphrase-file, --passphrase-fd, KEYSAFE_PASSPHRASE, or the terminal.
   SecureBytes store_passphrase(bool new_passphrase) const;
   // Unlocks with the key file (--key-file, KEYSAFE_KEY_FILE) if one is named, else with the

@@ -19,6 +19,25 @@ bool CheckReport::has_warnings() const {
   return false;
 }
 
+namespace {
+
+// The first column of a certificate row that disagrees with its DER, if any: listing shows
+// these columns without decoding the certificate, so check compares them.
+std::optional<std::string> first_differing_field(const x509::CertificateInfo& info,
+                                                 const store::CertificateRecord& row) {
+  if (info.subject != row.subject) return "subject";
+  if (info.issuer != row.issuer) return "issuer";
+  if (info.serial_hex != row.serial) return "serial";
+  if (info.not_before != row.not_before) return "notBefore";
+  if (info.not_after != row.not_after) return "notAfter";
+  if (info.dns != row.dns) return "DNS names";
+  if (info.ip != row.ip) return "IP addresses";
+  if (info.is_ca != row.is_ca) return "CA flag";
+  return std::nullopt;
+}
+
+}  // namespace
+
 CheckReport check_store(store::Keystore& store, const std::optional<std::string>& name,
                         std::int64_t now,
                         const std::function<void(std::size_t, std::size_t)>& progress) {
@@ -28,10 +47,22 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
     report.findings.push_back(
         {std::move(severity), std::move(entry), std::move(message), std::move(fix)});
   };
+  const std::string restore_store_fix =
+      "restore the store from a backup: keysafe init --store NEW && keysafe --store NEW "
+      "restore BACKUP-FILE";
   for (const auto& problem : store.integrity_problems())
-    add("damaged", "", "SQLite integrity check: " + problem,
-        "restore the store from a backup: keysafe init --store NEW && keysafe --store NEW "
-        "restore BACKUP-FILE");
+    add("damaged", "", "SQLite integrity check: " + problem, restore_store_fix);
+  try {
+    store.verify_header();
+  } catch (const Error& e) {
+    add("damaged", "", e.summary() + ": " + e.cause(), restore_store_fix);
+  }
+  for (const auto& m : store.checksum_mismatches())
+    add("damaged", m.entry,
+        "the stored fields of its " + m.row +
+            " do not match their row checksum (a changed byte in names, dates or verdicts)",
+        m.entry.empty() ? restore_store_fix
+                        : "restore this entry from a backup: keysafe restore BACKUP-FILE");
 
   std::vector<store::KeyRecord> keys;
   if (name) {
@@ -85,6 +116,11 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
         else if (info.spki_sha256 != k.spki_sha256)
           add("damaged", k.name,
               "certificate " + c.serial + " does not carry this entry's public key",
+              restore_fix);
+        else if (const auto field = first_differing_field(info, c))
+          add("damaged", k.name,
+              "certificate " + c.serial + ": the stored " + *field +
+                  " differs from the certificate itself",
               restore_fix);
       } catch (const Error&) {
         add("damaged", k.name, "certificate " + c.serial + " does not decode", restore_fix);

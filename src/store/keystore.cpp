@@ -92,11 +92,6 @@ StoreHeader read_header(Database& db) {
   h.wrapped_data_key = q.blob(6);
   h.checksum = q.blob(7);
   h.created_at = q.int64(8);
-  if (header_checksum(h) != h.checksum)
-    throw Error(Errc::StoreDamaged, "the keystore " + quoted(db.path()) + " has a damaged header",
-                "the header checksum does not match its fields (this is not a passphrase "
-                "problem: the checksum does not depend on the passphrase)",
-                "restore the store from a backup: keysafe restore BACKUP-FILE");
   if (h.kdf != "scrypt" || h.kdf_params.log2_n < k_min_log2_n ||
       h.kdf_params.log2_n > k_max_log2_n || h.kdf_params.r == 0 || h.kdf_params.p == 0 ||
       h.store_id.size() != 16)
@@ -243,7 +238,7 @@ void Keystore::create(const std::filesystem::path& path, std::span<const std::ui
   }
 }
 
-Keystore Keystore::open(const std::filesystem::path& path) {
+Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
   precheck_file(path);
   Database db(path);
   try {
@@ -269,7 +264,24 @@ Keystore Keystore::open(const std::filesystem::path& path) {
   return Keystore(std::move(db), std::move(header));
 }
 
+Keystore Keystore::open(const std::filesystem::path& path) {
+  Keystore store = open_for_listing(path);
+  store.verify_header();
+  return store;
+}
+
+// Checked when the header is used (unlocking) and by check, not on every open: listing reads
+// no header field, and the SHA-256 would load OpenSSL's providers on the cold path.
+void Keystore::verify_header() const {
+  if (header_checksum(m_header) != m_header.checksum)
+    throw Error(Errc::StoreDamaged, "the keystore " + quoted(path()) + " has a damaged header",
+                "the header checksum does not match its fields (this is not a passphrase "
+                "problem: the checksum does not depend on the passphrase)",
+                "restore the store from a backup: keysafe restore BACKUP-FILE");
+}
+
 void Keystore::unlock(std::span<const std::uint8_t> passphrase) {
+  verify_header();
   auto key = unwrap_data_key(m_header, passphrase);
   if (!key)
     throw Error(Errc::WrongPassphrase, "wrong passphrase for the keystore " + quoted(path()),
@@ -300,6 +312,7 @@ std::string key_file_id(std::span<const std::uint8_t> secret) {
 }  // namespace
 
 void Keystore::unlock_with_key_file(std::span<const std::uint8_t> secret) {
+  verify_header();
   auto q = m_db.prepare(
       "SELECT wrapped_data_key FROM key_slots WHERE kind = 'key-file' AND secret_id = ?");
   q.bind(1, key_file_id(secret));
@@ -940,6 +953,10 @@ std::vector<std::string> Keystore::integrity_problems() {
   auto fk = m_db.prepare("PRAGMA foreign_key_check");
   while (fk.step()) out.push_back("a row of " + fk.text(0) + " refers to a missing " + fk.text(2));
   return out;
+}
+
+std::vector<ChecksumMismatch> Keystore::checksum_mismatches() {
+  return row_checksum_mismatches(m_db);
 }
 
 std::optional<Bytes> Keystore::setting(std::string_view key) {

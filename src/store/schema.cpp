@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 7> k_migrations = {
+constexpr std::array<std::string_view, 8> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -155,6 +155,53 @@ CREATE INDEX deployments_key ON deployments(key_id);
     R"sql(
 -- the entry this pending key replaces once its certificate is installed; NULL = none
 ALTER TABLE keys ADD COLUMN renews_key_id INTEGER REFERENCES keys(id) ON DELETE SET NULL;
+)sql",
+    // v8: row checksums. A SHA-256 over every field of a row that keysafe shows or relies on,
+    // kept by triggers through keysafe_row_sha256() (store/row_checksum.cpp, registered on every
+    // keysafe connection), so check finds a changed byte that no other check covers. Sealed keys
+    // are left out (their AEAD tag covers them).
+    R"sql(
+ALTER TABLE keys ADD COLUMN row_sha256 BLOB;
+ALTER TABLE certificates ADD COLUMN row_sha256 BLOB;
+ALTER TABLE chain_certificates ADD COLUMN row_sha256 BLOB;
+CREATE TRIGGER keys_checksum_insert AFTER INSERT ON keys BEGIN
+  UPDATE keys SET row_sha256 = keysafe_row_sha256(NEW.id, NEW.name, NEW.algorithm,
+    NEW.spki_der, NEW.spki_sha256, NEW.subject, NEW.dns, NEW.ip, NEW.current_certificate_id,
+    NEW.created_at, NEW.last_backup_at, NEW.renews_key_id) WHERE id = NEW.id;
+END;
+CREATE TRIGGER keys_checksum_update AFTER UPDATE OF id, name, algorithm, spki_der, spki_sha256, subject, dns, ip, current_certificate_id, created_at, last_backup_at, renews_key_id ON keys BEGIN
+  UPDATE keys SET row_sha256 = keysafe_row_sha256(NEW.id, NEW.name, NEW.algorithm,
+    NEW.spki_der, NEW.spki_sha256, NEW.subject, NEW.dns, NEW.ip, NEW.current_certificate_id,
+    NEW.created_at, NEW.last_backup_at, NEW.renews_key_id) WHERE id = NEW.id;
+END;
+CREATE TRIGGER certificates_checksum_insert AFTER INSERT ON certificates BEGIN
+  UPDATE certificates SET row_sha256 = keysafe_row_sha256(NEW.id, NEW.key_id, NEW.der,
+    NEW.fingerprint_sha256, NEW.spki_sha256, NEW.subject, NEW.issuer, NEW.serial,
+    NEW.not_before, NEW.not_after, NEW.dns, NEW.ip, NEW.is_ca, NEW.chain_trusted,
+    NEW.chain_problem, NEW.installed_at) WHERE id = NEW.id;
+END;
+CREATE TRIGGER certificates_checksum_update AFTER UPDATE OF id, key_id, der, fingerprint_sha256, spki_sha256, subject, issuer, serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, installed_at ON certificates BEGIN
+  UPDATE certificates SET row_sha256 = keysafe_row_sha256(NEW.id, NEW.key_id, NEW.der,
+    NEW.fingerprint_sha256, NEW.spki_sha256, NEW.subject, NEW.issuer, NEW.serial,
+    NEW.not_before, NEW.not_after, NEW.dns, NEW.ip, NEW.is_ca, NEW.chain_trusted,
+    NEW.chain_problem, NEW.installed_at) WHERE id = NEW.id;
+END;
+CREATE TRIGGER chain_checksum_insert AFTER INSERT ON chain_certificates BEGIN
+  UPDATE chain_certificates SET row_sha256 = keysafe_row_sha256(NEW.certificate_id,
+    NEW.position, NEW.der) WHERE certificate_id = NEW.certificate_id AND position =
+    NEW.position;
+END;
+CREATE TRIGGER chain_checksum_update AFTER UPDATE OF certificate_id, position, der ON chain_certificates BEGIN
+  UPDATE chain_certificates SET row_sha256 = keysafe_row_sha256(NEW.certificate_id,
+    NEW.position, NEW.der) WHERE certificate_id = NEW.certificate_id AND position =
+    NEW.position;
+END;
+UPDATE keys SET row_sha256 = keysafe_row_sha256(id, name, algorithm, spki_der, spki_sha256,
+  subject, dns, ip, current_certificate_id, created_at, last_backup_at, renews_key_id);
+UPDATE certificates SET row_sha256 = keysafe_row_sha256(id, key_id, der, fingerprint_sha256,
+  spki_sha256, subject, issuer, serial, not_before, not_after, dns, ip, is_ca, chain_trusted,
+  chain_problem, installed_at);
+UPDATE chain_certificates SET row_sha256 = keysafe_row_sha256(certificate_id, position, der);
 )sql",
 };
 

@@ -1,6 +1,8 @@
 // SQLite connection handling and the mapping of SQLite failures to store diagnoses.
 #include "keysafe/store/sqlite_db.hpp"
 
+#include "keysafe/store/row_checksum.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,12 +125,39 @@ std::vector<LockHolder> lock_holders(const std::filesystem::path& store) {
   return holders;
 }
 
+// What to hand SQLite. A store in a directory this process cannot write (a read-only mount, a
+// root-owned directory read by a monitoring user) cannot get the -wal/-shm files WAL mode
+// needs, so SQLite would refuse even to read it. When those files are absent and cannot be
+// created, nobody can be writing the store (a writer needs them too): open it read-only and
+// immutable, so reading works and any write fails as "read-only".
+std::string open_target(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  if (::access(dir.c_str(), W_OK) == 0) return file;
+  struct stat st {};
+  if (::stat((file + "-wal").c_str(), &st) == 0 || ::stat((file + "-shm").c_str(), &st) == 0)
+    return file;
+  // A URI path: percent-encode the three characters a URI gives meaning to.
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '%') uri += "%25";
+    else if (c == '?') uri += "%3f";
+    else if (c == '#') uri += "%23";
+    else uri += c;
+  }
+  return uri + "?mode=ro&immutable=1";
+}
+
 }  // namespace
 
 Database::Database(const std::filesystem::path& path) : m_path(path) {
   const int busy_timeout_ms = lock_timeout_ms();  // a bad KEYSAFE_LOCK_TIMEOUT fails before opening
-  const int rc = sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const std::string target = open_target(path);
+  const int flags = target == path.string()
+                        ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+                        : SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+  m_read_only = target != path.string();
+  const int rc = sqlite3_open_v2(target.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     const int saved_errno = errno;
     std::string detail = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
@@ -144,13 +173,15 @@ Database::Database(const std::filesystem::path& path) : m_path(path) {
   }
   sqlite3_busy_timeout(m_db, busy_timeout_ms);
   sqlite3_extended_result_codes(m_db, 1);
+  register_row_checksum(m_db);
 }
 
 Database::~Database() {
   if (m_db != nullptr) sqlite3_close_v2(m_db);
 }
 
-Database::Database(Database&& other) noexcept : m_db(other.m_db), m_path(std::move(other.m_path)) {
+Database::Database(Database&& other) noexcept
+    : m_db(other.m_db), m_path(std::move(other.m_path)), m_read_only(other.m_read_only) {
   other.m_db = nullptr;
 }
 
@@ -196,6 +227,14 @@ void Database::fail(int rc, std::string_view what) const {
                   "it is not an SQLite database (" + detail + ")",
                   "check --store / KEYSAFE_STORE, or create a store with: keysafe init");
     case SQLITE_READONLY:
+      if (m_read_only)
+        throw Error(Errc::StorePermission, "the keystore " + file + " is read-only here",
+                    "this user has no write permission on its directory " +
+                        m_path.parent_path().string() +
+                        ", so it was opened for reading only (a write needs its -wal/-shm "
+                        "files there) while " + std::string(what),
+                    "run the command as the store's owner, or make the directory writable");
+      [[fallthrough]];
     case SQLITE_PERM:
     case SQLITE_CANTOPEN:
     case SQLITE_AUTH:

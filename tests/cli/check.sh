@@ -45,15 +45,42 @@ expect_in "damaged" "$ERR" "export says damaged"
 ks --store swapped.db check b --json
 expect_rc 8 "check NAME limits to one entry and still finds it"
 
+# Checked columns can only be changed through keysafe: the row-checksum triggers call a
+# function only keysafe registers, so the sqlite3 shell's UPDATE fails. The cases below drop
+# the triggers first, as a tool bypassing keysafe (or a flipped bit) would.
+cp "$KEYSAFE_STORE" shell.db
+sqlite3 shell.db "UPDATE keys SET created_at = 1 WHERE name='a';" 2>shell.err
+[ $? != 0 ] && ok || bad "the sqlite3 shell cannot change a checked column"
+expect_in "keysafe_row_sha256" "$(cat shell.err)" "it fails on the checksum function"
+no_triggers() {
+  sqlite3 "$1" "DROP TRIGGER keys_checksum_update; DROP TRIGGER certificates_checksum_update; DROP TRIGGER chain_checksum_update;"
+}
+
+# A listed date changed behind keysafe's back: the row checksum catches it.
+cp "$KEYSAFE_STORE" dated.db; no_triggers dated.db
+sqlite3 dated.db "UPDATE keys SET last_backup_at = 1700000000 WHERE name='a';"
+ks --store dated.db check --json
+expect_rc 8 "a changed backup date is damage"
+expect_in "row checksum" "$OUT" "the row checksum names it"
+expect_eq "$(jq -r '[.findings[] | select(.severity=="damaged") | .entry] | unique | join(",")' <<<"$OUT")" "a" "only entry a is damaged"
+
+# A certificate column that list shows without decoding (notAfter), changed: check compares it
+# with the certificate's DER and names the field.
+cp "$KEYSAFE_STORE" expiry.db; no_triggers expiry.db
+sqlite3 expiry.db "UPDATE certificates SET not_after = not_after + 86400 * 365 WHERE key_id = (SELECT id FROM keys WHERE name='a');"
+ks --store expiry.db check
+expect_rc 8 "a changed notAfter column is damage"
+expect_in "notAfter differs" "$OUT" "names the notAfter column"
+
 # A certificate whose bytes were altered.
-cp "$KEYSAFE_STORE" altered.db
+cp "$KEYSAFE_STORE" altered.db; no_triggers altered.db
 sqlite3 altered.db "UPDATE certificates SET der = substr(der, 1, length(der) - 10) || zeroblob(10) WHERE key_id = (SELECT id FROM keys WHERE name='a');"
 ks --store altered.db check
 expect_rc 8 "altered certificate is damage"
 expect_in "certificate" "$OUT" "names the certificate"
 
 # A certificate row pointing at the wrong key.
-cp "$KEYSAFE_STORE" moved.db
+cp "$KEYSAFE_STORE" moved.db; no_triggers moved.db
 sqlite3 moved.db "UPDATE certificates SET key_id = (SELECT id FROM keys WHERE name='b') WHERE key_id = (SELECT id FROM keys WHERE name='a');"
 ks --store moved.db check
 expect_rc 8 "a certificate under the wrong key is damage"

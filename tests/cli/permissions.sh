@@ -51,20 +51,26 @@ expect_in "permission denied" "$ERR" "says permission denied"
 expect_in "permissions of the directories" "$ERR" "fix: the directories on the path"
 
 # 3. A store nobody may read (0644) in a directory nobody may not write: SQLite cannot create
-#    the -wal/-shm files beside it. A diagnosis, not a raw SQLite error.
+#    the -wal/-shm files beside it, so keysafe opens it read-only (immutable): reading works,
+#    a write gets a diagnosis, not a raw SQLite error.
 mkdir -m 755 "$P/ro"
 cp "$P/root.db" "$P/ro/store.db"; chmod 644 "$P/ro/store.db"
 as_nobody list --store "$P/ro/store.db"
-if [ "$RC" = 0 ]; then ok; else
-  expect_rc 4 "nobody: read-only directory"
-  expect_in "$P/ro/store.db" "$ERR" "names the store"
-  expect_in "permission" "$ERR" "a permission diagnosis"
-  expect_not_in "internal" "$ERR" "not an internal error"
-fi
+expect_rc 0 "nobody lists a readable store in a read-only directory"
+expect_in "www" "$OUT" "the entry is listed"
+as_nobody --json show www --store "$P/ro/store.db"
+expect_rc 0 "nobody shows an entry there"
+expect_eq "$(jget .name)" "www" "show reads the entry"
+as_nobody check --store "$P/ro/store.db"
+expect_rc 0 "nobody checks it (read-only, keys opened with the passphrase)"
+expect_in "no damage" "$OUT" "check: no damage"
+[ ! -e "$P/ro/store.db-wal" ] && [ ! -e "$P/ro/store.db-shm" ] && ok || bad "no -wal/-shm left"
 as_nobody create other --dns other.example.test --store "$P/ro/store.db" -o "$P/other.req"
 expect_rc 4 "nobody: create in a store it cannot write"
 expect_in "$P/ro/store.db" "$ERR" "names the store"
+expect_in "read-only here" "$ERR" "says it is read-only here"
 expect_in "permission" "$ERR" "a permission diagnosis"
+expect_in "no write permission on its directory $P/ro" "$ERR" "names the directory"
 expect_not_in "internal" "$ERR" "not an internal error"
 
 # 4. Nobody's own store works for nobody (the binary and the directory are fine).

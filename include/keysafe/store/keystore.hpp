@@ -11,6 +11,7 @@
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/store/header.hpp"
+#include "keysafe/store/row_checksum.hpp"
 #include "keysafe/store/sqlite_db.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 
@@ -133,14 +134,22 @@ class Keystore final {
   // Creates a new store file (0600, never over an existing file) and its parent directory.
   static void create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
                      const KdfParams& params, std::int64_t now);
-  // Opens and validates an existing store; diagnoses what else the file is.
+  // Opens and validates an existing store, header checksum included; diagnoses what else the
+  // file is.
   static Keystore open(const std::filesystem::path& path);
+  // The same without the header checksum, for commands that only read entries (list, show):
+  // they use no header field, and the SHA-256 would load OpenSSL's providers on their cold
+  // path. Unlocking still verifies it, and check reports it.
+  static Keystore open_for_listing(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const noexcept { return m_db.path(); }
   const StoreHeader& header() const noexcept { return m_header; }
 
   // Derives the key-encryption key once and opens the data key. Throws WrongPassphrase.
   void unlock(std::span<const std::uint8_t> passphrase);
+  // Throws Errc::StoreDamaged when the header's checksum does not match its fields (unlocking
+  // checks it first, so a damaged header is never reported as a wrong passphrase).
+  void verify_header() const;
   bool unlocked() const noexcept { return !m_data_key.empty(); }
   // Unlocks with a key file's 32-byte secret (a key slot added by add_key_file).
   void unlock_with_key_file(std::span<const std::uint8_t> secret);
@@ -206,6 +215,8 @@ class Keystore final {
 
   // PRAGMA integrity_check's findings; empty when the file is sound.
   std::vector<std::string> integrity_problems();
+  // Rows of keys, certificates and chains whose row checksum fails (store/row_checksum.hpp).
+  std::vector<ChecksumMismatch> checksum_mismatches();
 
   // Store-wide settings (table `settings`).
   std::optional<Bytes> setting(std::string_view key);

@@ -20,7 +20,9 @@ class Statement;
 
 class Database final {
  public:
-  // Opens an existing file read-write; never creates one.
+  // Opens an existing file read-write; never creates one. A store whose directory this process
+  // cannot write (and that has no -wal/-shm files) is opened read-only: reads work, writes fail
+  // with a diagnosis.
   explicit Database(const std::filesystem::path& path);
   ~Database();
   Database(Database&& other) noexcept;
@@ -34,6 +36,7 @@ class Database final {
   int changes() const;
   sqlite3* handle() const noexcept { return m_db; }
   const std::filesystem::path& path() const noexcept { return m_path; }
+  bool read_only() const noexcept { return m_read_only; }
 
   // Raises the keysafe error for an SQLite failure `rc` while doing `what`.
   [[noreturn]] void fail(int rc, std::string_view what) const;
@@ -41,6 +44,7 @@ class Database final {
  private:
   sqlite3* m_db = nullptr;
   std::filesystem::path m_path;
+  bool m_read_only = false;
 };
 
 class Statement final {

@@ -1,0 +1,28 @@
+// Row checksums: a SHA-256 over every field keysafe shows or relies on, kept by triggers in
+// the store (schema v8), so `check` finds a changed byte in a row that nothing else protects
+// (dates, names, chain verdicts). Not a MAC: it detects damage, not a deliberate edit (the
+// audit log and the AEAD tags on sealed keys cover those).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "keysafe/store/sqlite_db.hpp"
+
+namespace keysafe::store {
+
+// Registers keysafe_row_sha256(...) on a connection. Every keysafe connection has it: the
+// triggers call it, so a tool without it (the sqlite3 shell) cannot change a checked column.
+void register_row_checksum(sqlite3* db);
+
+// A row whose stored checksum does not match its fields.
+struct ChecksumMismatch {
+  std::string table;  // keys, certificates, chain_certificates
+  std::string entry;  // the entry name the row belongs to ("" if that cannot be read)
+  std::string row;    // which row: "key", or "certificate SERIAL", or "chain certificate N of SERIAL"
+};
+
+// Every row of keys, certificates and chain_certificates whose checksum fails.
+std::vector<ChecksumMismatch> row_checksum_mismatches(Database& db);
+
+}  // namespace keysafe::store
