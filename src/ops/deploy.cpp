@@ -276,13 +276,11 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
 }
 
 std::vector<RedeployOutcome> redeploy(store::Keystore& store, std::string_view name,
-                                      std::int64_t now, std::optional<std::int64_t> previous_key_id) {
+                                      std::int64_t now) {
   auto key = store.key_by_name(name);
   if (!key)
     throw Error(Errc::NotFound, "there is no entry \"" + std::string(name) + "\" in the store", "",
                 "see the entries with: keysafe list");
-  if (previous_key_id && *previous_key_id != key->id)
-    store.write([&](store::Database& db) { store::reassign_deployments(db, *previous_key_id, key->id); });
   std::vector<RedeployOutcome> out;
   for (const auto& d : store::deployments(store.database(), key->id)) {
     RedeployOutcome o;

@@ -8,10 +8,7 @@ namespace keysafe::ops {
 
 RenewalHookOutcome redeploy_after_renewal(store::Keystore& store, const RenewalEvent& event) {
   RenewalHookOutcome out;
-  if (event.old_key_id != event.new_key_id)
-    store.write([&](store::Database& db) {
-      store::reassign_deployments(db, event.old_key_id, event.new_key_id);
-    });
+  // The old entry's deployments moved to the new one with the renewal (ops::swap_in_renewal).
   const auto targets = store::deployments(store.database(), event.new_key_id);
   if (targets.empty()) return out;
   if (!store.unlocked()) {

@@ -9,6 +9,7 @@
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/store/authorities.hpp"
+#include "keysafe/store/deployments.hpp"
 #include "keysafe/x509/issue.hpp"
 #include "keysafe/x509/public_key.hpp"
 #include "keysafe/x509/request.hpp"
@@ -199,7 +200,7 @@ std::optional<RenewalSwap> swap_in_renewal(store::Keystore& store, std::int64_t 
   store.write([&](store::Database& d) {
     store::rename_key(d, *old_id, swap.replaced_name);
     store::rename_key(d, key_id, swap.name);
-    store::move_deployments(d, *old_id, key_id);
+    store::reassign_deployments(d, *old_id, key_id);
   });
   return swap;
 }

@@ -184,10 +184,4 @@ void add_request(Database& db, std::int64_t key_id, const Bytes& der, std::int64
   q.run();
 }
 
-void move_deployments(Database& db, std::int64_t from_key_id, std::int64_t to_key_id) {
-  auto q = db.prepare("UPDATE deployments SET key_id = ? WHERE key_id = ?");
-  q.bind(1, to_key_id).bind(2, from_key_id);
-  q.run();
-}
-
 }  // namespace keysafe::store

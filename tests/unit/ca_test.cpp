@@ -18,6 +18,7 @@
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/renew.hpp"
 #include "keysafe/store/authorities.hpp"
+#include "keysafe/store/deployments.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/issue.hpp"
@@ -387,6 +388,21 @@ class RenewAtomicity : public CaTest {
     m_www = *m_store->key_by_name("www");
     ASSERT_TRUE(m_www.current_certificate_id);
   }
+  // A deployment of "www" recorded in the store (no files: nothing here deploys).
+  void record_deployment() {
+    store::DeploymentRecord d;
+    d.key_id = m_www.id;
+    d.target_dir = (m_dir / "site").string();
+    d.layout = "nginx";
+    d.certificate_fingerprint = m_store->certificate(*m_www.current_certificate_id)->fingerprint_sha256;
+    d.deployed_at = m_now;
+    m_store->write([&](store::Database& db) { store::save_deployment(db, d); });
+  }
+  std::vector<std::int64_t> deployed_key_ids() {
+    std::vector<std::int64_t> out;
+    for (const auto& d : store::deployments(m_store->database())) out.push_back(d.key_id);
+    return out;
+  }
   RenewResult renew_www() {
     RenewParams p;
     p.name = "www";
@@ -398,6 +414,7 @@ class RenewAtomicity : public CaTest {
 
 TEST_F(RenewAtomicity, NameSwapFailingLeavesTheNewCertificateUninstalled) {
   // The swap renames the old entry first: fail exactly there.
+  record_deployment();
   abort_statements(*m_store, "no_rename", "UPDATE OF name ON keys");
   const std::int64_t certificates_before = row_count(*m_store, "certificates");
   const auto installs_before = audited(*m_store, "installed");
@@ -417,6 +434,7 @@ TEST_F(RenewAtomicity, NameSwapFailingLeavesTheNewCertificateUninstalled) {
   EXPECT_EQ(row_count(*m_store, "certificates"), certificates_before);
   EXPECT_EQ(audited(*m_store, "installed"), installs_before);
   EXPECT_EQ(audited(*m_store, "renewed"), 0);
+  EXPECT_EQ(deployed_key_ids(), std::vector<std::int64_t>{m_www.id});
 }
 
 TEST_F(RenewAtomicity, PendingEntryFailingAtItsLinkIsNotLeftBehind) {
@@ -427,7 +445,8 @@ TEST_F(RenewAtomicity, PendingEntryFailingAtItsLinkIsNotLeftBehind) {
   EXPECT_EQ(audited(*m_store, "renewal-requested"), 0);
 }
 
-TEST_F(RenewAtomicity, CompletedRenewalSwapsNamesWithItsCertificate) {
+TEST_F(RenewAtomicity, CompletedRenewalSwapsNamesAndDeploymentsWithItsCertificate) {
+  record_deployment();
   const RenewResult r = renew_www();
   ASSERT_TRUE(r.completed);
   const auto www = m_store->key_by_name("www");
@@ -440,6 +459,8 @@ TEST_F(RenewAtomicity, CompletedRenewalSwapsNamesWithItsCertificate) {
   ASSERT_TRUE(old);
   EXPECT_EQ(old->id, m_www.id);
   EXPECT_FALSE(m_store->key_by_name(pending_renewal_name("www")));
+  // The deployment follows the name to the new key (the hook redeploys it from there).
+  EXPECT_EQ(deployed_key_ids(), std::vector<std::int64_t>{www->id});
 }
 
 TEST(IssueTest, SerialParsingAndReasons) {

@@ -58,11 +58,10 @@ struct RedeployOutcome {
 };
 
 // Deploys entry `name` again to every recorded target, with each target's recorded layout and
-// commands (after a renewal). `previous_key_id`: a renewal that gave the entry a new key moves
-// the old key's deployments to the entry first. Needs the store unlocked.
+// commands (after a renewal; a renewal with a new key has moved the old key's deployments to
+// the entry already, see ops::swap_in_renewal). Needs the store unlocked.
 std::vector<RedeployOutcome> redeploy(store::Keystore& store, std::string_view name,
-                                      std::int64_t now,
-                                      std::optional<std::int64_t> previous_key_id = std::nullopt);
+                                      std::int64_t now);
 
 // One row of `keysafe deployments`.
 struct DeploymentView {

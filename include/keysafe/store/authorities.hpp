@@ -66,7 +66,5 @@ bool key_name_taken(Database& db, const std::string& name);
 std::optional<std::string> key_name_of(Database& db, std::int64_t key_id);
 // Another request for an existing key (renewal with the same key).
 void add_request(Database& db, std::int64_t key_id, const Bytes& der, std::int64_t now);
-// Moves deployment records from the replaced entry to the one that replaces it.
-void move_deployments(Database& db, std::int64_t from_key_id, std::int64_t to_key_id);
 
 }  // namespace keysafe::store
