@@ -179,11 +179,9 @@ for v in "${VARIANTS[@]}"; do
     fi
   fi
   if [ -n "$differs" ]; then
-    # Different listing data with check clean: a flipped byte in a column that is neither sealed
-    # nor checked against the certificate (not_after, chain_trusted, ...). Counted and shown,
-    # not failed: check does not yet compare these columns with the certificate's DER. The keys
-    # themselves are judged above, and a different key always fails.
-    if [ "$check_rc" = 0 ]; then count "metadata-differs-undetected"; echo "note: $v:$differs differ, check clean" >&2
+    # Different listing data must never pass a clean check: every listed field is covered by
+    # the row checksums (schema v8) or compared with the certificate's DER.
+    if [ "$check_rc" = 0 ]; then count "metadata-differs-undetected"; bad "$v:$differs differ from the intact store, yet check is clean"
     else count "differs-but-check-reports-damage"; fi
   fi
   if [ "$check_rc" = 0 ] && [ -z "$differs" ]; then count "variant:intact"; else count "variant:diagnosed"; fi
