@@ -82,6 +82,8 @@ FileSet FileSet::write(const std::filesystem::path& dir, const std::vector<Deplo
       p.existed = true;
       p.content = std::move(e->content);
       p.mode = static_cast<unsigned>(e->st.st_mode & 07777);
+      p.uid = e->st.st_uid;
+      p.gid = e->st.st_gid;
       p.sha256 = to_hex(sha256(p.content));
     }
     set.m_previous.push_back(std::move(p));
@@ -107,13 +109,21 @@ FileSet FileSet::write(const std::filesystem::path& dir, const std::vector<Deplo
 }
 
 void FileSet::restore() {
+  // Only root may give a file to another user (chown(2)).
+  const bool restore_owner = ::geteuid() == 0;
   std::string failures;
   for (const auto& p : m_previous) {
     try {
       if (p.existed) {
-        ops::write_file_atomically(p.path, view(p.content), p.mode, ops::Overwrite::Allow);
+        std::optional<ops::FileOwner> owner;
+        if (restore_owner) owner = ops::FileOwner{p.uid, p.gid};
+        ops::write_file_atomically(p.path, view(p.content), p.mode, ops::Overwrite::Allow, owner);
         if (file_sha256(p.path) != p.sha256)
           throw Error(Errc::Io, "restored content differs");
+        struct stat st {};
+        if (::lstat(p.path.c_str(), &st) != 0 || (st.st_mode & 07777) != p.mode ||
+            (owner && (st.st_uid != p.uid || st.st_gid != p.gid)))
+          throw Error(Errc::Io, "restored mode or owner differs");
       } else if (::unlink(p.path.c_str()) != 0 && errno != ENOENT) {
         throw Error(Errc::Io, std::strerror(errno));
       }

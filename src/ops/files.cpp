@@ -67,7 +67,8 @@ Bytes read_input_file(const std::filesystem::path& path) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           unsigned mode, Overwrite overwrite) {
+                           unsigned mode, Overwrite overwrite,
+                           const std::optional<FileOwner>& owner) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode))
@@ -90,6 +91,12 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
                 "check that the directory exists and is writable");
   const std::filesystem::path tmp = tmpl;
   try {
+    // Owner first: changing it may clear set-user-ID and set-group-ID bits that fchmod sets.
+    if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0)
+      throw Error(Errc::Io, "cannot set the owner of " + quoted(path),
+                  "uid " + std::to_string(owner->uid) + ", gid " + std::to_string(owner->gid) +
+                      ": " + std::strerror(errno),
+                  "only root can give a file to another user");
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
       throw Error(Errc::Io, "cannot set the mode of " + quoted(tmp), std::strerror(errno));
     std::size_t off = 0;

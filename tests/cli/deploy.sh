@@ -144,6 +144,8 @@ ks install bundle3.pem --ca-file ca.pem
 FP3=$(fingerprint_of www3.pem)
 HC=$(hash_of site/fullchain.pem); HK=$(hash_of site/privkey.pem)
 chmod 640 site/fullchain.pem
+# As root the owner and group come back too (a server reading its key by group).
+[ "$(id -u)" = 0 ] && chown 4321:8765 site/privkey.pem
 ks deploy www --to site --test-cmd 'echo "config test: broken on purpose" >&2; exit 3'
 expect_rc 1 "a failing test command fails the deployment"
 expect_in "test command failed" "$ERR" "the error says the test failed"
@@ -154,6 +156,7 @@ expect_in "exit status 3" "$ERR" "the command's exit status is shown"
 expect_eq "$(hash_of site/fullchain.pem)" "$HC" "fullchain.pem restored byte for byte"
 expect_eq "$(hash_of site/privkey.pem)" "$HK" "privkey.pem restored byte for byte"
 expect_eq "$(mode_of site/fullchain.pem)" "640" "the previous mode is restored too"
+[ "$(id -u)" = 0 ] && expect_eq "$(stat -c %u:%g site/privkey.pem)" "4321:8765" "as root, the previous owner and group are restored too"
 ks deployments --json
 expect_eq "$(jget '.[] | select(.target_dir | endswith("/site")) | .fingerprint_sha256')" "$FP2" "the record still names the previous certificate"
 # The failing command is not recorded either: the next deploy runs without it.

@@ -360,6 +360,27 @@ TEST(FileSetTest, RestorePutsBackBytesAndModeAndRemovesNewFiles) {
   EXPECT_EQ(names_in(dir.path()), std::set<std::string>{"fullchain.pem"});
 }
 
+TEST(FileSetTest, RestoreGivesFilesBackToTheirOwnerAndGroup) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root can give a file to another user";
+  TempDir dir;
+  const fs::path key = dir.path() / "privkey.pem";
+  // A key the server reads by group (e.g. root:ssl-cert 0640), owned by someone else.
+  write_file(key, "old key\n", 0640);
+  ASSERT_EQ(::chown(key.c_str(), 4321, 8765), 0);
+  FileSet set = FileSet::write(dir.path(), layout_files(Layout::Nginx, Identity().material()));
+  ASSERT_EQ(stat_of(key).st_uid, 0u) << "the deployed file should be keysafe's (root's)";
+
+  set.restore();
+  const struct stat st = stat_of(key);
+  EXPECT_EQ(st.st_uid, 4321u);
+  EXPECT_EQ(st.st_gid, 8765u);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(read_file(key), "old key\n");
+  ASSERT_EQ(set.previous().size(), 2u);
+  EXPECT_EQ(set.previous()[1].uid, 4321u);
+  EXPECT_EQ(set.previous()[1].gid, 8765u);
+}
+
 TEST(FileSetTest, FailureMidwayRollsBackWhatWasWritten) {
   TempDir dir;
   write_file(dir.path() / "first.pem", "first, before\n", 0644);

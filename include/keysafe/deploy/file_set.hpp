@@ -1,6 +1,8 @@
 // Writing a deployment's files one by one, atomically, with a way back to what was there.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,6 +19,8 @@ struct PreviousFile {
   bool existed = false;
   SecureBytes content;  // may be an earlier private key
   unsigned mode = 0;
+  uid_t uid = 0;        // owner and group
+  gid_t gid = 0;
   std::string sha256;   // hex of content; empty when the file did not exist
 };
 
@@ -38,8 +42,10 @@ class FileSet final {
   static FileSet write(const std::filesystem::path& dir, const std::vector<DeployFile>& files);
 
   // Puts every path back as it was (same bytes, same mode; removes files that did not exist),
-  // then checks each against its recorded SHA-256. Throws Errc::Io naming any path that could
-  // not be restored, after trying all of them.
+  // then checks each against its recorded SHA-256 and mode. Run as root it restores each
+  // file's owner and group too (a server may read its key as another user, or by group);
+  // anyone else cannot give a file away, so a restored file belongs to the user running
+  // keysafe. Throws Errc::Io naming any path that could not be restored, after trying all.
   void restore();
 
   const std::vector<PreviousFile>& previous() const noexcept { return m_previous; }
