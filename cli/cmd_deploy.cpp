@@ -40,6 +40,7 @@ nlohmann::json deploy_result_json(const ops::DeployResult& r) {
           {"previous_fingerprint_sha256", optional_json(r.previous_fingerprint)},
           {"replaced_own_files", r.replaced_own},
           {"forced", r.forced},
+          {"created_directories", r.created_directories},
           {"test_cmd", optional_json(d.test_cmd)},
           {"reload_cmd", optional_json(d.reload_cmd)},
           {"tested", r.tested},
@@ -56,6 +57,8 @@ void render_deploy_text(const ops::DeployResult& r, std::ostream& out) {
   out << "deployed \"" << r.name << "\" (serial " << r.serial << ", valid until "
       << ops::format_rfc3339(r.not_after) << ") to " << d.target_dir << " as " << d.layout
       << " files: " << names << '\n';
+  for (const auto& created : r.created_directories)
+    out << "  created the directory " << created << " (mode 0755)\n";
   if (r.tested) out << "  test passed: " << *d.test_cmd << '\n';
   if (r.reloaded) out << "  reloaded: " << *d.reload_cmd << '\n';
   if (r.probe)
@@ -80,7 +83,9 @@ Action setup_deploy(CLI::App& cmd) {
   auto o = std::make_shared<Options>();
   cmd.add_option("NAME", o->name, "the entry to deploy (its key and current certificate)")
       ->required();
-  cmd.add_option("--to", o->to, "the directory the server reads its certificate and key from")
+  cmd.add_option("--to", o->to,
+                 "the directory the server reads its certificate and key from; created (mode "
+                 "0755, with its missing parents) when it does not exist")
       ->required()
       ->type_name("DIR");
   cmd.add_option("--layout", o->layout,
@@ -117,7 +122,9 @@ back byte for byte and stops (the server, not reloaded, still serves them). Othe
 the reload command, records the deployment (keysafe deployments), writes an audit row, and
 probes HOST:PORT until the served certificate is the deployed one. Asks no confirmation:
 writing the key where the server reads it is the purpose of this command. Files of an
-earlier deployment to DIR are replaced; other files are left alone unless --force.
+earlier deployment to DIR are replaced; other files are left alone unless --force. A DIR
+that does not exist is created, with its missing parents, mode 0755 (the output says so);
+if the deployment then fails, the directories it created are removed again.
 The commands run with /bin/sh -c and see KEYSAFE_DEPLOY_DIR, KEYSAFE_DEPLOY_NAME and
 KEYSAFE_DEPLOY_LAYOUT. Deploying again to DIR reuses the recorded layout, commands and
 probe unless given (an empty --test-cmd '' removes one). Needs the store passphrase.

@@ -4,7 +4,12 @@
 
 #include <openssl/pem.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <system_error>
 
@@ -71,17 +76,45 @@ deploy::Material material_of(store::Keystore& store, const Target& t) {
   return m;
 }
 
-std::filesystem::path target_directory(const std::filesystem::path& dir) {
+// The target directory, canonical; `missing` lists the directories of the path that do not
+// exist yet, outermost first (deploy creates them just before writing).
+std::filesystem::path target_directory(const std::filesystem::path& dir,
+                                       std::vector<std::filesystem::path>& missing) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  const auto canonical = std::filesystem::canonical(dir, ec);
+  const fs::path canonical = fs::weakly_canonical(fs::absolute(dir), ec);
   if (ec)
     throw Error(Errc::Io, "cannot deploy to " + quoted(dir.string()), ec.message(),
-                "create the directory the server reads its certificate from (e.g. mkdir -p " +
-                    dir.string() + "), then deploy again");
-  if (!std::filesystem::is_directory(canonical, ec))
+                "check the permissions of the directories on the path");
+  fs::path p = canonical;
+  if (!p.has_filename()) p = p.parent_path();  // a trailing slash
+  for (; p != p.root_path() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path())
+    missing.insert(missing.begin(), p);
+  if (!missing.empty() && !fs::is_directory(p, ec))
+    throw Error(Errc::Usage, "cannot deploy to " + quoted(dir.string()),
+                quoted(p.string()) + " is not a directory",
+                "give the directory the server reads its certificate and key from with --to");
+  if (missing.empty() && !fs::is_directory(canonical, ec))
     throw Error(Errc::Usage, "cannot deploy to " + quoted(dir.string()), "it is not a directory",
                 "give the directory the server reads its certificate and key from with --to");
   return canonical;
+}
+
+// Creates `dirs` (outermost first) with mode 0755 whatever the umask: the server, often
+// another user, must be able to reach its files (the key file itself stays 0600).
+void create_directories(const std::vector<std::filesystem::path>& dirs) {
+  for (const auto& d : dirs) {
+    if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+      throw Error(Errc::Io, "cannot create the directory " + quoted(d.string()),
+                  std::strerror(errno), "create it yourself (mkdir -p), then deploy again");
+    if (::chmod(d.c_str(), 0755) != 0)
+      throw Error(Errc::Io, "cannot set the mode of " + quoted(d.string()), std::strerror(errno));
+  }
+}
+
+// Removes the directories a failed deployment created, innermost first (only while empty).
+void remove_directories(const std::vector<std::filesystem::path>& dirs) {
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) ::rmdir(d->c_str());
 }
 
 std::string command_failure_cause(const std::string& which, const std::string& cmd,
@@ -122,11 +155,13 @@ std::optional<std::string> leaf_fingerprint_on_disk(const std::filesystem::path&
 
 DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) {
   const Target t = target_entry(store, request.name);
-  const auto dir = target_directory(request.target_dir);
+  std::vector<std::filesystem::path> missing_dirs;
+  const auto dir = target_directory(request.target_dir, missing_dirs);
   const auto earlier = store::deployment_at(store.database(), dir.string());
 
   DeployResult result;
   result.name = request.name;
+  for (const auto& d : missing_dirs) result.created_directories.push_back(d.string());
   store::DeploymentRecord& row = result.record;
   row.key_id = t.entry.key.id;
   row.entry = t.entry.key.name;
@@ -198,11 +233,22 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
   const std::map<std::string, std::string> env{{"KEYSAFE_DEPLOY_DIR", dir.string()},
                                                {"KEYSAFE_DEPLOY_NAME", request.name},
                                                {"KEYSAFE_DEPLOY_LAYOUT", row.layout}};
-  deploy::FileSet written = deploy::FileSet::write(dir, files);
+  // Created only now, after every check that can refuse: a refused deployment leaves nothing.
+  create_directories(missing_dirs);
+  deploy::FileSet written;
+  try {
+    written = deploy::FileSet::write(dir, files);
+  } catch (...) {
+    remove_directories(missing_dirs);
+    throw;
+  }
   const bool had_files = std::any_of(written.previous().begin(), written.previous().end(),
                                      [](const deploy::PreviousFile& p) { return p.existed; });
   const std::string restored_note =
-      had_files ? "the previous files are back in " + quoted(dir.string()) +
+      !missing_dirs.empty()
+          ? "the new files and the directory " + quoted(missing_dirs.front().string()) +
+                " that keysafe created were removed"
+      : had_files ? "the previous files are back in " + quoted(dir.string()) +
                       " byte for byte, and the server still serves them"
                 : std::string("the new files were removed from ") + quoted(dir.string()) +
                       " (it held none before)";
@@ -218,6 +264,7 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
       throw Error(Errc::DeployFailed, summary + "; restoring the previous files FAILED",
                   cause + "\n" + e.cause(), e.remedy());
     }
+    remove_directories(missing_dirs);
     store.record("deploy-failed", request.name,
                  "to " + dir.string() + ": " + summary + "; previous files restored");
     store.flush_audit();

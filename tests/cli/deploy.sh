@@ -38,9 +38,19 @@ expect_in "HOST:PORT" "$ERR" "the probe error shows the expected form"
 ks deploy nosuch --to site
 expect_rc 1 "deploying an entry that does not exist fails"
 expect_in "no entry" "$ERR" "the error names the missing entry"
-ks deploy www --to missing-dir
-expect_rc 1 "deploying into a directory that does not exist fails"
-expect_in "mkdir" "$ERR" "the fix says to create the directory"
+touch plainfile
+ks deploy www --to plainfile/sub
+expect_rc 2 "a --to path through a regular file is a usage error"
+expect_in "is not a directory" "$ERR" "the error says which part is not a directory"
+# A directory that does not exist is created only for a deployment that goes ahead, and
+# removed again when it is rolled back.
+ks deploy www --to missing-dir/sub --probe nocolon
+expect_rc 2 "a refused deployment to a missing directory"
+[ -e missing-dir ] && bad "a refused deployment created its directory" || ok
+ks deploy www --to missing-dir/sub --test-cmd false
+expect_rc 1 "a failing test command on a deployment to a missing directory"
+expect_in "that keysafe created were removed" "$ERR" "the error says the created directory was removed"
+[ -e missing-dir ] && bad "the directories created for a failed deployment are removed" || ok
 ks create pending --dns pending.example.test
 ks deploy pending --to site
 expect_rc 2 "an entry without a certificate cannot be deployed"
@@ -232,6 +242,21 @@ expect_rc 1 "status of an entry that does not exist"
 ks status other
 expect_rc 0 "status of an entry deployed nowhere"
 expect_in "not deployed anywhere" "$OUT" "says so"
+
+# --- a target directory that does not exist is created, with its parents, mode 0755 ----------
+OLD_UMASK=$(umask); umask 077
+ks deploy www --to new/parent/dir
+umask "$OLD_UMASK"
+expect_rc 0 "deploy to a directory that does not exist"
+expect_in "created the directory $T/new (mode 0755)" "$OUT" "the output names each directory created"
+expect_in "created the directory $T/new/parent/dir (mode 0755)" "$OUT" "down to the target"
+for d in new new/parent new/parent/dir; do
+  expect_eq "$(mode_of $d)" "755" "$d is created 0755 whatever the umask"
+done
+expect_eq "$(mode_of new/parent/dir/privkey.pem)" "600" "the key in it is still 0600"
+expect_eq "$(fingerprint_of new/parent/dir/fullchain.pem)" "$FP4" "the files are deployed there"
+ks deploy www --to new/parent/dir --json
+expect_eq "$(jget '.created_directories | length')" "0" "deploying there again creates nothing"
 
 # --- audit ---------------------------------------------------------------------------------------
 ks audit --json

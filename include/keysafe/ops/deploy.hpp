@@ -38,6 +38,7 @@ struct DeployResult {
   std::int64_t not_after = 0;
   bool replaced_own = false;     // an earlier deployment of keysafe was replaced
   bool forced = false;           // foreign files were overwritten (--force)
+  std::vector<std::string> created_directories;  // made for this deployment (0755), outermost first
   std::optional<std::string> previous_fingerprint;
   bool tested = false;
   bool reloaded = false;
