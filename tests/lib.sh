@@ -79,6 +79,49 @@ ks_notty() {
 }
 hash_of() { if [ -e "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo "<no file>"; fi; }
 
+# --- a private nginx on loopback (tests/interop/deploy_*.sh) -----------------------------------
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# require_nginx: sets NGINX, or skips the script (exit 77) when nginx is not installed.
+require_nginx() {
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$NGINX" ] || { echo "SKIP: nginx is not installed"; exit 77; }
+}
+# nginx_tls_server PORT CERT KEY [SERVER_NAME]: one TLS server block for nginx_config.
+nginx_tls_server() {
+  printf '  server {\n    listen 127.0.0.1:%s ssl;\n' "$1"
+  [ -n "${4:-}" ] && printf '    server_name %s;\n' "$4"
+  printf '    ssl_certificate %s;\n    ssl_certificate_key %s;\n' "$2" "$3"
+  printf '    location / { return 200 "ok\\n"; }\n  }\n'
+}
+# nginx_config SERVER_BLOCKS: writes $T/nginx/nginx.conf for an nginx of this script alone
+# (pid, logs and temp directories in $T/nginx; TLS 1.2 and 1.3) serving SERVER_BLOCKS (see
+# nginx_tls_server); sets NG, the nginx command for it (`$NG -t -q` tests, `$NG -s reload`
+# reloads), and stops that nginx when the script exits.
+nginx_config() {
+  mkdir -p "$T/nginx"
+  cat >"$T/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $T/nginx/body;
+  proxy_temp_path $T/nginx/proxy;
+  fastcgi_temp_path $T/nginx/fastcgi;
+  uwsgi_temp_path $T/nginx/uwsgi;
+  scgi_temp_path $T/nginx/scgi;
+  ssl_protocols TLSv1.2 TLSv1.3;
+$1
+}
+CONF
+  NG="$NGINX -c $T/nginx/nginx.conf -e $T/nginx/error.log"
+  trap '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
+}
+# start_nginx: starts it; a failure ends the script, showing nginx's error log.
+start_nginx() { $NG || { bad "nginx did not start: $(cat "$T/nginx/error.log")"; finish; exit 1; }; }
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]

@@ -4,12 +4,10 @@
 # command and a real `nginx -t` failure (mismatched key and certificate) restore the previous
 # files, which are still served; status flags stale and unreachable targets.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || { echo "SKIP: nginx is not installed"; exit 77; }
+require_nginx
 
 fingerprint_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'; }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # served PORT [SNI]: the PEM leaf nginx serves, verified against ca.pem (empty if verification fails).
 served() {
   openssl s_client -connect "127.0.0.1:$1" -servername "${2:-www.example.test}" -CAfile ca.pem \
@@ -20,42 +18,13 @@ served_serial() { served "$@" | openssl x509 -noout -serial 2>/dev/null | cut -d
 
 PORT=$(free_port)
 PORT2=$(free_port)
-mkdir -p nginx tls mix/a mix/b
-cat >nginx/nginx.conf <<EOF
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $T/nginx/body;
-  proxy_temp_path $T/nginx/proxy;
-  fastcgi_temp_path $T/nginx/fastcgi;
-  uwsgi_temp_path $T/nginx/uwsgi;
-  scgi_temp_path $T/nginx/scgi;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  server {
-    listen 127.0.0.1:$PORT ssl;
-    server_name www.example.test;
-    ssl_certificate $T/tls/fullchain.pem;
-    ssl_certificate_key $T/tls/privkey.pem;
-    location / { return 200 "ok\n"; }
-  }
-  # A second site whose configuration takes the certificate from one directory and the key
-  # from another: deploying another entry's key there makes a real mismatch for nginx -t.
-  server {
-    listen 127.0.0.1:$PORT2 ssl;
-    server_name mix.example.test;
-    ssl_certificate $T/mix/a/fullchain.pem;
-    ssl_certificate_key $T/mix/b/privkey.pem;
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
-NG="$NGINX -c $T/nginx/nginx.conf -e $T/nginx/error.log"
+mkdir -p tls mix/a mix/b
+# The second site takes the certificate from one directory and the key from another:
+# deploying another entry's key there makes a real mismatch for nginx -t.
+nginx_config "$(nginx_tls_server $PORT $T/tls/fullchain.pem $T/tls/privkey.pem www.example.test)
+$(nginx_tls_server $PORT2 $T/mix/a/fullchain.pem $T/mix/b/privkey.pem mix.example.test)"
 TEST_CMD="$NG -t -q"
 RELOAD_CMD="$NG -s reload"
-trap '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
 
 new_store
 make_ca
@@ -71,7 +40,7 @@ ks deploy www --to mix/b
 expect_rc 0 "deploy www to mix/b"
 ks deploy www --to tls --test-cmd "$TEST_CMD"
 expect_rc 0 "first deployment (tested by nginx -t)"
-$NG || { bad "nginx did not start: $(cat nginx/error.log)"; finish; exit 1; }
+start_nginx
 expect_eq "$(served_fp $PORT)" "$(fingerprint_of www1.pem)" "nginx serves the deployed certificate, verified against the CA"
 
 # Recorded commands from now on: reload and probe.

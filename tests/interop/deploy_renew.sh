@@ -3,10 +3,8 @@
 # renewed (same key, then a new key); each renewal redeploys to the recorded target and nginx
 # serves the new serial, verified against the CA.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || { echo "SKIP: nginx is not installed"; exit 77; }
+require_nginx
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 served() {
   openssl s_client -connect "127.0.0.1:$PORT" -servername www.example.test -CAfile ca.pem \
     -verify_return_error </dev/null 2>/dev/null | openssl x509 2>/dev/null
@@ -15,30 +13,8 @@ served_serial() { served | openssl x509 -noout -serial 2>/dev/null | cut -d= -f2
 served_pub() { served | openssl x509 -noout -pubkey 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 PORT=$(free_port)
-mkdir -p nginx tls
-cat >nginx/nginx.conf <<CONF
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $T/nginx/body;
-  proxy_temp_path $T/nginx/proxy;
-  fastcgi_temp_path $T/nginx/fastcgi;
-  uwsgi_temp_path $T/nginx/uwsgi;
-  scgi_temp_path $T/nginx/scgi;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  server {
-    listen 127.0.0.1:$PORT ssl;
-    ssl_certificate $T/tls/fullchain.pem;
-    ssl_certificate_key $T/tls/privkey.pem;
-    location / { return 200 "ok\n"; }
-  }
-}
-CONF
-NG="$NGINX -c $T/nginx/nginx.conf -e $T/nginx/error.log"
-trap '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p tls
+nginx_config "$(nginx_tls_server $PORT $T/tls/fullchain.pem $T/tls/privkey.pem)"
 
 new_store
 ks ca init localca
@@ -50,7 +26,7 @@ ks ca sign localca --key www --days 30
 expect_rc 0 "the local CA issues www's certificate (installed at once)"
 ks deploy www --to tls --test-cmd "$NG -t -q"
 expect_rc 0 "deploy www"
-$NG || { bad "nginx did not start: $(cat nginx/error.log)"; finish; exit 1; }
+start_nginx
 ks deploy www --to tls --reload-cmd "$NG -s reload" --probe 127.0.0.1:$PORT --sni www.example.test
 expect_rc 0 "record reload and probe"
 S1=$(served_serial)
