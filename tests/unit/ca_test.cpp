@@ -25,24 +25,13 @@
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/names.hpp"
 #include "keysafe/x509/request.hpp"
+#include "store_fixture.hpp"
 
 namespace keysafe::ops {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr std::int64_t k_day = 86400;
-constexpr std::string_view k_passphrase = "ca test passphrase";
-
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no keysafe::Error thrown";
-  return Error(Errc::Internal, "<none>");
-}
+using keysafe::testing::error_of;
 
 // OpenSSL's verdict on `leaf` with `untrusted` intermediates against `anchor`, at `at`.
 int verify(X509* leaf, X509* anchor, const std::vector<X509*>& untrusted, std::int64_t at,
@@ -69,22 +58,10 @@ std::string octets_hex(const ASN1_OCTET_STRING* s) {
   return s == nullptr ? "" : to_hex({ASN1_STRING_get0_data(s), static_cast<std::size_t>(ASN1_STRING_length(s))});
 }
 
-class CaTest : public ::testing::Test {
+class CaTest : public keysafe::testing::StoreFixture {
  protected:
-  void SetUp() override {
-    m_dir = fs::temp_directory_path() / ("keysafe-ca-test-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
-    const auto path = m_dir / "store.db";
-    store::Keystore::create(path, as_span(k_passphrase), store::KdfParams{10, 8, 1}, m_now);
-    m_store = std::make_unique<store::Keystore>(store::Keystore::open(path));
-    m_store->unlock(as_span(k_passphrase));
-  }
-  void TearDown() override {
-    m_store.reset();
-    fs::remove_all(m_dir);
-  }
+  CaTest() : StoreFixture(1'780'000'000) {}  // 2026-05-28
+
   CaInitResult init_root(const std::string& name, std::int64_t days = 3650) {
     CaInitParams p;
     p.name = name;
@@ -97,10 +74,6 @@ class CaTest : public ::testing::Test {
                          const std::vector<std::string>& ip = {}) {
     return x509::build_request(key, x509::RequestSpec{"O=Example", dns, ip});
   }
-
-  fs::path m_dir;
-  std::int64_t m_now = 1'780'000'000;  // 2026-05-28
-  std::unique_ptr<store::Keystore> m_store;
 };
 
 TEST_F(CaTest, RootCertificateIsASelfSignedCaWithCriticalConstraints) {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -31,7 +32,11 @@
 #include "keysafe/deploy/probe.hpp"
 #include "keysafe/error.hpp"
 #include "keysafe/ossl/handles.hpp"
+#include "keysafe/ops/ca.hpp"
+#include "keysafe/ops/create.hpp"
+#include "keysafe/ops/deploy.hpp"
 #include "keysafe/ossl/ssl_handles.hpp"
+#include "store_fixture.hpp"
 
 namespace keysafe::deploy {
 namespace {
@@ -39,16 +44,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no keysafe::Error thrown";
-  return Error(Errc::Internal, "<none>");
-}
+using keysafe::testing::error_of;
 
 // ---- certificates and keys made with OpenSSL's APIs (never by keysafe) --------------------
 
@@ -422,6 +418,71 @@ TEST(FileSetTest, FileSha256) {
   EXPECT_EQ(file_sha256(dir.path() / "a"), sha256_hex("abc"));
   fs::create_symlink(dir.path() / "a", dir.path() / "link");
   EXPECT_EQ(error_of([&] { (void)file_sha256(dir.path() / "link"); }).code(), Errc::Refused);
+}
+
+// ---- ops::deploy_entry: whose files may be replaced ----------------------------------------
+
+// "www" with a certificate from the store's local CA, and an empty target directory.
+class DeployEntry : public keysafe::testing::StoreFixture {
+ protected:
+  DeployEntry() : StoreFixture(static_cast<std::int64_t>(std::time(nullptr))) {}
+  void SetUp() override {
+    StoreFixture::SetUp();
+    ops::CaInitParams ca;
+    ca.name = "root";
+    ca.now = m_now;
+    (void)ops::ca_init(*m_store, ca);
+    ops::CreateParams www;
+    www.name = "www";
+    www.dns = {"www.deploy.test"};
+    www.now = m_now;
+    ops::prepare_create(*m_store, www);
+    (void)ops::create_key(*m_store, www);
+    ops::IssueOptions o;
+    o.now = m_now;
+    (void)ops::ca_sign_key(*m_store, ops::Authority::open(*m_store, "root"), "www", o);
+    m_site = m_dir / "site";
+    fs::create_directory(m_site);
+  }
+  ops::DeployResult deploy(bool force = false) {
+    ops::DeployRequest r;
+    r.name = "www";
+    r.target_dir = m_site;
+    r.force = force;
+    r.now = m_now;
+    return ops::deploy_entry(*m_store, r);
+  }
+  fs::path m_site;
+};
+
+TEST_F(DeployEntry, RefusesFilesKeysafeDidNotWriteUnlessForced) {
+  const fs::path key = m_site / "privkey.pem";
+  write_file(key, "the administrator's own key\n", 0600);
+  const Error e = error_of([&] { (void)deploy(); });
+  EXPECT_EQ(e.code(), Errc::Refused);
+  EXPECT_NE(e.cause().find(key.string()), std::string::npos) << e.cause();
+  EXPECT_NE(e.remedy().find("--force"), std::string::npos);
+  EXPECT_EQ(read_file(key), "the administrator's own key\n");
+  EXPECT_FALSE(fs::exists(m_site / "fullchain.pem")) << "written although refused";
+
+  const ops::DeployResult forced = deploy(true);
+  EXPECT_TRUE(forced.forced);
+  const ossl::PKey deployed = private_key_in(read_file(key));
+  ASSERT_TRUE(deployed);
+  const auto leaf = certificates_in(read_file(m_site / "fullchain.pem"));
+  ASSERT_FALSE(leaf.empty());
+  EXPECT_EQ(X509_check_private_key(leaf.front().get(), deployed.get()), 1);
+}
+
+TEST_F(DeployEntry, ReplacesItsOwnFilesButNotOnesChangedSince) {
+  EXPECT_FALSE(deploy().replaced_own);  // an empty directory
+  const ops::DeployResult again = deploy();
+  EXPECT_TRUE(again.replaced_own);
+  EXPECT_FALSE(again.forced);
+  // Edited by hand after keysafe wrote it: no longer keysafe's file.
+  write_file(m_site / "fullchain.pem", "edited by hand\n", 0644);
+  EXPECT_EQ(error_of([&] { (void)deploy(); }).code(), Errc::Refused);
+  EXPECT_EQ(read_file(m_site / "fullchain.pem"), "edited by hand\n");
 }
 
 // ---- run_shell ----------------------------------------------------------------------------

@@ -23,25 +23,15 @@
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
+#include "store_fixture.hpp"
 
 namespace keysafe::ops {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view k_passphrase = "ops test passphrase";
 constexpr std::int64_t k_day = 86400;
-
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no keysafe::Error thrown";
-  return Error(Errc::Internal, "<none>");
-}
+using keysafe::testing::error_of;
 
 Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
@@ -218,23 +208,14 @@ TEST(EntryName, Invalid) {
 // ---------------------------------------------------------------------------------------------
 // Create and install, in process, against a store in a fresh temporary directory
 
-class OpsStore : public ::testing::Test {
+class OpsStore : public keysafe::testing::StoreFixture {
  protected:
+  OpsStore() : StoreFixture(now_unix()) {}
+
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "keysafe-ops-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    m_dir = tmpl;
-    const fs::path path = m_dir / "store.db";
-    store::Keystore::create(path, as_span(k_passphrase), store::KdfParams{10, 8, 1}, m_now);
-    m_store.emplace(store::Keystore::open(path));
-    m_store->unlock(as_span(k_passphrase));
+    StoreFixture::SetUp();
     m_ca_file = m_dir / "root.pem";
     std::ofstream(m_ca_file) << pem_of(m_ca.cert());
-  }
-  void TearDown() override {
-    m_store.reset();
-    std::error_code ec;
-    fs::remove_all(m_dir, ec);
   }
 
   CreateResult create(const std::string& name, std::vector<std::string> dns,
@@ -265,11 +246,8 @@ class OpsStore : public ::testing::Test {
     return install_certificate(*m_store, input, "issued.pem", options);
   }
 
-  std::int64_t m_now = now_unix();
-  fs::path m_dir;
   fs::path m_ca_file;
   TestCa m_ca{now_unix()};
-  std::optional<store::Keystore> m_store;
 };
 
 TEST_F(OpsStore, PrepareCreateNormalizesAndChecks) {
