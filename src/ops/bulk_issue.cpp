@@ -1,17 +1,15 @@
 // Bulk issuance: key, request and certificate on worker threads, one transaction for the store.
 //
-// Work a naive pipeline repeats is done once or skipped: the CA key is opened and its names
-// and identifiers read once; a request built here is not encoded, re-parsed and re-verified
-// before signing (its subject and public key are taken from the objects in memory); the stored
-// columns are taken from what was just built instead of decoding the certificate again.
+// Work a naive pipeline repeats is done once or skipped: the CA key is opened once; a request
+// built here is not encoded, re-parsed and re-verified before signing (its subject and public
+// key are taken from the objects in memory); certificates are made by ops::Authority, the same
+// code as `ca sign`.
 #include "keysafe/ops/bulk_issue.hpp"
 
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -19,7 +17,9 @@
 #include <thread>
 #include <unordered_set>
 
+#include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/create.hpp"
+#include "keysafe/store/authorities.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
@@ -39,23 +39,15 @@ std::string entry_name(const BulkIssueParams& p, std::size_t i) {
   return p.prefix + "-" + n;
 }
 
-// What every certificate shares: the CA, its names and the chain above the new leaves.
+// What every certificate shares: the CA (which signs, as `ca sign` does) and the chain above
+// the new leaves.
 struct Issuer {
-  std::string name;
-  ossl::PKey key;
-  ossl::Cert cert;
-  std::string subject;  // RFC 2253, for the issuer column
-  std::vector<Bytes> chain;
+  Authority authority;
+  std::vector<Bytes> chain;  // the CA's certificate, then its own chain, DER
   bool chain_trusted = false;
   std::string chain_problem;
-  std::optional<std::int64_t> authority_key_id;
+  std::optional<std::int64_t> authority_key_id;  // set when the CA is a local CA (ca init)
 };
-
-void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  ossl::Extension ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
-  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1)
-    ossl::fail(Errc::Crypto, std::string("adding the extension ") + OBJ_nid2sn(nid) + " failed");
-}
 
 store::PreparedEntry make_entry(const store::Keystore& store, const Issuer& ca,
                                 const BulkIssueParams& p, std::size_t index,
@@ -72,37 +64,14 @@ store::PreparedEntry make_entry(const store::Keystore& store, const Issuer& ca,
   const x509::RequestSpec spec{"", {dns}, {}};
   const ossl::Req req = x509::build_request(key.get(), spec);
 
-  // The certificate, from the request's subject and the key in memory.
-  ossl::Cert cert(X509_new());
-  if (!cert) ossl::fail(Errc::Crypto, "allocating a certificate failed");
-  X509_set_version(cert.get(), X509_VERSION_3);
-  std::uint8_t serial[16];
-  if (RAND_bytes(serial, sizeof serial) != 1) ossl::fail(Errc::Crypto, "no random serial");
-  serial[0] = static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x01);  // positive, 16 bytes (RFC 5280 §4.1.2.2)
-  {
-    ossl::BigNum bn(BN_bin2bn(serial, sizeof serial, nullptr));
-    if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) == nullptr)
-      ossl::fail(Errc::Crypto, "setting the serial number failed");
-  }
+  // The certificate, from the request's subject and the key in memory: the request was just
+  // built here, so it is not re-encoded, re-parsed and re-verified first.
   const X509_NAME* subject = X509_REQ_get_subject_name(req.get());
-  X509_set_subject_name(cert.get(), subject);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.cert.get()));
-  time_t not_before = static_cast<time_t>(p.now);
-  time_t not_after = static_cast<time_t>(p.now + std::int64_t{p.days} * 86400);
-  if (X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &not_before) == nullptr ||
-      X509_time_adj_ex(X509_getm_notAfter(cert.get()), 0, 0, &not_after) == nullptr)
-    ossl::fail(Errc::Crypto, "setting the validity failed");
-  X509_set_pubkey(cert.get(), key.get());
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, ca.cert.get(), cert.get(), nullptr, nullptr, 0);
-  add_extension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
-  add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature");
-  add_extension(cert.get(), &ctx, NID_ext_key_usage, "serverAuth");
-  add_extension(cert.get(), &ctx, NID_subject_alt_name, ("DNS:" + dns).c_str());
-  add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
-  add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid,issuer");
-  if (X509_sign(cert.get(), ca.key.get(), x509::signing_digest(ca.key.get())) <= 0)
-    ossl::fail(Errc::Crypto, "signing certificate " + name + " failed");
+  IssueOptions options;
+  options.profile = x509::LeafProfile::Server;
+  options.days = p.days;
+  options.now = p.now;
+  IssuedCertificate issued = ca.authority.issue(key.get(), subject, {dns}, {}, options);
 
   // The rows, from what was just built.
   e.key.name = name;
@@ -113,19 +82,8 @@ store::PreparedEntry make_entry(const store::Keystore& store, const Issuer& ca,
   e.key.request_der = x509::request_der(req.get());
   e.key.now = p.now;
   auto& c = e.certificate;
-  c.der = x509::certificate_der(cert.get());
-  c.info.subject = e.key.subject;
-  c.info.issuer = ca.subject;
-  c.info.serial_hex = to_hex(serial);
-  std::transform(c.info.serial_hex.begin(), c.info.serial_hex.end(), c.info.serial_hex.begin(),
-                 [](char ch) { return static_cast<char>(std::toupper(static_cast<unsigned char>(ch))); });
-  c.info.not_before = p.now;
-  c.info.not_after = static_cast<std::int64_t>(not_after);
-  c.info.dns = {dns};
-  c.info.fingerprint_sha256 = to_hex(sha256(c.der));
-  c.info.spki = e.key.spki_der;
-  c.info.spki_sha256 = x509::spki_sha256_hex(e.key.spki_der);
-  c.info.key_algorithm = e.key.algorithm;
+  c.der = x509::certificate_der(issued.certificate.get());
+  c.info = std::move(issued.info);
   c.chain = ca.chain;
   c.chain_trusted = ca.chain_trusted;
   c.chain_problem = ca.chain_problem;
@@ -134,6 +92,35 @@ store::PreparedEntry make_entry(const store::Keystore& store, const Issuer& ca,
       store.seal_private_key(e.key_id, c.info.spki_sha256, x509::private_key_to_pkcs8(key.get()));
   ossl::clear_errors();
   return e;
+}
+
+// Opens the issuing entry once for all certificates: any entry holding a CA key and
+// certificate (a local CA from `ca init`, or an imported one).
+Issuer open_issuer(store::Keystore& store, const std::string& name) {
+  const auto ca_key = store.key_by_name(name);
+  if (!ca_key || !ca_key->current_certificate_id)
+    throw Error(Errc::NotFound, "no CA entry named \"" + name + "\"");
+  ossl::PKey key = x509::private_key_from_pkcs8(store.open_private_key(*ca_key));
+  ossl::Cert cert = x509::certificate_from_der(store.certificate_der(*ca_key->current_certificate_id));
+  if (!x509::certificate_matches_key(cert.get(), key.get()))
+    throw Error(Errc::StoreDamaged, "the CA \"" + name + "\" does not match its certificate");
+  std::vector<Bytes> chain_der{x509::certificate_der(cert.get())};
+  std::vector<ossl::Cert> chain;
+  for (auto& der : store.chain_of(*ca_key->current_certificate_id)) {
+    chain.push_back(x509::certificate_from_der(der));
+    chain_der.push_back(std::move(der));
+  }
+  // The local CA is the trust anchor of what it issues when its chain ends at a root.
+  const X509* top = chain.empty() ? cert.get() : chain.back().get();
+  const bool trusted = X509_check_issued(const_cast<X509*>(top), const_cast<X509*>(top)) == X509_V_OK;
+  ossl::clear_errors();
+  std::optional<std::int64_t> authority_key_id;
+  if (store::authority(store.database(), ca_key->id)) authority_key_id = ca_key->id;
+  return Issuer{Authority(name, ca_key->id, std::move(key), std::move(cert), std::move(chain)),
+                std::move(chain_der), trusted,
+                trusted ? std::string()
+                        : "issued by the local CA \"" + name + "\" whose root is not in the store",
+                authority_key_id};
 }
 
 }  // namespace
@@ -174,30 +161,7 @@ void prepare_bulk_issue(store::Keystore& store, BulkIssueParams& params) {
 }
 
 BulkIssueResult issue_bulk(store::Keystore& store, const BulkIssueParams& params) {
-  // The CA: opened once for all certificates.
-  Issuer ca;
-  ca.name = params.ca;
-  const auto ca_key = store.key_by_name(params.ca);
-  if (!ca_key || !ca_key->current_certificate_id)
-    throw Error(Errc::NotFound, "no CA entry named \"" + params.ca + "\"");
-  ca.key = x509::private_key_from_pkcs8(store.open_private_key(*ca_key));
-  ca.cert = x509::certificate_from_der(store.certificate_der(*ca_key->current_certificate_id));
-  if (!x509::certificate_matches_key(ca.cert.get(), ca.key.get()))
-    throw Error(Errc::StoreDamaged, "the CA \"" + params.ca + "\" does not match its certificate");
-  ca.subject = x509::name_to_string(X509_get_subject_name(ca.cert.get()));
-  ca.chain.push_back(x509::certificate_der(ca.cert.get()));
-  for (auto& der : store.chain_of(*ca_key->current_certificate_id)) ca.chain.push_back(std::move(der));
-  // The local CA is the trust anchor of what it issues when its chain ends at a root.
-  const auto top = x509::certificate_from_der(ca.chain.back());
-  ca.chain_trusted = X509_check_issued(top.get(), top.get()) == X509_V_OK;
-  ossl::clear_errors();
-  if (!ca.chain_trusted)
-    ca.chain_problem = "issued by the local CA \"" + params.ca + "\" whose root is not in the store";
-  {
-    auto q = store.database().prepare("SELECT 1 FROM authorities WHERE key_id = ?");
-    q.bind(1, ca_key->id);
-    if (q.step()) ca.authority_key_id = ca_key->id;
-  }
+  const Issuer ca = open_issuer(store, params.ca);
 
   BulkIssueResult result;
   result.ca = params.ca;
