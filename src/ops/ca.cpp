@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/create.hpp"
@@ -56,9 +57,10 @@ class AnchorFile final {
 
 // Installs a leaf through the one install path (matching, chain check, audit, renewal swap),
 // anchored at the top of `issuers` (or the leaf itself when self-signed).
+// `record` (the CA's record of issuing it) commits in the same transaction as the certificate.
 InstallResult install_issued(store::Keystore& store, X509* leaf,
                              const std::vector<X509*>& issuers, std::string_view source,
-                             std::int64_t now) {
+                             std::int64_t now, std::function<void()> record = {}) {
   formats::ParsedInput input;
   input.format = "issued by keysafe";
   input.certificates.push_back(ossl::share(leaf));
@@ -67,6 +69,7 @@ InstallResult install_issued(store::Keystore& store, X509* leaf,
   InstallOptions options;
   options.ca_file = anchor.path();
   options.now = now;
+  options.in_same_transaction = std::move(record);
   return install_certificate(store, input, source, options);
 }
 
@@ -353,12 +356,16 @@ SignResult ca_sign_request(store::Keystore& store, const Authority& authority, X
   const auto key = store.key_by_spki(issued.info.spki_sha256);
   const bool install = key && key->has_private_key;
   const IssuedCertificate* one[] = {&issued};
-  record_issued(store, authority, one,
-                install ? std::optional<std::string>(key->name) : std::nullopt, options.now);
+  const auto record = [&] {
+    record_issued(store, authority, one,
+                  install ? std::optional<std::string>(key->name) : std::nullopt, options.now);
+  };
   if (install)
     result.installed = install_issued(store, issued.certificate.get(), authority.issuer_chain(),
                                       "the certificate issued by \"" + authority.name() + "\"",
-                                      options.now);
+                                      options.now, record);
+  else
+    record();
   return result;
 }
 
@@ -419,10 +426,10 @@ SignResult ca_sign_key(store::Keystore& store, const Authority& authority,
   result.capped = issued.capped;
   result.pem = pem_chain(issued.certificate.get(), authority.issuer_chain());
   const IssuedCertificate* one[] = {&issued};
-  record_issued(store, authority, one, key.name, options.now);
-  result.installed = install_issued(store, issued.certificate.get(), authority.issuer_chain(),
-                                    "the certificate issued by \"" + authority.name() + "\"",
-                                    options.now);
+  result.installed = install_issued(
+      store, issued.certificate.get(), authority.issuer_chain(),
+      "the certificate issued by \"" + authority.name() + "\"", options.now,
+      [&] { record_issued(store, authority, one, key.name, options.now); });
   return result;
 }
 

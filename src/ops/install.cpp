@@ -143,6 +143,8 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
     result.chain_trusted = existing->chain_trusted;
     result.chain_problem = existing->chain_problem;
     result.chain_length = store.chain_of(existing->id).size();
+    if (options.in_same_transaction)
+      store.write([&](store::Database&) { options.in_same_transaction(); });
     return result;
   }
 
@@ -195,6 +197,7 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
   std::optional<RenewalSwap> swap;
   store.write([&](store::Database&) {
     store.add_certificate(key->id, row, make_current);
+    if (options.in_same_transaction) options.in_same_transaction();
     if (make_current && !key->current_certificate_id)
       swap = swap_in_renewal(store, key->id, options.now);
   });

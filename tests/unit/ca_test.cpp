@@ -343,6 +343,33 @@ TEST_F(CaTest, IntermediateFailingAtItsIssuedRowLeavesNoEntry) {
   EXPECT_EQ(row_count(*m_store, "certificates"), 1);
 }
 
+TEST_F(CaTest, SignedCertificateAndItsIssuedRecordCommitTogether) {
+  (void)init_root("root");
+  CreateParams cp;
+  cp.name = "www";
+  cp.dns = {"www.example.test"};
+  cp.now = m_now;
+  prepare_create(*m_store, cp);
+  (void)create_key(*m_store, cp);
+  const Authority ca = Authority::open(*m_store, "root");
+  abort_statements(*m_store, "no_certificate", "INSERT ON certificates");
+  IssueOptions o;
+  o.now = m_now;
+  EXPECT_EQ(error_of([&] { (void)ca_sign_key(*m_store, ca, "www", o); }).code(), Errc::Internal);
+  EXPECT_FALSE(m_store->key_by_name("www")->current_certificate_id);
+  EXPECT_TRUE(store::issued_by(m_store->database(), ca.key_id()).empty())
+      << "the CA recorded a certificate that was never stored";
+  EXPECT_EQ(audited(*m_store, "issued"), 0);
+
+  m_store->database().exec("DROP TRIGGER temp.no_certificate");
+  const SignResult r = ca_sign_key(*m_store, ca, "www", o);
+  ASSERT_TRUE(r.installed);
+  const auto issued = store::issued_by(m_store->database(), ca.key_id());
+  ASSERT_EQ(issued.size(), 1u);
+  EXPECT_EQ(issued.front().fingerprint_sha256, r.certificate.fingerprint_sha256);
+  EXPECT_EQ(issued.front().key_name, "www");
+}
+
 class RenewAtomicity : public CaTest {
  protected:
   // "www", its certificate issued by the local CA "root": renew completes it at once.

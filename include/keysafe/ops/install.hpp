@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ namespace keysafe::ops {
 struct InstallOptions {
   std::optional<std::filesystem::path> ca_file;
   std::int64_t now = 0;
+  // Run inside the transaction that stores the certificate (a local CA's record of issuing
+  // it), so that both are committed or neither is; run alone when it was installed already.
+  std::function<void()> in_same_transaction;
 };
 
 struct InstallResult {
