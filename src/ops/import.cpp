@@ -171,6 +171,9 @@ ImportContents read_import_file(std::span<const std::uint8_t> data, std::string_
 ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::string_view source,
                        const ImportOptions& options) {
   ImportPlan plan;
+  // One entry per key or certificate at most: reserved so a large bundle never moves them.
+  plan.entries.reserve(contents.keys.size() + contents.certs.size());
+  plan.items.reserve(contents.keys.size() + contents.certs.size());
   plan.warnings = contents.warnings;
   TakenNames taken;
   // A large file: the store's names at once rather than one query per certificate.

@@ -412,4 +412,14 @@ void Transaction::commit() {
   m_done = true;
 }
 
+ReadSnapshot::ReadSnapshot(Database& db)
+    : m_db(db), m_owner(sqlite3_get_autocommit(db.handle()) != 0) {
+  if (m_owner) m_db.exec("BEGIN");
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  // Ending a read transaction cannot lose data; an error here has nothing to report.
+  if (m_owner) sqlite3_exec(m_db.handle(), "COMMIT", nullptr, nullptr, nullptr);
+}
+
 }  // namespace keysafe::store

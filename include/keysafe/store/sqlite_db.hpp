@@ -100,4 +100,19 @@ class Transaction final {
   bool m_done = false;
 };
 
+// One read transaction around many queries (BEGIN ... COMMIT), so they see one snapshot and
+// SQLite takes its shared locks once instead of once per query. Inside a transaction it does
+// nothing.
+class ReadSnapshot final {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database& m_db;
+  bool m_owner;
+};
+
 }  // namespace keysafe::store
