@@ -49,7 +49,7 @@ std::string to_base64(std::span<const std::uint8_t> data) {
 }
 
 template <class Out>
-Out from_base64(const std::string& text) {
+Out from_base64(std::string_view text) {
   if (text.size() % 4 != 0) throw Error(Errc::Damaged, "bad base64 (length not a multiple of 4)");
   Out out(3 * (text.size() / 4) + 1);
   const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
@@ -62,7 +62,7 @@ Out from_base64(const std::string& text) {
   out.resize(len);
   return out;
 }
-template Bytes from_base64<Bytes>(const std::string&);
-template SecureBytes from_base64<SecureBytes>(const std::string&);
+template Bytes from_base64<Bytes>(std::string_view);
+template SecureBytes from_base64<SecureBytes>(std::string_view);
 
 }  // namespace keysafe

@@ -47,6 +47,6 @@ SecureBytes random_secret(std::size_t n);
 // Base64 (RFC 4648, no line breaks) with OpenSSL's encoder; from_base64 throws Errc::Damaged.
 std::string to_base64(std::span<const std::uint8_t> data);
 template <class Out = Bytes>
-Out from_base64(const std::string& text);
+Out from_base64(std::string_view text);
 
 }  // namespace keysafe
