@@ -53,7 +53,7 @@ EXAMPLES:
                        {"hash", to_hex(r.hash)}});
       nlohmann::json j = {{"entries", arr}};
       if (*verify) j["intact"] = broken.empty(), j["problem"] = broken;
-      ctx.out << j.dump(2) << '\n';
+      ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
       return code;
     }
     for (const auto& r : rows)

@@ -104,7 +104,7 @@ EXAMPLES:
                                 {"encryption", recipient ? "cms-enveloped-data" : "passphrase"},
                                 {"verified", true},
                                 {"verification", r.verification}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {
       ctx.out << "backed up " << r.entries << " entr" << (r.entries == 1 ? "y" : "ies") << " ("

@@ -95,7 +95,7 @@ int run_init(Context& ctx, const CaArgs& a) {
                               {"certificate", certificate_json(r.certificate)},
                               {"backup_file", backup_file ? nlohmann::json(backup_file->string())
                                                           : nlohmann::json(nullptr)}}
-                   .dump(2)
+                   .dump(2, ' ', false, k_invalid_utf8)
             << '\n';
     return 0;
   }
@@ -167,7 +167,7 @@ int run_sign(Context& ctx, const CaArgs& a) {
                                                  : nlohmann::json(nullptr)}};
     if (r.installed && r.installed->replaced_entry)
       j["replaced_entry"] = *r.installed->replaced_entry;
-    if (output != "-" || !write) ctx.out << j.dump(2) << '\n';
+    if (output != "-" || !write) ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
     return 0;
   }
   if (write && output == "-") return 0;
@@ -197,7 +197,7 @@ int run_revoke(Context& ctx, const CaArgs& a) {
                               {"name", r.key_name ? nlohmann::json(*r.key_name) : nlohmann::json(nullptr)},
                               {"reason", r.reason},
                               {"already_revoked", r.already_revoked}}
-                   .dump(2)
+                   .dump(2, ' ', false, k_invalid_utf8)
             << '\n';
     return 0;
   }
@@ -235,7 +235,7 @@ int run_crl(Context& ctx, const CaArgs& a) {
                               {"next_update", time_or_null(r.next_update)},
                               {"output", a.output},
                               {"format", a.format}}
-                   .dump(2)
+                   .dump(2, ' ', false, k_invalid_utf8)
             << '\n';
     return 0;
   }
@@ -263,7 +263,7 @@ int run_list(Context& ctx, const CaArgs& a) {
                        {"revoked_at", time_or_null(r.revoked_at)},
                        {"revocation_reason", r.revoked_at ? nlohmann::json(r.revocation_reason)
                                                           : nlohmann::json(nullptr)}});
-      ctx.out << arr.dump(2) << '\n';
+      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     if (issued.empty()) ctx.out << "\"" << ca.name << "\" has issued no certificate yet\n";
@@ -298,7 +298,7 @@ int run_list(Context& ctx, const CaArgs& a) {
       }
       arr.push_back(std::move(j));
     }
-    ctx.out << arr.dump(2) << '\n';
+    ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
     return 0;
   }
   if (cas.empty()) {
@@ -335,7 +335,7 @@ int run_export(Context& ctx, const CaArgs& a) {
   store.flush_audit();
   if (a.output == "-") return 0;
   if (ctx.options.json) {
-    ctx.out << nlohmann::json{{"ca", a.name}, {"output", a.output}, {"format", a.format}}.dump(2)
+    ctx.out << nlohmann::json{{"ca", a.name}, {"output", a.output}, {"format", a.format}}.dump(2, ' ', false, k_invalid_utf8)
             << '\n';
     return 0;
   }

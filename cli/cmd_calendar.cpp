@@ -46,7 +46,7 @@ EXAMPLES:
     if (ctx.options.json) {
       ctx.out << nlohmann::json{{"output", *output}, {"events", cal.events},
                                 {"remind_days", *remind}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return 0;
     }

@@ -54,7 +54,7 @@ EXAMPLES:
                                 {"warnings", report.has_warnings()},
                                 {"findings", findings},
                                 {"exit_code", code}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return code;
     }

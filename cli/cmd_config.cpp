@@ -57,7 +57,7 @@ EXAMPLES:
       }
       if (dir) j["backup_dir"] = std::string(dir->begin(), dir->end());
       if (ctx.options.json) {
-        ctx.out << j.dump(2) << '\n';
+        ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
       } else {
         ctx.out << "recovery-certificate: "
                 << (cert ? j["recovery_certificate"]["subject"].get<std::string>() : "(not set)")

@@ -91,7 +91,7 @@ EXAMPLES:
                                 {"request_file", output},
                                 {"backup_file", backup_file ? nlohmann::json(backup_file->string())
                                                             : nlohmann::json(nullptr)}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {
       ctx.out << "created key \"" << result.name << "\" (" << result.algorithm << ") for "

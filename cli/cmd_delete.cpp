@@ -50,7 +50,7 @@ EXAMPLES:
     store.record("deleted", *name, *force ? "with --force" : "after a verified backup");
     store.delete_entry(key->id);
     if (ctx.options.json)
-      ctx.out << nlohmann::json{{"name", *name}, {"deleted", true}}.dump(2) << '\n';
+      ctx.out << nlohmann::json{{"name", *name}, {"deleted", true}}.dump(2, ' ', false, k_invalid_utf8) << '\n';
     else
       ctx.out << "deleted \"" << *name << "\" (" << (key->has_private_key ? "key, " : "")
               << "certificates and requests)\n";

@@ -154,7 +154,7 @@ EXAMPLES:
     const auto result = ops::deploy_entry(store, r);
     for (const auto& w : result.warnings) ctx.warn(w);
     if (ctx.options.json)
-      ctx.out << deploy_result_json(result).dump(2) << '\n';
+      ctx.out << deploy_result_json(result).dump(2, ' ', false, k_invalid_utf8) << '\n';
     else
       render_deploy_text(result, ctx.out);
     return 0;

@@ -45,7 +45,7 @@ EXAMPLES:
     if (ctx.options.json) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& v : views) arr.push_back(deployment_view_json(v));
-      ctx.out << arr.dump(2) << '\n';
+      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     if (views.empty()) {

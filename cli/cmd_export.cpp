@@ -94,7 +94,7 @@ EXAMPLES:
                                 {"certificates", res.certificates},
                                 {"verified", true},
                                 {"verification", res.verification}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {
       ctx.out << "exported \"" << r.name << "\" to " << res.file.string() << ": "

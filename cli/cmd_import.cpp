@@ -102,7 +102,7 @@ EXAMPLES:
       ctx.out << nlohmann::json{{"file", a->file},       {"format", contents.format},
                                 {"dry_run", a->dry_run}, {"entries", items},
                                 {"warnings", plan.warnings}, {"backup_files", backups}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return 0;
     }

@@ -40,7 +40,7 @@ EXAMPLES:
                                 {"kdf", {{"name", "scrypt"}, {"log2_n", params.log2_n},
                                          {"r", params.r}, {"p", params.p}}},
                                 {"created", time_or_null(now)}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {
       ctx.out << "created keystore " << path.string() << " (scrypt N=2^" << params.log2_n

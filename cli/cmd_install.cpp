@@ -74,7 +74,7 @@ EXAMPLES:
                                                        : nlohmann::json(nullptr)},
                                 {"backup_file", backup_file ? nlohmann::json(backup_file->string())
                                                             : nlohmann::json(nullptr)}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return 0;
     }

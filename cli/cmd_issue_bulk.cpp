@@ -77,7 +77,7 @@ EXAMPLES:
                                 {"first", result.names.front()},
                                 {"last", result.names.back()},
                                 {"not_after", ops::format_rfc3339(result.not_after)}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return 0;
     }

@@ -28,7 +28,7 @@ EXAMPLES:
     if (ctx.options.json) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& e : entries) arr.push_back(entry_json(e));
-      ctx.out << arr.dump(2) << '\n';
+      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
     } else if (entries.empty()) {
       ctx.out << (days ? "nothing expires within " + std::to_string(*days) + " days\n"
                        : std::string("the store is empty: keysafe create NAME --dns NAME\n"));

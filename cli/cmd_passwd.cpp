@@ -69,7 +69,7 @@ EXAMPLES:
       ctx.out << nlohmann::json{{"store", store.path().string()},
                                 {"kdf", {{"name", "scrypt"}, {"log2_n", params.log2_n},
                                          {"r", params.r}, {"p", params.p}}}}
-                     .dump(2)
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     else
       ctx.out << "changed the passphrase of " << store.path().string() << " (scrypt N=2^"

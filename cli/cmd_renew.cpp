@@ -139,7 +139,7 @@ int run_all(Context& ctx, const RenewArgs& a) {
                               {"skipped", all.skipped},
                               {"failed", all.failed},
                               {"entries", items}}
-                   .dump(2)
+                   .dump(2, ' ', false, k_invalid_utf8)
             << '\n';
     return rc;
   }
@@ -245,7 +245,7 @@ EXAMPLES:
     for (const auto& w : r.warnings) ctx.warn(w);
     for (const auto& f : r.hook.failures) ctx.warn(f);
     if (ctx.options.json) {
-      if (output != "-" || r.completed) ctx.out << renew_json(r, request_file).dump(2) << '\n';
+      if (output != "-" || r.completed) ctx.out << renew_json(r, request_file).dump(2, ' ', false, k_invalid_utf8) << '\n';
     } else if (output != "-" || r.completed) {
       print_renewal(ctx, r, request_file);
     }

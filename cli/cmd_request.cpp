@@ -31,7 +31,7 @@ EXAMPLES:
     ops::write_file_atomically(file, pem, 0644,
                                *force ? ops::Overwrite::Allow : ops::Overwrite::Refuse);
     if (ctx.options.json)
-      ctx.out << nlohmann::json{{"name", *name}, {"request_file", file}}.dump(2) << '\n';
+      ctx.out << nlohmann::json{{"name", *name}, {"request_file", file}}.dump(2, ' ', false, k_invalid_utf8) << '\n';
     else
       ctx.out << "request of \"" << *name << "\" written to " << file << '\n';
     return 0;

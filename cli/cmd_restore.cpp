@@ -96,7 +96,7 @@ EXAMPLES:
         ctx.out << nlohmann::json{{"file", a->file}, {"dry_run", !applied},
                                   {"backup_created", time_or_null(payload.created)},
                                   {"actions", actions}}
-                       .dump(2)
+                       .dump(2, ' ', false, k_invalid_utf8)
                 << '\n';
         return;
       }

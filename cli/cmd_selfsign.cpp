@@ -60,7 +60,7 @@ EXAMPLES:
                                                    : nlohmann::json(nullptr)}};
       if (r.installed && r.installed->replaced_entry)
         j["replaced_entry"] = *r.installed->replaced_entry;
-      ctx.out << j.dump(2) << '\n';
+      ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     ctx.out << "installed a self-signed certificate for \"" << entry << "\" (" << c.subject

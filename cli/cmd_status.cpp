@@ -58,7 +58,7 @@ EXAMPLES:
                                                          : nlohmann::json(nullptr);
         arr.push_back(std::move(j));
       }
-      ctx.out << arr.dump(2) << '\n';
+      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
     } else if (statuses.empty()) {
       ctx.out << (only ? "\"" + *only + "\" is not deployed anywhere\n"
                        : std::string("nothing is deployed: keysafe deploy NAME --to DIR\n"));

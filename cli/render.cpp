@@ -40,7 +40,7 @@ void render_error(const Error& e, std::ostream& out, std::ostream& err, bool jso
                           {"summary", e.summary()},
                           {"cause", e.cause()},
                           {"fix", e.remedy()}}}};
-    out << j.dump(2) << '\n';
+    out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
   }
 }
 

@@ -18,6 +18,10 @@ nlohmann::json entry_json(const ops::EntryView& v);
 void render_entry_text(const ops::EntryView& v, std::ostream& out);
 void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream& out);
 
+// Every JSON document keysafe prints is dumped with this: text read from a damaged store or a
+// hostile file may hold invalid UTF-8, which is replaced (U+FFFD) instead of throwing.
+inline constexpr auto k_invalid_utf8 = nlohmann::json::error_handler_t::replace;
+
 // RFC 3339 string or JSON null.
 nlohmann::json time_or_null(const std::optional<std::int64_t>& t);
 
