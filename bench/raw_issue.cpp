@@ -3,8 +3,9 @@
 // signed and DER-encoded → the CA side decodes and verifies the request → a server certificate
 // (basicConstraints CA:FALSE, keyUsage digitalSignature, extendedKeyUsage serverAuth,
 // subjectAltName, subject and authority key identifiers, 128-bit random serial, 90 days) signed
-// with the CA's P-256 key → the certificate DER and the key's PKCS#8 DER kept in memory.
-// Usage: raw_issue N THREADS
+// with the CA's key (P-256 with SHA-256, or P-384 with SHA-384: the same choice keysafe makes
+// for each curve) → the certificate DER and the key's PKCS#8 DER kept in memory.
+// Usage: raw_issue N THREADS [p256|p384]   (the CA's curve; p256 when omitted)
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -39,7 +40,7 @@ std::vector<unsigned char> der_of(F encode) {
   return out;
 }
 
-Issued issue_one(long i, EVP_PKEY* ca_key, X509* ca) {
+Issued issue_one(long i, EVP_PKEY* ca_key, const EVP_MD* ca_digest, X509* ca) {
   // Requester side: key and request.
   auto key = bench::p256_key();
   const std::string cn = "host-" + std::to_string(i) + ".bench.example";
@@ -90,7 +91,7 @@ Issued issue_one(long i, EVP_PKEY* ca_key, X509* ca) {
   add_ext(cert.get(), ca, NID_ext_key_usage, "serverAuth");
   add_ext(cert.get(), ca, NID_subject_key_identifier, "hash");
   add_ext(cert.get(), ca, NID_authority_key_identifier, "keyid:always");
-  if (X509_sign(cert.get(), ca_key, EVP_sha256()) == 0) bench::die("sign certificate");
+  if (X509_sign(cert.get(), ca_key, ca_digest) == 0) bench::die("sign certificate");
   Issued out;
   out.cert_der = der_of([&](unsigned char** q) { return i2d_X509(cert.get(), q); });
   out.key_der = der_of([&](unsigned char** q) { return i2d_PrivateKey(key.get(), q); });
@@ -100,13 +101,16 @@ Issued issue_one(long i, EVP_PKEY* ca_key, X509* ca) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: raw_issue N THREADS\n");
+  const std::string curve = argc == 4 ? argv[3] : "p256";
+  if ((argc != 3 && argc != 4) || (curve != "p256" && curve != "p384")) {
+    std::fprintf(stderr, "usage: raw_issue N THREADS [p256|p384]\n");
     return 2;
   }
   const long n = std::stol(argv[1]);
   const unsigned threads = static_cast<unsigned>(std::stoul(argv[2]));
-  auto ca_key = bench::p256_key();
+  bench::Ptr<EVP_PKEY> ca_key(EVP_EC_gen(curve == "p256" ? "P-256" : "P-384"));
+  if (!ca_key) bench::die("CA key generation failed");
+  const EVP_MD* ca_digest = curve == "p256" ? EVP_sha256() : EVP_sha384();
   bench::Ptr<X509> ca(X509_new());
   X509_set_version(ca.get(), X509_VERSION_3);
   ASN1_INTEGER_set(X509_get_serialNumber(ca.get()), 1);
@@ -118,7 +122,7 @@ int main(int argc, char** argv) {
   X509_set_pubkey(ca.get(), ca_key.get());
   add_ext(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE");
   add_ext(ca.get(), ca.get(), NID_subject_key_identifier, "hash");
-  if (X509_sign(ca.get(), ca_key.get(), EVP_sha256()) == 0) bench::die("sign CA");
+  if (X509_sign(ca.get(), ca_key.get(), ca_digest) == 0) bench::die("sign CA");
 
   std::vector<Issued> issued(static_cast<std::size_t>(n));
   std::atomic<long> next{0};
@@ -126,7 +130,7 @@ int main(int argc, char** argv) {
   for (unsigned t = 0; t < threads; ++t)
     pool.emplace_back([&] {
       for (long i; (i = next++) < n;)
-        issued[static_cast<std::size_t>(i)] = issue_one(i, ca_key.get(), ca.get());
+        issued[static_cast<std::size_t>(i)] = issue_one(i, ca_key.get(), ca_digest, ca.get());
     });
   for (auto& th : pool) th.join();
   std::size_t bytes = 0;

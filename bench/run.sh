@@ -255,42 +255,47 @@ done
 EOF
     cmds+=("bash certtool_loop.sh")
   fi
-  prep=()
   if [ "$bulk_ok" = 1 ]; then
-    fresh_store bulk_tpl.db
-    # The local CA: keysafe's own (ca init) when this keysafe has it, else the openssl-made CA
-    # imported with its key (a CA in the store either way).
-    if ! "$KS" --store bulk_tpl.db ca init bench-ca >/dev/null 2>&1; then
-      cat ca.key ca.pem >ca-bundle.pem
-      "$KS" --store bulk_tpl.db import ca-bundle.pem --name bench-ca >/dev/null || bulk_ok=0
-    fi
+    # Two local CAs, each matched by the raw pipeline signing with the same curve and digest:
+    # P-256 (the target row: the CA the openssl and certtool loops use too) and P-384 (what
+    # `ca init` makes when --key is not given).
+    for curve in p256 p384; do
+      fresh_store "bulk_tpl_$curve.db"
+      "$KS" --store "bulk_tpl_$curve.db" ca init bench-ca --key "ec-$curve" >/dev/null || bulk_ok=0
+      copy_script "prep_bulk_$curve.sh" "bulk_tpl_$curve.db" bulk.db
+    done
   fi
   if [ "$bulk_ok" = 1 ]; then
-    copy_script prep_bulk.sh bulk_tpl.db bulk.db
-    bash prep_bulk.sh
+    bash prep_bulk_p256.sh
     "$KS" --store bulk.db issue-bulk bench-ca --count "$N_BULK" --prefix host \
       --dns-suffix .bench.example --threads "$THREADS" >/dev/null
     got=$("$KS" --store bulk.db list --json | jq '[.[] | select(.state == "installed")] | length')
     [ "$got" -ge "$N_BULK" ] || { echo "bulk issuance installed $got of $N_BULK" >&2; exit 1; }
     echo "rm -rf ossl_out gnutls_out" >prep_loops.sh
-    args=(--prepare "bash prep_bulk.sh"
-      "$KS --store bulk.db issue-bulk bench-ca --count $N_BULK --prefix host --dns-suffix .bench.example --threads $THREADS"
-      --prepare "true" "${cmds[0]}" --prepare "bash prep_loops.sh" "${cmds[1]}")
+    ks_bulk="$KS --store bulk.db issue-bulk bench-ca --count $N_BULK --prefix host --dns-suffix .bench.example --threads $THREADS"
+    args=(--prepare "bash prep_bulk_p256.sh" "$ks_bulk" --prepare "true" "${cmds[0]}"
+      --prepare "bash prep_bulk_p384.sh" "$ks_bulk" --prepare "true" "${cmds[0]} p384"
+      --prepare "bash prep_loops.sh" "${cmds[1]}")
     [ "$have_certtool" = 1 ] && args+=(--prepare "bash prep_loops.sh" "${cmds[2]}")
     RUNS_SAVED=$RUNS
-    [ "$QUICK" = 1 ] || RUNS=3
+    [ "$QUICK" = 1 ] || RUNS=5
     hf bulk.json "${args[@]}"
     RUNS=$RUNS_SAVED
     per() { echo "$1 / $2" | bc -l; }
     ks_pc=$(per "$(med bulk.json 0)" "$N_BULK")
     raw_pc=$(per "$(med bulk.json 1)" "$N_BULK")
-    ossl_pc=$(per "$(med bulk.json 2)" "$N_CLI")
-    row "bulk issuance, per certificate ($N_BULK, $THREADS threads, into the store)" "$ks_pc" \
-      "raw in-process OpenSSL pipeline, $THREADS threads, no store" "$raw_pc" le 1.25
-    row "bulk issuance, per certificate" "$ks_pc" "openssl CLI loop (N=$N_CLI)" "$ossl_pc" ge 30
+    ks384_pc=$(per "$(med bulk.json 2)" "$N_BULK")
+    raw384_pc=$(per "$(med bulk.json 3)" "$N_BULK")
+    ossl_pc=$(per "$(med bulk.json 4)" "$N_CLI")
+    row "bulk issuance, per certificate ($N_BULK, $THREADS threads, into the store, P-256 CA)" \
+      "$ks_pc" "raw in-process OpenSSL pipeline, $THREADS threads, no store, P-256 CA" "$raw_pc" le 1.25
+    row "bulk issuance, per certificate ($N_BULK, $THREADS threads, into the store, P-384 CA)" \
+      "$ks384_pc" "raw in-process OpenSSL pipeline, $THREADS threads, no store, P-384 CA" \
+      "$raw384_pc" info ""
+    row "bulk issuance, per certificate (P-256 CA)" "$ks_pc" "openssl CLI loop (N=$N_CLI)" "$ossl_pc" ge 30
     if [ "$have_certtool" = 1 ]; then
-      row "bulk issuance, per certificate" "$ks_pc" "GnuTLS certtool loop (N=$N_CLI)" \
-        "$(per "$(med bulk.json 3)" "$N_CLI")" info ""
+      row "bulk issuance, per certificate (P-256 CA)" "$ks_pc" "GnuTLS certtool loop (N=$N_CLI)" \
+        "$(per "$(med bulk.json 5)" "$N_CLI")" info ""
     fi
   else
     log "keysafe has no 'issue-bulk': only the baselines are measured"
@@ -350,7 +355,7 @@ for label, ks, base, base_ms, kind, target in rows:
     elif kind == "missing":
         met = "NO (not implemented)"
     print(f"| {label} | {ms(ks)} | {base} | {ms(base_ms)} | {ratio} | {tgt} | {met} |")
-print(f"\nmedian of {runs} runs per command (hyperfine -N); bulk issuance and CLI loops: 3 runs")
+print(f"\nmedian of {runs} runs per command (hyperfine -N); bulk issuance and CLI loops: 5 runs")
 EOF
 
 if [ "$MICRO" = 1 ]; then
