@@ -134,22 +134,25 @@ std::optional<std::int64_t> renews_key_id(Database& db, std::int64_t key_id) {
   return q.optional_int64(0);
 }
 
-std::optional<std::int64_t> pending_renewal_of(Database& db, std::int64_t old_key_id) {
-  auto q = db.prepare(
-      "SELECT id FROM keys WHERE renews_key_id = ? AND current_certificate_id IS NULL "
-      "ORDER BY id DESC LIMIT 1");
+namespace {
+// The newest key made to renew `old_key_id`: one still waiting for its certificate, or one
+// that has it installed.
+std::optional<std::int64_t> newest_renewal(Database& db, std::int64_t old_key_id, bool installed) {
+  auto q = db.prepare(std::string("SELECT id FROM keys WHERE renews_key_id = ? AND "
+                                  "current_certificate_id IS ") +
+                      (installed ? "NOT NULL" : "NULL") + " ORDER BY id DESC LIMIT 1");
   q.bind(1, old_key_id);
   if (!q.step()) return std::nullopt;
   return q.int64(0);
 }
+}  // namespace
+
+std::optional<std::int64_t> pending_renewal_of(Database& db, std::int64_t old_key_id) {
+  return newest_renewal(db, old_key_id, false);
+}
 
 std::optional<std::int64_t> replaced_by(Database& db, std::int64_t old_key_id) {
-  auto q = db.prepare(
-      "SELECT id FROM keys WHERE renews_key_id = ? AND current_certificate_id IS NOT NULL "
-      "ORDER BY id DESC LIMIT 1");
-  q.bind(1, old_key_id);
-  if (!q.step()) return std::nullopt;
-  return q.int64(0);
+  return newest_renewal(db, old_key_id, true);
 }
 
 void set_renews_key_id(Database& db, std::int64_t new_key_id,

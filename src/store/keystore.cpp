@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "entry_writer.hpp"
 #include "keysafe/store/schema.hpp"
 
 namespace keysafe::store {
@@ -23,10 +24,6 @@ constexpr char k_sqlite_magic[] = "SQLite format 3";  // 16 bytes with its NUL
 
 std::string quoted(const std::filesystem::path& p) {
   return "\"" + p.string() + "\"";
-}
-
-std::string to_json_array(const std::vector<std::string>& v) {
-  return nlohmann::json(v).dump();
 }
 
 std::vector<std::string> from_json_array(const std::string& text) {
@@ -277,11 +274,13 @@ Keystore Keystore::open(const std::filesystem::path& path) {
 // Checked when the header is used (unlocking) and by check, not on every open: listing reads
 // no header field, and the SHA-256 would load OpenSSL's providers on the cold path.
 void Keystore::verify_header() const {
+  if (m_header_verified) return;
   if (header_checksum(m_header) != m_header.checksum)
     throw Error(Errc::StoreDamaged, "the keystore " + quoted(path()) + " has a damaged header",
                 "the header checksum does not match its fields (this is not a passphrase "
                 "problem: the checksum does not depend on the passphrase)",
                 "restore the store from a backup: keysafe restore BACKUP-FILE");
+  m_header_verified = true;
 }
 
 void Keystore::unlock(std::span<const std::uint8_t> passphrase) {
@@ -485,101 +484,26 @@ std::vector<Bytes> Keystore::chain_of(std::int64_t certificate_id) {
   return out;
 }
 
-std::int64_t Keystore::insert_key_row(const NewKey& key) {
-  const std::string spki_hash = to_hex(sha256(key.spki_der));
-  auto dup = m_db.prepare("SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
-  dup.bind(1, key.name).bind(2, spki_hash);
-  if (dup.step())
-    throw Error(Errc::AlreadyExists, "the name \"" + key.name + "\" is already in use",
-                "an entry called \"" + dup.text(0) + "\" exists in " + quoted(path()),
-                "choose another name, or see it with: keysafe show " + dup.text(0));
-  auto ins = m_db.prepare(
-      "INSERT INTO keys (name, algorithm, spki_der, spki_sha256, subject, dns, ip, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  ins.bind(1, key.name)
-      .bind(2, key.algorithm)
-      .bind(3, key.spki_der)
-      .bind(4, spki_hash)
-      .bind(5, key.subject)
-      .bind(6, to_json_array(key.dns))
-      .bind(7, to_json_array(key.ip))
-      .bind(8, key.now);
-  ins.run();
-  return m_db.last_insert_id();
-}
-
-void Keystore::seal_into_row(std::int64_t key_id, const std::string& spki_sha256,
-                             std::span<const std::uint8_t> pkcs8) {
-  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a key");
-  // The row id is part of the associated data, so the key is sealed once the row exists.
-  const Bytes sealed =
-      aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, key_id, spki_sha256));
-  auto seal = m_db.prepare("UPDATE keys SET sealed_private_key = ? WHERE id = ?");
-  seal.bind(1, sealed).bind(2, key_id);
-  seal.run();
-}
-
 std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8) {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key");
+  const std::string spki_hash = to_hex(sha256(key.spki_der));
   Transaction tx(m_db);
-  const std::int64_t id = insert_key_row(key);
-  seal_into_row(id, to_hex(sha256(key.spki_der)), pkcs8);
-  if (!key.request_der.empty()) {
-    auto req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
-    req.bind(1, id).bind(2, key.request_der).bind(3, key.now);
-    req.run();
-  }
+  EntryWriter w(m_db);
+  w.refuse_existing(key.name, spki_hash);
+  const std::int64_t id = w.key(key, spki_hash);
+  // The row id is part of the associated data, so the key is sealed once the row exists.
+  w.sealed_key(id, seal_private_key(id, spki_hash, pkcs8));
+  if (!key.request_der.empty()) w.request(id, key.request_der, key.now);
   commit(tx);
   return id;
-}
-
-std::int64_t Keystore::insert_certificate_row(std::int64_t key_id, const NewCertificate& cert) {
-  auto ins = m_db.prepare(
-      "INSERT INTO certificates (key_id, der, fingerprint_sha256, spki_sha256, subject, issuer, "
-      "serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
-      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  const auto& i = cert.info;
-  ins.bind(1, key_id)
-      .bind(2, cert.der)
-      .bind(3, i.fingerprint_sha256)
-      .bind(4, i.spki_sha256)
-      .bind(5, i.subject)
-      .bind(6, i.issuer)
-      .bind(7, i.serial_hex)
-      .bind(8, i.not_before)
-      .bind(9, i.not_after)
-      .bind(10, to_json_array(i.dns))
-      .bind(11, to_json_array(i.ip))
-      .bind(12, std::int64_t{i.is_ca ? 1 : 0})
-      .bind(13, std::int64_t{cert.chain_trusted ? 1 : 0});
-  if (cert.chain_problem.empty())
-    ins.bind_null(14);
-  else
-    ins.bind(14, cert.chain_problem);
-  ins.bind(15, cert.now);
-  ins.run();
-  const std::int64_t id = m_db.last_insert_id();
-  auto chain = m_db.prepare(
-      "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
-  for (std::size_t pos = 0; pos < cert.chain.size(); ++pos) {
-    chain.reset();
-    chain.bind(1, id).bind(2, static_cast<std::int64_t>(pos)).bind(3, cert.chain[pos]);
-    chain.run();
-  }
-  return id;
-}
-
-void Keystore::set_current(std::int64_t key_id, std::int64_t certificate_id) {
-  auto cur = m_db.prepare("UPDATE keys SET current_certificate_id = ? WHERE id = ?");
-  cur.bind(1, certificate_id).bind(2, key_id);
-  cur.run();
 }
 
 std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate& cert,
                                        bool make_current) {
   Transaction tx(m_db);
-  const std::int64_t id = insert_certificate_row(key_id, cert);
-  if (make_current) set_current(key_id, id);
+  EntryWriter w(m_db);
+  const std::int64_t id = w.certificate(key_id, cert);
+  if (make_current) w.current_certificate(key_id, id);
   commit(tx);
   return id;
 }
@@ -594,33 +518,15 @@ std::vector<MergeOutcome> Keystore::merge_entries(
   // times in this one transaction.
   auto by_spki =
       m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
-  auto dup = m_db.prepare("SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
-  auto ins_key = m_db.prepare(
-      "INSERT INTO keys (name, algorithm, spki_der, spki_sha256, subject, dns, ip, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  auto seal = m_db.prepare("UPDATE keys SET sealed_private_key = ? WHERE id = ?");
   auto has_req = m_db.prepare("SELECT 1 FROM requests WHERE key_id = ? AND der = ?");
-  auto ins_req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
   auto has_cert = m_db.prepare("SELECT 1 FROM certificates WHERE fingerprint_sha256 = ?");
   auto cert_not_before = m_db.prepare("SELECT not_before FROM certificates WHERE id = ?");
-  auto ins_cert = m_db.prepare(
-      "INSERT INTO certificates (key_id, der, fingerprint_sha256, spki_sha256, subject, issuer, "
-      "serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
-      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  auto ins_chain = m_db.prepare(
-      "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
-  auto set_cur = m_db.prepare("UPDATE keys SET current_certificate_id = ? WHERE id = ?");
   auto backup = m_db.prepare(
       "UPDATE keys SET last_backup_at = max(coalesce(last_backup_at, 0), ?) WHERE id = ?");
-
+  EntryWriter w(m_db);
   const auto seal_row = [&](std::int64_t key_id, const std::string& spki_hash,
                             std::span<const std::uint8_t> pkcs8) {
-    if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a key");
-    const Bytes sealed =
-        aead_seal(m_data_key, pkcs8, private_key_aad(m_header.store_id, key_id, spki_hash));
-    seal.reset();
-    seal.bind(1, sealed).bind(2, key_id);
-    seal.run();
+    w.sealed_key(key_id, seal_private_key(key_id, spki_hash, pkcs8));
   };
 
   for (const auto& in : entries) {
@@ -647,23 +553,8 @@ std::vector<MergeOutcome> Keystore::merge_entries(
         out.key_added = true;
       }
     } else {
-      dup.reset();
-      dup.bind(1, in.key.name).bind(2, spki_hash);
-      if (dup.step())
-        throw Error(Errc::AlreadyExists, "the name \"" + in.key.name + "\" is already in use",
-                    "an entry called \"" + dup.text(0) + "\" exists in " + quoted(path()),
-                    "choose another name, or see it with: keysafe show " + dup.text(0));
-      ins_key.reset();
-      ins_key.bind(1, in.key.name)
-          .bind(2, in.key.algorithm)
-          .bind(3, in.key.spki_der)
-          .bind(4, spki_hash)
-          .bind(5, in.key.subject)
-          .bind(6, to_json_array(in.key.dns))
-          .bind(7, to_json_array(in.key.ip))
-          .bind(8, in.key.now);
-      ins_key.run();
-      key_id = m_db.last_insert_id();
+      w.refuse_existing(in.key.name, spki_hash);
+      key_id = w.key(in.key, spki_hash);
       out.name = in.key.name;
       out.created = true;
       if (in.pkcs8) seal_row(key_id, spki_hash, *in.pkcs8);
@@ -672,9 +563,7 @@ std::vector<MergeOutcome> Keystore::merge_entries(
       has_req.reset();
       has_req.bind(1, key_id).bind(2, der);
       if (has_req.step()) continue;
-      ins_req.reset();
-      ins_req.bind(1, key_id).bind(2, der).bind(3, created);
-      ins_req.run();
+      w.request(key_id, der, created);
       ++out.requests_added;
     }
     for (const auto& c : in.certificates) {
@@ -686,41 +575,13 @@ std::vector<MergeOutcome> Keystore::merge_entries(
       has_cert.reset();
       has_cert.bind(1, c.certificate.info.fingerprint_sha256);
       if (has_cert.step()) continue;
-      const auto& cert = c.certificate;
-      const auto& i = cert.info;
-      ins_cert.reset();
-      ins_cert.bind(1, key_id)
-          .bind(2, cert.der)
-          .bind(3, i.fingerprint_sha256)
-          .bind(4, i.spki_sha256)
-          .bind(5, i.subject)
-          .bind(6, i.issuer)
-          .bind(7, i.serial_hex)
-          .bind(8, i.not_before)
-          .bind(9, i.not_after)
-          .bind(10, to_json_array(i.dns))
-          .bind(11, to_json_array(i.ip))
-          .bind(12, std::int64_t{i.is_ca ? 1 : 0})
-          .bind(13, std::int64_t{cert.chain_trusted ? 1 : 0});
-      if (cert.chain_problem.empty())
-        ins_cert.bind_null(14);
-      else
-        ins_cert.bind(14, cert.chain_problem);
-      ins_cert.bind(15, cert.now);
-      ins_cert.run();
-      const std::int64_t cert_id = m_db.last_insert_id();
-      for (std::size_t pos = 0; pos < cert.chain.size(); ++pos) {
-        ins_chain.reset();
-        ins_chain.bind(1, cert_id).bind(2, static_cast<std::int64_t>(pos)).bind(3, cert.chain[pos]);
-        ins_chain.run();
-      }
+      const std::int64_t cert_id = w.certificate(key_id, c.certificate);
       ++out.certificates_added;
       // Becomes current when marked so and at least as new as what the store has.
-      if (!current || (c.current && current->second <= i.not_before)) {
-        set_cur.reset();
-        set_cur.bind(1, cert_id).bind(2, key_id);
-        set_cur.run();
-        current = std::make_pair(cert_id, i.not_before);
+      const std::int64_t not_before = c.certificate.info.not_before;
+      if (!current || (c.current && current->second <= not_before)) {
+        w.current_certificate(key_id, cert_id);
+        current = std::make_pair(cert_id, not_before);
       }
     }
     if (in.last_backup_at) {
@@ -758,16 +619,7 @@ void Keystore::add_prepared_entries(std::size_t count,
   }
   // The key row names its current certificate before that row exists (same transaction).
   m_db.exec("PRAGMA defer_foreign_keys = ON");
-  auto ins_key = m_db.prepare(
-      "INSERT INTO keys (id, name, algorithm, spki_der, spki_sha256, sealed_private_key, subject, "
-      "dns, ip, current_certificate_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  auto ins_req = m_db.prepare("INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
-  auto ins_cert = m_db.prepare(
-      "INSERT INTO certificates (id, key_id, der, fingerprint_sha256, spki_sha256, subject, "
-      "issuer, serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
-      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  auto ins_chain = m_db.prepare(
-      "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
+  EntryWriter w(m_db);
   auto ins_issued = m_db.prepare(
       "INSERT INTO issued_certificates (authority_key_id, serial, subject, fingerprint_sha256, "
       "key_name, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -777,50 +629,9 @@ void Keystore::add_prepared_entries(std::size_t count,
     const auto& k = e.key;
     const auto& c = e.certificate;
     const auto& i = c.info;
-    ins_key.reset();
-    ins_key.bind(1, e.key_id)
-        .bind(2, k.name)
-        .bind(3, k.algorithm)
-        .bind(4, k.spki_der)
-        .bind(5, i.spki_sha256)
-        .bind(6, e.sealed_private_key)
-        .bind(7, k.subject)
-        .bind(8, to_json_array(k.dns))
-        .bind(9, to_json_array(k.ip))
-        .bind(10, e.certificate_id)
-        .bind(11, k.now);
-    ins_key.run();
-    if (!k.request_der.empty()) {
-      ins_req.reset();
-      ins_req.bind(1, e.key_id).bind(2, k.request_der).bind(3, k.now);
-      ins_req.run();
-    }
-    ins_cert.reset();
-    ins_cert.bind(1, e.certificate_id)
-        .bind(2, e.key_id)
-        .bind(3, c.der)
-        .bind(4, i.fingerprint_sha256)
-        .bind(5, i.spki_sha256)
-        .bind(6, i.subject)
-        .bind(7, i.issuer)
-        .bind(8, i.serial_hex)
-        .bind(9, i.not_before)
-        .bind(10, i.not_after)
-        .bind(11, to_json_array(i.dns))
-        .bind(12, to_json_array(i.ip))
-        .bind(13, std::int64_t{i.is_ca ? 1 : 0})
-        .bind(14, std::int64_t{c.chain_trusted ? 1 : 0});
-    if (c.chain_problem.empty())
-      ins_cert.bind_null(15);
-    else
-      ins_cert.bind(15, c.chain_problem);
-    ins_cert.bind(16, c.now);
-    ins_cert.run();
-    for (std::size_t pos = 0; pos < c.chain.size(); ++pos) {
-      ins_chain.reset();
-      ins_chain.bind(1, e.certificate_id).bind(2, static_cast<std::int64_t>(pos)).bind(3, c.chain[pos]);
-      ins_chain.run();
-    }
+    w.key(k, i.spki_sha256, e.key_id, e.sealed_private_key, e.certificate_id);
+    if (!k.request_der.empty()) w.request(e.key_id, k.request_der, k.now);
+    w.certificate(e.key_id, c, e.certificate_id);
     if (e.authority_key_id) {
       ins_issued.reset();
       ins_issued.bind(1, *e.authority_key_id)

@@ -148,7 +148,8 @@ class Keystore final {
   // Derives the key-encryption key once and opens the data key. Throws WrongPassphrase.
   void unlock(std::span<const std::uint8_t> passphrase);
   // Throws Errc::StoreDamaged when the header's checksum does not match its fields (unlocking
-  // checks it first, so a damaged header is never reported as a wrong passphrase).
+  // checks it first, so a damaged header is never reported as a wrong passphrase). The header
+  // is read once per open, so it is hashed once however often this is called.
   void verify_header() const;
   bool unlocked() const noexcept { return !m_data_key.empty(); }
   // Unlocks with a key file's 32-byte secret (a key slot added by add_key_file).
@@ -239,12 +240,6 @@ class Keystore final {
   explicit Keystore(Database db, StoreHeader header)
       : m_db(std::move(db)), m_header(std::move(header)) {}
 
-  std::int64_t insert_key_row(const NewKey& key);
-  void seal_into_row(std::int64_t key_id, const std::string& spki_sha256,
-                     std::span<const std::uint8_t> pkcs8);
-  std::int64_t insert_certificate_row(std::int64_t key_id, const NewCertificate& cert);
-  void set_current(std::int64_t key_id, std::int64_t certificate_id);
-
   void commit(Transaction& tx);
 
   struct PendingAudit {
@@ -256,6 +251,7 @@ class Keystore final {
   std::function<std::int64_t()> m_audit_clock;
   Database m_db;
   StoreHeader m_header;
+  mutable bool m_header_verified = false;
   SecureBytes m_data_key;
 };
 
