@@ -70,6 +70,15 @@ class CaTest : public keysafe::testing::StoreFixture {
     p.now = m_now;
     return ca_init(*m_store, p);
   }
+  // A stored key with its request for one DNS name, as `keysafe create NAME --dns DNS` makes.
+  void create_entry(const std::string& name, const std::string& dns) {
+    CreateParams cp;
+    cp.name = name;
+    cp.dns = {dns};
+    cp.now = m_now;
+    prepare_create(*m_store, cp);
+    (void)create_key(*m_store, cp);
+  }
   ossl::Req make_request(EVP_PKEY* key, const std::vector<std::string>& dns,
                          const std::vector<std::string>& ip = {}) {
     return x509::build_request(key, x509::RequestSpec{"O=Example", dns, ip});
@@ -234,16 +243,8 @@ TEST_F(CaTest, IntermediateHasPathLenZeroAndChainsToTheRoot) {
 
 TEST_F(CaTest, CrlRevokesExactlyTheRevokedSerial) {
   init_root("root");
-  CreateParams cp;
-  cp.name = "www";
-  cp.dns = {"www.example.test"};
-  cp.now = m_now;
-  prepare_create(*m_store, cp);
-  (void)create_key(*m_store, cp);
-  cp.name = "mail";
-  cp.dns = {"mail.example.test"};
-  prepare_create(*m_store, cp);
-  (void)create_key(*m_store, cp);
+  create_entry("www", "www.example.test");
+  create_entry("mail", "mail.example.test");
   IssueOptions o;
   o.now = m_now;
   SignResult www, mail;
@@ -281,12 +282,7 @@ TEST_F(CaTest, CrlRevokesExactlyTheRevokedSerial) {
 }
 
 TEST_F(CaTest, NotACaIsNotFound) {
-  CreateParams cp;
-  cp.name = "www";
-  cp.dns = {"www.example.test"};
-  cp.now = m_now;
-  prepare_create(*m_store, cp);
-  (void)create_key(*m_store, cp);
+  create_entry("www", "www.example.test");
   EXPECT_EQ(error_of([&] { (void)Authority::open(*m_store, "www"); }).code(), Errc::NotFound);
   EXPECT_EQ(error_of([&] { (void)Authority::open(*m_store, "nothing"); }).code(), Errc::NotFound);
 }
@@ -345,12 +341,7 @@ TEST_F(CaTest, IntermediateFailingAtItsIssuedRowLeavesNoEntry) {
 
 TEST_F(CaTest, SignedCertificateAndItsIssuedRecordCommitTogether) {
   (void)init_root("root");
-  CreateParams cp;
-  cp.name = "www";
-  cp.dns = {"www.example.test"};
-  cp.now = m_now;
-  prepare_create(*m_store, cp);
-  (void)create_key(*m_store, cp);
+  create_entry("www", "www.example.test");
   const Authority ca = Authority::open(*m_store, "root");
   abort_statements(*m_store, "no_certificate", "INSERT ON certificates");
   IssueOptions o;
@@ -376,12 +367,7 @@ class RenewAtomicity : public CaTest {
   void SetUp() override {
     CaTest::SetUp();
     (void)init_root("root");
-    CreateParams cp;
-    cp.name = "www";
-    cp.dns = {"www.example.test"};
-    cp.now = m_now;
-    prepare_create(*m_store, cp);
-    (void)create_key(*m_store, cp);
+    create_entry("www", "www.example.test");
     IssueOptions o;
     o.now = m_now;
     (void)ca_sign_key(*m_store, Authority::open(*m_store, "root"), "www", o);

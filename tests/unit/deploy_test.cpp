@@ -36,6 +36,7 @@
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/deploy.hpp"
 #include "keysafe/ossl/ssl_handles.hpp"
+#include "key_test_support.hpp"
 #include "store_fixture.hpp"
 
 namespace keysafe::deploy {
@@ -44,21 +45,13 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+using keysafe::testing::add_ext;
 using keysafe::testing::error_of;
+using keysafe::testing::TempDir;
 
 // ---- certificates and keys made with OpenSSL's APIs (never by keysafe) --------------------
 
 ossl::PKey new_ec_key() { return ossl::PKey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")); }
-
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  ASSERT_NE(ext, nullptr) << value;
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
 
 // A certificate for `key` named CN=`cn`, signed by `issuer`/`issuer_key` (self-signed when
 // `issuer` is null).
@@ -139,25 +132,6 @@ struct Identity {
 };
 
 // ---- files -----------------------------------------------------------------------------------
-
-class TempDir final {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "keysafe-deploy-test-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
-    m_path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const noexcept { return m_path; }
-
- private:
-  fs::path m_path;
-};
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -18,9 +18,12 @@
 #include "keysafe/error.hpp"
 #include "keysafe/formats/input.hpp"
 #include "keysafe/x509/certificate_info.hpp"
+#include "key_test_support.hpp"
 
 namespace keysafe::formats {
 namespace {
+
+using keysafe::testing::der_sha256_hex;
 
 const std::filesystem::path k_corpus = std::filesystem::path(KEYSAFE_TEST_DATA) / "corpus";
 
@@ -59,22 +62,6 @@ std::vector<ManifestRow> manifest_rows() {
       rows.push_back(ManifestRow{file, fields[1], fields[3], fields[8]});
   }
   return rows;
-}
-
-std::string evp_sha256_hex(const X509* cert) {
-  unsigned char* der = nullptr;
-  const int len = i2d_X509(cert, &der);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_Digest(der, static_cast<std::size_t>(len), md, &md_len, EVP_sha256(), nullptr);
-  OPENSSL_free(der);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < md_len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    hex += buf;
-  }
-  return hex;
 }
 
 // Runs read_input and reports the keysafe::Error it threw, or nothing.
@@ -138,7 +125,7 @@ TEST_P(CorpusRow, MatchesManifest) {
     EXPECT_TRUE(parsed.requests.empty());
     for (const auto& cert : parsed.certificates) {
       const auto info = x509::inspect_certificate(cert.get());
-      EXPECT_EQ(info.fingerprint_sha256, evp_sha256_hex(cert.get()));
+      EXPECT_EQ(info.fingerprint_sha256, der_sha256_hex(cert.get()));
     }
   }
   // Counts the manifest gives (from OpenSSL's own tools).

@@ -1,8 +1,10 @@
-// Shared by pkcs12_test and private_key_test: corpus rows, temp dirs, peer tools, test keys.
+// Shared by the unit tests: corpus rows, temp dirs, peer tools, test keys and certificates made
+// with OpenSSL's own APIs (never by keysafe).
 #pragma once
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <sys/wait.h>
 
@@ -112,6 +114,19 @@ inline std::vector<Errc> expected_codes(const ManifestRow& row) {
   return {Errc::FilePassword};  // wrong, missing, transliterated or mis-encoded passwords
 }
 
+// A corpus file the manifest lists as "error" was refused the way it says: one of its codes,
+// a summary naming the file, a cause and a remedy, and OpenSSL's error queue left empty.
+inline void expect_refused_as_listed(const ManifestRow& row, const std::optional<Error>& err) {
+  ASSERT_TRUE(err.has_value()) << row.file << " was accepted";
+  const auto codes = expected_codes(row);
+  EXPECT_NE(std::find(codes.begin(), codes.end(), err->code()), codes.end())
+      << "code " << errc_name(err->code()) << ": " << err->summary() << " / " << err->cause();
+  EXPECT_NE(err->summary().find(row.file), std::string::npos) << "the summary names the file";
+  EXPECT_FALSE(err->cause().empty());
+  EXPECT_FALSE(err->remedy().empty());
+  EXPECT_EQ(ERR_peek_error(), 0ul) << "the OpenSSL error queue was left non-empty";
+}
+
 inline std::vector<std::filesystem::path> fuzz_files() {
   std::vector<std::filesystem::path> out;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(k_corpus / "fuzz"))
@@ -204,9 +219,55 @@ inline ossl::Cert make_cert(const EVP_PKEY* key, const std::string& cn, bool ca,
   return cert;
 }
 
+// SHA-256 through EVP_Digest, independent of keysafe's sha256(), as lowercase hex.
+inline std::string evp_sha256_hex(const unsigned char* data, std::size_t len) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  EXPECT_EQ(EVP_Digest(data, len, md, &md_len, EVP_sha256(), nullptr), 1);
+  std::string hex;
+  char buf[3];
+  for (unsigned int i = 0; i < md_len; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", md[i]);
+    hex += buf;
+  }
+  return hex;
+}
+
+// A certificate's SHA-256 fingerprint, computed the same independent way.
+inline std::string der_sha256_hex(const X509* cert) {
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(cert, &der);
+  EXPECT_GT(len, 0);
+  std::string hex = evp_sha256_hex(der, static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  return hex;
+}
+
+// The SHA-256 of a certificate's DER SubjectPublicKeyInfo, computed the same independent way.
+inline std::string independent_spki_sha256(const X509* cert) {
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  EXPECT_GT(len, 0);
+  std::string hex = evp_sha256_hex(der, static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  return hex;
+}
+
+// Adds the extension OpenSSL's config syntax `value` describes (e.g. "critical,CA:TRUE"), with
+// `issuer` for authorityKeyIdentifier (null for a self-signed or issuer-less certificate).
+inline void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  ASSERT_NE(ext, nullptr) << value;
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
 inline std::string pem_of(const X509* cert) {
   ossl::Bio bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
+  EXPECT_EQ(PEM_write_bio_X509(bio.get(), cert), 1);
   char* p = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &p);
   return std::string(p, static_cast<std::size_t>(n));

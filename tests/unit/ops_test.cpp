@@ -23,6 +23,7 @@
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
+#include "key_test_support.hpp"
 #include "store_fixture.hpp"
 
 namespace keysafe::ops {
@@ -31,61 +32,18 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::int64_t k_day = 86400;
+using keysafe::testing::add_ext;
+using keysafe::testing::der_sha256_hex;
 using keysafe::testing::error_of;
+using keysafe::testing::evp_sha256_hex;
+using keysafe::testing::independent_spki_sha256;
+using keysafe::testing::pem_of;
 
 Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-std::string hex_sha256(const unsigned char* data, std::size_t len) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_Digest(data, len, md, &md_len, EVP_sha256(), nullptr);
-  std::string out;
-  char buf[3];
-  for (unsigned int i = 0; i < md_len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    out += buf;
-  }
-  return out;
-}
-
-// SHA-256 of a certificate's DER SubjectPublicKeyInfo, computed with OpenSSL only.
-std::string spki_hash_of(const X509* cert) {
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  std::string out = hex_sha256(der, static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::string fingerprint_of(const X509* cert) {
-  unsigned char* der = nullptr;
-  const int len = i2d_X509(cert, &der);
-  std::string out = hex_sha256(der, static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::string pem_of(const X509* cert) {
-  ossl::Bio bio(BIO_new(BIO_s_mem()));
-  EXPECT_EQ(PEM_write_bio_X509(bio.get(), cert), 1);
-  char* p = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &p);
-  return std::string(p, static_cast<std::size_t>(n));
-}
 
 ossl::Req parse_request_pem(const std::string& pem) {
   ossl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   return ossl::Req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
-}
-
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  ASSERT_NE(ext, nullptr) << value;
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
 }
 
 // A small CA made with OpenSSL's APIs: a self-signed root and certificates it signs.
@@ -291,7 +249,7 @@ TEST_F(OpsStore, CreateKeyStoresKeyAndVerifiableRequest) {
   EXPECT_EQ(X509_REQ_verify(req.get(), pub), 1);
   unsigned char* spki = nullptr;
   const int spki_len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
-  EXPECT_EQ(r.spki_sha256, hex_sha256(spki, static_cast<std::size_t>(spki_len)));
+  EXPECT_EQ(r.spki_sha256, evp_sha256_hex(spki, static_cast<std::size_t>(spki_len)));
   OPENSSL_free(spki);
 
   EXPECT_EQ(stored_request_pem(*m_store, "www"), r.request_pem);
@@ -327,12 +285,12 @@ TEST_F(OpsStore, InstallEndToEnd) {
   EXPECT_TRUE(res.chain_problem.empty());
   EXPECT_EQ(res.chain_length, 1u);
   EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
-  EXPECT_EQ(res.certificate.fingerprint_sha256, fingerprint_of(cert.get()));
+  EXPECT_EQ(res.certificate.fingerprint_sha256, der_sha256_hex(cert.get()));
   EXPECT_EQ(res.certificate.spki_sha256, r.spki_sha256);
 
   const EntryView v = show_entry(*m_store, "shop", m_now);
   EXPECT_EQ(v.state, "installed");
-  EXPECT_EQ(v.fingerprint_sha256, std::optional<std::string>(fingerprint_of(cert.get())));
+  EXPECT_EQ(v.fingerprint_sha256, std::optional<std::string>(der_sha256_hex(cert.get())));
   EXPECT_EQ(v.days_left, std::optional<std::int64_t>(90));
   EXPECT_EQ(v.certificate_count, 1);
   EXPECT_EQ(v.chain_trusted, std::optional<bool>(true));
@@ -365,7 +323,7 @@ TEST_F(OpsStore, CertificateOfAnotherKeyIsKeyNotFound) {
   (void)create("mine", {"mine.example"});
   ossl::PKey other(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   const ossl::Cert cert = m_ca.issue(other.get(), "mine.example", m_now - k_day, m_now + 30 * k_day);
-  const std::string spki = spki_hash_of(cert.get());
+  const std::string spki = independent_spki_sha256(cert.get());
   const Error e = error_of([&] { (void)install_pem(pem_of(cert.get())); });
   EXPECT_EQ(e.code(), Errc::KeyNotFound);
   EXPECT_NE(e.cause().find(spki), std::string::npos) << e.cause();
@@ -386,8 +344,8 @@ TEST_F(OpsStore, KeyNotFoundReportsTheLeafNotTheCa) {
   const Error e =
       error_of([&] { (void)install_pem(pem_of(m_ca.cert()) + pem_of(cert.get())); });
   EXPECT_EQ(e.code(), Errc::KeyNotFound);
-  EXPECT_NE(e.cause().find(spki_hash_of(cert.get())), std::string::npos) << e.cause();
-  EXPECT_EQ(e.cause().find(spki_hash_of(m_ca.cert())), std::string::npos) << e.cause();
+  EXPECT_NE(e.cause().find(independent_spki_sha256(cert.get())), std::string::npos) << e.cause();
+  EXPECT_EQ(e.cause().find(independent_spki_sha256(m_ca.cert())), std::string::npos) << e.cause();
 }
 
 TEST_F(OpsStore, CertificatesOfTwoStoredKeysInOneFileAreRefused) {
@@ -414,7 +372,7 @@ TEST_F(OpsStore, RepeatedLeafInTheFileIsOneCertificate) {
         install_pem(pem_of(cert.get()) + pem_of(cert.get()) + pem_of(m_ca.cert()));
     EXPECT_EQ(res.name, "dup");
     EXPECT_TRUE(res.became_current);
-    EXPECT_EQ(res.certificate.fingerprint_sha256, fingerprint_of(cert.get()));
+    EXPECT_EQ(res.certificate.fingerprint_sha256, der_sha256_hex(cert.get()));
   } catch (const Error& e) {
     ADD_FAILURE() << "refused: " << e.summary() << " / " << e.cause();
   }
@@ -504,17 +462,17 @@ TEST_F(OpsStore, RenewalReplacesAndKeepsHistory) {
   EXPECT_FALSE(b.already_installed);
   EXPECT_TRUE(b.became_current);
   ASSERT_TRUE(b.replaced_fingerprint.has_value());
-  EXPECT_EQ(*b.replaced_fingerprint, fingerprint_of(old_cert.get()));
+  EXPECT_EQ(*b.replaced_fingerprint, der_sha256_hex(old_cert.get()));
 
   const auto key = m_store->key_by_name("renew");
   ASSERT_TRUE(key.has_value());
   const auto history = m_store->certificates_of(key->id);
   ASSERT_EQ(history.size(), 2u);
-  EXPECT_EQ(history[0].fingerprint_sha256, fingerprint_of(old_cert.get()));
-  EXPECT_EQ(history[1].fingerprint_sha256, fingerprint_of(new_cert.get()));
+  EXPECT_EQ(history[0].fingerprint_sha256, der_sha256_hex(old_cert.get()));
+  EXPECT_EQ(history[1].fingerprint_sha256, der_sha256_hex(new_cert.get()));
   const auto e = m_store->entry("renew");
   ASSERT_TRUE(e.has_value() && e->current.has_value());
-  EXPECT_EQ(e->current->fingerprint_sha256, fingerprint_of(new_cert.get()));
+  EXPECT_EQ(e->current->fingerprint_sha256, der_sha256_hex(new_cert.get()));
   EXPECT_EQ(e->certificate_count, 2);
 }
 
@@ -534,7 +492,7 @@ TEST_F(OpsStore, OlderCertificateInstalledLaterStaysInHistory) {
 
   const auto e = m_store->entry("order");
   ASSERT_TRUE(e.has_value() && e->current.has_value());
-  EXPECT_EQ(e->current->fingerprint_sha256, fingerprint_of(newer.get()));
+  EXPECT_EQ(e->current->fingerprint_sha256, der_sha256_hex(newer.get()));
   EXPECT_EQ(e->certificate_count, 2);
 }
 

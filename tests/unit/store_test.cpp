@@ -22,11 +22,15 @@
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/public_key.hpp"
+#include "key_test_support.hpp"
+#include "store_fixture.hpp"
 
 namespace keysafe::store {
 namespace {
 
 namespace fs = std::filesystem;
+using keysafe::testing::add_ext;
+using keysafe::testing::error_of;
 
 constexpr KdfParams k_fast{10, 8, 1};
 constexpr std::string_view k_passphrase = "correct horse battery staple";
@@ -42,18 +46,6 @@ std::string read_text(const fs::path& path) {
 void write_text(const fs::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
-}
-
-// Runs the expression and returns the keysafe::Error it throws (a failure when none).
-template <class F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no keysafe::Error thrown";
-  return Error(Errc::Internal, "<none>");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,14 +150,7 @@ ossl::Cert make_certificate(EVP_PKEY* key, const std::string& cn, std::int64_t n
   ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(not_before));
   ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
   X509_set_pubkey(cert.get(), key);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, nullptr, cert.get(), nullptr, nullptr, 0);
-  const std::string san = "DNS:" + cn + ",IP:192.0.2.1";
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str());
-  EXPECT_NE(ext, nullptr);
-  X509_add_ext(cert.get(), ext, -1);
-  X509_EXTENSION_free(ext);
+  add_ext(cert.get(), nullptr, NID_subject_alt_name, ("DNS:" + cn + ",IP:192.0.2.1").c_str());
   EXPECT_GT(X509_sign(cert.get(), ca_key.get(), EVP_sha256()), 0);
   return cert;
 }

@@ -28,6 +28,7 @@
 #include "keysafe/x509/names.hpp"
 #include "keysafe/x509/public_key.hpp"
 #include "keysafe/x509/request.hpp"
+#include "key_test_support.hpp"
 
 namespace keysafe::x509 {
 
@@ -35,6 +36,10 @@ namespace keysafe::x509 {
 void PrintTo(KeyAlgorithm alg, std::ostream* os) { *os << key_algorithm_name(alg); }
 
 namespace {
+
+using keysafe::testing::der_sha256_hex;
+using keysafe::testing::evp_sha256_hex;
+using keysafe::testing::independent_spki_sha256;
 
 const std::filesystem::path k_corpus = std::filesystem::path(KEYSAFE_TEST_DATA) / "corpus";
 
@@ -57,38 +62,6 @@ ossl::PKey load_key(const std::filesystem::path& path) {
   ossl::PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   EXPECT_TRUE(key) << "cannot load " << path;
   return key;
-}
-
-// SHA-256 through EVP_Digest, independent of keysafe's sha256().
-std::string evp_sha256_hex(const unsigned char* data, std::size_t len) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EXPECT_EQ(EVP_Digest(data, len, md, &md_len, EVP_sha256(), nullptr), 1);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < md_len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    hex += buf;
-  }
-  return hex;
-}
-
-std::string der_sha256_hex(const X509* cert) {
-  unsigned char* der = nullptr;
-  const int len = i2d_X509(cert, &der);
-  EXPECT_GT(len, 0);
-  std::string hex = evp_sha256_hex(der, static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return hex;
-}
-
-std::string spki_hash_independent(const X509* cert) {
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  EXPECT_GT(len, 0);
-  std::string hex = evp_sha256_hex(der, static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return hex;
 }
 
 // The request's subjectAltName read with OpenSSL only: DNS names and raw IP bytes.
@@ -508,7 +481,7 @@ TEST(InspectCertificate, PycaCryptographyIo) {
   EXPECT_EQ(info.dns, expected_dns);
   EXPECT_TRUE(info.ip.empty());
   EXPECT_EQ(info.fingerprint_sha256, der_sha256_hex(cert.get()));
-  EXPECT_EQ(info.spki_sha256, spki_hash_independent(cert.get()));
+  EXPECT_EQ(info.spki_sha256, independent_spki_sha256(cert.get()));
   EXPECT_EQ(info.spki_sha256, evp_sha256_hex(info.spki.data(), info.spki.size()));
   EXPECT_EQ(info.key_algorithm, "rsa-4096");  // openssl x509 -text: 4096 bit
   EXPECT_FALSE(info.is_ca);
@@ -544,7 +517,7 @@ TEST(InspectCertificate, FingerprintsOfSeveralCorpusCertificates) {
     ASSERT_TRUE(cert);
     const CertificateInfo info = inspect_certificate(cert.get());
     EXPECT_EQ(info.fingerprint_sha256, der_sha256_hex(cert.get()));
-    EXPECT_EQ(info.spki_sha256, spki_hash_independent(cert.get()));
+    EXPECT_EQ(info.spki_sha256, independent_spki_sha256(cert.get()));
     EXPECT_EQ(info.fingerprint_sha256.size(), 64u);
     EXPECT_FALSE(info.subject.empty());
   }
@@ -650,7 +623,7 @@ TEST(PublicKey, SpkiOfKeyCertAndRequestAgree) {
   const ossl::Cert cert = load_cert(k_corpus / "pairs/servercert-serverkey/cert.pem");
   const ossl::PKey key = load_key(k_corpus / "pairs/servercert-serverkey/key.pem");
   EXPECT_EQ(spki_der(cert.get()), spki_der(key.get()));
-  EXPECT_EQ(spki_sha256_hex(spki_der(cert.get())), spki_hash_independent(cert.get()));
+  EXPECT_EQ(spki_sha256_hex(spki_der(cert.get())), independent_spki_sha256(cert.get()));
   const ossl::Req req = build_request(key.get(), RequestSpec{"", {"server.example"}, {}});
   EXPECT_EQ(spki_der(req.get()), spki_der(key.get()));
 }
