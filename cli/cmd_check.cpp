@@ -15,12 +15,14 @@ Action setup_check(CLI::App& cmd) {
   cmd.add_option("NAME", *name, "check one entry only");
   cmd.add_flag("--strict", *strict, "exit 7 when there are warnings (not only damage)");
   cmd.footer(R"(
-Checks: SQLite integrity; the store header's checksum; every row checksum (a changed byte in
-a name, date or chain verdict); with the passphrase, that every sealed key opens and matches
-its stored public key (without one, keys are not opened and the report says so); that every
-certificate carries its entry's key, decodes, and agrees with the columns list shows
-(subject, issuer, serial, validity, names); chains; expiry; keys never backed up or whose
-backup is older than their newest certificate; requests pending over 30 days.
+Checks: SQLite integrity, and the file header's format-version bytes (SQLite itself opens
+a file with a damaged one read-only, without calling it damage); the store header's
+checksum; every row checksum (a changed byte in a name, date or chain verdict); with the
+passphrase, that every sealed key opens and matches its stored public key (without one, keys
+are not opened and the report says so); that every certificate carries its entry's key,
+decodes, and agrees with the columns list shows (subject, issuer, serial, validity, names);
+chains; expiry; keys never backed up or whose backup is older than their newest
+certificate; requests pending over 30 days.
 
 Exit codes: 0 nothing damaged (warnings printed), 7 warnings with --strict, 8 damaged.
 

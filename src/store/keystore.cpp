@@ -761,6 +761,7 @@ std::vector<AuditRecord> Keystore::audit_log() {
 
 std::vector<std::string> Keystore::integrity_problems() {
   std::vector<std::string> out;
+  if (auto problem = m_db.format_version_problem()) out.push_back(std::move(*problem));
   auto q = m_db.prepare("PRAGMA integrity_check");
   while (q.step()) {
     std::string line = q.text(0);

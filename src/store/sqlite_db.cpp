@@ -185,6 +185,19 @@ Database::Database(Database&& other) noexcept
   other.m_db = nullptr;
 }
 
+std::optional<std::string> Database::format_version_problem() const {
+  unsigned char versions[2] = {0, 0};
+  std::ifstream in(m_path, std::ios::binary);
+  if (!in.seekg(18) || !in.read(reinterpret_cast<char*>(versions), 2)) return std::nullopt;
+  for (int i = 0; i < 2; ++i)
+    if (versions[i] != 1 && versions[i] != 2)
+      return std::string("its file header gives ") + (i == 0 ? "write" : "read") +
+             " format version " + std::to_string(versions[i]) +
+             " (SQLite writes 1 or 2: a damaged header byte, offset " + std::to_string(18 + i) +
+             ")";
+  return std::nullopt;
+}
+
 void Database::fail(int rc, std::string_view what) const {
   const std::string detail = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
   const std::string file = "\"" + m_path.string() + "\"";
@@ -227,6 +240,12 @@ void Database::fail(int rc, std::string_view what) const {
                   "it is not an SQLite database (" + detail + ")",
                   "check --store / KEYSAFE_STORE, or create a store with: keysafe init");
     case SQLITE_READONLY:
+      if (const auto problem = format_version_problem())
+        throw Error(Errc::StoreDamaged, "the keystore " + file + " is damaged",
+                    "SQLite opened it read-only because " + *problem + " (while " +
+                        std::string(what) + ")",
+                    "restore the store from a backup; keysafe check shows what is still "
+                    "readable");
       if (m_read_only)
         throw Error(Errc::StorePermission, "the keystore " + file + " is read-only here",
                     "this user has no write permission on its directory " +

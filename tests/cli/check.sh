@@ -86,6 +86,22 @@ ks --store moved.db check
 expect_rc 8 "a certificate under the wrong key is damage"
 expect_in "does not carry" "$OUT" "says it does not carry the key"
 
+# A damaged write-version byte in the SQLite header (offset 18): SQLite then opens the file
+# read-only without calling it damage. keysafe does: check reports it, a write is refused as
+# damage (exit 4), not as a permission problem, and the store is left as it was.
+sqlite3 "$KEYSAFE_STORE" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+cp "$KEYSAFE_STORE" wversion.db
+printf '\x03' | dd of=wversion.db bs=1 seek=18 conv=notrunc 2>/dev/null
+ks --store wversion.db check
+expect_rc 8 "a write format version of 3 is damage"
+expect_in "write format version 3" "$OUT" "check names the header byte"
+before=$(sha256sum wversion.db | cut -d' ' -f1)
+ks --store wversion.db create c --dns c.example.test
+expect_rc 4 "a write to it is refused as damage"
+expect_in "is damaged" "$ERR" "says damaged"
+expect_not_in "permissions" "$ERR" "not blamed on permissions"
+expect_eq "$(sha256sum wversion.db | cut -d' ' -f1)" "$before" "the store is unchanged"
+
 ks check nosuch
 expect_rc 1 "unknown entry"
 finish

@@ -38,6 +38,12 @@ class Database final {
   const std::filesystem::path& path() const noexcept { return m_path; }
   bool read_only() const noexcept { return m_read_only; }
 
+  // What is wrong with the file's format-version bytes (offsets 18 and 19 of the SQLite
+  // header: 1 rollback journal, 2 WAL), or nothing. SQLite opens a file with a larger write
+  // version read-only and one with a larger read version not at all, without calling either
+  // damage, so keysafe checks them itself.
+  std::optional<std::string> format_version_problem() const;
+
   // Raises the keysafe error for an SQLite failure `rc` while doing `what`.
   [[noreturn]] void fail(int rc, std::string_view what) const;
 
