@@ -4,8 +4,15 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/request.hpp"
@@ -66,18 +73,33 @@ bool is_private_key_label(std::string_view label) {
          label == "ANY PRIVATE KEY";
 }
 
+bool is_certificate_label(std::string_view label) {
+  return label == "CERTIFICATE" || label == "X509 CERTIFICATE";
+}
+
+// Decodes one certificate block in `context` (null: OpenSSL's default). Thread-safe: a failure
+// is thrown from, and takes OpenSSL's errors of, the calling thread.
+ossl::Cert decode_certificate(const unsigned char* data, long len, std::string_view source,
+                              int index, std::string_view label, OSSL_LIB_CTX* context) {
+  const unsigned char* p = data;
+  ossl::Cert cert(reinterpret_cast<X509*>(
+      ASN1_item_d2i_ex(nullptr, &p, len, ASN1_ITEM_rptr(X509), context, nullptr)));
+  if (cert == nullptr || p != data + len)
+    bad(source, "holds a damaged certificate",
+        "PEM block " + std::to_string(index) + " (" + std::string(label) +
+            ") does not decode as an X.509 certificate",
+        "ask the issuer for the certificate again");
+  check_certificate(cert.get(), source);
+  return cert;
+}
+
 void decode_pem_block(std::string_view label, const unsigned char* data, long len,
                       ParsedInput& out, std::string_view source, int index) {
   const unsigned char* p = data;
   const auto whole = [&](const void* obj) { return obj != nullptr && p == data + len; };
   const std::string where = "PEM block " + std::to_string(index) + " (" + std::string(label) + ")";
-  if (label == "CERTIFICATE" || label == "X509 CERTIFICATE") {
-    ossl::Cert cert(d2i_X509(nullptr, &p, len));
-    if (!whole(cert.get()))
-      bad(source, "holds a damaged certificate", where + " does not decode as an X.509 certificate",
-          "ask the issuer for the certificate again");
-    check_certificate(cert.get(), source);
-    out.certificates.push_back(std::move(cert));
+  if (is_certificate_label(label)) {
+    out.certificates.push_back(decode_certificate(data, len, source, index, label, nullptr));
   } else if (label == "TRUSTED CERTIFICATE") {
     // OpenSSL's certificate-plus-trust-settings form: the trust settings are ignored.
     ossl::Cert cert(d2i_X509_AUX(nullptr, &p, len));
@@ -105,49 +127,128 @@ void decode_pem_block(std::string_view label, const unsigned char* data, long le
 }
 
 // What PEM_read_bio allocates for one block.
-struct PemBlockMemory {
-  char* name;
-  char* header;
-  unsigned char* body;
-  PemBlockMemory(char* n, char* h, unsigned char* b) : name(n), header(h), body(b) {}
-  PemBlockMemory(const PemBlockMemory&) = delete;
-  PemBlockMemory& operator=(const PemBlockMemory&) = delete;
-  ~PemBlockMemory() {
+struct PemBlock {
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* body = nullptr;
+  long len = 0;
+  PemBlock() = default;
+  PemBlock(const PemBlock&) = delete;
+  PemBlock& operator=(const PemBlock&) = delete;
+  ~PemBlock() {
     OPENSSL_free(name);
     OPENSSL_free(header);
     OPENSSL_free(body);
   }
+  bool encrypted_key() const {
+    return header != nullptr && std::strstr(header, "ENCRYPTED") != nullptr &&
+           is_private_key_label(name);
+  }
 };
+
+// Decoding is the slow part of reading a large bundle: OpenSSL 3.0 builds a decoder for each
+// certificate's public key (~0.1 ms), under locks of its library context, so threads sharing
+// one context run slower than one thread. From this many certificates on, the calling thread
+// decodes in the default context and each helper thread in a context of its own (no shared
+// locks: half the time on two cores). Certificates from different contexts work together
+// (issuer checks, chain verification and key matching take keys across contexts).
+constexpr std::size_t k_parallel_certificates = 256;
+constexpr unsigned k_max_decoder_threads = 8;
+
+// The helper threads' contexts, made on first use and kept for the life of the process: a
+// certificate refers to its context until it is freed, and certificates outlive this call.
+OSSL_LIB_CTX* helper_context(unsigned helper) {
+  static std::array<OSSL_LIB_CTX*, k_max_decoder_threads> contexts{};
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  if (contexts[helper] == nullptr) contexts[helper] = OSSL_LIB_CTX_new();
+  return contexts[helper];
+}
+
+// By block: the decoded certificates and failures, empty when decoding stays with the caller.
+struct DecodedCertificates {
+  std::vector<ossl::Cert> certs;
+  std::vector<std::exception_ptr> failures;
+};
+
+DecodedCertificates decode_in_parallel(const std::vector<std::unique_ptr<PemBlock>>& blocks,
+                                       std::string_view source) {
+  DecodedCertificates out;
+  std::size_t count = 0;
+  for (const auto& b : blocks) count += is_certificate_label(b->name) ? 1 : 0;
+  const unsigned threads = std::min(std::thread::hardware_concurrency(), k_max_decoder_threads);
+  if (count < k_parallel_certificates || threads < 2) return out;
+  std::vector<OSSL_LIB_CTX*> contexts{nullptr};
+  for (unsigned t = 1; t < threads; ++t) {
+    OSSL_LIB_CTX* context = helper_context(t);
+    if (context == nullptr) break;  // out of memory: fewer helpers
+    contexts.push_back(context);
+  }
+  if (contexts.size() < 2) return out;
+  out.certs.resize(blocks.size());
+  out.failures.resize(blocks.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&](OSSL_LIB_CTX* context) {
+    for (std::size_t i; (i = next++) < blocks.size();) {
+      const PemBlock& b = *blocks[i];
+      if (!is_certificate_label(b.name)) continue;
+      try {
+        out.certs[i] =
+            decode_certificate(b.body, b.len, source, static_cast<int>(i + 1), b.name, context);
+      } catch (...) {
+        out.failures[i] = std::current_exception();
+      }
+    }
+    ossl::clear_errors();  // this thread's queue
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < contexts.size(); ++t) helpers.emplace_back(work, contexts[t]);
+  work(nullptr);
+  for (auto& h : helpers) h.join();
+  return out;
+}
 
 ParsedInput read_pem(std::span<const std::uint8_t> data, std::string_view source) {
   ParsedInput out;
   out.format = "PEM";
   ossl::Bio bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+  // Every block first; a block that cannot be read ends the file, and is reported after the
+  // blocks before it (whose own errors come first, as when reading in one pass).
+  std::vector<std::unique_ptr<PemBlock>> blocks;
+  std::exception_ptr unreadable;
   for (int index = 1;; ++index) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* body = nullptr;
-    long len = 0;
-    if (PEM_read_bio(bio.get(), &name, &header, &body, &len) != 1) {
+    auto block = std::make_unique<PemBlock>();
+    if (PEM_read_bio(bio.get(), &block->name, &block->header, &block->body, &block->len) != 1) {
       const unsigned long err = ERR_peek_last_error();
       const bool clean_end =
           ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
       if (clean_end && index > 1) break;
-      const std::string detail = ossl::take_errors();
-      bad(source, index == 1 ? "is damaged PEM" : "is damaged after its first PEM block",
-          "PEM block " + std::to_string(index) + " cannot be read (" + detail +
-              "): a truncated file, a missing END line, or bad base64",
-          "copy the whole file again, from -----BEGIN to -----END");
+      try {
+        const std::string detail = ossl::take_errors();
+        bad(source, index == 1 ? "is damaged PEM" : "is damaged after its first PEM block",
+            "PEM block " + std::to_string(index) + " cannot be read (" + detail +
+                "): a truncated file, a missing END line, or bad base64",
+            "copy the whole file again, from -----BEGIN to -----END");
+      } catch (...) {
+        unreadable = std::current_exception();
+      }
+      break;
     }
-    const PemBlockMemory owned(name, header, body);
-    const std::string label = name;
-    const bool encrypted_header = header != nullptr && std::strstr(header, "ENCRYPTED") != nullptr;
-    if (encrypted_header && is_private_key_label(label)) {
+    blocks.push_back(std::move(block));
+  }
+  DecodedCertificates decoded = decode_in_parallel(blocks, source);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const PemBlock& b = *blocks[i];
+    if (b.encrypted_key()) {
       ++out.private_keys;
+    } else if (!decoded.certs.empty() && is_certificate_label(b.name)) {
+      if (decoded.failures[i]) std::rethrow_exception(decoded.failures[i]);
+      out.certificates.push_back(std::move(decoded.certs[i]));
     } else {
-      decode_pem_block(label, body, len, out, source, index);
+      decode_pem_block(b.name, b.body, b.len, out, source, static_cast<int>(i + 1));
     }
   }
+  if (unreadable) std::rethrow_exception(unreadable);
   ossl::clear_errors();
   return out;
 }

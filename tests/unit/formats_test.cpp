@@ -221,6 +221,55 @@ TEST(ReadInput, TruncatedPem) {
   ERR_clear_error();
 }
 
+// From 256 certificates on, PEM bundles are decoded on several threads (each helper in its own
+// OpenSSL library context); what comes out must be what one pass in file order gives.
+std::string repeated_bundle(const std::vector<std::string>& pems, std::size_t blocks) {
+  std::string out;
+  for (std::size_t i = 0; i < blocks; ++i) out += pems[i % pems.size()];
+  return out;
+}
+
+std::string text_of(const std::filesystem::path& path) {
+  const Bytes b = read_bytes(path);
+  return std::string(b.begin(), b.end());
+}
+
+TEST(ReadInput, LargeBundleGivesEveryCertificateInFileOrder) {
+  const std::vector<std::string> pems{text_of(k_corpus / "certs/pyca-cryptography.io.pem"),
+                                      text_of(k_corpus / "certs/dotnet-MS.pem"),
+                                      text_of(k_corpus / "certs/pyca-v1_cert.pem")};
+  const auto parsed = read_input(to_bytes(repeated_bundle(pems, 300)), "big.pem");
+  ASSERT_EQ(parsed.certificates.size(), 3u) << "300 blocks of 3 certificates: 3 after duplicates";
+  for (std::size_t i = 0; i < pems.size(); ++i) {
+    const auto one = read_input(to_bytes(pems[i]), "one.pem");
+    ASSERT_EQ(one.certificates.size(), 1u);
+    EXPECT_EQ(X509_cmp(parsed.certificates[i].get(), one.certificates[0].get()), 0) << i;
+    // The public key decoded (in whichever context) compares equal with one decoded here.
+    EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(parsed.certificates[i].get()),
+                          X509_get0_pubkey(one.certificates[0].get())),
+              1)
+        << i;
+  }
+  EXPECT_EQ(ERR_peek_error(), 0ul);
+}
+
+TEST(ReadInput, LargeBundleReportsTheFirstDamagedBlockAsOnePassWould) {
+  const std::string good = text_of(k_corpus / "certs/dotnet-MS.pem");
+  const std::string damaged = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+  std::string text;
+  for (int i = 1; i <= 300; ++i) text += (i == 120 || i == 250) ? damaged : good;
+  expect_bad_input(to_bytes(text), "big.pem", "PEM block 120 ");
+  // A damaged block before an unreadable end: the damaged block is named, as in one pass.
+  expect_bad_input(to_bytes(text + good.substr(0, good.size() / 2)), "big-cut.pem",
+                   "PEM block 120 ");
+  // An unreadable end after good blocks only: the end is named.
+  std::string clean;
+  for (int i = 0; i < 300; ++i) clean += good;
+  expect_bad_input(to_bytes(clean + good.substr(0, good.size() / 2)), "clean-cut.pem",
+                   "PEM block 301 ");
+  ERR_clear_error();
+}
+
 TEST(ReadInput, PemWithCrlfLineEndings) {
   const Bytes lf = read_bytes(k_corpus / "certs/dotnet-MS.pem");
   Bytes crlf;
