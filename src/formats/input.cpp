@@ -16,6 +16,7 @@
 
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/request.hpp"
+#include "pem_block.hpp"
 
 namespace keysafe::formats {
 namespace {
@@ -126,25 +127,12 @@ void decode_pem_block(std::string_view label, const unsigned char* data, long le
   }
 }
 
-// What PEM_read_bio allocates for one block.
-struct PemBlock {
-  char* name = nullptr;
-  char* header = nullptr;
-  unsigned char* body = nullptr;
-  long len = 0;
-  PemBlock() = default;
-  PemBlock(const PemBlock&) = delete;
-  PemBlock& operator=(const PemBlock&) = delete;
-  ~PemBlock() {
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(body);
-  }
-  bool encrypted_key() const {
-    return header != nullptr && std::strstr(header, "ENCRYPTED") != nullptr &&
-           is_private_key_label(name);
-  }
-};
+using detail::PemBlock;
+
+bool is_encrypted_key(const PemBlock& b) {
+  return b.header != nullptr && std::strstr(b.header, "ENCRYPTED") != nullptr &&
+         is_private_key_label(b.name);
+}
 
 // Decoding is the slow part of reading a large bundle: OpenSSL 3.0 builds a decoder for each
 // certificate's public key (~0.1 ms), under locks of its library context, so threads sharing
@@ -239,7 +227,7 @@ ParsedInput read_pem(std::span<const std::uint8_t> data, std::string_view source
   DecodedCertificates decoded = decode_in_parallel(blocks, source);
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const PemBlock& b = *blocks[i];
-    if (b.encrypted_key()) {
+    if (is_encrypted_key(b)) {
       ++out.private_keys;
     } else if (!decoded.certs.empty() && is_certificate_label(b.name)) {
       if (decoded.failures[i]) std::rethrow_exception(decoded.failures[i]);

@@ -12,10 +12,12 @@
 #include "keysafe/formats/pkcs12.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "pbe.hpp"
+#include "pem_block.hpp"
 
 namespace keysafe::formats {
 namespace {
 
+using detail::PemBlock;
 using detail::quoted;
 
 constexpr std::string_view k_pem_marker = "-----BEGIN ";
@@ -25,24 +27,6 @@ constexpr const char* k_password_remedy = "give the password the key was encrypt
                             std::string cause, std::string remedy) {
   ossl::fail(code, quoted(source) + " " + summary, std::move(cause), std::move(remedy));
 }
-
-// What PEM_read_bio allocates for one block. The body may hold a decrypted key (PEM_do_header
-// decrypts in place), so it is cleansed before it is freed.
-struct PemBlock {
-  char* name = nullptr;
-  char* header = nullptr;
-  unsigned char* body = nullptr;
-  long len = 0;
-  PemBlock() = default;
-  PemBlock(const PemBlock&) = delete;
-  PemBlock& operator=(const PemBlock&) = delete;
-  ~PemBlock() {
-    if (body != nullptr && len > 0) OPENSSL_cleanse(body, static_cast<std::size_t>(len));
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(body);
-  }
-};
 
 const char* pass_chars(const SecureBytes& password) {
   // An empty vector may have no storage; OpenSSL wants a pointer for "" (NULL means "none").
