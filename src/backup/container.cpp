@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_integer.hpp"
 #include "keysafe/ossl/errors.hpp"
 
 namespace keysafe::backup {
@@ -88,7 +89,7 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
   ContainerHeader h;
   try {
     if (!j.is_object() || j.value("format", "") != "keysafe-backup") throw std::exception();
-    h.version = j.at("version").get<int>();
+    h.version = detail::integer_field<int>(j, "version");
     if (h.version > k_container_version)
       throw Error(Errc::Unsupported, quoted(source) + " was made by a newer keysafe",
                   "its format version is " + std::to_string(h.version) +
@@ -99,18 +100,19 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
       throw Error(Errc::Unsupported, quoted(source) + " uses an unknown key derivation",
                   "its header names " + kdf.at("name").get<std::string>(),
                   "restore it with a newer keysafe");
-    h.kdf.log2_n = kdf.at("log2_n").get<std::uint32_t>();
-    h.kdf.r = kdf.at("r").get<std::uint32_t>();
-    h.kdf.p = kdf.at("p").get<std::uint32_t>();
+    h.kdf.log2_n = detail::integer_field<std::uint32_t>(kdf, "log2_n");
+    h.kdf.r = detail::integer_field<std::uint32_t>(kdf, "r");
+    h.kdf.p = detail::integer_field<std::uint32_t>(kdf, "p");
     h.salt = from_base64(kdf.at("salt").get<std::string>());
-    h.created = j.at("created").get<std::int64_t>();
+    h.created = detail::integer_field<std::int64_t>(j, "created");
     h.names = j.value("names", std::vector<std::string>{});
     h.spki_sha256 = j.value("spki_sha256", std::vector<std::string>{});
   } catch (const Error&) {
     throw;
-  } catch (const std::exception&) {
+  } catch (const std::exception& ex) {
     throw Error(Errc::Damaged, quoted(source) + " is a damaged keysafe backup",
-                "its header cannot be read", "use another copy of the backup");
+                std::string("its header cannot be read (") + ex.what() + ")",
+                "use another copy of the backup");
   }
   if (h.kdf.log2_n < store::k_min_log2_n || h.kdf.log2_n > store::k_max_log2_n || h.kdf.r == 0 ||
       h.kdf.r > 32 || h.kdf.p == 0 || h.kdf.p > 16 || h.salt.size() < 8)

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_integer.hpp"
 #include "keysafe/error.hpp"
 
 namespace keysafe::backup {
@@ -98,13 +99,13 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
     throw damaged("its decrypted content is not a keysafe backup payload");
   BackupPayload p;
   try {
-    const int version = doc.at("version").get<int>();
+    const int version = detail::integer_field<int>(doc, "version");
     if (version > k_payload_version)
       throw Error(Errc::Unsupported, "\"" + std::string(source) + "\" was made by a newer keysafe",
                   "its payload version is " + std::to_string(version) +
                       "; this keysafe reads version " + std::to_string(k_payload_version),
                   "restore it with a newer keysafe");
-    p.created = doc.at("created").get<std::int64_t>();
+    p.created = detail::integer_field<std::int64_t>(doc, "created");
     p.written_by = doc.contains("written_by") ? text(doc.at("written_by")) : std::string();
     for (auto& e : doc.at("entries")) {
       BackupEntry b;
@@ -115,12 +116,12 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
       b.subject = text(e.at("subject"));
       b.dns = names(e.at("dns"));
       b.ip = names(e.at("ip"));
-      b.created_at = e.at("created_at").get<std::int64_t>();
+      b.created_at = detail::integer_field<std::int64_t>(e, "created_at");
       if (e.at("private_key_pkcs8").is_string())
         b.private_key_pkcs8 = from_base64<SecureBytes>(view(e.at("private_key_pkcs8")));
       for (const auto& r : e.at("requests"))
         b.requests.emplace_back(from_base64<Bytes>(view(r.at("der"))),
-                                r.at("created_at").get<std::int64_t>());
+                                detail::integer_field<std::int64_t>(r, "created_at"));
       for (const auto& c : e.at("certificates")) {
         BackupCertificate bc;
         bc.der = from_base64<Bytes>(view(c.at("der")));
@@ -128,7 +129,7 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
         bc.current = c.at("current").get<bool>();
         bc.chain_trusted = c.at("chain_trusted").get<bool>();
         bc.chain_problem = text(c.at("chain_problem"));
-        bc.installed_at = c.at("installed_at").get<std::int64_t>();
+        bc.installed_at = detail::integer_field<std::int64_t>(c, "installed_at");
         b.certificates.push_back(std::move(bc));
       }
       p.entries.push_back(std::move(b));

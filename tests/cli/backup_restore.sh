@@ -121,6 +121,19 @@ sed '1s/KEYSAFE-BACKUP 1/KEYSAFE-BACKUP 9/' both.kbk > newer.kbk
 ks restore newer.kbk
 expect_rc 1 "newer format"
 expect_in "newer keysafe" "$ERR" "says newer keysafe"
+# Numbers in the clear header that are not integers of the right size (a fuzzer once found
+# 1.79566e+51 as "created", converted with undefined behaviour): damaged, not a crash.
+for field in '"created":[0-9]*' '"log2_n":[0-9]*' '"version":[0-9]*'; do
+  name=${field%%:*}
+  too_big=4294967296  # 2^32: no int or uint32_t holds it
+  [ "$name" = '"created"' ] && too_big=18446744073709551616  # past int64, parsed as a double
+  for bad_number in 1.79566e+51 -1e300 2.5 $too_big; do
+    sed "2s/$field/$name:$bad_number/" both.kbk > badnum.kbk
+    ks restore badnum.kbk
+    expect_rc 1 "header $name=$bad_number refused"
+    expect_in "damaged keysafe backup" "$ERR" "header $name=$bad_number: says damaged"
+  done
+done
 expect_eq "$(store_hash)" "$h" "store unchanged after every failed restore"
 
 # Recipient backups: CMS EnvelopedData that `openssl cms -decrypt` opens with the recovery key.
