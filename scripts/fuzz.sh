@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libFuzzer targets for every reader (fuzz/): builds the clang tree with ASan+UBSan and runs each
 # target for SECONDS (default 20), seeded from tests/data (copied into a temporary corpus) and
-# tests/data/fuzz-regressions/ (inputs that once crashed a reader).
+# tests/data/fuzz-regressions/ (inputs that once crashed a reader), with fuzz/TARGET.dict as
+# its dictionary when there is one.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]         build (clang++) and run
 #   scripts/fuzz.sh --no-build SECONDS [TARGET...] run what KEYSAFE_FUZZ_BUILD_DIR holds (CTest)
@@ -72,7 +73,7 @@ seed() {
       K=$BUILD/cli/keysafe
       "$K" init --kdf-cost 10 && "$K" create www --dns www.example.test &&
         "$K" create ed --dns ed.example.test --key ed25519 &&
-        "$K" backup --all -o "$dir/seed.kbk" --yes --kdf-cost 10
+        "$K" backup --all -o "$dir/seed.kbk" --yes --force --kdf-cost 10
     ) >/dev/null 2>&1 || echo "fuzz.sh: could not make a seed backup" >&2
     rm -rf "$s"
   fi
@@ -92,8 +93,9 @@ for target in "${TARGETS[@]}"; do
   echo "== fuzz_$target: ${SECONDS_PER_TARGET} s, $(ls "$dir" | wc -l) seed inputs"
   jobs=()
   [ "${KEYSAFE_FUZZ_JOBS:-1}" -gt 1 ] && jobs=(-jobs="$KEYSAFE_FUZZ_JOBS" -workers="$KEYSAFE_FUZZ_JOBS")
+  dict=(); [ -f "$ROOT/fuzz/$target.dict" ] && dict=(-dict="$ROOT/fuzz/$target.dict")
   if (cd "$ARTIFACTS" && "$bin" -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=2560 \
-      -max_len=65536 -print_final_stats=1 "${jobs[@]}" -artifact_prefix="$ARTIFACTS/$target-" \
+      -max_len=65536 -print_final_stats=1 "${jobs[@]}" "${dict[@]}" -artifact_prefix="$ARTIFACTS/$target-" \
       "$dir") > "$ARTIFACTS/$target.log" 2>&1; then
     grep -E "^(stat::number_of_executed_units|stat::new_units_added|Done)" "$ARTIFACTS/$target.log" | tr '\n' ' '; echo
   else
