@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_integer.hpp"
+#include "json_fields.hpp"
 #include "keysafe/ossl/errors.hpp"
 
 namespace keysafe::backup {
@@ -88,7 +88,9 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
   const auto j = nlohmann::json::parse(line, nullptr, false);
   ContainerHeader h;
   try {
-    if (!j.is_object() || j.value("format", "") != "keysafe-backup") throw std::exception();
+    if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+    if (j.value("format", "") != "keysafe-backup")
+      throw std::invalid_argument("\"format\" is not \"keysafe-backup\"");
     h.version = detail::integer_field<int>(j, "version");
     if (h.version > k_container_version)
       throw Error(Errc::Unsupported, quoted(source) + " was made by a newer keysafe",
@@ -111,7 +113,7 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
     throw;
   } catch (const std::exception& ex) {
     throw Error(Errc::Damaged, quoted(source) + " is a damaged keysafe backup",
-                std::string("its header cannot be read (") + ex.what() + ")",
+                "its header cannot be read (" + detail::reason(ex) + ")",
                 "use another copy of the backup");
   }
   if (h.kdf.log2_n < store::k_min_log2_n || h.kdf.log2_n > store::k_max_log2_n || h.kdf.r == 0 ||

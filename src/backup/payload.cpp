@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_integer.hpp"
+#include "json_fields.hpp"
 #include "keysafe/error.hpp"
 
 namespace keysafe::backup {
@@ -137,7 +137,7 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
   } catch (const Error&) {
     throw;
   } catch (const std::exception& ex) {
-    throw damaged(std::string("its content is incomplete (") + ex.what() + ")");
+    throw damaged("its content is incomplete (" + detail::reason(ex) + ")");
   }
   return p;
 }

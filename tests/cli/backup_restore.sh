@@ -134,6 +134,16 @@ for field in '"created":[0-9]*' '"log2_n":[0-9]*' '"version":[0-9]*'; do
     expect_in "damaged keysafe backup" "$ERR" "header $name=$bad_number: says damaged"
   done
 done
+# A header that is not JSON, or names another format, or lacks a field: damaged, saying why.
+sed '2s/^{/[/' both.kbk > notjson.kbk
+sed '2s/"format":"keysafe-backup"/"format":"other"/' both.kbk > otherformat.kbk
+sed '2s/"version":1/"vers":1/' both.kbk > noversion.kbk
+for bad_header in notjson:"not a JSON object" otherformat:'"format" is not "keysafe-backup"' \
+                  noversion:"key 'version' not found"; do
+  ks restore "${bad_header%%:*}.kbk"
+  expect_rc 1 "header ${bad_header%%:*} refused"
+  expect_in "its header cannot be read (${bad_header#*:})" "$ERR" "header ${bad_header%%:*}: says why"
+done
 expect_eq "$(store_hash)" "$h" "store unchanged after every failed restore"
 
 # Recipient backups: CMS EnvelopedData that `openssl cms -decrypt` opens with the recovery key.
