@@ -186,14 +186,24 @@ ProbeResult probe_once(const Endpoint& endpoint, const std::string& sni,
 ProbeResult probe_until(const Endpoint& endpoint, const std::string& sni,
                         const std::string& expected, std::chrono::milliseconds patience) {
   const auto deadline = std::chrono::steady_clock::now() + patience;
+  int in_a_row = 0;
+  std::optional<ProbeResult> last_other;  // what a connection got since the first match
   while (true) {
     const auto now = std::chrono::steady_clock::now();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     auto r = probe_once(endpoint, sni, std::max(std::chrono::milliseconds(500),
                                                 std::min(left, std::chrono::milliseconds(3000))));
-    if (r.reached && r.fingerprint_sha256 == expected) return r;
-    if (std::chrono::steady_clock::now() >= deadline) return r;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const bool matched = r.reached && r.fingerprint_sha256 == expected;
+    if (matched && ++in_a_row == k_settled_probes) return r;
+    if (!matched) {
+      if (in_a_row > 0) last_other = r;
+      in_a_row = 0;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      // Out of time while the server still changes its answer: report the other answer.
+      return matched && last_other ? *last_other : r;
+    // Settling probes follow at once; a server still reloading gets a moment.
+    if (!matched) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

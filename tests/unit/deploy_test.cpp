@@ -19,6 +19,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <set>
@@ -540,22 +541,21 @@ TEST(RunShell, OutputIsCapped) {
 // ---- TLS probe against a loopback server ---------------------------------------------------
 
 // A TLS server on 127.0.0.1 (a port the kernel picks) that serves `cert` with `chain` to every
-// connection until destroyed, in a thread of this process.
+// connection until destroyed, in a thread of this process. With serve_other(), the connections
+// it picks (numbered from 1) get another certificate, as from a server's old workers.
 class LoopbackTlsServer final {
  public:
   LoopbackTlsServer(X509* cert, EVP_PKEY* key, X509* chain) {
     // A client that hangs up first must not end the test with SIGPIPE.
     ::signal(SIGPIPE, SIG_IGN);
-    m_ctx.reset(SSL_CTX_new(TLS_server_method()));
-    EXPECT_TRUE(m_ctx);
-    EXPECT_EQ(SSL_CTX_use_certificate(m_ctx.get(), cert), 1);
-    EXPECT_EQ(SSL_CTX_use_PrivateKey(m_ctx.get(), key), 1);
-    if (chain != nullptr) {
-      EXPECT_EQ(SSL_CTX_add1_chain_cert(m_ctx.get(), chain), 1);
-    }
-    SSL_CTX_set_num_tickets(m_ctx.get(), 0);
+    m_ctx = context_for(cert, key, chain);
     m_listener = listen_on_loopback(m_port);
     m_thread = std::thread([this] { serve(); });
+  }
+  // Before the first connection.
+  void serve_other(X509* cert, EVP_PKEY* key, std::function<bool(int)> on_connection) {
+    m_other_ctx = context_for(cert, key, nullptr);
+    m_other_on = std::move(on_connection);
   }
   ~LoopbackTlsServer() {
     m_stop = true;
@@ -575,6 +575,18 @@ class LoopbackTlsServer final {
   std::string last_server_name() {
     const std::lock_guard lock(m_mutex);
     return m_server_name;
+  }
+
+  static ossl::SslCtx context_for(X509* cert, EVP_PKEY* key, X509* chain) {
+    ossl::SslCtx ctx(SSL_CTX_new(TLS_server_method()));
+    EXPECT_TRUE(ctx);
+    EXPECT_EQ(SSL_CTX_use_certificate(ctx.get(), cert), 1);
+    EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx.get(), key), 1);
+    if (chain != nullptr) {
+      EXPECT_EQ(SSL_CTX_add1_chain_cert(ctx.get(), chain), 1);
+    }
+    SSL_CTX_set_num_tickets(ctx.get(), 0);
+    return ctx;
   }
 
   // A listening socket on 127.0.0.1 and its port.
@@ -600,7 +612,8 @@ class LoopbackTlsServer final {
       if (conn < 0) continue;
       timeval tv{5, 0};  // a client that stalls cannot hang the test
       ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      ossl::Ssl ssl(SSL_new(m_ctx.get()));
+      const bool other = m_other_on && m_other_on(++m_connections);
+      ossl::Ssl ssl(SSL_new(other ? m_other_ctx.get() : m_ctx.get()));
       SSL_set_fd(ssl.get(), conn);
       if (SSL_accept(ssl.get()) == 1) {
         const char* name = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name);
@@ -617,6 +630,9 @@ class LoopbackTlsServer final {
   }
 
   ossl::SslCtx m_ctx;
+  ossl::SslCtx m_other_ctx;
+  std::function<bool(int)> m_other_on;
+  int m_connections = 0;  // the serving thread's
   int m_listener = -1;
   std::uint16_t m_port = 0;
   std::atomic<bool> m_stop{false};
@@ -649,13 +665,37 @@ TEST(Probe, UntilStopsAtTheExpectedCertificateOrGivesUp) {
   const ProbeResult found = probe_until(server.endpoint(), "", fingerprint(id.leaf.get()), 10s);
   EXPECT_TRUE(found.reached);
   EXPECT_EQ(found.fingerprint_sha256, fingerprint(id.leaf.get()));
-  EXPECT_EQ(server.handshakes(1), 1);
+  EXPECT_EQ(server.handshakes(k_settled_probes), k_settled_probes);
 
   // Another certificate is served for the whole patience: the last result names it.
   const ProbeResult other = probe_until(server.endpoint(), "", fingerprint(id.inter.get()), 400ms);
   EXPECT_TRUE(other.reached);
   EXPECT_EQ(other.fingerprint_sha256, fingerprint(id.leaf.get()));
-  EXPECT_GE(server.handshakes(3), 3) << "gave up without probing again";
+  EXPECT_GE(server.handshakes(k_settled_probes + 2), k_settled_probes + 2)
+      << "gave up without probing again";
+}
+
+TEST(Probe, UntilWaitsForTheExpectedCertificateOnConnectionsInARow) {
+  const Identity id;
+  const std::string expected = fingerprint(id.leaf.get());
+  // Connection 2 reaches an "old worker": the probe does not stop at connection 1.
+  LoopbackTlsServer server(id.leaf.get(), id.leaf_key.get(), nullptr);
+  server.serve_other(id.inter.get(), id.inter_key.get(), [](int n) { return n == 2; });
+  const ProbeResult found = probe_until(server.endpoint(), "", expected, 10s);
+  EXPECT_TRUE(found.reached);
+  EXPECT_EQ(found.fingerprint_sha256, expected);
+  EXPECT_EQ(server.handshakes(2 + k_settled_probes), 2 + k_settled_probes)
+      << "one match, the old certificate, then the settled run";
+}
+
+TEST(Probe, UntilReportsTheOldCertificateWhenTheServerNeverSettles) {
+  const Identity id;
+  // Every other connection gets the old certificate for the whole patience.
+  LoopbackTlsServer server(id.leaf.get(), id.leaf_key.get(), nullptr);
+  server.serve_other(id.inter.get(), id.inter_key.get(), [](int n) { return n % 2 == 0; });
+  const ProbeResult r = probe_until(server.endpoint(), "", fingerprint(id.leaf.get()), 600ms);
+  EXPECT_TRUE(r.reached);
+  EXPECT_EQ(r.fingerprint_sha256, fingerprint(id.inter.get()));
 }
 
 TEST(Probe, NoListenerIsUnreachable) {

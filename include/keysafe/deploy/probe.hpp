@@ -29,8 +29,14 @@ struct ProbeResult {
 ProbeResult probe_once(const Endpoint& endpoint, const std::string& sni,
                        std::chrono::milliseconds timeout);
 
-// Probes until the served leaf has `expected` fingerprint or `patience` has passed (servers
-// take a moment to reload); returns the last result.
+// After a reload a server answers from old and new workers for a moment (nginx's old workers
+// accept until they have handled the signal): the served leaf counts as `expected` once that
+// many connections in a row get it.
+inline constexpr int k_settled_probes = 3;
+
+// Probes until k_settled_probes connections in a row get the `expected` leaf (by fingerprint)
+// or `patience` has passed (servers take a moment to reload). Returns the last result; when
+// time runs out after the expected leaf was seen, the last connection that got another one.
 ProbeResult probe_until(const Endpoint& endpoint, const std::string& sni,
                         const std::string& expected, std::chrono::milliseconds patience);
 
