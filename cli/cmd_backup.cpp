@@ -3,7 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/backup.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/formats/input.hpp"
 #include "keysafe/store/sealing.hpp"
 #include "passphrase.hpp"
@@ -23,7 +23,7 @@ struct BackupArgs {
 };
 
 ossl::Cert load_recipient(const std::string& path) {
-  const Bytes data = ops::read_input_file(path);
+  const Bytes data = files::read_input_file(path);
   auto input = formats::read_input(data, path);
   if (input.certificates.size() != 1)
     throw Error(Errc::BadInput, "\"" + path + "\" must hold exactly one recovery certificate",

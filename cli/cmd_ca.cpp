@@ -7,7 +7,7 @@
 #include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/clock.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/ops/inventory.hpp"
 #include "render.hpp"
 
@@ -57,8 +57,8 @@ void write_output(Context& ctx, const std::string& output, std::string_view cont
     ctx.out << content;
     return;
   }
-  ops::write_file_atomically(output, content, 0644,
-                             force ? ops::Overwrite::Allow : ops::Overwrite::Refuse);
+  files::write_file_atomically(output, content, 0644,
+                             force ? files::Overwrite::Allow : files::Overwrite::Refuse);
 }
 
 std::int64_t days_or(std::int64_t days, std::int64_t fallback) { return days > 0 ? days : fallback; }
@@ -125,7 +125,7 @@ int run_sign(Context& ctx, const CaArgs& a) {
   // Read and understand the request before touching the store.
   ossl::Req request;
   if (!a.request.empty()) {
-    const Bytes data = ops::read_input_file(a.request);
+    const Bytes data = files::read_input_file(a.request);
     auto input = formats::read_input(data, a.request);
     if (input.requests.empty())
       throw Error(Errc::BadInput, "\"" + a.request + "\" holds no certificate request",

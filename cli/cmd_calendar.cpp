@@ -3,7 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/calendar.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -41,8 +41,8 @@ EXAMPLES:
       ctx.out << cal.text;
       return 0;
     }
-    ops::write_file_atomically(*output, cal.text, 0644,
-                               *force ? ops::Overwrite::Allow : ops::Overwrite::Refuse);
+    files::write_file_atomically(*output, cal.text, 0644,
+                               *force ? files::Overwrite::Allow : files::Overwrite::Refuse);
     if (ctx.options.json) {
       ctx.out << nlohmann::json{{"output", *output}, {"events", cal.events},
                                 {"remind_days", *remind}}

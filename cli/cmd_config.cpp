@@ -4,7 +4,7 @@
 #include "commands.hpp"
 #include "keysafe/formats/input.hpp"
 #include "keysafe/ops/auto_backup.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "render.hpp"
 
@@ -77,7 +77,7 @@ EXAMPLES:
       throw Error(Errc::Usage, "usage: keysafe config show | set KEY VALUE | unset KEY", "",
                   "keysafe config --help");
     if (key == ops::k_setting_recovery_certificate) {
-      const Bytes data = ops::read_input_file(a->value);
+      const Bytes data = files::read_input_file(a->value);
       const auto input = formats::read_input(data, a->value);
       if (input.certificates.size() != 1)
         throw Error(Errc::BadInput, "\"" + a->value + "\" must hold exactly one certificate",

@@ -4,7 +4,7 @@
 #include "commands.hpp"
 #include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/create.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -73,8 +73,8 @@ EXAMPLES:
     }
     // The key is stored: a failure to write the request is recoverable with `keysafe request`.
     try {
-      ops::write_file_atomically(output, result.request_pem, 0644,
-                                 a->force ? ops::Overwrite::Allow : ops::Overwrite::Refuse);
+      files::write_file_atomically(output, result.request_pem, 0644,
+                                 a->force ? files::Overwrite::Allow : files::Overwrite::Refuse);
     } catch (const Error& e) {
       throw Error(e.code(), "the key \"" + result.name + "\" was created, but " + e.summary(),
                   e.cause(), "write the request again with: keysafe request " + result.name +

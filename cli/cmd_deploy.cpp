@@ -5,7 +5,6 @@
 #include "commands.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/deploy.hpp"
-#include "keysafe/ops/deploy_hook.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -70,9 +69,6 @@ void render_deploy_text(const ops::DeployResult& r, std::ostream& out) {
 }  // namespace
 
 Action setup_deploy(CLI::App& cmd) {
-  // A completed renewal (renew, or install of a renewal's certificate) redeploys the entry to
-  // every recorded target.
-  ops::set_renewal_hook(ops::redeploy_after_renewal);
   struct Options {
     std::string name;
     std::string to;
@@ -125,6 +121,10 @@ writing the key where the server reads it is the purpose of this command. Files 
 earlier deployment to DIR are replaced; other files are left alone unless --force. A DIR
 that does not exist is created, with its missing parents, mode 0755 (the output says so);
 if the deployment then fails, the directories it created are removed again.
+DIR is opened from / component by component without following a symlink another user owns,
+and every write and rollback is relative to it. Refused (exit 6): a directory on the path
+owned by another user than root or you, or writable by group or others without the sticky
+bit (fix: chown root DIR && chmod go-w DIR).
 The commands run with /bin/sh -c and see KEYSAFE_DEPLOY_DIR, KEYSAFE_DEPLOY_NAME and
 KEYSAFE_DEPLOY_LAYOUT. Deploying again to DIR reuses the recorded layout, commands and
 probe unless given (an empty --test-cmd '' removes one). Needs the store passphrase.

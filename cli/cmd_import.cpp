@@ -3,7 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/auto_backup.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/ops/import.hpp"
 #include "passphrase.hpp"
 #include "progress.hpp"
@@ -49,7 +49,7 @@ EXAMPLES:
   keysafe import server.key --name www        # then: keysafe import server.crt
   keysafe import inventory-bundle.pem         # many certificates, no keys)");
   return [a](Context& ctx) {
-    const Bytes data = ops::read_input_file(a->file);
+    const SecureBytes data = files::read_secret_file(a->file);  // may hold private keys
     auto store = ctx.open_store();
     const SecretSource password_source{a->in_passphrase_file, "--in-passphrase-file",
                                        "KEYSAFE_IN_PASSPHRASE", "Password for the file: ", true};

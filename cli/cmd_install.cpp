@@ -5,7 +5,7 @@
 #include "keysafe/formats/input.hpp"
 #include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/clock.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/ops/install.hpp"
 #include "render.hpp"
 
@@ -33,7 +33,7 @@ EXAMPLES:
   keysafe install certnew.p7b)");
   return [file, ca_file](Context& ctx) {
     // Read and understand the file before touching the store.
-    const Bytes data = ops::read_input_file(*file);
+    const SecureBytes data = files::read_secret_file(*file);  // a bundle may hold a key too
     const auto input = formats::read_input(data, *file);
     auto store = ctx.open_store();
     ops::InstallOptions options;

@@ -5,7 +5,7 @@
 #include "commands.hpp"
 #include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/clock.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/ops/inventory.hpp"
 #include "keysafe/ops/renew.hpp"
 #include "render.hpp"
@@ -91,8 +91,8 @@ int run_all(Context& ctx, const RenewArgs& a) {
     if (item.result && !item.result->completed) {
       request_file = (std::filesystem::path(a.dir) / default_request_file(item.name)).string();
       try {
-        ops::write_file_atomically(request_file, item.result->request_pem, 0644,
-                                   ops::Overwrite::Allow);
+        files::write_file_atomically(request_file, item.result->request_pem, 0644,
+                                   files::Overwrite::Allow);
       } catch (const Error& e) {
         item.status = "failed";
         item.detail = "the request was made but " + e.summary() +
@@ -228,8 +228,8 @@ EXAMPLES:
         ctx.out << r.request_pem;
       } else {
         try {
-          ops::write_file_atomically(output, r.request_pem, 0644,
-                                     a->force ? ops::Overwrite::Allow : ops::Overwrite::Refuse);
+          files::write_file_atomically(output, r.request_pem, 0644,
+                                     a->force ? files::Overwrite::Allow : files::Overwrite::Refuse);
         } catch (const Error& e) {
           throw Error(e.code(), "the renewal request of \"" + r.name + "\" was made, but " +
                                     e.summary(),

@@ -3,7 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/create.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -28,8 +28,8 @@ EXAMPLES:
       ctx.out << pem;
       return 0;
     }
-    ops::write_file_atomically(file, pem, 0644,
-                               *force ? ops::Overwrite::Allow : ops::Overwrite::Refuse);
+    files::write_file_atomically(file, pem, 0644,
+                               *force ? files::Overwrite::Allow : files::Overwrite::Refuse);
     if (ctx.options.json)
       ctx.out << nlohmann::json{{"name", *name}, {"request_file", file}}.dump(2, ' ', false, k_invalid_utf8) << '\n';
     else

@@ -5,7 +5,7 @@
 #include "keysafe/backup/container.hpp"
 #include "keysafe/formats/private_key.hpp"
 #include "keysafe/ops/backup.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -21,7 +21,7 @@ struct RestoreArgs {
 };
 
 ossl::PKey load_recovery_key(const Context& ctx, const RestoreArgs& a) {
-  const Bytes data = ops::read_input_file(a.recovery_key);
+  const SecureBytes data = files::read_secret_file(a.recovery_key);
   std::vector<formats::DecodedKey> keys;
   try {
     keys = formats::read_private_keys(data, a.recovery_key, std::nullopt);
@@ -66,7 +66,7 @@ EXAMPLES:
   keysafe restore all.kbk --in-passphrase-file /root/backup.pass
   keysafe restore all.p7m --recovery-key recovery.key)");
   return [a](Context& ctx) {
-    const Bytes file = ops::read_input_file(a->file);
+    const Bytes file = files::read_input_file(a->file);
     const auto kind = backup::detect_container(file, a->file);
     auto store = ctx.open_store();  // a missing or damaged store is reported before any prompt
     SecureBytes plain;

@@ -1,4 +1,5 @@
-// A deployment's files: written one by one atomically, the previous contents kept in memory.
+// A deployment's files: written one by one atomically, the previous contents kept in memory,
+// everything relative to the target directory's descriptor.
 #include "keysafe/deploy/file_set.hpp"
 
 #include <fcntl.h>
@@ -9,7 +10,7 @@
 #include <cstring>
 
 #include "keysafe/error.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 
 namespace keysafe::deploy {
 namespace {
@@ -20,70 +21,53 @@ std::string_view view(const SecureBytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-struct Existing {
-  SecureBytes content;
-  struct stat st {};
-};
-
-// The file's bytes and status, nullopt when there is none; never follows a symlink.
-std::optional<Existing> read_existing(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return std::nullopt;
-    if (err == ELOOP)
-      throw Error(Errc::Refused, "refusing to deploy over " + quoted(path), "it is a symbolic link",
-                  "remove the link, or deploy to the directory it points into");
-    throw Error(Errc::Io, "cannot read " + quoted(path), std::strerror(err),
-                "check the permissions of the target directory");
-  }
-  Existing e;
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  ::fstat(fd, &e.st);
-  if (!S_ISREG(e.st.st_mode))
-    throw Error(Errc::Refused, "refusing to deploy over " + quoted(path),
-                "it is not a regular file (a directory, device or other special file)",
-                "move it away, or deploy to another directory");
-  std::uint8_t buf[16384];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Error(Errc::Io, "cannot read " + quoted(path), std::strerror(errno));
-    }
-    if (n == 0) break;
-    e.content.insert(e.content.end(), buf, buf + n);
-    if (e.content.size() > ops::k_max_input_size)
-      throw Error(Errc::Refused, "refusing to deploy over " + quoted(path),
-                  "it is larger than any certificate or key file", "move it away");
-  }
-  OPENSSL_cleanse(buf, sizeof buf);
-  return e;
-}
-
 }  // namespace
 
 std::optional<std::string> file_sha256(const std::filesystem::path& path) {
-  auto e = read_existing(path);
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  files::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error(Errc::Io, "cannot read " + quoted(path), std::strerror(errno));
+  }
+  auto e = files::read_regular_at(dir_fd.get(), dir, path.filename().string());
+  if (!e) return std::nullopt;
+  return to_hex(sha256(e->content));
+}
+
+std::optional<std::string> file_sha256(const files::TrustedDirectory& dir,
+                                       const std::string& name) {
+  if (!dir.exists()) return std::nullopt;
+  auto e = files::read_regular_at(dir.fd(), dir.path(), name);
   if (!e) return std::nullopt;
   return to_hex(sha256(e->content));
 }
 
 FileSet FileSet::write(const std::filesystem::path& dir, const std::vector<DeployFile>& files) {
+  const auto trusted = files::TrustedDirectory::resolve(dir);
+  if (!trusted.exists())
+    throw Error(Errc::Io, "cannot write in " + quoted(dir), "it does not exist",
+                "create the directory first");
+  return write(trusted, files);
+}
+
+FileSet FileSet::write(const files::TrustedDirectory& dir, const std::vector<DeployFile>& files) {
   FileSet set;
+  set.m_dir = files::Fd(::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 0));
+  if (!set.m_dir)
+    throw Error(Errc::Io, "cannot write in " + quoted(dir.path()), std::strerror(errno));
+  set.m_dir_path = dir.path();
   // Read everything first: nothing is written unless every path can be taken back.
   for (const auto& f : files) {
     PreviousFile p;
-    p.path = dir / f.name;
-    if (auto e = read_existing(p.path)) {
+    p.path = dir.path() / f.name;
+    p.name = f.name;
+    if (auto e = files::read_regular_at(set.m_dir.get(), set.m_dir_path, f.name)) {
       p.existed = true;
       p.content = std::move(e->content);
-      p.mode = static_cast<unsigned>(e->st.st_mode & 07777);
-      p.uid = e->st.st_uid;
-      p.gid = e->st.st_gid;
+      p.mode = static_cast<unsigned>(e->status.st_mode & 07777);
+      p.uid = e->status.st_uid;
+      p.gid = e->status.st_gid;
       p.sha256 = to_hex(sha256(p.content));
     }
     set.m_previous.push_back(std::move(p));
@@ -91,21 +75,39 @@ FileSet FileSet::write(const std::filesystem::path& dir, const std::vector<Deplo
   std::size_t written = 0;
   try {
     for (const auto& f : files) {
-      ops::write_file_atomically(dir / f.name, view(f.content), f.mode, ops::Overwrite::Allow);
+      files::write_file_at(set.m_dir.get(), set.m_dir_path, f.name, view(f.content), f.mode,
+                           files::Overwrite::Allow);
       ++written;
     }
-  } catch (...) {
-    // Take back what was replaced so far; the original error is the one to report.
+  } catch (const Error& e) {
+    // Take back what was replaced so far (the failed file too: its rename may have happened
+    // before a directory sync failed). The original error is the one to report, with what
+    // could not be taken back.
     FileSet partial;
+    partial.m_dir = std::move(set.m_dir);
+    partial.m_dir_path = set.m_dir_path;
     for (std::size_t i = 0; i < written; ++i)
       partial.m_previous.push_back(std::move(set.m_previous[i]));
+    if (written < set.m_previous.size() && !set.untouched(set.m_previous[written]))
+      partial.m_previous.push_back(std::move(set.m_previous[written]));
     try {
       partial.restore();
-    } catch (const Error&) {
+    } catch (const Error& r) {
+      throw Error(e.code(), e.summary() + "; restoring the previous files FAILED",
+                  (e.cause().empty() ? "" : e.cause() + "\n") + r.cause(), r.remedy());
     }
     throw;
   }
   return set;
+}
+
+bool FileSet::untouched(const PreviousFile& p) const {
+  try {
+    const auto now = files::read_regular_at(m_dir.get(), m_dir_path, p.name);
+    return now ? p.existed && to_hex(sha256(now->content)) == p.sha256 : !p.existed;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 void FileSet::restore() {
@@ -115,20 +117,22 @@ void FileSet::restore() {
   for (const auto& p : m_previous) {
     try {
       if (p.existed) {
-        std::optional<ops::FileOwner> owner;
-        if (restore_owner) owner = ops::FileOwner{p.uid, p.gid};
-        ops::write_file_atomically(p.path, view(p.content), p.mode, ops::Overwrite::Allow, owner);
-        if (file_sha256(p.path) != p.sha256)
+        std::optional<files::FileOwner> owner;
+        if (restore_owner) owner = files::FileOwner{p.uid, p.gid};
+        files::write_file_at(m_dir.get(), m_dir_path, p.name, view(p.content), p.mode,
+                             files::Overwrite::Allow, owner);
+        const auto back = files::read_regular_at(m_dir.get(), m_dir_path, p.name);
+        if (!back || to_hex(sha256(back->content)) != p.sha256)
           throw Error(Errc::Io, "restored content differs");
-        struct stat st {};
-        if (::lstat(p.path.c_str(), &st) != 0 || (st.st_mode & 07777) != p.mode ||
-            (owner && (st.st_uid != p.uid || st.st_gid != p.gid)))
+        if ((back->status.st_mode & 07777) != p.mode ||
+            (owner && (back->status.st_uid != p.uid || back->status.st_gid != p.gid)))
           throw Error(Errc::Io, "restored mode or owner differs");
-      } else if (::unlink(p.path.c_str()) != 0 && errno != ENOENT) {
-        throw Error(Errc::Io, std::strerror(errno));
+      } else {
+        files::remove_file_at(m_dir.get(), m_dir_path, p.name);
       }
     } catch (const Error& e) {
-      failures += (failures.empty() ? "" : "; ") + quoted(p.path) + ": " + e.summary();
+      failures += (failures.empty() ? "" : "; ") + quoted(p.path) + ": " + e.summary() +
+                  (e.cause().empty() ? "" : " (" + e.cause() + ")");
     }
   }
   if (!failures.empty())

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "keysafe/backup/container.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
 
@@ -108,9 +108,9 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
       target.recipient != nullptr
           ? backup::seal_to_recipient(plain, target.recipient)
           : backup::seal_with_passphrase(plain, *target.passphrase, target.kdf, now, names, hashes);
-  write_file_atomically(file, std::string_view(reinterpret_cast<const char*>(sealed.data()),
+  files::write_file_atomically(file, std::string_view(reinterpret_cast<const char*>(sealed.data()),
                                                sealed.size()),
-                        0600, force ? Overwrite::Allow : Overwrite::Refuse);
+                        0600, force ? files::Overwrite::Allow : files::Overwrite::Refuse);
 
   // Read back what is on disk, not what is in memory.
   BackupResult result;
@@ -122,7 +122,7 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
                  why + "; the file was removed and no backup was recorded",
                  "check the disk, then run the backup again");
   };
-  const Bytes on_disk = read_input_file(file);
+  const Bytes on_disk = files::read_input_file(file);
   if (target.recipient != nullptr) {
     if (on_disk != sealed || !backup::addressed_to(on_disk, target.recipient))
       throw fail("the file read back differs from what was written");

@@ -16,7 +16,8 @@
 #include "keysafe/deploy/command.hpp"
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/ops/clock.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
+#include "keysafe/files/trusted_directory.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 
@@ -76,45 +77,24 @@ deploy::Material material_of(store::Keystore& store, const Target& t) {
   return m;
 }
 
-// The target directory, canonical; `missing` lists the directories of the path that do not
-// exist yet, outermost first (deploy creates them just before writing).
-std::filesystem::path target_directory(const std::filesystem::path& dir,
-                                       std::vector<std::filesystem::path>& missing) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path canonical = fs::weakly_canonical(fs::absolute(dir), ec);
-  if (ec)
-    throw Error(Errc::Io, "cannot deploy to " + quoted(dir.string()), ec.message(),
-                "check the permissions of the directories on the path");
-  fs::path p = canonical;
-  if (!p.has_filename()) p = p.parent_path();  // a trailing slash
-  for (; p != p.root_path() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path())
-    missing.insert(missing.begin(), p);
-  if (!missing.empty() && !fs::is_directory(p, ec))
-    throw Error(Errc::Usage, "cannot deploy to " + quoted(dir.string()),
-                quoted(p.string()) + " is not a directory",
-                "give the directory the server reads its certificate and key from with --to");
-  if (missing.empty() && !fs::is_directory(canonical, ec))
-    throw Error(Errc::Usage, "cannot deploy to " + quoted(dir.string()), "it is not a directory",
-                "give the directory the server reads its certificate and key from with --to");
-  return canonical;
-}
-
-// Creates `dirs` (outermost first) with mode 0755 whatever the umask: the server, often
-// another user, must be able to reach its files (the key file itself stays 0600).
-void create_directories(const std::vector<std::filesystem::path>& dirs) {
-  for (const auto& d : dirs) {
-    if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
-      throw Error(Errc::Io, "cannot create the directory " + quoted(d.string()),
-                  std::strerror(errno), "create it yourself (mkdir -p), then deploy again");
-    if (::chmod(d.c_str(), 0755) != 0)
-      throw Error(Errc::Io, "cannot set the mode of " + quoted(d.string()), std::strerror(errno));
+// The target directory, resolved without following anything another user controls and kept
+// open (files::TrustedDirectory); its errors say that deploying is what could not be done.
+files::TrustedDirectory target_directory(const std::filesystem::path& dir) {
+  try {
+    return files::TrustedDirectory::resolve(dir);
+  } catch (const Error& e) {
+    const bool refused = e.code() == Errc::Refused;
+    throw Error(e.code(),
+                (refused ? "refusing to deploy to " : "cannot deploy to ") + quoted(dir.string()),
+                (refused ? e.summary() + ": " : std::string()) + e.cause(), e.remedy());
   }
 }
 
-// Removes the directories a failed deployment created, innermost first (only while empty).
-void remove_directories(const std::vector<std::filesystem::path>& dirs) {
-  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) ::rmdir(d->c_str());
+// A failed deployment removes the directories it created; one it could not remove is said.
+std::string remove_created(files::TrustedDirectory& dir) {
+  std::string left;
+  for (const auto& l : dir.remove_created()) left += "\ncould not remove the created directory " + l;
+  return left;
 }
 
 std::string command_failure_cause(const std::string& which, const std::string& cmd,
@@ -136,7 +116,7 @@ std::optional<std::string> leaf_fingerprint_on_disk(const std::filesystem::path&
                                                     std::string& problem) {
   Bytes data;
   try {
-    data = read_input_file(path);
+    data = files::read_input_file(path);
   } catch (const Error& e) {
     problem = e.summary() + (e.cause().empty() ? "" : ": " + e.cause());
     return std::nullopt;
@@ -155,8 +135,9 @@ std::optional<std::string> leaf_fingerprint_on_disk(const std::filesystem::path&
 
 DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) {
   const Target t = target_entry(store, request.name);
-  std::vector<std::filesystem::path> missing_dirs;
-  const auto dir = target_directory(request.target_dir, missing_dirs);
+  files::TrustedDirectory target = target_directory(request.target_dir);
+  const std::vector<std::filesystem::path> missing_dirs = target.missing();
+  const std::filesystem::path dir = target.path();
   const auto earlier = store::deployment_at(store.database(), dir.string());
 
   DeployResult result;
@@ -204,7 +185,7 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
   std::vector<std::string> foreign;
   for (const auto& f : files) {
     const auto path = dir / f.name;
-    const auto on_disk = deploy::file_sha256(path);
+    const auto on_disk = deploy::file_sha256(target, f.name);
     if (!on_disk) continue;
     const bool ours = earlier && std::any_of(earlier->files.begin(), earlier->files.end(),
                                              [&](const store::DeployedFile& d) {
@@ -234,13 +215,14 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
                                                {"KEYSAFE_DEPLOY_NAME", request.name},
                                                {"KEYSAFE_DEPLOY_LAYOUT", row.layout}};
   // Created only now, after every check that can refuse: a refused deployment leaves nothing.
-  create_directories(missing_dirs);
   deploy::FileSet written;
   try {
-    written = deploy::FileSet::write(dir, files);
-  } catch (...) {
-    remove_directories(missing_dirs);
-    throw;
+    target.create_missing();
+    written = deploy::FileSet::write(target, files);
+  } catch (const Error& e) {
+    const std::string left = remove_created(target);
+    if (left.empty()) throw;
+    throw Error(e.code(), e.summary(), e.cause() + left, e.remedy());
   }
   const bool had_files = std::any_of(written.previous().begin(), written.previous().end(),
                                      [](const deploy::PreviousFile& p) { return p.existed; });
@@ -264,11 +246,12 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
       throw Error(Errc::DeployFailed, summary + "; restoring the previous files FAILED",
                   cause + "\n" + e.cause(), e.remedy());
     }
-    remove_directories(missing_dirs);
+    const std::string left = remove_created(target);
     store.record("deploy-failed", request.name,
-                 "to " + dir.string() + ": " + summary + "; previous files restored");
+                 "to " + dir.string() + ": " + summary + "; previous files restored" +
+                     (left.empty() ? "" : "; " + left.substr(1)));
     store.flush_audit();
-    throw Error(Errc::DeployFailed, summary + "; " + restored_note, cause, fix);
+    throw Error(Errc::DeployFailed, summary + "; " + restored_note, cause + left, fix);
   };
 
   if (row.test_cmd) {

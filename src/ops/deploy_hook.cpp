@@ -1,4 +1,4 @@
-// Redeploying after a renewal, as the renewal hook (ops/renew_hook.hpp).
+// Redeploying after a renewal (called by ops::after_renewal, ops/renew_hook.hpp).
 #include "keysafe/ops/deploy_hook.hpp"
 
 #include "keysafe/ops/deploy.hpp"

@@ -4,7 +4,7 @@
 
 #include "keysafe/formats/input.hpp"
 #include "keysafe/formats/private_key.hpp"
-#include "keysafe/ops/files.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
 
@@ -61,7 +61,7 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
   result.file = r.output;
   result.private_key = !r.cert_only;
   result.certificates = (cert ? 1 : 0) + chain.size();
-  const Overwrite overwrite = r.force ? Overwrite::Allow : Overwrite::Refuse;
+  const files::Overwrite overwrite = r.force ? files::Overwrite::Allow : files::Overwrite::Refuse;
 
   if (r.cert_only) {
     std::string content;
@@ -74,8 +74,8 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
       for (const auto& c : chain) content += x509::certificate_pem(c.get());
       result.description = chain.empty() ? "PEM certificate" : "PEM certificate and chain";
     }
-    write_file_atomically(r.output, content, 0644, overwrite);
-    const Bytes back = read_input_file(r.output);
+    files::write_file_atomically(r.output, content, 0644, overwrite);
+    const Bytes back = files::read_input_file(r.output);
     const auto parsed = formats::read_input(back, r.output.string());
     if (parsed.certificates.empty() || X509_cmp(parsed.certificates.front().get(), cert.get()) != 0)
       throw verify_failed(r.output, "the certificate read back differs");
@@ -101,14 +101,14 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
     for (const auto& c : chain) chain_view.push_back(c.get());
     const Bytes pfx =
         formats::write_pkcs12(pkey.get(), cert.get(), chain_view, r.name, *r.password, r.profile);
-    write_file_atomically(r.output, as_text(pfx), 0600, overwrite);
+    files::write_file_atomically(r.output, as_text(pfx), 0600, overwrite);
     result.description =
         r.profile == formats::Pkcs12Profile::Modern
             ? "PKCS#12, modern profile (AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC, " +
                   std::to_string(formats::k_pkcs12_modern_iterations) + " iterations)"
             : "PKCS#12, compat profile (3DES key and certificate bags, SHA-1 MAC, " +
                   std::to_string(formats::k_pkcs12_compat_iterations) + " iterations)";
-    const Bytes back = read_input_file(r.output);
+    const Bytes back = files::read_input_file(r.output);
     try {
       const auto contents = formats::read_pkcs12(back, r.output.string(), r.password);
       if (contents.keys.size() != 1 || x509::spki_der(contents.keys.front().key.get()) != spki)
@@ -133,12 +133,12 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
   std::string content = formats::encrypted_pkcs8_pem(pkey.get(), *r.password);
   if (cert) content += x509::certificate_pem(cert.get());
   for (const auto& c : chain) content += x509::certificate_pem(c.get());
-  write_file_atomically(r.output, content, 0600, overwrite);
+  files::write_file_atomically(r.output, content, 0600, overwrite);
   OPENSSL_cleanse(content.data(), content.size());
   result.description = "PEM: encrypted PKCS#8 key (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256)" +
                        std::string(cert ? " with the certificate" : "") +
                        (chain.empty() ? "" : " and chain");
-  const Bytes back = read_input_file(r.output);
+  const Bytes back = files::read_input_file(r.output);
   try {
     const auto keys = formats::read_private_keys(back, r.output.string(), r.password);
     if (keys.size() != 1 || x509::spki_der(keys.front().key.get()) != spki)

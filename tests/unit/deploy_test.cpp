@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/deploy.hpp"
+#include "keysafe/ops/renew.hpp"
 #include "keysafe/ossl/ssl_handles.hpp"
 #include "key_test_support.hpp"
 #include "store_fixture.hpp"
@@ -352,18 +354,61 @@ TEST(FileSetTest, RestoreGivesFilesBackToTheirOwnerAndGroup) {
   EXPECT_EQ(set.previous()[1].gid, 8765u);
 }
 
+// Files larger than `bytes` cannot be written for a scope (RLIMIT_FSIZE binds root too): a
+// write fails with EFBIG midway through a FileSet, and so may its rollback.
+class FileSizeLimit final {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) : m_signal(::signal(SIGXFSZ, SIG_IGN)) {
+    ::getrlimit(RLIMIT_FSIZE, &m_previous);
+    struct rlimit r = m_previous;
+    r.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &r), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &m_previous);
+    ::signal(SIGXFSZ, m_signal);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  struct rlimit m_previous {};
+  sighandler_t m_signal;
+};
+
 TEST(FileSetTest, FailureMidwayRollsBackWhatWasWritten) {
   TempDir dir;
   write_file(dir.path() / "first.pem", "first, before\n", 0644);
-  // The second file's directory does not exist: its write fails after the first succeeded.
+  // The second file is over the size limit: its write fails after the first succeeded.
   const Error e = error_of([&] {
+    const FileSizeLimit limit(4096);
     (void)FileSet::write(dir.path(), {text("first.pem", "first, after\n", 0600),
-                                      text("missing/second.pem", "second\n", 0644)});
+                                      text("second.pem", std::string(8192, 'x'), 0644)});
   });
   EXPECT_EQ(e.code(), Errc::Io);
+  EXPECT_EQ(e.summary().find("FAILED"), std::string::npos) << e.summary();
   EXPECT_EQ(read_file(dir.path() / "first.pem"), "first, before\n");
   EXPECT_EQ(mode_of(dir.path() / "first.pem"), 0644u);
   EXPECT_EQ(names_in(dir.path()), std::set<std::string>{"first.pem"});
+}
+
+TEST(FileSetTest, ARollbackThatFailsIsPartOfTheError) {
+  TempDir dir;
+  // first.pem's previous content is over the limit: putting it back fails as well.
+  const std::string big(8192, 'b');
+  write_file(dir.path() / "first.pem", big, 0644);
+  const Error e = error_of([&] {
+    const FileSizeLimit limit(4096);
+    (void)FileSet::write(dir.path(), {text("first.pem", "first, after\n", 0600),
+                                      text("second.pem", std::string(8192, 'x'), 0644)});
+  });
+  EXPECT_EQ(e.code(), Errc::Io);
+  EXPECT_NE(e.summary().find("cannot write"), std::string::npos) << "the original error first";
+  EXPECT_NE(e.summary().find("restoring the previous files FAILED"), std::string::npos)
+      << e.summary();
+  EXPECT_NE(e.cause().find((dir.path() / "first.pem").string()), std::string::npos) << e.cause();
+  EXPECT_NE(e.remedy().find("by hand"), std::string::npos) << e.remedy();
+  EXPECT_EQ(read_file(dir.path() / "first.pem"), "first, after\n") << "as the error says";
 }
 
 TEST(FileSetTest, RefusesSymlinksAndDirectoriesBeforeWritingAnything) {
@@ -384,6 +429,28 @@ TEST(FileSetTest, RefusesSymlinksAndDirectoriesBeforeWritingAnything) {
   EXPECT_EQ(directory.code(), Errc::Refused);
   EXPECT_NE(directory.cause().find("not a regular file"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir.path() / "fullchain.pem"));
+}
+
+TEST(FileSetTest, RollbackStaysInTheDirectoryEvenWhenItIsReplacedByASymlink) {
+  TempDir dir;
+  const fs::path site = dir.path() / "site";
+  const fs::path outside = dir.path() / "outside";
+  fs::create_directory(site);
+  fs::create_directory(outside);
+  write_file(site / "fullchain.pem", "old chain\n", 0644);
+  // What a path-based rollback would overwrite and unlink through the link.
+  write_file(outside / "fullchain.pem", "outside chain\n", 0640);
+  write_file(outside / "privkey.pem", "outside key\n", 0600);
+  FileSet set = FileSet::write(site, layout_files(Layout::Nginx, Identity().material()));
+
+  fs::rename(site, dir.path() / "site.real");
+  fs::create_directory_symlink(outside, site);
+  set.restore();
+  EXPECT_EQ(read_file(outside / "fullchain.pem"), "outside chain\n");
+  EXPECT_EQ(mode_of(outside / "fullchain.pem"), 0640u);
+  EXPECT_EQ(read_file(outside / "privkey.pem"), "outside key\n");
+  EXPECT_EQ(read_file(dir.path() / "site.real" / "fullchain.pem"), "old chain\n");
+  EXPECT_EQ(names_in(dir.path() / "site.real"), std::set<std::string>{"fullchain.pem"});
 }
 
 TEST(FileSetTest, FileSha256) {
@@ -740,6 +807,35 @@ TEST(Probe, EndpointParsing) {
     const Error e = error_of([&] { (void)parse_endpoint(bad); });
     EXPECT_EQ(e.code(), Errc::Usage) << bad;
   }
+}
+
+}  // namespace
+}  // namespace keysafe::deploy
+
+namespace keysafe::deploy {
+namespace {
+
+// Redeploying after a renewal is the library's doing: no command-line parser was built here,
+// and ops::renew still redeploys to the recorded target.
+TEST_F(DeployEntry, ARenewalRedeploysWithoutAnyFrontEndSetUp) {
+  (void)deploy();
+  const std::string before = read_file(m_site / "fullchain.pem");
+  ops::RenewParams r;
+  r.name = "www";
+  r.now = m_now + 60;
+  ops::prepare_renew(*m_store, r);
+  const ops::RenewResult renewed = ops::renew(*m_store, r);
+  ASSERT_TRUE(renewed.completed);
+  EXPECT_TRUE(renewed.hook.failures.empty());
+  ASSERT_EQ(renewed.hook.notes.size(), 1u);
+  EXPECT_NE(renewed.hook.notes.front().find("redeployed \"www\""), std::string::npos);
+  const auto served = certificates_in(read_file(m_site / "fullchain.pem"));
+  ASSERT_FALSE(served.empty());
+  EXPECT_NE(read_file(m_site / "fullchain.pem"), before);
+  EXPECT_EQ(fingerprint(served.front().get()), renewed.certificate->fingerprint_sha256);
+  const ossl::PKey key = private_key_in(read_file(m_site / "privkey.pem"));
+  ASSERT_TRUE(key);
+  EXPECT_EQ(X509_check_private_key(served.front().get(), key.get()), 1) << "the new key";
 }
 
 }  // namespace

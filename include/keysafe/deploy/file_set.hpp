@@ -9,13 +9,16 @@
 #include <vector>
 
 #include "keysafe/deploy/layout.hpp"
+#include "keysafe/files/fd.hpp"
+#include "keysafe/files/trusted_directory.hpp"
 #include "keysafe/ossl/bytes.hpp"
 
 namespace keysafe::deploy {
 
 // What a path held before a deployment wrote it.
 struct PreviousFile {
-  std::filesystem::path path;
+  std::filesystem::path path;  // for messages and records; the file is reached by name
+  std::string name;            // in the directory FileSet keeps open
   bool existed = false;
   SecureBytes content;  // may be an earlier private key
   unsigned mode = 0;
@@ -27,10 +30,14 @@ struct PreviousFile {
 // The hex SHA-256 of a regular file, nullopt when there is no file. Throws Errc::Refused for a
 // symlink or a non-regular file, Errc::Io when it cannot be read.
 std::optional<std::string> file_sha256(const std::filesystem::path& path);
+// The same for `name` in `dir` (nullopt while the directory does not exist).
+std::optional<std::string> file_sha256(const files::TrustedDirectory& dir, const std::string& name);
 
 // Writes each file into `dir` (temp file + fsync + rename, never through a symlink) and returns
-// what each path held before, in memory. If a write fails midway, what was written is rolled
-// back before the error is raised.
+// what each path held before, in memory. Every read, write and removal, the rollback's too, is
+// relative to the directory's descriptor, kept open: replacing the directory or a parent by a
+// symlink meanwhile cannot redirect any of them. If a write fails midway, what was written is
+// rolled back before the error is raised; a rollback that fails too is part of that error.
 class FileSet final {
  public:
   FileSet() = default;
@@ -39,6 +46,8 @@ class FileSet final {
   FileSet(FileSet&&) = default;
   FileSet& operator=(FileSet&&) = default;
 
+  static FileSet write(const files::TrustedDirectory& dir, const std::vector<DeployFile>& files);
+  // Resolves `dir` (files::TrustedDirectory::resolve; it must exist), then writes.
   static FileSet write(const std::filesystem::path& dir, const std::vector<DeployFile>& files);
 
   // Puts every path back as it was (same bytes, same mode; removes files that did not exist),
@@ -51,6 +60,11 @@ class FileSet final {
   const std::vector<PreviousFile>& previous() const noexcept { return m_previous; }
 
  private:
+  // The path holds what it held before (a write that failed before its rename).
+  bool untouched(const PreviousFile& p) const;
+
+  files::Fd m_dir;
+  std::filesystem::path m_dir_path;
   std::vector<PreviousFile> m_previous;
 };
 

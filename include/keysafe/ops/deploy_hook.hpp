@@ -5,7 +5,7 @@
 
 namespace keysafe::ops {
 
-// A RenewalHook: redeploys `event.name` to each of its recorded targets (the deployments of the
+// After a renewal (ops::after_renewal): redeploys `event.name` to each of its recorded targets (the deployments of the
 // replaced key follow the new one). One note per target deployed, one failure per target that
 // failed (its previous files restored); with the store locked, one failure naming the command.
 RenewalHookOutcome redeploy_after_renewal(store::Keystore& store, const RenewalEvent& event);

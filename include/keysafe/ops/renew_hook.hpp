@@ -1,9 +1,9 @@
-// The one place a completed renewal is announced: whoever must act on a new certificate
-// (redeploying to recorded targets) registers here, so renew and install need not know them.
+// The one place a completed renewal is acted on: the entry is redeployed to its recorded targets
+// (ops/deploy_hook.hpp). Called by renew and install in the library, so every front end (the
+// command line, a server) redeploys after a renewal without setting anything up.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,13 +24,8 @@ struct RenewalHookOutcome {
   std::vector<std::string> failures;  // what went wrong (renew --all counts it as failed)
 };
 
-using RenewalHook = std::function<RenewalHookOutcome(store::Keystore&, const RenewalEvent&)>;
-
-// Registers the hook (replacing any earlier one); an empty function removes it.
-void set_renewal_hook(RenewalHook hook);
-
 // Called after a renewal has completed and been committed: the new certificate is current
-// under the entry's name. Runs the registered hook, if any; its keysafe::Error becomes a
+// under the entry's name. Redeploys it (redeploy_after_renewal); a keysafe::Error becomes a
 // failure line, never undoing the renewal.
 RenewalHookOutcome after_renewal(store::Keystore& store, const RenewalEvent& event);
 
