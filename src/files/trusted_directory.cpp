@@ -149,7 +149,7 @@ TrustedDirectory TrustedDirectory::resolve(const std::filesystem::path& given) {
     // The directory holding the link passed the rule already; the link must be trusted too.
     if (!trusted_owner(lst.st_uid))
       throw Error(Errc::Refused, "refusing to follow the symbolic link " + quoted(here),
-                  "it belongs to " + user_name(lst.st_uid) +
+                  "the symbolic link " + quoted(here) + " belongs to " + user_name(lst.st_uid) +
                       ": another user could point it at any directory",
                   "give the directory's real path, or make the link " + fixing_owner() +
                       "'s: chown -h " + fixing_owner() + " " + quoted(here));

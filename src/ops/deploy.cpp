@@ -4,20 +4,14 @@
 
 #include <openssl/pem.h>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <map>
-#include <system_error>
 
 #include "keysafe/deploy/command.hpp"
 #include "keysafe/deploy/file_set.hpp"
-#include "keysafe/ops/clock.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/files/trusted_directory.hpp"
+#include "keysafe/ops/clock.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 
@@ -86,7 +80,9 @@ files::TrustedDirectory target_directory(const std::filesystem::path& dir) {
     const bool refused = e.code() == Errc::Refused;
     throw Error(e.code(),
                 (refused ? "refusing to deploy to " : "cannot deploy to ") + quoted(dir.string()),
-                (refused ? e.summary() + ": " : std::string()) + e.cause(), e.remedy());
+                // A refusal's cause names the directory or link; other errors' summaries do.
+                refused ? e.cause() : e.summary() + (e.cause().empty() ? "" : ": " + e.cause()),
+                e.remedy());
   }
 }
 
