@@ -73,6 +73,12 @@ ks deploy www --to adminlink
 expect_rc 0 "root's symlink to root's directory is followed"
 expect_in "to $T/real as nginx" "$OUT" "the resolved directory is the target"
 [ -f real/privkey.pem ] && [ ! -L adminlink/privkey.pem ] && ok || bad "the files are in real/"
+ln -s "$T/nob" rootlink_to_nob
+ks deploy www --to rootlink_to_nob/site
+expect_rc 6 "root's symlink is followed, but the directory it leads to must pass the rule too"
+expect_in "\"$T/nob\" belongs to nobody" "$ERR" "the error names the resolved directory"
+ks deploy www --to "$T/nob/../real"
+expect_rc 6 "a path that passes through nobody's directory, even to come back, is refused"
 
 # --- world- and group-writable parents; the sticky bit is allowed (like /tmp)
 mkdir ww && chmod 777 ww
