@@ -26,6 +26,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "keysafe/deploy/command.hpp"
@@ -33,6 +34,7 @@
 #include "keysafe/deploy/layout.hpp"
 #include "keysafe/deploy/probe.hpp"
 #include "keysafe/error.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/ossl/handles.hpp"
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/create.hpp"
@@ -451,6 +453,19 @@ TEST(FileSetTest, RollbackStaysInTheDirectoryEvenWhenItIsReplacedByASymlink) {
   EXPECT_EQ(read_file(outside / "privkey.pem"), "outside key\n");
   EXPECT_EQ(read_file(dir.path() / "site.real" / "fullchain.pem"), "old chain\n");
   EXPECT_EQ(names_in(dir.path() / "site.real"), std::set<std::string>{"fullchain.pem"});
+}
+
+// Files that may hold a private key (import, install, a recovery key) are read into memory
+// that is cleansed when freed.
+TEST(Files, ReadSecretFileIsCleansingMemory) {
+  static_assert(std::is_same_v<decltype(files::read_secret_file("")), SecureBytes>);
+  TempDir dir;
+  write_file(dir.path() / "key.pem", "-----BEGIN PRIVATE KEY-----\n", 0600);
+  const SecureBytes key = files::read_secret_file(dir.path() / "key.pem");
+  EXPECT_EQ(std::string(key.begin(), key.end()), "-----BEGIN PRIVATE KEY-----\n");
+  const Error e = error_of([&] { (void)files::read_secret_file(dir.path()); });
+  EXPECT_EQ(e.code(), Errc::Io);
+  EXPECT_NE(e.cause().find("directory"), std::string::npos);
 }
 
 TEST(FileSetTest, FileSha256) {
