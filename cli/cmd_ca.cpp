@@ -142,7 +142,8 @@ int run_sign(Context& ctx, const CaArgs& a) {
   (void)ops::find_authority(store, a.name);
   ctx.unlock(store);
   const ops::Authority ca = ops::Authority::open(store, a.name);
-  const auto r = request ? ops::ca_sign_request(store, ca, request.get(), o)
+  const auto r = request ? ops::ca_sign_request(store, ca, request.get(), o,
+                                                 "the request \"" + a.request + "\"")
                          : ops::ca_sign_key(store, ca, a.key_name, o);
   std::optional<std::filesystem::path> backup_file;
   if (r.installed && !r.installed->already_installed)
@@ -402,8 +403,10 @@ EXAMPLES:
       ->type_name("FILE");
   sign->add_flag("--force", a->force, "overwrite an existing output file");
   sign->footer(R"(
-The request's signature is verified; subject and subjectAltName are copied from it. The
-certificate gets basicConstraints CA:FALSE, keyUsage, extendedKeyUsage, SKI/AKI and a
+The request's signature is verified; its subject is copied, and its subjectAltName is built
+again from its DNS names and IP addresses, each checked (docs/CA.md): a name that is not a
+valid host name or address, or a name of another kind (e-mail, URI), is refused (exit 1)
+and nothing is signed. The certificate gets basicConstraints CA:FALSE, keyUsage, extendedKeyUsage, SKI/AKI and a
 random 128-bit serial. When the request's key is in the store the certificate is installed
 at once (as `keysafe install` does) and no file is needed.
 

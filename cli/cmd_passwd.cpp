@@ -39,17 +39,7 @@ EXAMPLES:
   return [cost, new_file, add_key_file](Context& ctx) {
     auto store = ctx.open_unlocked_store();
     if (!add_key_file->empty()) {
-      if (std::filesystem::exists(std::filesystem::symlink_status(*add_key_file)))
-        throw Error(Errc::AlreadyExists, "\"" + *add_key_file + "\" already exists",
-                    "a key file is never overwritten", "choose a path for a new file");
-      const SecureBytes secret = ops::create_key_file(*add_key_file);
-      store.record("key-file-added", "", *add_key_file);
-      try {
-        store.add_key_file(secret, ctx.env.now());
-      } catch (...) {
-        std::filesystem::remove(*add_key_file);
-        throw;
-      }
+      ops::add_key_file(store, *add_key_file, ctx.env.now());
       ctx.out << "created key file " << *add_key_file
               << " (mode 0600): keysafe --key-file " << *add_key_file
               << " ... unlocks this store; keep it as safe as the keys\n";

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "keysafe/ossl/handles.hpp"
+
 namespace keysafe::formats::detail {
 
 struct PemBlock {
@@ -18,9 +20,10 @@ struct PemBlock {
   PemBlock& operator=(const PemBlock&) = delete;
   ~PemBlock() {
     if (body != nullptr && len > 0) OPENSSL_cleanse(body, static_cast<std::size_t>(len));
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(body);
+    // Freed by the handle catalogue (keysafe/ossl/handles.hpp), as every OpenSSL allocation is.
+    const ossl::Allocated<char> owned_name(name);
+    const ossl::Allocated<char> owned_header(header);
+    const ossl::Allocated<unsigned char> owned_body(body);
   }
 };
 

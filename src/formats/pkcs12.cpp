@@ -52,14 +52,13 @@ bool starts_with(std::span<const std::uint8_t> data, std::initializer_list<std::
   return data.size() >= magic.size() && std::equal(magic.begin(), magic.end(), data.begin());
 }
 
-template <class T>
+// `Owned` is the handle (keysafe/ossl/handles.hpp) that frees what `d2i` decodes.
+template <class Owned, class T>
 bool decodes_whole(std::span<const std::uint8_t> data,
-                   T* (*d2i)(T**, const unsigned char**, long), void (*free_fn)(T*)) {
+                   T* (*d2i)(T**, const unsigned char**, long)) {
   const unsigned char* p = data.data();
-  T* obj = d2i(nullptr, &p, static_cast<long>(data.size()));
-  const bool whole = obj != nullptr && p == data.data() + data.size();
-  free_fn(obj);
-  return whole;
+  const Owned obj(d2i(nullptr, &p, static_cast<long>(data.size())));
+  return obj != nullptr && p == data.data() + data.size();
 }
 
 [[noreturn]] void not_pkcs12(std::span<const std::uint8_t> data, std::string_view source) {
@@ -82,11 +81,11 @@ bool decodes_whole(std::span<const std::uint8_t> data,
               "it holds -----BEGIN blocks; PKCS#12 files are binary (DER)",
               "read it as PEM, or bundle it first: openssl pkcs12 -export -in CERT.pem -inkey "
               "KEY.pem -out FILE.p12");
-  if (decodes_whole<X509>(data, d2i_X509, X509_free))
+  if (decodes_whole<ossl::Cert>(data, d2i_X509))
     fail_file(Errc::BadInput, source, "is a certificate, not a PKCS#12 file",
               "it decodes as a DER X.509 certificate", "read it as a certificate");
-  if (decodes_whole<PKCS8_PRIV_KEY_INFO>(data, d2i_PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free) ||
-      decodes_whole<X509_SIG>(data, d2i_X509_SIG, X509_SIG_free))
+  if (decodes_whole<ossl::Pkcs8Info>(data, d2i_PKCS8_PRIV_KEY_INFO) ||
+      decodes_whole<ossl::X509Sig>(data, d2i_X509_SIG))
     fail_file(Errc::BadInput, source, "is a PKCS#8 private key, not a PKCS#12 file",
               "it decodes as a DER PKCS#8 key", "read it as a private key");
   ossl::clear_errors();
@@ -137,9 +136,8 @@ std::string friendly_name(const PKCS12_SAFEBAG* bag) {
     ossl::clear_errors();
     return {};
   }
-  std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return out;
+  const ossl::Allocated<unsigned char> owned(utf8);
+  return std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
 }
 
 Bytes local_key_id(const PKCS12_SAFEBAG* bag) {
@@ -478,10 +476,10 @@ Bytes sha1_of(std::span<const std::uint8_t> data) {
 Bytes key_id(const EVP_PKEY* key, const X509* cert) {
   unsigned char* der = nullptr;
   const int n = cert != nullptr ? i2d_X509(cert, &der) : i2d_PUBKEY(key, &der);
+  // Owned before sha1_of can throw: it used to be freed after it, and leaked when it threw.
+  const Bytes encoded = ossl::take_bytes(der, n);
   if (n <= 0) ossl::fail(Errc::Crypto, "cannot encode the certificate or public key");
-  Bytes id = sha1_of({der, static_cast<std::size_t>(n)});
-  OPENSSL_free(der);
-  return id;
+  return sha1_of(encoded);
 }
 
 void label(PKCS12_SAFEBAG* bag, std::string_view name, Bytes& id) {
@@ -550,29 +548,26 @@ Bytes write_pkcs12(const EVP_PKEY* key, const X509* cert, const std::vector<cons
       ossl::fail(Errc::Crypto, "cannot add a chain certificate to the PKCS#12 file");
   }
   if (sk_PKCS12_SAFEBAG_num(cert_bags.get()) > 0) {
-    PKCS7* safe = PKCS12_pack_p7encdata_ex(pbe_nid, pass, pass_len, nullptr, salt_len, iterations,
-                                           cert_bags.get(), nullptr, nullptr);
-    if (safe == nullptr || sk_PKCS7_push(safes.get(), safe) <= 0) {
-      PKCS7_free(safe);
+    ossl::Pkcs7 safe(PKCS12_pack_p7encdata_ex(pbe_nid, pass, pass_len, nullptr, salt_len,
+                                              iterations, cert_bags.get(), nullptr, nullptr));
+    if (!safe || sk_PKCS7_push(safes.get(), safe.get()) <= 0)
       ossl::fail(Errc::Crypto, "cannot encrypt the certificates of the PKCS#12 file");
-    }
+    (void)safe.release();  // `safes` owns it now
   }
 
   // The key as a shrouded key bag (RFC 7292 §4.2.2) in a plain safe: it is encrypted itself.
   ossl::Pkcs8Info p8(EVP_PKEY2PKCS8(key));
   if (!p8) ossl::fail(Errc::Crypto, "cannot encode the private key as PKCS#8");
-  PKCS12_SAFEBAG* key_bag = PKCS12_SAFEBAG_create_pkcs8_encrypt_ex(
-      pbe_nid, pass, pass_len, nullptr, salt_len, iterations, p8.get(), nullptr, nullptr);
-  if (key_bag == nullptr || sk_PKCS12_SAFEBAG_push(key_bags.get(), key_bag) <= 0) {
-    PKCS12_SAFEBAG_free(key_bag);
+  ossl::SafeBag owned_bag(PKCS12_SAFEBAG_create_pkcs8_encrypt_ex(
+      pbe_nid, pass, pass_len, nullptr, salt_len, iterations, p8.get(), nullptr, nullptr));
+  if (!owned_bag || sk_PKCS12_SAFEBAG_push(key_bags.get(), owned_bag.get()) <= 0)
     ossl::fail(Errc::Crypto, "cannot encrypt the private key of the PKCS#12 file");
-  }
+  PKCS12_SAFEBAG* key_bag = owned_bag.release();  // `key_bags` owns it now
   label(key_bag, friendly_name, id);
-  PKCS7* key_safe = PKCS12_pack_p7data(key_bags.get());
-  if (key_safe == nullptr || sk_PKCS7_push(safes.get(), key_safe) <= 0) {
-    PKCS7_free(key_safe);
+  ossl::Pkcs7 key_safe(PKCS12_pack_p7data(key_bags.get()));
+  if (!key_safe || sk_PKCS7_push(safes.get(), key_safe.get()) <= 0)
     ossl::fail(Errc::Crypto, "cannot build the key safe of the PKCS#12 file");
-  }
+  (void)key_safe.release();  // `safes` owns it now
 
   ossl::Pkcs12 p12(PKCS12_add_safes_ex(safes.get(), NID_pkcs7_data, nullptr, nullptr));
   if (!p12) ossl::fail(Errc::Crypto, "cannot assemble the PKCS#12 file");
@@ -581,9 +576,8 @@ Bytes write_pkcs12(const EVP_PKEY* key, const X509* cert, const std::vector<cons
 
   unsigned char* der = nullptr;
   const int n = i2d_PKCS12(p12.get(), &der);
+  Bytes out = ossl::take_bytes(der, n);
   if (n <= 0) ossl::fail(Errc::Crypto, "cannot encode the PKCS#12 file");
-  Bytes out(der, der + n);
-  OPENSSL_free(der);
   return out;
 }
 

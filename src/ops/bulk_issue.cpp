@@ -71,7 +71,7 @@ store::PreparedEntry make_entry(const store::Keystore& store, const Issuer& ca,
   options.profile = x509::LeafProfile::Server;
   options.days = p.days;
   options.now = p.now;
-  IssuedCertificate issued = ca.authority.issue(key.get(), subject, {dns}, {}, options);
+  IssuedCertificate issued = ca.authority.issue(key.get(), subject, x509::AltNames{{dns}, {}}, options);
 
   // The rows, from what was just built.
   e.key.name = name;

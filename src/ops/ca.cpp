@@ -121,7 +121,8 @@ std::vector<X509*> Authority::issuer_chain() const {
   return out;
 }
 
-IssuedCertificate Authority::issue(X509_REQ* request, const IssueOptions& options) const {
+IssuedCertificate Authority::issue(X509_REQ* request, const IssueOptions& options,
+                                   std::string_view origin) const {
   if (!x509::request_signature_valid(request))
     throw Error(Errc::BadInput, "the request's signature does not verify",
                 "a request is signed with the private key of the public key it carries; this one "
@@ -129,22 +130,19 @@ IssuedCertificate Authority::issue(X509_REQ* request, const IssueOptions& option
                 "make the request again on the machine that holds the key");
   const EVP_PKEY* pub = X509_REQ_get0_pubkey(request);
   if (pub == nullptr) ossl::fail(Errc::BadInput, "the request's public key cannot be read");
-  const ossl::Extension san = x509::request_subject_alt_name(request);
-  return issue_leaf(pub, X509_REQ_get_subject_name(request), san.get(), options);
+  const x509::AltNames names = x509::request_alt_names(request, origin);
+  return issue_leaf(pub, X509_REQ_get_subject_name(request), names, options);
 }
 
 IssuedCertificate Authority::issue(const EVP_PKEY* public_key, const X509_NAME* subject,
-                                   const std::vector<std::string>& dns,
-                                   const std::vector<std::string>& ip,
-                                   const IssueOptions& options) const {
-  const ossl::Extension san = x509::subject_alt_name(dns, ip);
-  return issue_leaf(public_key, subject, san.get(), options);
+                                   const x509::AltNames& names, const IssueOptions& options) const {
+  return issue_leaf(public_key, subject, names, options);
 }
 
 IssuedCertificate Authority::issue_leaf(const EVP_PKEY* public_key, const X509_NAME* subject,
-                                        const X509_EXTENSION* san,
+                                        const x509::AltNames& names,
                                         const IssueOptions& options) const {
-  if (X509_NAME_entry_count(subject) == 0 && san == nullptr)
+  if (X509_NAME_entry_count(subject) == 0 && names.empty())
     throw Error(Errc::BadInput, "the request names no subject and no subjectAltName",
                 "a certificate must name what it is for (RFC 5280 §4.1.2.6)",
                 "make a request with a name, e.g. keysafe create NAME --dns NAME");
@@ -166,7 +164,7 @@ IssuedCertificate Authority::issue_leaf(const EVP_PKEY* public_key, const X509_N
   x509::LeafSpec spec;
   spec.public_key = public_key;
   spec.subject = subject;
-  spec.subject_alt_name = san;
+  spec.alt_names = names;
   spec.profile = options.profile;
   spec.validity = validity;
   spec.serial = serial.get();
@@ -346,8 +344,8 @@ Bytes ca_certificate_der(store::Keystore& store, std::string_view name) {
 // ---- ca sign and selfsign -----------------------------------------------------------------
 
 SignResult ca_sign_request(store::Keystore& store, const Authority& authority, X509_REQ* request,
-                           const IssueOptions& options) {
-  IssuedCertificate issued = authority.issue(request, options);
+                           const IssueOptions& options, std::string_view origin) {
+  IssuedCertificate issued = authority.issue(request, options, origin);
   SignResult result;
   result.ca = authority.name();
   result.certificate = issued.info;
@@ -372,24 +370,24 @@ SignResult ca_sign_request(store::Keystore& store, const Authority& authority, X
 namespace {
 struct StoredSubject {
   ossl::Req request;  // the newest stored request, when the entry has one
+  std::string origin;  // names the request in errors
   ossl::PKey public_key;
   ossl::Name subject;
-  std::vector<std::string> dns;
-  std::vector<std::string> ip;
+  x509::AltNames names;  // checked again: the store row may come from an imported certificate
 };
 
 StoredSubject stored_subject(store::Keystore& store, const store::KeyRecord& key) {
   StoredSubject s;
   if (auto der = store.latest_request(key.id)) {
     s.request = x509::request_from_der(*der);
+    s.origin = "the stored request of \"" + key.name + "\"";
     return s;
   }
   const unsigned char* p = key.spki_der.data();
   s.public_key.reset(d2i_PUBKEY(nullptr, &p, static_cast<long>(key.spki_der.size())));
   if (!s.public_key) ossl::fail(Errc::StoreDamaged, "the public key of \"" + key.name + "\" does not decode");
   s.subject = x509::parse_subject(key.subject);
-  s.dns = key.dns;
-  s.ip = key.ip;
+  s.names = x509::checked_alt_names(key.dns, key.ip, "the names of the entry \"" + key.name + "\"");
   return s;
 }
 
@@ -414,8 +412,8 @@ SignResult ca_sign_key(store::Keystore& store, const Authority& authority,
                 "\"" + key.name + "\" is the CA itself", "name another entry with --key");
   const StoredSubject s = stored_subject(store, key);
   IssuedCertificate issued =
-      s.request ? authority.issue(s.request.get(), options)
-                : authority.issue(s.public_key.get(), s.subject.get(), s.dns, s.ip, options);
+      s.request ? authority.issue(s.request.get(), options, s.origin)
+                : authority.issue(s.public_key.get(), s.subject.get(), s.names, options);
   if (issued.info.spki_sha256 != key.spki_sha256)
     throw Error(Errc::StoreDamaged, "the stored request of \"" + key.name +
                                         "\" is for another public key",
@@ -443,15 +441,15 @@ SignResult selfsign(store::Keystore& store, std::string_view name, const IssueOp
                 std::to_string(options.days) + " was given", "for example: --days 365");
   const StoredSubject s = stored_subject(store, key);
   ossl::PKey private_key = x509::private_key_from_pkcs8(store.open_private_key(key));
-  ossl::Extension san = s.request ? x509::request_subject_alt_name(s.request.get())
-                                  : x509::subject_alt_name(s.dns, s.ip);
+  const x509::AltNames names =
+      s.request ? x509::request_alt_names(s.request.get(), s.origin) : s.names;
   const X509_NAME* subject =
       s.request ? X509_REQ_get_subject_name(s.request.get()) : s.subject.get();
   const auto serial = x509::random_serial();
   x509::LeafSpec spec;
   spec.public_key = private_key.get();
   spec.subject = subject;
-  spec.subject_alt_name = san.get();
+  spec.alt_names = names;
   spec.profile = options.profile;
   spec.validity = {options.now - options.backdate_seconds, options.now + options.days * k_day};
   spec.serial = serial.get();

@@ -89,4 +89,19 @@ SecureBytes create_key_file(const std::filesystem::path& file) {
   return secret;
 }
 
+void add_key_file(store::Keystore& store, const std::filesystem::path& file, std::int64_t now) {
+  if (std::filesystem::exists(std::filesystem::symlink_status(file)))
+    throw Error(Errc::AlreadyExists, quoted(file) + " already exists",
+                "a key file is never overwritten", "choose a path for a new file");
+  const SecureBytes secret = create_key_file(file);
+  store.record("key-file-added", "", file.string());
+  try {
+    store.add_key_file(secret, now);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    throw;
+  }
+}
+
 }  // namespace keysafe::ops

@@ -94,7 +94,10 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
   const ossl::Cert current =
       x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
   const auto current_info = x509::inspect_certificate(current.get());
-  const ossl::Extension san = x509::certificate_subject_alt_name(current.get());
+  // The names are checked before they go into a request keysafe signs (RFC 5280 §4.2.1.6): the
+  // certificate may have been imported, and a name in it is not vouched for by keysafe.
+  const x509::AltNames names =
+      x509::certificate_alt_names(current.get(), "the certificate of \"" + key.name + "\"");
   const auto issuer = issuing_authority(store, current.get());
 
   RenewResult result;
@@ -111,7 +114,7 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
     new_key = x509::generate_key(alg);
   }
   const ossl::Req req =
-      x509::build_request_with(new_key.get(), X509_get_subject_name(current.get()), san.get());
+      x509::build_request_with(new_key.get(), X509_get_subject_name(current.get()), names);
   if (!x509::request_signature_valid(req.get()))
     throw Error(Errc::Internal, "the new request's signature does not verify");
   const auto req_info = x509::inspect_request(req.get());
@@ -126,7 +129,7 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
     row.algorithm = x509::describe_key(new_key.get());
     row.spki_der = req_info.spki;
     row.subject = req_info.subject;
-    row.dns = current_info.dns;
+    row.dns = current_info.dns;  // as the certificate has them (checked above)
     row.ip = current_info.ip;
     row.request_der = req_der;
     row.now = params.now;

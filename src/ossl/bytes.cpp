@@ -26,6 +26,13 @@ Bytes sha256(std::span<const std::uint8_t> data) {
   return out;
 }
 
+SecureBytes sha256_secret(std::span<const std::uint8_t> data) {
+  SecureBytes out(SHA256_DIGEST_LENGTH);
+  if (SHA256(data.data(), data.size(), out.data()) == nullptr)
+    ossl::fail(Errc::Crypto, "SHA-256 failed");
+  return out;
+}
+
 Bytes random_bytes(std::size_t n) {
   Bytes out(n);
   if (RAND_bytes(out.data(), static_cast<int>(n)) != 1)

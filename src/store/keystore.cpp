@@ -301,9 +301,7 @@ SecureBytes key_file_kek(std::span<const std::uint8_t> secret) {
   SecureBytes buf(as_span("keysafe-key-file-kek-v1").begin(),
                   as_span("keysafe-key-file-kek-v1").end());
   buf.insert(buf.end(), secret.begin(), secret.end());
-  const Bytes h = sha256(buf);
-  SecureBytes kek(h.begin(), h.end());
-  return kek;
+  return sha256_secret(buf);  // the KEK never passes through a Bytes, which is not cleansed
 }
 std::string key_file_id(std::span<const std::uint8_t> secret) {
   Bytes buf(as_span("keysafe-key-file-id-v1").begin(), as_span("keysafe-key-file-id-v1").end());

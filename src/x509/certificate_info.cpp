@@ -22,16 +22,12 @@ std::int64_t to_unix(const ASN1_TIME* t) {
 
 std::string serial_hex(const X509* cert) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
-  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
-  if (bn == nullptr) {
+  const ossl::BigNum bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) {
     ossl::clear_errors();
     return "";
   }
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
+  return ossl::take_string(BN_bn2hex(bn.get()));
 }
 
 std::string key_algorithm_of(X509* cert) {
@@ -75,9 +71,8 @@ CertificateInfo inspect_certificate(X509* cert) {
 Bytes certificate_der(const X509* cert) {
   unsigned char* out = nullptr;
   const int len = i2d_X509(cert, &out);
+  Bytes result = ossl::take_bytes(out, len);
   if (len <= 0) ossl::fail(Errc::Crypto, "encoding a certificate failed");
-  Bytes result(out, out + len);
-  OPENSSL_free(out);
   return result;
 }
 

@@ -9,11 +9,6 @@
 namespace keysafe::x509 {
 namespace {
 
-struct BorrowedStackDeleter {
-  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_free(s); }
-};
-using BorrowedCertStack = std::unique_ptr<STACK_OF(X509), BorrowedStackDeleter>;
-
 bool contains(const std::vector<X509*>& certs, const X509* cert) {
   return std::any_of(certs.begin(), certs.end(),
                      [&](const X509* c) { return X509_cmp(c, cert) == 0; });
@@ -56,7 +51,7 @@ ChainCheck check_chain(X509* leaf, const std::vector<X509*>& supplied,
   }
   ossl::clear_errors();
 
-  BorrowedCertStack untrusted(sk_X509_new_null());
+  ossl::BorrowedCertStack untrusted(sk_X509_new_null());
   for (X509* c : supplied) sk_X509_push(untrusted.get(), c);
 
   ossl::StoreCtx ctx(X509_STORE_CTX_new());

@@ -74,9 +74,7 @@ ossl::BigNum random_serial() {
 std::string serial_hex(const BIGNUM* serial) {
   char* hex = BN_bn2hex(serial);
   if (hex == nullptr) ossl::fail(Errc::Crypto, "formatting a serial failed");
-  std::string out = hex;
-  OPENSSL_free(hex);
-  return out;
+  return ossl::take_string(hex);
 }
 
 ossl::BigNum parse_serial_hex(std::string_view text) {
@@ -139,12 +137,11 @@ ossl::Cert build_leaf_certificate(X509* ca_cert, EVP_PKEY* ca_key, const LeafSpe
           rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature");
   add_ext(cert.get(), &ctx, NID_ext_key_usage,
           spec.profile == LeafProfile::Client ? "clientAuth" : "serverAuth");
-  if (spec.subject_alt_name != nullptr) {
+  if (const auto names = general_names(spec.alt_names)) {
     // An empty subject makes the subjectAltName critical (RFC 5280 §4.2.1.6).
-    ossl::Extension san(X509_EXTENSION_dup(spec.subject_alt_name));
-    if (!san) ossl::fail(Errc::Crypto, "copying subjectAltName failed");
-    if (X509_NAME_entry_count(spec.subject) == 0) X509_EXTENSION_set_critical(san.get(), 1);
-    if (X509_add_ext(cert.get(), san.get(), -1) != 1)
+    const int critical = X509_NAME_entry_count(spec.subject) == 0 ? 1 : 0;
+    if (X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), critical,
+                          X509V3_ADD_DEFAULT) != 1)
       ossl::fail(Errc::Crypto, "adding subjectAltName failed");
   }
   add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
@@ -154,52 +151,92 @@ ossl::Cert build_leaf_certificate(X509* ca_cert, EVP_PKEY* ca_key, const LeafSpe
   return cert;
 }
 
-ossl::Extension subject_alt_name(const std::vector<std::string>& dns,
-                                 const std::vector<std::string>& ip) {
-  std::string text;
-  for (const auto& d : dns) text += (text.empty() ? "" : ",") + ("DNS:" + d);
-  for (const auto& a : ip) text += (text.empty() ? "" : ",") + ("IP:" + a);
-  if (text.empty()) return {};
-  ossl::Extension ext(X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, text.c_str()));
-  if (!ext) ossl::fail(Errc::Usage, "the names " + text + " do not make a subjectAltName");
-  return ext;
-}
-
-ossl::Extension request_subject_alt_name(X509_REQ* request) {
-  STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(request);
-  ossl::Extension out;
-  if (exts != nullptr) {
-    const int idx = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
-    if (idx >= 0) out.reset(X509_EXTENSION_dup(sk_X509_EXTENSION_value(exts, idx)));
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+ossl::GeneralNames general_names(const AltNames& names) {
+  if (names.empty()) return {};
+  ossl::GeneralNames out(sk_GENERAL_NAME_new_null());
+  if (!out) ossl::fail(Errc::Crypto, "allocating subjectAltName failed");
+  const auto push = [&](ossl::GeneralName gn) {
+    if (sk_GENERAL_NAME_push(out.get(), gn.get()) <= 0)
+      ossl::fail(Errc::Crypto, "building subjectAltName failed");
+    (void)gn.release();  // the stack owns it now
+  };
+  for (const auto& d : names.dns) {
+    const std::string dns = normalize_dns_name(d);
+    ossl::Asn1Ia5String value(ASN1_IA5STRING_new());
+    ossl::GeneralName gn(GENERAL_NAME_new());
+    if (!value || !gn ||
+        ASN1_STRING_set(value.get(), dns.data(), static_cast<int>(dns.size())) != 1)
+      ossl::fail(Errc::Crypto, "building the subjectAltName entry for " + dns + " failed");
+    GENERAL_NAME_set0_value(gn.get(), GEN_DNS, value.release());
+    push(std::move(gn));
   }
-  ossl::clear_errors();
+  for (const auto& a : names.ip) {
+    const std::string ip = normalize_ip(a);
+    ossl::Asn1OctetString value(a2i_IPADDRESS(ip.c_str()));
+    ossl::GeneralName gn(GENERAL_NAME_new());
+    if (!value || !gn)
+      ossl::fail(Errc::Crypto, "building the subjectAltName entry for " + ip + " failed");
+    GENERAL_NAME_set0_value(gn.get(), GEN_IPADD, value.release());
+    push(std::move(gn));
+  }
   return out;
 }
 
-ossl::Req build_request_with(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTENSION* san) {
+namespace {
+
+// One subjectAltName decoded from a list of extensions; `crit` is X509V3_get_d2i's report.
+AltNames checked_from(GENERAL_NAMES* decoded, int crit, std::string_view origin) {
+  const ossl::GeneralNames names(decoded);
+  ossl::clear_errors();
+  if (crit == -2)
+    throw Error(Errc::BadInput, std::string(origin) + " has two subjectAltName extensions",
+                "RFC 5280 §4.2 allows each extension once; which one counts is ambiguous",
+                "make it again with one subjectAltName");
+  if (crit >= 0 && !names)
+    throw Error(Errc::BadInput, "the subjectAltName of " + std::string(origin) + " does not decode",
+                "it is not a valid GeneralNames sequence (RFC 5280 §4.2.1.6)",
+                "make it again");
+  return checked_alt_names(names.get(), origin);
+}
+
+}  // namespace
+
+AltNames request_alt_names(X509_REQ* request, std::string_view origin) {
+  const ossl::OwnedExtensionStack exts(X509_REQ_get_extensions(request));
+  ossl::clear_errors();
+  if (!exts) return {};
+  int crit = -1;
+  auto* decoded =
+      static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, &crit, nullptr));
+  return checked_from(decoded, crit, origin);
+}
+
+AltNames certificate_alt_names(X509* cert, std::string_view origin) {
+  int crit = -1;
+  auto* decoded =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr));
+  return checked_from(decoded, crit, origin);
+}
+
+ossl::Req build_request_with(EVP_PKEY* key, const X509_NAME* subject, const AltNames& names) {
   ossl::Req req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
       X509_REQ_set_subject_name(req.get(), subject) != 1 || X509_REQ_set_pubkey(req.get(), key) != 1)
     ossl::fail(Errc::Crypto, "building a request failed");
-  if (san != nullptr) {
-    STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
-    sk_X509_EXTENSION_push(exts, const_cast<X509_EXTENSION*>(san));
-    const int ok = X509_REQ_add_extensions(req.get(), exts);
-    sk_X509_EXTENSION_free(exts);  // borrowed entry: the caller still owns `san`
-    if (ok != 1) ossl::fail(Errc::Crypto, "adding subjectAltName to the request failed");
-  }
+  add_request_alt_names(req.get(), names);
   if (X509_REQ_sign(req.get(), key, signing_digest(key)) <= 0)
     ossl::fail(Errc::Crypto, "signing the request failed");
   return req;
 }
 
-ossl::Extension certificate_subject_alt_name(X509* cert) {
-  const int idx = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1);
-  ossl::Extension out;
-  if (idx >= 0) out.reset(X509_EXTENSION_dup(X509_get_ext(cert, idx)));
-  ossl::clear_errors();
-  return out;
+void add_request_alt_names(X509_REQ* request, const AltNames& names) {
+  const auto gens = general_names(names);
+  if (!gens) return;
+  ossl::OwnedExtensionStack exts(sk_X509_EXTENSION_new_null());
+  STACK_OF(X509_EXTENSION)* raw = exts.get();
+  if (!exts || X509V3_add1_i2d(&raw, NID_subject_alt_name, gens.get(), 0, X509V3_ADD_DEFAULT) != 1 ||
+      X509_REQ_add_extensions(request, exts.get()) != 1)
+    ossl::fail(Errc::Crypto, "adding subjectAltName to the request failed");
 }
 
 namespace {
@@ -290,9 +327,8 @@ ossl::Crl build_crl(X509* ca_cert, EVP_PKEY* ca_key, const std::vector<RevokedSe
 Bytes crl_der(X509_CRL* crl) {
   unsigned char* out = nullptr;
   const int len = i2d_X509_CRL(crl, &out);
+  Bytes result = ossl::take_bytes(out, len);
   if (len <= 0) ossl::fail(Errc::Crypto, "encoding a CRL failed");
-  Bytes result(out, out + len);
-  OPENSSL_free(out);
   return result;
 }
 

@@ -148,9 +148,8 @@ std::optional<std::string> common_name(const X509_NAME* name) {
     ossl::clear_errors();
     return std::nullopt;
   }
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
-  OPENSSL_free(utf8);
-  return out;
+  const ossl::Allocated<unsigned char> owned(utf8);
+  return std::string(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
 }
 
 void collect_alt_names(const GENERAL_NAMES* names, std::vector<std::string>& dns,
@@ -167,6 +166,104 @@ void collect_alt_names(const GENERAL_NAMES* names, std::vector<std::string>& dns
       ip.push_back(ip_bytes_to_string(ASN1_STRING_get0_data(s), ASN1_STRING_length(s)));
     }
   }
+}
+
+std::string printable_name(std::string_view name) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : name) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7f && b != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += digits[b >> 4];
+      out += digits[b & 0x0f];
+    }
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* k_signable_names =
+    "keysafe signs only DNS host names (RFC 1034 labels of letters, digits and hyphens, a "
+    "leftmost \"*.\" wildcard, \"xn--\" IDNA labels) and IPv4/IPv6 addresses; make the request "
+    "or certificate again with such names";
+
+std::string general_name_kind(int type) {
+  switch (type) {
+    case GEN_EMAIL: return "an e-mail address";
+    case GEN_URI: return "a URI";
+    case GEN_DIRNAME: return "a directory name";
+    case GEN_OTHERNAME: return "an otherName";
+    case GEN_RID: return "a registered ID";
+    default: return "an entry of type " + std::to_string(type);
+  }
+}
+
+[[noreturn]] void bad_name(std::string_view kind, std::string_view name, std::string_view origin,
+                           std::string cause) {
+  throw Error(Errc::BadInput,
+              "the " + std::string(kind) + " \"" + printable_name(name) + "\" in " +
+                  std::string(origin) + " is not one keysafe signs",
+              std::move(cause), k_signable_names);
+}
+
+}  // namespace
+
+AltNames checked_alt_names(const std::vector<std::string>& dns, const std::vector<std::string>& ip,
+                           std::string_view origin) {
+  AltNames out;
+  for (const auto& d : dns) {
+    try {
+      out.dns.push_back(normalize_dns_name(d));
+    } catch (const Error& e) {
+      bad_name("DNS name", d, origin, e.cause());
+    }
+  }
+  for (const auto& a : ip) {
+    try {
+      out.ip.push_back(normalize_ip(a));
+    } catch (const Error& e) {
+      bad_name("IP address", a, origin, e.cause());
+    }
+  }
+  return out;
+}
+
+AltNames checked_alt_names(const GENERAL_NAMES* names, std::string_view origin) {
+  AltNames out;
+  if (names == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    if (gn->type == GEN_DNS) {
+      const ASN1_IA5STRING* s = gn->d.dNSName;
+      const std::string_view d(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                               static_cast<size_t>(ASN1_STRING_length(s)));
+      try {
+        out.dns.push_back(normalize_dns_name(d));
+      } catch (const Error& e) {
+        bad_name("DNS name", d, origin, e.cause());
+      }
+    } else if (gn->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* s = gn->d.iPAddress;
+      const int len = ASN1_STRING_length(s);
+      // RFC 5280 §4.2.1.6: 4 octets for IPv4, 16 for IPv6 (8 and 32 are name constraints).
+      if (len != 4 && len != 16)
+        bad_name("IP address", ip_bytes_to_string(ASN1_STRING_get0_data(s), len), origin,
+                 "an address in a subjectAltName has 4 (IPv4) or 16 (IPv6) octets");
+      out.ip.push_back(ip_bytes_to_string(ASN1_STRING_get0_data(s), len));
+    } else {
+      throw Error(Errc::BadInput,
+                  "the subjectAltName of " + std::string(origin) + " has " +
+                      general_name_kind(gn->type) + " (not a DNS name or an IP address)",
+                  "e-mail addresses, URIs, directory names and other names are not checked by "
+                  "keysafe, so its CA does not put them in a certificate",
+                  k_signable_names);
+    }
+  }
+  return out;
 }
 
 }  // namespace keysafe::x509

@@ -9,9 +9,8 @@ namespace {
 Bytes encode_pubkey(X509_PUBKEY* pub) {
   unsigned char* out = nullptr;
   const int len = i2d_X509_PUBKEY(pub, &out);
+  Bytes result = ossl::take_bytes(out, len);
   if (len <= 0) ossl::fail(Errc::Crypto, "encoding a public key failed");
-  Bytes result(out, out + len);
-  OPENSSL_free(out);
   return result;
 }
 
@@ -25,9 +24,8 @@ Bytes spki_der(const X509* cert) {
 Bytes spki_der(const EVP_PKEY* key) {
   unsigned char* out = nullptr;
   const int len = i2d_PUBKEY(key, &out);
+  Bytes result = ossl::take_bytes(out, len);
   if (len <= 0) ossl::fail(Errc::Crypto, "encoding a public key failed");
-  Bytes result(out, out + len);
-  OPENSSL_free(out);
   return result;
 }
 
@@ -40,9 +38,8 @@ SecureBytes private_key_to_pkcs8(const EVP_PKEY* key) {
   if (!info) ossl::fail(Errc::Crypto, "encoding a private key as PKCS#8 failed");
   unsigned char* out = nullptr;
   const int len = i2d_PKCS8_PRIV_KEY_INFO(info.get(), &out);
+  SecureBytes result = ossl::take_secret(out, len);
   if (len <= 0) ossl::fail(Errc::Crypto, "encoding a private key as PKCS#8 failed");
-  SecureBytes result(out, out + len);
-  OPENSSL_clear_free(out, static_cast<size_t>(len));
   return result;
 }
 

@@ -5,20 +5,11 @@
 
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
+#include "keysafe/x509/issue.hpp"
 #include "keysafe/x509/names.hpp"
 #include "keysafe/x509/public_key.hpp"
 
 namespace keysafe::x509 {
-namespace {
-
-std::string san_text(const RequestSpec& spec) {
-  std::string text;
-  for (const auto& d : spec.dns) text += (text.empty() ? "" : ",") + ("DNS:" + d);
-  for (const auto& a : spec.ip) text += (text.empty() ? "" : ",") + ("IP:" + a);
-  return text;
-}
-
-}  // namespace
 
 ossl::Req build_request(const EVP_PKEY* key, const RequestSpec& spec) {
   ossl::Req req(X509_REQ_new());
@@ -47,16 +38,8 @@ ossl::Req build_request(const EVP_PKEY* key, const RequestSpec& spec) {
   if (X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(key)) != 1)
     ossl::fail(Errc::Crypto, "setting the request's public key failed");
 
-  const std::string sans = san_text(spec);
-  if (!sans.empty()) {
-    ossl::Extension ext(X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, sans.c_str()));
-    if (!ext) ossl::fail(Errc::Usage, "the names " + sans + " do not make a subjectAltName");
-    STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
-    sk_X509_EXTENSION_push(exts, ext.get());
-    const int ok = X509_REQ_add_extensions(req.get(), exts);
-    sk_X509_EXTENSION_free(exts);  // borrowed entries: `ext` still owns its extension
-    if (ok != 1) ossl::fail(Errc::Crypto, "adding subjectAltName to the request failed");
-  }
+  // Built from GENERAL_NAME objects, never from "DNS:a,IP:b" text (see general_names).
+  add_request_alt_names(req.get(), AltNames{spec.dns, spec.ip});
   if (X509_REQ_sign(req.get(), const_cast<EVP_PKEY*>(key), signing_digest(key)) <= 0)
     ossl::fail(Errc::Crypto, "signing the request failed");
   return req;
@@ -65,12 +48,11 @@ ossl::Req build_request(const EVP_PKEY* key, const RequestSpec& spec) {
 RequestInfo inspect_request(X509_REQ* req) {
   RequestInfo info;
   info.subject = name_to_string(X509_REQ_get_subject_name(req));
-  STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req);
-  if (exts != nullptr) {
-    ossl::GeneralNames sans(
-        static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts, NID_subject_alt_name, nullptr, nullptr)));
+  const ossl::OwnedExtensionStack exts(X509_REQ_get_extensions(req));
+  if (exts) {
+    const ossl::GeneralNames sans(static_cast<GENERAL_NAMES*>(
+        X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
     collect_alt_names(sans.get(), info.dns, info.ip);
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
   }
   ossl::clear_errors();
   info.spki = spki_der(req);
@@ -88,9 +70,8 @@ bool request_signature_valid(X509_REQ* req) {
 Bytes request_der(X509_REQ* req) {
   unsigned char* out = nullptr;
   const int len = i2d_X509_REQ(req, &out);
+  Bytes result = ossl::take_bytes(out, len);
   if (len <= 0) ossl::fail(Errc::Crypto, "encoding a request failed");
-  Bytes result(out, out + len);
-  OPENSSL_free(out);
   return result;
 }
 

@@ -173,7 +173,7 @@ TEST_F(CaTest, ManyIssuesFromOneOpenedAuthorityHaveDistinctSerials) {
   std::set<std::string> serials;
   std::vector<IssuedCertificate> all;
   for (int i = 0; i < 50; ++i) {
-    all.push_back(ca.issue(key.get(), subject.get(), {"bulk.example.test"}, {}, o));
+    all.push_back(ca.issue(key.get(), subject.get(), x509::AltNames{{"bulk.example.test"}, {}}, o));
     serials.insert(all.back().info.serial_hex);
     EXPECT_EQ(verify(all.back().certificate.get(), ca.certificate(), {}, m_now), X509_V_OK);
   }
@@ -447,6 +447,129 @@ TEST_F(RenewAtomicity, CompletedRenewalSwapsNamesAndDeploymentsWithItsCertificat
   EXPECT_FALSE(m_store->key_by_name(pending_renewal_name("www")));
   // The deployment follows the name to the new key (the hook redeploys it from there).
   EXPECT_EQ(deployed_key_ids(), std::vector<std::int64_t>{www->id});
+}
+
+// ---- subjectAltName: checked names, built from GENERAL_NAME objects -----------------------
+
+GENERAL_NAME* raw_name(int type, const void* data, int len) {
+  ASN1_STRING* value = type == GEN_DNS || type == GEN_EMAIL ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
+  ASN1_STRING_set(value, data, len);
+  GENERAL_NAME* gn = GENERAL_NAME_new();
+  GENERAL_NAME_set0_value(gn, type, value);
+  return gn;
+}
+GENERAL_NAME* raw_dns(std::string_view name) {
+  return raw_name(GEN_DNS, name.data(), static_cast<int>(name.size()));
+}
+
+// A request signed by `key` whose subjectAltName holds exactly `names` (freed here), made with
+// OpenSSL's own calls as any tool could make it; `copies` subjectAltName extensions.
+ossl::Req raw_request(EVP_PKEY* key, std::vector<GENERAL_NAME*> names, int copies = 1) {
+  GENERAL_NAMES* gens = sk_GENERAL_NAME_new_null();
+  for (GENERAL_NAME* gn : names) sk_GENERAL_NAME_push(gens, gn);
+  ossl::Req req(X509_REQ_new());
+  X509_REQ_set_version(req.get(), X509_REQ_VERSION_1);
+  ossl::Name subject(X509_NAME_new());
+  X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("a.example.test"), -1, -1, 0);
+  X509_REQ_set_subject_name(req.get(), subject.get());
+  X509_REQ_set_pubkey(req.get(), key);
+  STACK_OF(X509_EXTENSION)* exts = nullptr;
+  for (int i = 0; i < copies; ++i)
+    EXPECT_EQ(X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, X509V3_ADD_APPEND), 1);
+  X509_REQ_add_extensions(req.get(), exts);
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  GENERAL_NAMES_free(gens);
+  EXPECT_GT(X509_REQ_sign(req.get(), key, EVP_sha256()), 0);
+  return req;
+}
+
+// The subjectAltName of `cert` read with OpenSSL only: "DNS:name" and "IP:hex" in order.
+std::vector<std::string> raw_sans(X509* cert) {
+  std::vector<std::string> out;
+  GENERAL_NAMES* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    if (gn->type == GEN_DNS)
+      out.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.dNSName)),
+                                         static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName))));
+    else if (gn->type == GEN_IPADD)
+      out.push_back("IP:" + octets_hex(gn->d.iPAddress));
+    else
+      out.push_back("type " + std::to_string(gn->type));
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+TEST_F(CaTest, CommaInARequestsDnsNameIsRefusedNotTurnedIntoAnIpAddress) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  const auto req = raw_request(key.get(), {raw_dns("a.example.test,IP:10.9.9.9")});
+  IssueOptions o;
+  o.now = m_now;
+  const Error e = error_of([&] { (void)ca.issue(req.get(), o, "the request \"evil.req\""); });
+  EXPECT_EQ(e.code(), Errc::BadInput);
+  EXPECT_NE(e.summary().find("\"a.example.test,IP:10.9.9.9\""), std::string::npos) << e.summary();
+  EXPECT_NE(e.summary().find("evil.req"), std::string::npos) << e.summary();
+}
+
+TEST_F(CaTest, StoredNamesWithACommaAreRefusedBeforeSigning) {
+  // What `ca sign --key` and `selfsign` do with an entry's names (they may come from an
+  // imported certificate): checked, and an error instead of "DNS:a.example.test,IP:10.9.9.9".
+  const Error e = error_of([] {
+    (void)x509::checked_alt_names({"a.example.test,IP:10.9.9.9"}, {}, "the names of the entry \"x\"");
+  });
+  EXPECT_EQ(e.code(), Errc::BadInput);
+  EXPECT_NE(e.summary().find("a.example.test,IP:10.9.9.9"), std::string::npos) << e.summary();
+  // The builder itself checks every name again: no path turns the comma into an entry.
+  EXPECT_THROW((void)x509::general_names(x509::AltNames{{"a.example.test,IP:10.9.9.9"}, {}}), Error);
+  EXPECT_THROW((void)x509::general_names(x509::AltNames{{}, {"10.9.9.9,DNS:x.test"}}), Error);
+}
+
+TEST_F(CaTest, LeafSubjectAltNameHoldsExactlyTheCheckedNames) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  const ossl::Name subject = x509::parse_subject("CN=www.example.test");
+  IssueOptions o;
+  o.now = m_now;
+  const auto issued = ca.issue(key.get(), subject.get(),
+                               x509::AltNames{{"www.example.test", "*.example.test", "xn--bcher-kva.example.test"},
+                                              {"192.0.2.1", "2001:db8::1"}},
+                               o);
+  EXPECT_EQ(raw_sans(issued.certificate.get()),
+            (std::vector<std::string>{"DNS:www.example.test", "DNS:*.example.test",
+                                      "DNS:xn--bcher-kva.example.test", "IP:c0000201",
+                                      "IP:20010db8000000000000000000000001"}));
+  // From a request: rebuilt from its checked names (lowercased), in the same order.
+  const auto req = raw_request(key.get(), {raw_dns("API.Example.test"),
+                                           raw_name(GEN_IPADD, "\xc0\x00\x02\x09", 4)});
+  const auto from_req = ca.issue(req.get(), o);
+  EXPECT_EQ(raw_sans(from_req.certificate.get()),
+            (std::vector<std::string>{"DNS:api.example.test", "IP:c0000209"}));
+}
+
+TEST_F(CaTest, RequestNamesKeysafeDoesNotCheckAreRefused) {
+  init_root("root");
+  const Authority ca = Authority::open(*m_store, "root");
+  const ossl::PKey key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  IssueOptions o;
+  o.now = m_now;
+  const auto refused = [&](ossl::Req req, std::string_view words) {
+    const Error e = error_of([&] { (void)ca.issue(req.get(), o); });
+    EXPECT_EQ(e.code(), Errc::BadInput);
+    EXPECT_NE(e.summary().find(words), std::string::npos) << e.summary();
+  };
+  refused(raw_request(key.get(), {raw_dns("ok.example.test"), raw_name(GEN_EMAIL, "a@b.test", 8)}),
+          "e-mail address");
+  refused(raw_request(key.get(), {raw_name(GEN_IPADD, "\x0a\x09\x09\x09\xff\xff\xff\x00", 8)}),
+          "IP address");
+  refused(raw_request(key.get(), {raw_dns("under_score.example.test")}), "under_score");
+  refused(raw_request(key.get(), {raw_dns(std::string_view("nul\0.example.test", 17))}), "nul\\x00");
+  refused(raw_request(key.get(), {raw_dns("ok.example.test")}, 2), "two subjectAltName");
 }
 
 TEST(IssueTest, SerialParsingAndReasons) {

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,8 +19,10 @@
 #include "keysafe/formats/input.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/create.hpp"
+#include "keysafe/ops/delete.hpp"
 #include "keysafe/ops/install.hpp"
 #include "keysafe/ops/inventory.hpp"
+#include "keysafe/ops/key_file.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
@@ -207,6 +210,40 @@ class OpsStore : public keysafe::testing::StoreFixture {
   fs::path m_ca_file;
   TestCa m_ca{now_unix()};
 };
+
+// delete's policy (ops, not the command): the only copy of a key is not deleted without force.
+TEST_F(OpsStore, DeleteRefusesTheOnlyCopyOfAKeyWithoutForce) {
+  (void)create("pend", {"pend.example"});
+  const auto pending = error_of([&] { (void)delete_entry(*m_store, "pend", false); });
+  EXPECT_EQ(pending.code(), Errc::Refused);
+  EXPECT_NE(pending.summary().find("its request is pending"), std::string::npos) << pending.summary();
+  const auto created = create("www", {"www.example"});
+  (void)install_pem(pem_of(issue_for(created.request_pem, "www.example", m_now - 60, m_now + 30 * 86400).get()));
+  const auto no_backup = error_of([&] { (void)delete_entry(*m_store, "www", false); });
+  EXPECT_EQ(no_backup.code(), Errc::Refused);
+  EXPECT_NE(no_backup.summary().find("no verified backup"), std::string::npos) << no_backup.summary();
+  EXPECT_NE(no_backup.remedy().find("keysafe backup www"), std::string::npos) << no_backup.remedy();
+  EXPECT_TRUE(m_store->key_by_name("pend") && m_store->key_by_name("www"));
+  EXPECT_EQ(error_of([&] { (void)delete_entry(*m_store, "nosuch", true); }).code(), Errc::NotFound);
+  const auto deleted = delete_entry(*m_store, "www", true);
+  EXPECT_EQ(deleted.name, "www");
+  EXPECT_TRUE(deleted.had_private_key);
+  EXPECT_FALSE(m_store->key_by_name("www"));
+}
+
+// passwd --add-key-file (ops): a 0600 file that unlocks the store; never over an existing path.
+TEST_F(OpsStore, AddKeyFileCreatesAFileThatUnlocks) {
+  const fs::path file = m_dir / "unlock.key";
+  add_key_file(*m_store, file, m_now);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NO_THROW(m_store->unlock_with_key_file(read_key_file(file)));
+  fs::create_symlink(m_dir / "nowhere", m_dir / "dangling.key");
+  EXPECT_EQ(error_of([&] { add_key_file(*m_store, m_dir / "dangling.key", m_now); }).code(),
+            Errc::AlreadyExists);
+  EXPECT_EQ(error_of([&] { add_key_file(*m_store, file, m_now); }).code(), Errc::AlreadyExists);
+}
 
 TEST_F(OpsStore, PrepareCreateNormalizesAndChecks) {
   CreateParams p;

@@ -43,13 +43,15 @@ class Authority final {
   // The store must be unlocked. Throws NotFound (no such entry, or not a CA).
   static Authority open(store::Keystore& store, std::string_view name);
 
-  // For a PKCS#10 request: its signature must verify (else BadInput); subject and
-  // subjectAltName are copied from it.
-  IssuedCertificate issue(X509_REQ* request, const IssueOptions& options) const;
-  // For a public key with a subject and names (e.g. a stored key without a request).
+  // For a PKCS#10 request: its signature must verify (else BadInput); the subject is copied
+  // from it, the subjectAltName is built again from its checked DNS names and IP addresses
+  // (any other entry, or a name that is not a valid host name or address, is BadInput naming
+  // it and `origin`, e.g. "the request \"www.req\"").
+  IssuedCertificate issue(X509_REQ* request, const IssueOptions& options,
+                          std::string_view origin = "the request") const;
+  // For a public key with a subject and checked names (e.g. a stored key without a request).
   IssuedCertificate issue(const EVP_PKEY* public_key, const X509_NAME* subject,
-                          const std::vector<std::string>& dns, const std::vector<std::string>& ip,
-                          const IssueOptions& options) const;
+                          const x509::AltNames& names, const IssueOptions& options) const;
 
   const std::string& name() const noexcept { return m_name; }
   std::int64_t key_id() const noexcept { return m_key_id; }
@@ -60,7 +62,7 @@ class Authority final {
 
  private:
   IssuedCertificate issue_leaf(const EVP_PKEY* public_key, const X509_NAME* subject,
-                               const X509_EXTENSION* san, const IssueOptions& options) const;
+                               const x509::AltNames& names, const IssueOptions& options) const;
 
   std::string m_name;
   std::int64_t m_key_id;
@@ -125,8 +127,9 @@ struct SignResult {
   std::string pem;  // the certificate then the CA chain, PEM
 };
 // A request file's certificate; installed at once when its private key is in the store.
+// `origin` names the request in errors (see Authority::issue).
 SignResult ca_sign_request(store::Keystore& store, const Authority& authority, X509_REQ* request,
-                           const IssueOptions& options);
+                           const IssueOptions& options, std::string_view origin = "the request");
 // For stored entry `key_name`: its newest request, else its public key, subject and names.
 SignResult ca_sign_key(store::Keystore& store, const Authority& authority,
                        std::string_view key_name, const IssueOptions& options);

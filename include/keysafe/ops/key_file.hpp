@@ -2,9 +2,11 @@
 // unattended servers (timers, deploy hooks).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 
 #include "keysafe/ossl/bytes.hpp"
+#include "keysafe/store/keystore.hpp"
 
 namespace keysafe::ops {
 
@@ -14,5 +16,10 @@ SecureBytes read_key_file(const std::filesystem::path& file);
 
 // Creates FILE (O_EXCL|O_NOFOLLOW, 0600 whatever the umask) with a fresh secret.
 SecureBytes create_key_file(const std::filesystem::path& file);
+
+// `passwd --add-key-file FILE`: creates FILE (never over anything that exists there, a dangling
+// symlink included: Errc::AlreadyExists) and adds a key slot for it to the unlocked `store`, with
+// an audit row. When the slot cannot be added the new file is removed again.
+void add_key_file(store::Keystore& store, const std::filesystem::path& file, std::int64_t now);
 
 }  // namespace keysafe::ops

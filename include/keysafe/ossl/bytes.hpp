@@ -41,6 +41,9 @@ inline std::span<const std::uint8_t> as_span(std::string_view s) {
 
 std::string to_hex(std::span<const std::uint8_t> data);
 Bytes sha256(std::span<const std::uint8_t> data);
+// SHA-256 used as a key (a KEK from a high-entropy secret): written straight into a cleansing
+// buffer, never through a Bytes that would leave it on the heap.
+SecureBytes sha256_secret(std::span<const std::uint8_t> data);
 Bytes random_bytes(std::size_t n);
 SecureBytes random_secret(std::size_t n);
 

@@ -13,6 +13,9 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <string>
+
+#include "keysafe/ossl/bytes.hpp"
 
 namespace keysafe::ossl {
 
@@ -39,6 +42,7 @@ using Kdf = Handle<EVP_KDF, ::EVP_KDF_free>;
 using KdfCtx = Handle<EVP_KDF_CTX, ::EVP_KDF_CTX_free>;
 using Pkcs8Info = Handle<PKCS8_PRIV_KEY_INFO, ::PKCS8_PRIV_KEY_INFO_free>;
 using Pkcs12 = Handle<PKCS12, ::PKCS12_free>;
+using SafeBag = Handle<PKCS12_SAFEBAG, ::PKCS12_SAFEBAG_free>;
 using X509Sig = Handle<X509_SIG, ::X509_SIG_free>;
 using Algor = Handle<X509_ALGOR, ::X509_ALGOR_free>;
 using Pbe2Param = Handle<PBE2PARAM, ::PBE2PARAM_free>;
@@ -54,6 +58,17 @@ using Revoked = Handle<X509_REVOKED, ::X509_REVOKED_free>;
 using Asn1Time = Handle<ASN1_TIME, ::ASN1_TIME_free>;
 using Asn1Integer = Handle<ASN1_INTEGER, ::ASN1_INTEGER_free>;
 using Asn1Enumerated = Handle<ASN1_ENUMERATED, ::ASN1_ENUMERATED_free>;
+using Asn1Ia5String = Handle<ASN1_IA5STRING, ::ASN1_IA5STRING_free>;
+using Asn1OctetString = Handle<ASN1_OCTET_STRING, ::ASN1_OCTET_STRING_free>;
+using GeneralName = Handle<GENERAL_NAME, ::GENERAL_NAME_free>;
+
+// Memory OpenSSL allocated for the caller (i2d_* output, BN_bn2hex, ASN1_STRING_to_UTF8,
+// PEM_read_bio's name, header and body). OPENSSL_free is a macro, hence a class.
+struct AllocatedDeleter {
+  void operator()(void* p) const noexcept { OPENSSL_free(p); }
+};
+template <class T>
+using Allocated = std::unique_ptr<T, AllocatedDeleter>;
 
 // Frees the stack's certificates too; a borrowed stack is a plain STACK_OF(X509)*.
 struct CertStackDeleter {
@@ -81,6 +96,21 @@ struct Asn1SequenceDeleter {
 };
 using OwnedAsn1Sequence = std::unique_ptr<ASN1_SEQUENCE_ANY, Asn1SequenceDeleter>;
 
+// A stack of extensions that owns them (X509_REQ_get_extensions returns one).
+struct ExtensionStackDeleter {
+  void operator()(STACK_OF(X509_EXTENSION) * s) const noexcept {
+    sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+  }
+};
+using OwnedExtensionStack = std::unique_ptr<STACK_OF(X509_EXTENSION), ExtensionStackDeleter>;
+
+// A stack that borrows its certificates (they belong to someone else): frees the stack only.
+// Distinct from OwnedCertStack so that the two cannot be mixed up.
+struct BorrowedCertStackDeleter {
+  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_free(s); }
+};
+using BorrowedCertStack = std::unique_ptr<STACK_OF(X509), BorrowedCertStackDeleter>;
+
 struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* g) const noexcept { GENERAL_NAMES_free(g); }
 };
@@ -88,5 +118,13 @@ using GeneralNames = std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter>;
 
 // Shares ownership of a certificate the caller keeps (X509_up_ref).
 Cert share(X509* cert);
+
+// Copies `len` bytes OpenSSL allocated (an i2d_* result) and frees them, also when copying
+// throws. A null `data` or a negative `len` gives an empty buffer.
+Bytes take_bytes(unsigned char* data, int len);
+// The same for secret bytes (a DER private key): cleansed before they are freed.
+SecureBytes take_secret(unsigned char* data, int len);
+// Copies a NUL-terminated string OpenSSL allocated (BN_bn2hex) and frees it; "" for null.
+std::string take_string(char* text);
 
 }  // namespace keysafe::ossl

@@ -9,6 +9,7 @@
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/ossl/handles.hpp"
+#include "keysafe/x509/names.hpp"
 
 namespace keysafe::x509 {
 
@@ -39,8 +40,8 @@ ossl::Cert build_ca_certificate(EVP_PKEY* key, const X509_NAME* subject, const V
 struct LeafSpec {
   const EVP_PKEY* public_key = nullptr;
   const X509_NAME* subject = nullptr;
-  // Copied as is (it comes from the request, or subject_alt_name()); may be null.
-  const X509_EXTENSION* subject_alt_name = nullptr;
+  // Checked names (checked_alt_names); the subjectAltName is built from them, never copied.
+  AltNames alt_names;
   LeafProfile profile = LeafProfile::Server;
   Validity validity;
   const BIGNUM* serial = nullptr;
@@ -52,18 +53,24 @@ struct LeafSpec {
 // be the private half of `public_key`).
 ossl::Cert build_leaf_certificate(X509* ca_cert, EVP_PKEY* ca_key, const LeafSpec& spec);
 
-// A subjectAltName extension of DNS names and IP addresses (already normalized); an empty
-// handle when both lists are empty.
-ossl::Extension subject_alt_name(const std::vector<std::string>& dns,
-                                 const std::vector<std::string>& ip);
-// A copy of the request's subjectAltName extension; an empty handle when it has none.
-ossl::Extension request_subject_alt_name(X509_REQ* request);
+// A subjectAltName value built one GENERAL_NAME at a time: a dNSName IA5String per DNS name,
+// an iPAddress of 4 or 16 octets (a2i_IPADDRESS) per address. Never parsed from OpenSSL's
+// "DNS:a,IP:b" configuration text, where a comma inside a name would start another entry.
+// Each name is checked again (normalize_dns_name/normalize_ip). Null when `names` is empty.
+ossl::GeneralNames general_names(const AltNames& names);
 
-// A PKCS#10 request signed by `key` with exactly this subject and subjectAltName (copied,
-// e.g. from the certificate being renewed); `san` may be null.
-ossl::Req build_request_with(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTENSION* san);
-// A copy of the certificate's subjectAltName extension; an empty handle when it has none.
-ossl::Extension certificate_subject_alt_name(X509* cert);
+// The subjectAltName names of a request or certificate, checked (checked_alt_names; `origin`
+// names the file or entry in the error). A second subjectAltName extension, or one that does
+// not decode, is Errc::BadInput too.
+AltNames request_alt_names(X509_REQ* request, std::string_view origin);
+AltNames certificate_alt_names(X509* cert, std::string_view origin);
+
+// A PKCS#10 request signed by `key` with exactly this subject and these names (e.g. those of
+// the certificate being renewed).
+ossl::Req build_request_with(EVP_PKEY* key, const X509_NAME* subject, const AltNames& names);
+// Adds a subjectAltName extension request (PKCS#9 extensionRequest) of `names` to `request`,
+// built by general_names(); nothing when `names` is empty.
+void add_request_alt_names(X509_REQ* request, const AltNames& names);
 
 // RFC 5280 §5.3.1 reason codes by their ASN.1 names ("keyCompromise", "superseded", ...).
 std::optional<int> parse_revocation_reason(std::string_view name);
