@@ -9,7 +9,8 @@
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/ossl/handles.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/aead.hpp"
+#include "keysafe/crypto/kdf.hpp"
 
 namespace keysafe::backup {
 
@@ -21,7 +22,7 @@ enum class ContainerKind { Passphrase, Recipient };
 // What the clear (authenticated) header of a passphrase backup says.
 struct ContainerHeader {
   int version = k_container_version;
-  store::KdfParams kdf;
+  crypto::KdfParams kdf;
   Bytes salt;
   std::int64_t created = 0;
   std::vector<std::string> names;
@@ -32,7 +33,7 @@ struct ContainerHeader {
 ContainerKind detect_container(std::span<const std::uint8_t> file, std::string_view source);
 
 Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
-                           std::span<const std::uint8_t> passphrase, const store::KdfParams& kdf,
+                           std::span<const std::uint8_t> passphrase, const crypto::KdfParams& kdf,
                            std::int64_t created, const std::vector<std::string>& names,
                            const std::vector<std::string>& spki_sha256);
 // Reads the header without the passphrase (to list what a backup holds, or say it is newer).
