@@ -1,4 +1,5 @@
-// Backup containers: an authenticated clear header + AES-256-GCM body, or CMS EnvelopedData.
+// Backup containers: an authenticated clear header + AES-256-GCM body, or CMS
+// AuthEnvelopedData (reading old EnvelopedData too).
 #include "keysafe/backup/container.hpp"
 
 #include <openssl/cms.h>
@@ -16,11 +17,17 @@ using ossl::Cms;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// AuthEnvelopedData (RFC 5083) is what keysafe writes; EnvelopedData (RFC 5652 §6) with
+// AES-256-CBC is what it wrote before, still read so that old backups restore.
+bool is_recipient_type(int nid) {
+  return nid == NID_id_smime_ct_authEnvelopedData || nid == NID_pkcs7_enveloped;
+}
+
 Cms parse_cms(std::span<const std::uint8_t> file) {
   const unsigned char* p = file.data();
   Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(file.size())));
   if (!cms || p != file.data() + file.size() ||
-      OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_enveloped) {
+      !is_recipient_type(OBJ_obj2nid(CMS_get0_type(cms.get())))) {
     ossl::clear_errors();
     return nullptr;
   }
@@ -54,7 +61,8 @@ ContainerKind detect_container(std::span<const std::uint8_t> file, std::string_v
   }
   if (parse_cms(file)) return ContainerKind::Recipient;
   throw Error(Errc::BadInput, quoted(source) + " is not a keysafe backup",
-              "it starts neither with \"KEYSAFE-BACKUP\" nor as CMS EnvelopedData",
+              "it starts neither with \"KEYSAFE-BACKUP\" nor as CMS AuthEnvelopedData or "
+              "EnvelopedData",
               "give a file written by keysafe backup; for PKCS#12 or PEM files use keysafe import");
 }
 
@@ -153,7 +161,9 @@ Bytes seal_to_recipient(std::span<const std::uint8_t> payload, X509* recipient) 
   ossl::BorrowedCertStack recips(sk_X509_new_null());
   if (!recips || sk_X509_push(recips.get(), recipient) <= 0)
     ossl::fail(Errc::Crypto, "cannot encrypt the backup to the recovery certificate");
-  Cms cms(CMS_encrypt(recips.get(), in.get(), EVP_aes_256_cbc(), CMS_BINARY));
+  // An AEAD cipher makes OpenSSL write AuthEnvelopedData with AES-256-GCM (RFC 5084): any
+  // altered byte of the nonce, the encrypted content or the tag fails to decrypt.
+  Cms cms(CMS_encrypt(recips.get(), in.get(), EVP_aes_256_gcm(), CMS_BINARY));
   if (!cms)
     ossl::fail(Errc::BadInput, "cannot encrypt the backup to the recovery certificate",
                "its key type cannot be a CMS recipient (RSA and EC keys can)",
@@ -172,12 +182,13 @@ SecureBytes open_with_recipient_key(std::span<const std::uint8_t> file, EVP_PKEY
   Cms cms = parse_cms(file);
   if (!cms)
     throw Error(Errc::Damaged, quoted(source) + " is a damaged recipient backup",
-                "it does not decode as CMS EnvelopedData", "use another copy of the backup");
+                "it does not decode as CMS AuthEnvelopedData or EnvelopedData",
+                "use another copy of the backup");
   ossl::Bio out(BIO_new(BIO_s_secmem()));
   if (CMS_decrypt(cms.get(), key, cert, nullptr, out.get(), CMS_BINARY) != 1)
     ossl::fail(Errc::FilePassword, "cannot open the backup " + quoted(source),
                "the recovery key given is not the one this backup was encrypted to, or the "
-               "file is damaged",
+               "file was altered or damaged (its authentication tag does not verify)",
                "give the private key of the recovery certificate named at backup time with "
                "--recovery-key FILE");
   char* data = nullptr;

@@ -1,5 +1,5 @@
 // The backup file's outer layer: passphrase (scrypt + AES-256-GCM) or recipient (CMS
-// EnvelopedData) encryption around the payload. docs/FORMAT.md describes both.
+// AuthEnvelopedData, AES-256-GCM) encryption around the payload. docs/FORMAT.md describes both.
 #pragma once
 
 #include <cstdint>
@@ -43,12 +43,13 @@ SecureBytes open_with_passphrase(std::span<const std::uint8_t> file,
                                  std::span<const std::uint8_t> passphrase,
                                  std::string_view source);
 
-// CMS EnvelopedData (RFC 5652) with AES-256-CBC content encryption to one RSA or EC
-// certificate: `openssl cms -decrypt -inform DER -inkey KEY -in FILE` reads it.
+// CMS AuthEnvelopedData (RFC 5083) with AES-256-GCM content encryption (RFC 5084) to one RSA
+// or EC certificate: `openssl cms -decrypt -inform DER -inkey KEY -in FILE` reads it.
 Bytes seal_to_recipient(std::span<const std::uint8_t> payload, X509* recipient);
+// Opens AuthEnvelopedData, and EnvelopedData with AES-256-CBC as keysafe wrote before.
 SecureBytes open_with_recipient_key(std::span<const std::uint8_t> file, EVP_PKEY* key,
                                     X509* cert, std::string_view source);
-// True when the file is EnvelopedData addressed to `recipient` (checked after writing).
+// True when the file is (Auth)EnvelopedData addressed to `recipient` (checked after writing).
 bool addressed_to(std::span<const std::uint8_t> file, X509* recipient);
 
 }  // namespace keysafe::backup
