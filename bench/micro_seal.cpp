@@ -3,7 +3,8 @@
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/store/header.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/aead.hpp"
+#include "keysafe/crypto/kdf.hpp"
 #include "keysafe/x509/public_key.hpp"
 #include "micro_fixture.hpp"
 
@@ -16,7 +17,7 @@ void BM_seal_private_key(benchmark::State& state) {
   const SecureBytes pkcs8 = x509::private_key_to_pkcs8(f.key.get());
   const Bytes data_key = random_bytes(32);
   const Bytes aad = store::private_key_aad(random_bytes(16), 7, std::string(64, 'a'));
-  for (auto _ : state) benchmark::DoNotOptimize(store::aead_seal(data_key, pkcs8, aad));
+  for (auto _ : state) benchmark::DoNotOptimize(crypto::aead_seal(data_key, pkcs8, aad));
 }
 BENCHMARK(BM_seal_private_key);
 
@@ -25,10 +26,10 @@ void BM_open_private_key(benchmark::State& state) {
   const SecureBytes pkcs8 = x509::private_key_to_pkcs8(f.key.get());
   const Bytes data_key = random_bytes(32);
   const Bytes aad = store::private_key_aad(random_bytes(16), 7, std::string(64, 'a'));
-  const Bytes sealed = store::aead_seal(data_key, pkcs8, aad);
+  const Bytes sealed = crypto::aead_seal(data_key, pkcs8, aad);
   for (auto _ : state) {
     SecureBytes out;
-    benchmark::DoNotOptimize(store::aead_open(data_key, sealed, aad, out));
+    benchmark::DoNotOptimize(crypto::aead_open(data_key, sealed, aad, out));
   }
 }
 BENCHMARK(BM_open_private_key);
@@ -38,10 +39,10 @@ void BM_open_and_decode_private_key(benchmark::State& state) {
   const SecureBytes pkcs8 = x509::private_key_to_pkcs8(f.key.get());
   const Bytes data_key = random_bytes(32);
   const Bytes aad = store::private_key_aad(random_bytes(16), 7, std::string(64, 'a'));
-  const Bytes sealed = store::aead_seal(data_key, pkcs8, aad);
+  const Bytes sealed = crypto::aead_seal(data_key, pkcs8, aad);
   for (auto _ : state) {
     SecureBytes out;
-    store::aead_open(data_key, sealed, aad, out);
+    crypto::aead_open(data_key, sealed, aad, out);
     benchmark::DoNotOptimize(x509::private_key_from_pkcs8(out));
   }
 }
@@ -52,7 +53,7 @@ void BM_scrypt_log2n_10(benchmark::State& state) {
   const Bytes salt = random_bytes(16);
   const std::string pass = "correct horse battery staple";
   for (auto _ : state)
-    benchmark::DoNotOptimize(store::derive_kek(as_span(pass), salt, store::KdfParams{10, 8, 1}));
+    benchmark::DoNotOptimize(crypto::derive_kek(as_span(pass), salt, crypto::KdfParams{10, 8, 1}));
 }
 BENCHMARK(BM_scrypt_log2n_10);
 

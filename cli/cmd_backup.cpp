@@ -5,7 +5,7 @@
 #include "keysafe/ops/backup.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/input.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/kdf.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -19,7 +19,7 @@ struct BackupArgs {
   bool force = false;
   std::string recipient;
   std::string out_passphrase_file;
-  unsigned kdf_cost = store::k_default_log2_n;
+  unsigned kdf_cost = crypto::k_default_log2_n;
 };
 
 ossl::Cert load_recipient(const std::string& path) {
@@ -51,7 +51,7 @@ Action setup_backup(CLI::App& cmd) {
       ->type_name("FILE");
   cmd.add_option("--kdf-cost", a->kdf_cost, "scrypt cost of the backup passphrase as log2(N) "
                                             "(default 17; below 15 for tests only)")
-      ->check(CLI::Range(store::k_min_log2_n, store::k_max_log2_n))
+      ->check(CLI::Range(crypto::k_min_log2_n, crypto::k_max_log2_n))
       ->type_name("LOG2N");
   cmd.footer(R"(
 One file holds, for each entry: the private key, its certificates (current and history)
@@ -83,7 +83,7 @@ EXAMPLES:
 
     ctx.unlock(store);
     ops::BackupTarget target;
-    target.kdf = store::KdfParams{a->kdf_cost, 8, 1};
+    target.kdf = crypto::KdfParams{a->kdf_cost, 8, 1};
     if (recipient) {
       target.recipient = recipient.get();
     } else {

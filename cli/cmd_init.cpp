@@ -2,17 +2,17 @@
 #include <ostream>
 
 #include "commands.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/kdf.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
 
 Action setup_init(CLI::App& cmd) {
-  auto cost = std::make_shared<unsigned>(store::k_default_log2_n);
+  auto cost = std::make_shared<unsigned>(crypto::k_default_log2_n);
   cmd.add_option("--kdf-cost", *cost,
-                 "scrypt cost as log2(N): 17 (default, ~0.4 s and 128 MiB per unlock) up to 22; "
-                 "values below 15 are for test stores only")
-      ->check(CLI::Range(store::k_min_log2_n, store::k_max_log2_n))
+                 "scrypt cost as log2(N): 17 (default, ~0.4 s and 128 MiB per unlock) up to 20 "
+                 "(1 GiB); values below 15 are for test stores only")
+      ->check(CLI::Range(crypto::k_min_log2_n, crypto::k_max_log2_n))
       ->type_name("LOG2N");
   cmd.footer(R"(
 Creates the keystore file (mode 0600, never over an existing file). The store passphrase
@@ -32,7 +32,7 @@ EXAMPLES:
       ctx.warn("--kdf-cost " + std::to_string(*cost) +
                " makes the passphrase cheap to guess: use it for test stores only");
     const SecureBytes pass = ctx.store_passphrase(true);
-    const store::KdfParams params{*cost, 8, 1};
+    const crypto::KdfParams params{*cost, 8, 1};
     const auto now = ctx.env.now();
     store::Keystore::create(path, pass, params, now);
     if (ctx.options.json) {

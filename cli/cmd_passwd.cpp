@@ -3,7 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/key_file.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/kdf.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -16,7 +16,7 @@ Action setup_passwd(CLI::App& cmd) {
   cmd.add_option("--kdf-cost", *cost,
                  "new scrypt cost as log2(N) (default: keep the current one); 17 is the default "
                  "of new stores")
-      ->check(CLI::Range(store::k_min_log2_n, store::k_max_log2_n))
+      ->check(CLI::Range(crypto::k_min_log2_n, crypto::k_max_log2_n))
       ->type_name("LOG2N");
   cmd.add_option("--new-passphrase-file", *new_file,
                  "read the new passphrase from FILE (else KEYSAFE_NEW_PASSPHRASE, else the "
@@ -48,7 +48,7 @@ EXAMPLES:
     const auto pass = acquire_secret(ctx, {*new_file, "--new-passphrase-file",
                                            "KEYSAFE_NEW_PASSPHRASE", "New keystore passphrase: "},
                                      true);
-    store::KdfParams params = store.header().kdf_params;
+    crypto::KdfParams params = store.header().kdf_params;
     if (*cost != 0) params.log2_n = *cost;
     if (params.log2_n < 15)
       ctx.warn("--kdf-cost " + std::to_string(params.log2_n) +

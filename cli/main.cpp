@@ -8,7 +8,7 @@
 
 #include "app.hpp"
 #include "keysafe/store/keystore.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/kdf.hpp"
 
 int main(int argc, char** argv) {
   // Private keys pass through this process: never let them reach a core dump.
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   const int rc = keysafe::cli::run(args, std::cout, std::cerr, keysafe::cli::system_environment());
   // KEYSAFE_STATS=1: what this process did that costs (docs: bench/README.md), on stderr.
   if (const char* stats = std::getenv("KEYSAFE_STATS"); stats != nullptr && stats == std::string_view("1"))
-    std::cerr << "keysafe: stats: kdf_derivations=" << keysafe::store::kdf_derivations()
+    std::cerr << "keysafe: stats: kdf_derivations=" << keysafe::crypto::kdf_derivations()
               << " keys_opened=" << keysafe::store::private_keys_opened() << '\n';
   return rc;
 }

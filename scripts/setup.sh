@@ -14,6 +14,8 @@ PACKAGES=(
   jq python3 python3-cryptography ccache
   # the independent judges and real servers the tests use
   gnutls-bin libnss3-tools openjdk-17-jre-headless nginx haproxy python3-icalendar
+  # peak memory and CPU time of a refused file (tests/cli/kdf_bounds.sh)
+  time
   # fuzzing (libFuzzer) and benchmarks
   clang libclang-rt-14-dev hyperfine
 )

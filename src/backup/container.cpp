@@ -1,4 +1,5 @@
-// Backup containers: an authenticated clear header + AES-256-GCM body, or CMS EnvelopedData.
+// Backup containers: an authenticated clear header + AES-256-GCM body, or CMS
+// AuthEnvelopedData (reading old EnvelopedData too).
 #include "keysafe/backup/container.hpp"
 
 #include <openssl/cms.h>
@@ -6,23 +7,27 @@
 #include <nlohmann/json.hpp>
 
 #include "json_fields.hpp"
+#include "keysafe/crypto/kdf_bounds.hpp"
 #include "keysafe/ossl/errors.hpp"
 
 namespace keysafe::backup {
 namespace {
 
-struct CmsDeleter {
-  void operator()(CMS_ContentInfo* c) const noexcept { CMS_ContentInfo_free(c); }
-};
-using Cms = std::unique_ptr<CMS_ContentInfo, CmsDeleter>;
+using ossl::Cms;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// AuthEnvelopedData (RFC 5083) is what keysafe writes; EnvelopedData (RFC 5652 §6) with
+// AES-256-CBC is what it wrote before, still read so that old backups restore.
+bool is_recipient_type(int nid) {
+  return nid == NID_id_smime_ct_authEnvelopedData || nid == NID_pkcs7_enveloped;
+}
 
 Cms parse_cms(std::span<const std::uint8_t> file) {
   const unsigned char* p = file.data();
   Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(file.size())));
   if (!cms || p != file.data() + file.size() ||
-      OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_enveloped) {
+      !is_recipient_type(OBJ_obj2nid(CMS_get0_type(cms.get())))) {
     ossl::clear_errors();
     return nullptr;
   }
@@ -56,12 +61,13 @@ ContainerKind detect_container(std::span<const std::uint8_t> file, std::string_v
   }
   if (parse_cms(file)) return ContainerKind::Recipient;
   throw Error(Errc::BadInput, quoted(source) + " is not a keysafe backup",
-              "it starts neither with \"KEYSAFE-BACKUP\" nor as CMS EnvelopedData",
+              "it starts neither with \"KEYSAFE-BACKUP\" nor as CMS AuthEnvelopedData or "
+              "EnvelopedData",
               "give a file written by keysafe backup; for PKCS#12 or PEM files use keysafe import");
 }
 
 Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
-                           std::span<const std::uint8_t> passphrase, const store::KdfParams& kdf,
+                           std::span<const std::uint8_t> passphrase, const crypto::KdfParams& kdf,
                            std::int64_t created, const std::vector<std::string>& names,
                            const std::vector<std::string>& spki_sha256) {
   const Bytes salt = random_bytes(16);
@@ -76,8 +82,8 @@ Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
       {"spki_sha256", spki_sha256},
   };
   const std::string head = std::string(k_magic_line) + header.dump() + "\n";
-  const SecureBytes key = store::derive_kek(passphrase, salt, kdf);
-  const Bytes body = store::aead_seal(key, payload, as_span(head));
+  const SecureBytes key = crypto::derive_kek(passphrase, salt, kdf);
+  const Bytes body = crypto::aead_seal(key, payload, as_span(head));
   Bytes out(head.begin(), head.end());
   out.insert(out.end(), body.begin(), body.end());
   return out;
@@ -116,10 +122,15 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
                 "its header cannot be read (" + detail::reason(ex) + ")",
                 "use another copy of the backup");
   }
-  if (h.kdf.log2_n < store::k_min_log2_n || h.kdf.log2_n > store::k_max_log2_n || h.kdf.r == 0 ||
-      h.kdf.r > 32 || h.kdf.p == 0 || h.kdf.p > 16 || h.salt.size() < 8)
+  if (h.kdf.log2_n < crypto::k_min_log2_n || h.kdf.r == 0 || h.kdf.p == 0 || h.salt.size() < 8)
     throw Error(Errc::Damaged, quoted(source) + " is a damaged keysafe backup",
-                "its key-derivation parameters are out of range", "use another copy of the backup");
+                "its key-derivation parameters are invalid (N below 2^" +
+                    std::to_string(crypto::k_min_log2_n) + ", r or p zero, or a short salt)",
+                "use another copy of the backup");
+  // Bounded before any derivation, so a crafted header cannot choose keysafe's memory or time.
+  crypto::check_kdf_params(h.kdf, Errc::Damaged, "the backup " + quoted(source),
+                           "no keysafe writes such a header (it was altered); use another copy "
+                           "of the backup");
   return h;
 }
 
@@ -130,12 +141,12 @@ SecureBytes open_with_passphrase(std::span<const std::uint8_t> file,
   const std::size_t head_len = k_magic_line.size() + header_line(file, source).size();
   const auto head = file.subspan(0, head_len);
   const auto body = file.subspan(head_len);
-  if (body.size() < store::k_nonce_size + store::k_tag_size)
+  if (body.size() < crypto::k_nonce_size + crypto::k_tag_size)
     throw Error(Errc::Damaged, quoted(source) + " is a damaged keysafe backup",
                 "the encrypted part is missing or truncated", "use another copy of the backup");
-  const SecureBytes key = store::derive_kek(passphrase, h.salt, h.kdf);
+  const SecureBytes key = crypto::derive_kek(passphrase, h.salt, h.kdf);
   SecureBytes payload;
-  if (!store::aead_open(key, body, head, payload))
+  if (!crypto::aead_open(key, body, head, payload))
     // GCM cannot tell a wrong key from altered bytes; the header parsed, so say both.
     throw Error(Errc::FilePassword, "cannot open the backup " + quoted(source),
                 "the passphrase is wrong, or the file was altered or damaged after it was "
@@ -147,19 +158,22 @@ SecureBytes open_with_passphrase(std::span<const std::uint8_t> file,
 
 Bytes seal_to_recipient(std::span<const std::uint8_t> payload, X509* recipient) {
   ossl::Bio in(BIO_new_mem_buf(payload.data(), static_cast<int>(payload.size())));
-  STACK_OF(X509)* recips = sk_X509_new_null();
-  sk_X509_push(recips, recipient);
-  Cms cms(CMS_encrypt(recips, in.get(), EVP_aes_256_cbc(), CMS_BINARY));
-  sk_X509_free(recips);
+  ossl::BorrowedCertStack recips(sk_X509_new_null());
+  if (!recips || sk_X509_push(recips.get(), recipient) <= 0)
+    ossl::fail(Errc::Crypto, "cannot encrypt the backup to the recovery certificate");
+  // An AEAD cipher makes OpenSSL write AuthEnvelopedData with AES-256-GCM (RFC 5084): any
+  // altered byte of the nonce, the encrypted content or the tag fails to decrypt.
+  Cms cms(CMS_encrypt(recips.get(), in.get(), EVP_aes_256_gcm(), CMS_BINARY));
   if (!cms)
     ossl::fail(Errc::BadInput, "cannot encrypt the backup to the recovery certificate",
                "its key type cannot be a CMS recipient (RSA and EC keys can)",
                "use an RSA or EC recovery certificate");
-  unsigned char* der = nullptr;
-  const int len = i2d_CMS_ContentInfo(cms.get(), &der);
-  if (len <= 0) ossl::fail(Errc::Crypto, "encoding the CMS backup failed");
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
+  // Measured, then written into our own buffer: nothing for the caller to free.
+  const int len = i2d_CMS_ContentInfo(cms.get(), nullptr);
+  Bytes out(len > 0 ? static_cast<std::size_t>(len) : 0);
+  unsigned char* p = out.data();
+  if (len <= 0 || i2d_CMS_ContentInfo(cms.get(), &p) != len)
+    ossl::fail(Errc::Crypto, "encoding the CMS backup failed");
   return out;
 }
 
@@ -168,12 +182,13 @@ SecureBytes open_with_recipient_key(std::span<const std::uint8_t> file, EVP_PKEY
   Cms cms = parse_cms(file);
   if (!cms)
     throw Error(Errc::Damaged, quoted(source) + " is a damaged recipient backup",
-                "it does not decode as CMS EnvelopedData", "use another copy of the backup");
+                "it does not decode as CMS AuthEnvelopedData or EnvelopedData",
+                "use another copy of the backup");
   ossl::Bio out(BIO_new(BIO_s_secmem()));
   if (CMS_decrypt(cms.get(), key, cert, nullptr, out.get(), CMS_BINARY) != 1)
     ossl::fail(Errc::FilePassword, "cannot open the backup " + quoted(source),
                "the recovery key given is not the one this backup was encrypted to, or the "
-               "file is damaged",
+               "file was altered or damaged (its authentication tag does not verify)",
                "give the private key of the recovery certificate named at backup time with "
                "--recovery-key FILE");
   char* data = nullptr;

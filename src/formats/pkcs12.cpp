@@ -9,6 +9,7 @@
 
 #include "keysafe/formats/private_key.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "kdf_cost.hpp"
 #include "pbe.hpp"
 
 namespace keysafe::formats {
@@ -181,6 +182,7 @@ class Walker {
       fail_file(Errc::Damaged, m_source, "is a damaged PKCS#12 file", where + ": " + pbe.problem,
                 "copy the file again or export it again");
     m_algorithm = pbe.name;
+    detail::check_pbe_cost(alg, m_source, where);
   }
 
   bool fail_decrypt(std::string where) {
@@ -386,6 +388,9 @@ Pkcs12Contents read_pkcs12(std::span<const std::uint8_t> data, std::string_view 
               "its AuthenticatedSafe (the list of safes) is missing or does not decode",
               "copy the file again or export it again");
   }
+
+  // Before the first derivation (the MAC's): a file must not choose keysafe's memory or time.
+  detail::check_pkcs12_costs(p12.get(), safes.get(), source);
 
   // Stable, NUL-terminated copy of the password: OpenSSL's PKCS#12 code wants a C string.
   SecureBytes zt;

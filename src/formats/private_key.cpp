@@ -11,6 +11,7 @@
 
 #include "keysafe/formats/pkcs12.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "kdf_cost.hpp"
 #include "pbe.hpp"
 #include "pem_block.hpp"
 
@@ -63,6 +64,7 @@ ossl::PKey decrypt_pkcs8(const X509_SIG* sig, std::string_view source, const std
   if (pbe.status == detail::PbeInfo::Status::Damaged)
     fail_file(Errc::Damaged, source, "holds a damaged encrypted private key",
               where + ": " + pbe.problem, "copy the file again from its source");
+  detail::check_pbe_cost(alg, source, where);
   if (!password)
     fail_file(Errc::FilePassword, source, "needs a password",
               where + " is an encrypted private key (" + pbe.name + ")", k_password_remedy);

@@ -3,7 +3,16 @@
 
 #include <optional>
 
+#include "keysafe/crypto/aead.hpp"
+
 namespace keysafe::store {
+// scrypt and AES-256-GCM live in keysafe_crypto, which backups share.
+using crypto::aead_open;
+using crypto::aead_seal;
+using crypto::derive_kek;
+using crypto::k_key_size;
+using crypto::KdfParams;
+
 namespace {
 
 void put_u32(Bytes& out, std::uint32_t v) {

@@ -15,9 +15,18 @@
 #include <nlohmann/json.hpp>
 
 #include "entry_writer.hpp"
+#include "keysafe/crypto/aead.hpp"
+#include "keysafe/crypto/kdf_bounds.hpp"
 #include "keysafe/store/schema.hpp"
 
 namespace keysafe::store {
+// scrypt and AES-256-GCM live in keysafe_crypto, which backups share.
+using crypto::aead_open;
+using crypto::aead_seal;
+using crypto::derive_kek;
+using crypto::k_min_log2_n;
+using crypto::KdfParams;
+
 namespace {
 
 constexpr char k_sqlite_magic[] = "SQLite format 3";  // 16 bytes with its NUL
@@ -93,12 +102,15 @@ StoreHeader read_header(Database& db) {
   h.wrapped_data_key = q.blob(6);
   h.checksum = q.blob(7);
   h.created_at = q.int64(8);
-  if (h.kdf != "scrypt" || h.kdf_params.log2_n < k_min_log2_n ||
-      h.kdf_params.log2_n > k_max_log2_n || h.kdf_params.r == 0 || h.kdf_params.p == 0 ||
-      h.store_id.size() != 16)
+  if (h.kdf != "scrypt" || h.kdf_params.log2_n < k_min_log2_n || h.kdf_params.r == 0 ||
+      h.kdf_params.p == 0 || h.store_id.size() != 16)
     throw Error(Errc::StoreNewer, "the keystore " + quoted(db.path()) + " uses an unknown KDF",
                 "its header names " + h.kdf + " with parameters this keysafe does not accept",
                 "use the keysafe version that created the store");
+  // Bounded before the checksum or any derivation: the header's values are the file's choice.
+  crypto::check_kdf_params(h.kdf_params, Errc::StoreDamaged, "the keystore " + quoted(db.path()),
+                           "no keysafe writes such a header (it was altered); restore the store "
+                           "from a backup: keysafe restore BACKUP-FILE");
   return h;
 }
 

@@ -44,7 +44,7 @@ class StoreFixture : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     m_dir = tmpl;
     const std::filesystem::path path = m_dir / "store.db";
-    store::Keystore::create(path, as_span(k_passphrase), store::KdfParams{10, 8, 1}, m_now);
+    store::Keystore::create(path, as_span(k_passphrase), crypto::KdfParams{10, 8, 1}, m_now);
     m_store.emplace(store::Keystore::open(path));
     m_store->unlock(as_span(k_passphrase));
   }

@@ -15,10 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "keysafe/crypto/aead.hpp"
+#include "keysafe/crypto/kdf.hpp"
 #include "keysafe/error.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/store/schema.hpp"
-#include "keysafe/store/sealing.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/public_key.hpp"
@@ -31,6 +32,15 @@ namespace {
 namespace fs = std::filesystem;
 using keysafe::testing::add_ext;
 using keysafe::testing::error_of;
+// The store seals with keysafe_crypto; its sealing tests stay beside the store that relies on it.
+using crypto::aead_open;
+using crypto::aead_seal;
+using crypto::derive_kek;
+using crypto::k_default_log2_n;
+using crypto::k_key_size;
+using crypto::k_nonce_size;
+using crypto::k_tag_size;
+using crypto::KdfParams;
 
 constexpr KdfParams k_fast{10, 8, 1};
 constexpr std::string_view k_passphrase = "correct horse battery staple";

@@ -1,5 +1,5 @@
 // The backup file's outer layer: passphrase (scrypt + AES-256-GCM) or recipient (CMS
-// EnvelopedData) encryption around the payload. docs/FORMAT.md describes both.
+// AuthEnvelopedData, AES-256-GCM) encryption around the payload. docs/FORMAT.md describes both.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,8 @@
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/ossl/handles.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/aead.hpp"
+#include "keysafe/crypto/kdf.hpp"
 
 namespace keysafe::backup {
 
@@ -21,7 +22,7 @@ enum class ContainerKind { Passphrase, Recipient };
 // What the clear (authenticated) header of a passphrase backup says.
 struct ContainerHeader {
   int version = k_container_version;
-  store::KdfParams kdf;
+  crypto::KdfParams kdf;
   Bytes salt;
   std::int64_t created = 0;
   std::vector<std::string> names;
@@ -32,7 +33,7 @@ struct ContainerHeader {
 ContainerKind detect_container(std::span<const std::uint8_t> file, std::string_view source);
 
 Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
-                           std::span<const std::uint8_t> passphrase, const store::KdfParams& kdf,
+                           std::span<const std::uint8_t> passphrase, const crypto::KdfParams& kdf,
                            std::int64_t created, const std::vector<std::string>& names,
                            const std::vector<std::string>& spki_sha256);
 // Reads the header without the passphrase (to list what a backup holds, or say it is newer).
@@ -42,12 +43,13 @@ SecureBytes open_with_passphrase(std::span<const std::uint8_t> file,
                                  std::span<const std::uint8_t> passphrase,
                                  std::string_view source);
 
-// CMS EnvelopedData (RFC 5652) with AES-256-CBC content encryption to one RSA or EC
-// certificate: `openssl cms -decrypt -inform DER -inkey KEY -in FILE` reads it.
+// CMS AuthEnvelopedData (RFC 5083) with AES-256-GCM content encryption (RFC 5084) to one RSA
+// or EC certificate: `openssl cms -decrypt -inform DER -inkey KEY -in FILE` reads it.
 Bytes seal_to_recipient(std::span<const std::uint8_t> payload, X509* recipient);
+// Opens AuthEnvelopedData, and EnvelopedData with AES-256-CBC as keysafe wrote before.
 SecureBytes open_with_recipient_key(std::span<const std::uint8_t> file, EVP_PKEY* key,
                                     X509* cert, std::string_view source);
-// True when the file is EnvelopedData addressed to `recipient` (checked after writing).
+// True when the file is (Auth)EnvelopedData addressed to `recipient` (checked after writing).
 bool addressed_to(std::span<const std::uint8_t> file, X509* recipient);
 
 }  // namespace keysafe::backup

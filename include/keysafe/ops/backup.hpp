@@ -22,7 +22,7 @@ backup::BackupPayload collect_backup(store::Keystore& store,
 
 struct BackupTarget {
   std::optional<SecureBytes> passphrase;  // passphrase mode
-  store::KdfParams kdf;
+  crypto::KdfParams kdf;
   X509* recipient = nullptr;              // recipient mode (CMS)
 };
 

@@ -3,6 +3,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/cms.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -115,6 +116,15 @@ struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* g) const noexcept { GENERAL_NAMES_free(g); }
 };
 using GeneralNames = std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter>;
+
+// CMS messages (RFC 5652, RFC 5083): recipient backups.
+using Cms = Handle<CMS_ContentInfo, ::CMS_ContentInfo_free>;
+
+// A stack that only borrows its certificates (the caller keeps them): frees the stack alone.
+struct BorrowedCertStackDeleter {
+  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_free(s); }
+};
+using BorrowedCertStack = std::unique_ptr<STACK_OF(X509), BorrowedCertStackDeleter>;
 
 // Shares ownership of a certificate the caller keeps (X509_up_ref).
 Cert share(X509* cert);

@@ -5,14 +5,14 @@
 #include <string>
 
 #include "keysafe/ossl/bytes.hpp"
-#include "keysafe/store/sealing.hpp"
+#include "keysafe/crypto/kdf.hpp"
 
 namespace keysafe::store {
 
 struct StoreHeader {
   Bytes store_id;
   std::string kdf = "scrypt";
-  KdfParams kdf_params;
+  crypto::KdfParams kdf_params;
   Bytes kdf_salt;
   Bytes wrapped_data_key;
   Bytes checksum;
@@ -27,7 +27,7 @@ Bytes data_key_aad(const Bytes& store_id);
 Bytes private_key_aad(const Bytes& store_id, std::int64_t key_id, std::string_view spki_sha256_hex);
 
 // A fresh header for a new store: random data key wrapped under the passphrase.
-StoreHeader make_header(std::span<const std::uint8_t> passphrase, const KdfParams& params,
+StoreHeader make_header(std::span<const std::uint8_t> passphrase, const crypto::KdfParams& params,
                         std::int64_t now);
 
 // The data key, or nothing when the passphrase does not open it.

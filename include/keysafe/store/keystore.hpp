@@ -133,7 +133,7 @@ class Keystore final {
  public:
   // Creates a new store file (0600, never over an existing file) and its parent directory.
   static void create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
-                     const KdfParams& params, std::int64_t now);
+                     const crypto::KdfParams& params, std::int64_t now);
   // Opens and validates an existing store, header checksum included; diagnoses what else the
   // file is.
   static Keystore open(const std::filesystem::path& path);
@@ -206,7 +206,7 @@ class Keystore final {
 
   // Wraps the same data key under a new passphrase and KDF parameters (one transaction).
   // Needs unlock.
-  void rewrap(std::span<const std::uint8_t> new_passphrase, const KdfParams& params);
+  void rewrap(std::span<const std::uint8_t> new_passphrase, const crypto::KdfParams& params);
 
   // Queues an audit row; it is written inside the next write transaction (or flush_audit).
   void record(std::string action, std::string entry, std::string detail = {});

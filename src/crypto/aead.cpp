@@ -1,49 +1,10 @@
-// scrypt (RFC 7914) and AES-256-GCM (NIST SP 800-38D) through OpenSSL 3's EVP interfaces.
-#include "keysafe/store/sealing.hpp"
-
-#include <openssl/core_names.h>
-#include <openssl/params.h>
-
-#include <atomic>
+// AES-256-GCM (NIST SP 800-38D) through OpenSSL 3's EVP cipher interface.
+#include "keysafe/crypto/aead.hpp"
 
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/ossl/handles.hpp"
 
-namespace keysafe::store {
-namespace {
-std::atomic<std::uint64_t> g_kdf_derivations{0};
-}  // namespace
-
-std::uint64_t kdf_derivations() noexcept { return g_kdf_derivations.load(); }
-
-SecureBytes derive_kek(std::span<const std::uint8_t> passphrase, std::span<const std::uint8_t> salt,
-                       const KdfParams& params) {
-  ossl::Kdf kdf(EVP_KDF_fetch(nullptr, "SCRYPT", nullptr));
-  if (!kdf) ossl::fail(Errc::Crypto, "this OpenSSL has no scrypt");
-  ossl::KdfCtx ctx(EVP_KDF_CTX_new(kdf.get()));
-  uint64_t n = uint64_t{1} << params.log2_n;
-  uint32_t r = params.r;
-  uint32_t p = params.p;
-  // OpenSSL refuses scrypt above 32 MiB by default; scrypt needs 128·r·N bytes.
-  uint64_t maxmem = 128ULL * r * n * p + (64ULL << 20);
-  OSSL_PARAM ps[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
-                                        const_cast<std::uint8_t*>(passphrase.data()),
-                                        passphrase.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()),
-                                        salt.size()),
-      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
-      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
-      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
-      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-      OSSL_PARAM_construct_end()};
-  SecureBytes kek(k_key_size);
-  ++g_kdf_derivations;
-  if (!ctx || EVP_KDF_derive(ctx.get(), kek.data(), kek.size(), ps) != 1)
-    ossl::fail(Errc::Crypto, "deriving the store key with scrypt failed",
-               "scrypt needs " + std::to_string((128ULL * r * n * p) >> 20) + " MiB of memory");
-  return kek;
-}
+namespace keysafe::crypto {
 
 Bytes aead_seal(std::span<const std::uint8_t> key, std::span<const std::uint8_t> plaintext,
                 std::span<const std::uint8_t> aad) {
@@ -82,4 +43,4 @@ bool aead_open(std::span<const std::uint8_t> key, std::span<const std::uint8_t> 
   return ok != 0;
 }
 
-}  // namespace keysafe::store
+}  // namespace keysafe::crypto
