@@ -120,12 +120,6 @@ using GeneralNames = std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter>;
 // CMS messages (RFC 5652, RFC 5083): recipient backups.
 using Cms = Handle<CMS_ContentInfo, ::CMS_ContentInfo_free>;
 
-// A stack that only borrows its certificates (the caller keeps them): frees the stack alone.
-struct BorrowedCertStackDeleter {
-  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_free(s); }
-};
-using BorrowedCertStack = std::unique_ptr<STACK_OF(X509), BorrowedCertStackDeleter>;
-
 // Shares ownership of a certificate the caller keeps (X509_up_ref).
 Cert share(X509* cert);
 
