@@ -42,7 +42,8 @@ EXAMPLES:
     // With automatic backups on, the key is read for its backup: unlock first, so a wrong
     // passphrase changes nothing.
     const auto backup_config = ops::auto_backup_config(store);
-    if (backup_config) ctx.unlock(store);
+    // Completing a renewal moves deployments, whose rows carry a MAC keyed from the data key.
+    if (backup_config || ops::install_needs_unlock(store, input)) ctx.unlock(store);
     const auto r = ops::install_certificate(store, input, *file, options);
     std::optional<std::filesystem::path> backup_file;
     if (backup_config && !r.already_installed)
