@@ -24,8 +24,10 @@ Action setup_install(CLI::App& cmd) {
       ->type_name("FILE");
   cmd.footer(R"(
 The certificate is matched to its key by the SHA-256 of its public key, whatever the
-file is called. No passphrase is needed. A chain that does not reach a trusted root
-is installed with a warning that says what is missing.
+file is called. No passphrase is needed, except with automatic backups on, and for the
+certificate that completes a renewal with a new key: the old entry's deployments move to
+the new one, and deployment rows carry a MAC keyed from the data key. A chain that does not
+reach a trusted root is installed with a warning that says what is missing.
 
 EXAMPLES:
   keysafe install www.example.com.cer
