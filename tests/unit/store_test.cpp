@@ -1122,6 +1122,30 @@ TEST_F(IntegrityTest, AnOlderStoreGetsItsMacsOnFirstUnlockAndLosesItsKeySlots) {
             Errc::WrongPassphrase);
 }
 
+TEST_F(IntegrityTest, AnOldKeySlotPutBackIntoAStoreWithMacsIsTampering) {
+  const SecureBytes secret = random_secret(32);
+  open_unlocked().add_key_file(secret, k_now);
+  // The slot rewrapped without the marker (as a copy kept from before v9 would be), the rest
+  // of the store left as it is.
+  {
+    RawDb db(m_store);
+    const Bytes store_id = db.blob("SELECT store_id FROM store_header");
+    const SecureBytes kek = derive_kek(as_span(k_passphrase),
+                                       db.blob("SELECT kdf_salt FROM store_header"), k_fast);
+    SecureBytes data_key;
+    ASSERT_TRUE(aead_open(kek, db.blob("SELECT wrapped_data_key FROM store_header"),
+                          integrity_data_key_aad(store_id), data_key));
+    Bytes kek_input = bytes_of("keysafe-key-file-kek-v1");
+    kek_input.insert(kek_input.end(), secret.begin(), secret.end());
+    db.exec("DROP TRIGGER key_slots_mac_update");
+    db.set_blob("UPDATE key_slots SET wrapped_data_key = ?",
+                aead_seal(sha256(kek_input), data_key, data_key_aad(store_id)));
+  }
+  const Error e = error_of([&] { Keystore::open(m_store).unlock_with_key_file(secret); });
+  EXPECT_EQ(e.code(), Errc::StoreTampered);
+  EXPECT_NE(e.cause().find("without the integrity marker"), std::string::npos) << e.cause();
+}
+
 TEST_F(IntegrityTest, StrippedMacsAndARolledBackSchemaAreTampering) {
   downgrade_to_v8(false);
   {
