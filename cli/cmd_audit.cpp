@@ -2,48 +2,39 @@
 #include <ostream>
 
 #include "commands.hpp"
+#include "keysafe/ops/audit.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
 
-namespace {
-// The first broken link of the chain, or "" when every row is intact.
-std::string verify_chain(const std::vector<store::AuditRecord>& rows) {
-  Bytes prev(32, 0);
-  std::int64_t expected_id = 1;
-  for (const auto& r : rows) {
-    if (r.id != expected_id)
-      return "row " + std::to_string(expected_id) + (r.id > expected_id ? " is missing (removed)"
-                                                                        : " is out of order");
-    if (r.prev_hash != prev)
-      return "row " + std::to_string(r.id) + " does not follow row " + std::to_string(r.id - 1) +
-             " (a row was removed or replaced)";
-    if (store::audit_hash(r) != r.hash)
-      return "row " + std::to_string(r.id) + " was edited (its hash does not match its fields)";
-    prev = r.hash;
-    ++expected_id;
-  }
-  return "";
-}
-}  // namespace
-
 Action setup_audit(CLI::App& cmd) {
   auto verify = std::make_shared<bool>(false);
   cmd.add_flag("--verify", *verify,
-               "check the hash chain: exit 8 if a row was edited or removed");
+               "check the hash chain, and with the passphrase the MAC'd head: exit 8 if a row "
+               "was edited or removed");
   cmd.footer(R"(
 Every key created, imported, exported, backed up, restored or deleted, every certificate
 installed and every passphrase change is recorded with its time and user. Each row carries
 the SHA-256 of the previous one, so an edited or removed row breaks the chain.
+
+Anyone who can write the store file can rebuild a consistent chain, or cut rows off its end.
+So the log's head (its last id and hash) also carries a MAC keyed from the data key, moved by
+every command that unlocks the store. With the passphrase (--passphrase-file, ..., or typed at
+the prompt), --verify checks it too; without one only the chain is checked, and the output
+says so. Rows written by commands that do not unlock the store (install of a certificate,
+delete, import of certificates) are covered by the MAC from the next command that does.
 
 EXAMPLES:
   keysafe audit
   keysafe audit --verify --json)");
   return [verify](Context& ctx) {
     auto store = ctx.open_store();
-    const auto rows = store.audit_log();
-    const std::string broken = verify_chain(rows);
+    if (*verify) ctx.try_unlock(store);
+    const auto verdict = ops::verify_audit(store);
+    const auto& rows = verdict.rows;
+    std::string broken;
+    for (const auto& p : verdict.problems) broken += (broken.empty() ? "" : "; ") + p;
     const int code = (*verify && !broken.empty()) ? k_exit_damaged : 0;
     if (ctx.options.json) {
       nlohmann::json arr = nlohmann::json::array();
@@ -52,7 +43,8 @@ EXAMPLES:
                        {"action", r.action}, {"entry", r.entry}, {"detail", r.detail},
                        {"hash", to_hex(r.hash)}});
       nlohmann::json j = {{"entries", arr}};
-      if (*verify) j["intact"] = broken.empty(), j["problem"] = broken;
+      if (*verify)
+        j["intact"] = broken.empty(), j["problem"] = broken, j["head_verified"] = verdict.keyed;
       ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
       return code;
     }
@@ -61,7 +53,10 @@ EXAMPLES:
               << "  " << (r.entry.empty() ? "-" : r.entry) << "  " << r.detail << '\n';
     if (*verify) {
       if (broken.empty())
-        ctx.out << "audit log intact: " << rows.size() << " row(s), hash chain verified\n";
+        ctx.out << "audit log intact: " << rows.size() << " row(s), hash chain verified"
+                << (verdict.keyed ? ", head MAC verified\n"
+                                  : "; head MAC NOT verified (no passphrase): rows cut off the "
+                                    "end or a rebuilt chain need it to be caught\n");
       else
         ctx.out << "AUDIT LOG TAMPERED: " << broken << '\n';
     }

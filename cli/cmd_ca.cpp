@@ -188,6 +188,8 @@ int run_sign(Context& ctx, const CaArgs& a) {
 
 int run_revoke(Context& ctx, const CaArgs& a) {
   auto store = ctx.open_store();
+  // What a CA issued carries a MAC keyed from the data key: a revocation needs the passphrase.
+  ctx.unlock(store);
   const auto r = ops::ca_revoke(store, a.name, a.what,
                                 a.reason.empty() ? std::nullopt : std::optional(a.reason),
                                 ctx.env.now());
@@ -426,7 +428,9 @@ EXAMPLES:
                      "aACompromise (default: unspecified)")
       ->type_name("R");
   revoke->footer(R"(
-Needs no passphrase; publish the change with `keysafe ca crl`.
+Needs the store passphrase: what a CA issued carries a MAC keyed from the data key, so a
+revocation cannot be changed or undone by someone who can only write the store file.
+Publish the change with `keysafe ca crl`.
 
 EXAMPLES:
   keysafe ca revoke corp-root intranet --reason superseded

@@ -18,13 +18,16 @@ Action setup_check(CLI::App& cmd) {
 Checks: SQLite integrity, and the file header's format-version bytes (SQLite itself opens
 a file with a damaged one read-only, without calling it damage); the store header's
 checksum; every row checksum (a changed byte in a name, date or chain verdict); with the
-passphrase, that every sealed key opens and matches its stored public key (without one, keys
-are not opened and the report says so); that every certificate carries its entry's key,
+passphrase, every integrity MAC (settings, deployments, key files, CA state and the audit
+log's head: a row changed by someone without the passphrase is TAMPERED, exit 8) and that
+every sealed key opens and matches its stored public key (without one, neither is checked
+and the report says so); that every certificate carries its entry's key,
 decodes, and agrees with the columns list shows (subject, issuer, serial, validity, names);
 chains; expiry; keys never backed up or whose backup is older than their newest
 certificate; requests pending over 30 days.
 
-Exit codes: 0 nothing damaged (warnings printed), 7 warnings with --strict, 8 damaged.
+Exit codes: 0 nothing damaged (warnings printed), 7 warnings with --strict, 8 damaged or
+tampered.
 
 EXAMPLES:
   keysafe check
@@ -61,13 +64,16 @@ EXAMPLES:
       return code;
     }
     for (const auto& f : report.findings)
-      ctx.out << (f.severity == "damaged" ? "DAMAGED " : "warning ")
+      ctx.out << (f.severity == "damaged"    ? "DAMAGED "
+                  : f.severity == "tampered" ? "TAMPERED "
+                                             : "warning ")
               << (f.entry.empty() ? std::string("(store)") : f.entry) << ": " << f.message
               << "\n        fix: " << f.fix << '\n';
     ctx.out << "checked " << report.entries << " entr" << (report.entries == 1 ? "y" : "ies")
             << ", " << report.certificates << " certificate(s); "
             << (report.keys_checked ? std::to_string(report.keys_opened) + " private key(s) opened"
-                                    : std::string("private keys NOT opened (no passphrase)"))
+                                    : std::string("private keys NOT opened and integrity MACs NOT "
+                                                  "verified (no passphrase)"))
             << "; " << (report.damaged() ? "DAMAGE FOUND" : "no damage") << '\n';
     return code;
   };

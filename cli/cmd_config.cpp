@@ -37,6 +37,11 @@ fresh backup of the key to the directory, encrypted to the recovery certificate 
 the recovery private key, kept offline, opens it), so no key ever exists only in the
 store. install then needs the store passphrase, to read the key for its backup.
 
+set and unset need the store passphrase: every setting carries a MAC keyed from the data
+key, so a recovery certificate planted by someone who can only write the store file is
+refused ("tampered") instead of receiving the next backup. show needs no passphrase and
+does not verify the MACs (keysafe check does, with the passphrase).
+
 EXAMPLES:
   keysafe config set recovery-certificate /etc/keysafe/recovery.pem
   keysafe config set backup-dir /var/backups/keysafe
@@ -68,6 +73,11 @@ EXAMPLES:
       return 0;
     }
     const std::string key = setting_name(a->key);
+    if (a->action != "set" && a->action != "unset")
+      throw Error(Errc::Usage, "usage: keysafe config show | set KEY VALUE | unset KEY", "",
+                  "keysafe config --help");
+    // A setting's MAC is keyed from the data key.
+    ctx.unlock(store);
     if (a->action == "unset") {
       store.unset_setting(key);
       ctx.out << "unset " << a->key << '\n';

@@ -24,8 +24,10 @@ Action setup_install(CLI::App& cmd) {
       ->type_name("FILE");
   cmd.footer(R"(
 The certificate is matched to its key by the SHA-256 of its public key, whatever the
-file is called. No passphrase is needed. A chain that does not reach a trusted root
-is installed with a warning that says what is missing.
+file is called. No passphrase is needed, except with automatic backups on, and for the
+certificate that completes a renewal with a new key: the old entry's deployments move to
+the new one, and deployment rows carry a MAC keyed from the data key. A chain that does not
+reach a trusted root is installed with a warning that says what is missing.
 
 EXAMPLES:
   keysafe install www.example.com.cer
@@ -42,7 +44,8 @@ EXAMPLES:
     // With automatic backups on, the key is read for its backup: unlock first, so a wrong
     // passphrase changes nothing.
     const auto backup_config = ops::auto_backup_config(store);
-    if (backup_config) ctx.unlock(store);
+    // Completing a renewal moves deployments, whose rows carry a MAC keyed from the data key.
+    if (backup_config || ops::install_needs_unlock(store, input)) ctx.unlock(store);
     const auto r = ops::install_certificate(store, input, *file, options);
     std::optional<std::filesystem::path> backup_file;
     if (backup_config && !r.already_installed)

@@ -59,17 +59,35 @@ std::optional<std::string> Context::key_file() const {
   return std::nullopt;
 }
 
+namespace {
+void warn_integrity_added(const Context& ctx, const store::Keystore& store) {
+  const auto removed = store.integrity_added();
+  if (!removed) return;
+  ctx.warn("integrity MACs were added to this store (made by an older keysafe)" +
+           (*removed == 0 ? std::string()
+                          : "; its " + std::to_string(*removed) +
+                                " key file(s) were removed, as their wrapping cannot carry the "
+                                "integrity marker: add them again with keysafe passwd "
+                                "--add-key-file FILE"));
+}
+}  // namespace
+
 void Context::unlock(store::Keystore& store) const {
-  if (auto file = key_file()) {
+  if (auto file = key_file())
     store.unlock_with_key_file(ops::read_key_file(*file));
-    return;
-  }
-  store.unlock(store_passphrase(false));
+  else
+    store.unlock(store_passphrase(false));
+  warn_integrity_added(*this, store);
 }
 
 void Context::try_unlock(store::Keystore& store) const {
-  if (key_file()) return unlock(store);
-  if (auto pass = try_acquire_passphrase(*this)) store.unlock(*pass);
+  // For check and audit --verify, which report a failing MAC (exit 8) instead of refusing.
+  if (auto file = key_file()) {
+    store.unlock_with_key_file(ops::read_key_file(*file), store::OnTampering::Report);
+    return;
+  }
+  if (auto pass = try_acquire_passphrase(*this)) store.unlock(*pass, store::OnTampering::Report);
+  warn_integrity_added(*this, store);
 }
 
 store::Keystore Context::open_unlocked_store() const {

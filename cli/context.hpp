@@ -52,8 +52,10 @@ struct Context {
   // Unlocks with the key file (--key-file, KEYSAFE_KEY_FILE) if one is named, else with the
   // store passphrase. One key derivation per process.
   void unlock(store::Keystore& store) const;
+  // A row failing its integrity MAC stops the command (exit 4, "tampered").
   // The same, but leaves the store locked when there is no key file, no passphrase source and
-  // no terminal (or Enter is pressed at the prompt).
+  // no terminal (or Enter is pressed at the prompt), and unlocks a tampered store so that
+  // check and audit --verify can report it.
   void try_unlock(store::Keystore& store) const;
   std::optional<std::string> key_file() const;
   // Opens the store and unlocks it (one key derivation).

@@ -10,6 +10,7 @@ import sqlite3
 import struct
 import sys
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
@@ -42,7 +43,11 @@ def main() -> int:
     passphrase = os.environb.get(b"KEYSAFE_PASSPHRASE") or getpass.getpass("passphrase: ").encode()
     kek = hashlib.scrypt(passphrase, salt=salt, n=2 ** log2_n, r=r, p=p, dklen=32,
                          maxmem=128 * r * (2 ** log2_n) * p + (64 << 20))
-    data_key = aes_gcm_open(kek, wrapped, field(b"keysafe-data-key-v1") + field(store_id))
+    plain_aad = field(b"keysafe-data-key-v1") + field(store_id)
+    try:  # a store with integrity MACs (schema v9) marks the wrapping's associated data
+        data_key = aes_gcm_open(kek, wrapped, plain_aad + field(b"integrity-v1"))
+    except InvalidTag:  # a store not unlocked since before v9
+        data_key = aes_gcm_open(kek, wrapped, plain_aad)
     aad = (field(b"keysafe-private-key-v1") + field(store_id) + struct.pack(">Q", key_id) +
            field(spki_hex.encode()))
     sys.stdout.buffer.write(aes_gcm_open(data_key, sealed, aad))  # PKCS#8 DER

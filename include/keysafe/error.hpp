@@ -23,6 +23,7 @@ enum class Errc {
   StoreMissing,           // no store at the path
   StoreInvalid,           // the file is not a keysafe store
   StoreDamaged,           // the store file or a row in it is damaged
+  StoreTampered,          // a row fails its integrity MAC (changed without the passphrase)
   StoreNewer,             // written by a newer keysafe
   StoreLocked,            // another process holds the store
   StorePermission,        // the store file cannot be read or written

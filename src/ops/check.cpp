@@ -9,7 +9,7 @@ namespace keysafe::ops {
 
 bool CheckReport::damaged() const {
   for (const auto& f : findings)
-    if (f.severity == "damaged") return true;
+    if (f.severity == "damaged" || f.severity == "tampered") return true;
   return false;
 }
 
@@ -63,6 +63,16 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
             " do not match their row checksum (a changed byte in names, dates or verdicts)",
         m.entry.empty() ? restore_store_fix
                         : "restore this entry from a backup: keysafe restore BACKUP-FILE");
+
+  // With the passphrase: every integrity MAC (the unlock reported instead of refusing).
+  if (store.unlocked())
+    for (const auto& t : store.tampering())
+      add("tampered", "",
+          t.table + " row " + t.row + ": " + t.what +
+              " (its MAC, keyed from the data key, does not verify: changed without the "
+              "passphrase; keysafe uses nothing from this store until it is restored)",
+          "restore the store from a backup into a new store (keysafe restore BACKUP-FILE) and "
+          "find out who can write the store file");
 
   std::vector<store::KeyRecord> keys;
   if (name) {

@@ -5,6 +5,7 @@
 
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/renew.hpp"
+#include "keysafe/store/authorities.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/chain.hpp"
 #include "keysafe/x509/names.hpp"
@@ -70,6 +71,16 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
 }
 
 }  // namespace
+
+bool install_needs_unlock(store::Keystore& store, const formats::ParsedInput& input) {
+  for (const auto& c : input.certificates) {
+    const auto k = store.key_by_spki(x509::inspect_certificate(c.get()).spki_sha256);
+    if (k && k->has_private_key && !k->current_certificate_id &&
+        store::renews_key_id(store.database(), k->id))
+      return true;
+  }
+  return false;
+}
 
 InstallResult install_certificate(store::Keystore& store, const formats::ParsedInput& input,
                                   std::string_view source, const InstallOptions& options) {

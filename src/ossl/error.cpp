@@ -20,6 +20,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::StoreMissing: return "store-missing";
     case Errc::StoreInvalid: return "not-a-store";
     case Errc::StoreDamaged: return "store-damaged";
+    case Errc::StoreTampered: return "store-tampered";
     case Errc::StoreNewer: return "store-newer";
     case Errc::StoreLocked: return "store-locked";
     case Errc::StorePermission: return "store-permission";
@@ -40,6 +41,7 @@ int exit_code_for(Errc code) noexcept {
     case Errc::StoreMissing:
     case Errc::StoreInvalid:
     case Errc::StoreDamaged:
+    case Errc::StoreTampered:
     case Errc::StoreNewer:
     case Errc::StoreLocked:
     case Errc::StorePermission: return 4;

@@ -49,6 +49,12 @@ Bytes data_key_aad(const Bytes& store_id) {
   return aad;
 }
 
+Bytes integrity_data_key_aad(const Bytes& store_id) {
+  Bytes aad = data_key_aad(store_id);
+  put_field(aad, as_span("integrity-v1"));
+  return aad;
+}
+
 Bytes private_key_aad(const Bytes& store_id, std::int64_t key_id, std::string_view spki_sha256_hex) {
   Bytes aad;
   put_field(aad, as_span("keysafe-private-key-v1"));
@@ -59,25 +65,17 @@ Bytes private_key_aad(const Bytes& store_id, std::int64_t key_id, std::string_vi
 }
 
 StoreHeader make_header(std::span<const std::uint8_t> passphrase, const KdfParams& params,
-                        std::int64_t now) {
+                        std::int64_t now, SecureBytes& data_key) {
   StoreHeader h;
   h.store_id = random_bytes(16);
   h.kdf_params = params;
   h.kdf_salt = random_bytes(16);
   h.created_at = now;
-  const SecureBytes data_key = random_secret(k_key_size);
+  data_key = random_secret(k_key_size);
   const SecureBytes kek = derive_kek(passphrase, h.kdf_salt, params);
-  h.wrapped_data_key = aead_seal(kek, data_key, data_key_aad(h.store_id));
+  h.wrapped_data_key = aead_seal(kek, data_key, integrity_data_key_aad(h.store_id));
   h.checksum = header_checksum(h);
   return h;
-}
-
-std::optional<SecureBytes> unwrap_data_key(const StoreHeader& h,
-                                           std::span<const std::uint8_t> passphrase) {
-  const SecureBytes kek = derive_kek(passphrase, h.kdf_salt, h.kdf_params);
-  SecureBytes data_key;
-  if (!aead_open(kek, h.wrapped_data_key, data_key_aad(h.store_id), data_key)) return std::nullopt;
-  return data_key;
 }
 
 }  // namespace keysafe::store

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -198,6 +199,29 @@ Bytes audit_hash(const AuditRecord& r) {
   return sha256(buf);
 }
 
+std::string audit_chain_problem(const std::vector<AuditRecord>& rows) {
+  Bytes prev(32, 0);
+  std::int64_t expected_id = 1;
+  for (const auto& r : rows) {
+    if (r.id != expected_id)
+      return "row " + std::to_string(expected_id) + (r.id > expected_id ? " is missing (removed)"
+                                                                        : " is out of order");
+    if (r.prev_hash != prev)
+      return "row " + std::to_string(r.id) + " does not follow row " + std::to_string(r.id - 1) +
+             " (a row was removed or replaced)";
+    if (audit_hash(r) != r.hash)
+      return "row " + std::to_string(r.id) + " was edited (its hash does not match its fields)";
+    prev = r.hash;
+    ++expected_id;
+  }
+  return "";
+}
+
+Keystore::Keystore(Database db, StoreHeader header)
+    : m_db(std::move(db)), m_header(std::move(header)) {
+  register_row_mac(m_db.handle(), m_mac_key.get());
+}
+
 void Keystore::create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
                       const KdfParams& params, std::int64_t now) {
   std::error_code ec;
@@ -222,8 +246,11 @@ void Keystore::create(const std::filesystem::path& path, std::span<const std::ui
   ::close(fd);
   try {
     // Derive before touching the schema so a KDF failure leaves nothing half-made.
-    const StoreHeader h = make_header(passphrase, params, now);
+    SecureBytes data_key;
+    const StoreHeader h = make_header(passphrase, params, now, data_key);
+    RowMacKey mac_key{row_mac_key(data_key, h.store_id)};
     Database db(path);
+    register_row_mac(db.handle(), &mac_key);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA application_id = " + std::to_string(k_application_id));
     apply_connection_settings(db);
@@ -242,6 +269,8 @@ void Keystore::create(const std::filesystem::path& path, std::span<const std::ui
         .bind(8, h.checksum)
         .bind(9, h.created_at);
     q.run();
+    // The empty audit log's head, MAC'd (the header carries the integrity marker).
+    db.exec("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, zeroblob(32))");
     tx.commit();
   } catch (...) {
     std::filesystem::remove(path, ec);
@@ -295,16 +324,140 @@ void Keystore::verify_header() const {
   m_header_verified = true;
 }
 
-void Keystore::unlock(std::span<const std::uint8_t> passphrase) {
+namespace {
+
+Error tampered_error(const std::filesystem::path& path, const std::vector<Tampering>& found) {
+  std::string rows;
+  for (const auto& t : found) {
+    if (!rows.empty()) rows += "; ";
+    rows += t.table + " row " + t.row + ": " + t.what;
+  }
+  return Error(Errc::StoreTampered, "the keystore " + quoted(path) + " has been tampered with",
+               rows + " (the MAC keyed from the data key does not verify: the file was changed by "
+                      "something that does not hold the passphrase); nothing it holds was used",
+               "restore the store from a backup (keysafe restore BACKUP-FILE into a new store) "
+               "and find out who can write the file; keysafe check lists every tampered row");
+}
+
+}  // namespace
+
+void Keystore::unlock(std::span<const std::uint8_t> passphrase, OnTampering on) {
   verify_header();
-  auto key = unwrap_data_key(m_header, passphrase);
-  if (!key)
+  SecureBytes kek = derive_kek(passphrase, m_header.kdf_salt, m_header.kdf_params);
+  SecureBytes key;
+  if (aead_open(kek, m_header.wrapped_data_key, integrity_data_key_aad(m_header.store_id), key)) {
+    m_kek = std::move(kek);
+    accept_data_key(std::move(key), true, on);
+    return;
+  }
+  // Only the passphrase holder can wrap the data key, so one that opens without the integrity
+  // marker was wrapped before keysafe added MACs (or is an old copy of the header put back).
+  if (!aead_open(kek, m_header.wrapped_data_key, data_key_aad(m_header.store_id), key))
     throw Error(Errc::WrongPassphrase, "wrong passphrase for the keystore " + quoted(path()),
                 "the store header is intact (its checksum verifies), but this passphrase does "
                 "not open its data key",
                 "enter the passphrase given to keysafe init; check --passphrase-file, "
                 "--passphrase-fd or KEYSAFE_PASSPHRASE for a stray character");
-  m_data_key = std::move(*key);
+  m_kek = std::move(kek);
+  add_integrity(std::move(key));
+}
+
+void Keystore::accept_data_key(SecureBytes key, bool marked, OnTampering on) {
+  m_mac_key->key = row_mac_key(key, m_header.store_id);
+  m_data_key = std::move(key);
+  m_marked = marked;
+  if (!marked || on == OnTampering::Report) return;
+  const auto found = tampering();
+  if (!found.empty()) {
+    forget_keys();
+    throw tampered_error(path(), found);
+  }
+}
+
+void Keystore::forget_keys() noexcept {
+  m_data_key.clear();
+  m_kek.clear();
+  m_mac_key->key.clear();
+  m_marked = false;
+}
+
+// The first unlock of a store from before schema v9: MAC every protected row as it is (the
+// store had no keyed protection until now, so this is the best anyone can vouch for), then
+// rewrap the data key under the integrity marker, all in one transaction.
+void Keystore::add_integrity(SecureBytes key) {
+  accept_data_key(std::move(key), false, OnTampering::Report);
+  if (const auto problem = audit_chain_problem(audit_log()); !problem.empty()) {
+    forget_keys();
+    throw tampered_error(path(), {{"audit", problem.substr(4, problem.find(' ', 4) - 4),
+                                   problem.substr(problem.find(' ', 4) + 1)}});
+  }
+  StoreHeader h = m_header;
+  h.wrapped_data_key = aead_seal(m_kek, m_data_key, integrity_data_key_aad(h.store_id));
+  h.checksum = header_checksum(h);
+  try {
+    Transaction tx(m_db);
+    auto up = m_db.prepare("UPDATE store_header SET wrapped_data_key = ?, checksum = ? WHERE id = 1");
+    up.bind(1, h.wrapped_data_key).bind(2, h.checksum);
+    up.run();
+    // A key slot's wrapping can be marked only with its key file's secret, which this command
+    // does not have; an unmarked slot left behind would let a stripped store pass as an old one.
+    auto slots = m_db.prepare("SELECT count(*) FROM key_slots");
+    slots.step();
+    const auto removed = static_cast<std::size_t>(slots.int64(0));
+    m_db.exec("DELETE FROM key_slots");
+    mac_every_row(m_db);
+    m_marked = true;
+    record("integrity-added", "",
+           "integrity MACs added; " + std::to_string(removed) + " key file(s) removed");
+    commit(tx);
+    m_integrity_added = removed;
+  } catch (...) {
+    forget_keys();
+    throw;
+  }
+  m_header = std::move(h);
+}
+
+std::vector<Tampering> Keystore::tampering() {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to verify its MACs");
+  // A store from before the MACs, opened by an old key file: nothing is keyed yet.
+  if (!m_marked) return {};
+  std::vector<Tampering> found = row_mac_mismatches(m_db);
+  const auto rows = audit_log();
+  if (const auto problem = audit_chain_problem(rows); !problem.empty())
+    found.push_back({"audit", problem.substr(4, problem.find(' ', 4) - 4),
+                     problem.substr(problem.find(' ', 4) + 1)});
+  auto head = m_db.prepare("SELECT last_id, last_hash FROM audit_head WHERE id = 1");
+  if (!head.step()) {
+    found.push_back({"audit_head", "1", "is missing (the store has MACs, so it must exist)"});
+    return found;
+  }
+  const std::int64_t last_id = head.int64(0);
+  const Bytes last_hash = head.blob(1);
+  const auto covered = std::find_if(rows.begin(), rows.end(),
+                                    [&](const AuditRecord& r) { return r.id == last_id; });
+  if (last_id != 0 && (covered == rows.end() || covered->hash != last_hash))
+    found.push_back({"audit", std::to_string(last_id),
+                     covered == rows.end()
+                         ? "is missing: rows were removed from the end of the log, or the "
+                           "chain was rebuilt (the MAC'd audit head covers up to this row)"
+                         : "is not the row the MAC'd audit head covers: the chain was rebuilt"});
+  return found;
+}
+
+void Keystore::advance_audit_head() {
+  auto last = m_db.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+  std::int64_t id = 0;
+  Bytes hash(32, 0);
+  if (last.step()) {
+    id = last.int64(0);
+    hash = last.blob(1);
+  }
+  auto up = m_db.prepare(
+      "INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, ?, ?) "
+      "ON CONFLICT(id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash");
+  up.bind(1, id).bind(2, hash);
+  up.run();
 }
 
 namespace {
@@ -324,25 +477,40 @@ std::string key_file_id(std::span<const std::uint8_t> secret) {
 }
 }  // namespace
 
-void Keystore::unlock_with_key_file(std::span<const std::uint8_t> secret) {
+void Keystore::unlock_with_key_file(std::span<const std::uint8_t> secret, OnTampering on) {
   verify_header();
   auto q = m_db.prepare(
       "SELECT wrapped_data_key FROM key_slots WHERE kind = 'key-file' AND secret_id = ?");
   q.bind(1, key_file_id(secret));
   SecureBytes data_key;
-  if (!q.step() ||
-      !aead_open(key_file_kek(secret), q.blob(0), data_key_aad(m_header.store_id), data_key))
-    throw Error(Errc::WrongPassphrase, "this key file does not open the keystore " + quoted(path()),
-                "no key slot of the store was made from it (or it was removed)",
-                "use the key file written by keysafe passwd --add-key-file for this store, or "
-                "unlock with the passphrase");
-  m_data_key = std::move(data_key);
+  const bool found = q.step();
+  const Bytes wrapped = found ? q.blob(0) : Bytes{};
+  const SecureBytes kek = key_file_kek(secret);
+  if (found && aead_open(kek, wrapped, integrity_data_key_aad(m_header.store_id), data_key))
+    return accept_data_key(std::move(data_key), true, on);
+  if (found && aead_open(kek, wrapped, data_key_aad(m_header.store_id), data_key)) {
+    // A slot from before the MACs. Adding them needs the passphrase (the header's wrapping
+    // must be marked), so until then the store is used as before, without keyed checks. Once
+    // a store has MACs its unmarked slots are gone, so one here means the MACs were stripped.
+    auto head = m_db.prepare("SELECT count(*) FROM audit_head");
+    head.step();
+    if (head.int64(0) != 0)
+      throw tampered_error(path(), {{"key_slots", "of this key file",
+                                     "it wraps the data key without the integrity marker in a "
+                                     "store that has MACs (an old slot put back)"}});
+    return accept_data_key(std::move(data_key), false, on);
+  }
+  throw Error(Errc::WrongPassphrase, "this key file does not open the keystore " + quoted(path()),
+              "no key slot of the store was made from it (or it was removed)",
+              "use the key file written by keysafe passwd --add-key-file for this store, or "
+              "unlock with the passphrase");
 }
 
 void Keystore::add_key_file(std::span<const std::uint8_t> secret, std::int64_t now) {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key file");
   const Bytes wrapped =
-      aead_seal(key_file_kek(secret), m_data_key, data_key_aad(m_header.store_id));
+      aead_seal(key_file_kek(secret), m_data_key,
+                m_marked ? integrity_data_key_aad(m_header.store_id) : data_key_aad(m_header.store_id));
   Transaction tx(m_db);
   auto q = m_db.prepare(
       "INSERT INTO key_slots (kind, secret_id, wrapped_data_key, created_at) VALUES ('key-file', "
@@ -675,8 +843,9 @@ void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfPar
   StoreHeader h = m_header;
   h.kdf_params = params;
   h.kdf_salt = random_bytes(16);
-  const SecureBytes kek = derive_kek(new_passphrase, h.kdf_salt, params);
-  h.wrapped_data_key = aead_seal(kek, m_data_key, data_key_aad(h.store_id));
+  SecureBytes kek = derive_kek(new_passphrase, h.kdf_salt, params);
+  h.wrapped_data_key = aead_seal(
+      kek, m_data_key, m_marked ? integrity_data_key_aad(h.store_id) : data_key_aad(h.store_id));
   h.checksum = header_checksum(h);
   Transaction tx(m_db);
   auto q = m_db.prepare(
@@ -691,7 +860,67 @@ void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfPar
   q.run();
   commit(tx);
   m_header = std::move(h);
+  if (!m_kek.empty()) m_kek = std::move(kek);
   m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+std::size_t Keystore::rotate_data_key() {
+  if (!unlocked() || m_kek.empty() || !m_marked)
+    throw Error(Errc::Usage, "rotating the data key needs the store passphrase",
+                "the new data key is wrapped under the passphrase, which a key file does not give",
+                "run it without --key-file / KEYSAFE_KEY_FILE, with the passphrase");
+  SecureBytes old_key = m_data_key;
+  SecureBytes old_mac_key = m_mac_key->key;
+  SecureBytes new_key = random_secret(k_key_size);
+  StoreHeader h = m_header;
+  h.wrapped_data_key = aead_seal(m_kek, new_key, integrity_data_key_aad(h.store_id));
+  h.checksum = header_checksum(h);
+  std::size_t removed = 0;
+  try {
+    Transaction tx(m_db);
+    {
+      auto sealed = m_db.prepare(
+          "SELECT id, name, spki_sha256, sealed_private_key FROM keys "
+          "WHERE sealed_private_key IS NOT NULL ORDER BY id");
+      auto reseal = m_db.prepare("UPDATE keys SET sealed_private_key = ? WHERE id = ?");
+      while (sealed.step()) {
+        const std::int64_t id = sealed.int64(0);
+        const std::string spki = sealed.text(2);
+        const Bytes aad = private_key_aad(h.store_id, id, spki);
+        SecureBytes pkcs8;
+        if (!aead_open(old_key, sealed.blob(3), aad, pkcs8))
+          throw Error(Errc::StoreDamaged,
+                      "the stored private key of \"" + sealed.text(1) + "\" is damaged",
+                      "its row fails authentication, so it cannot be re-sealed; nothing changed",
+                      "restore this key from a backup, or delete the entry, then rotate again");
+        reseal.reset();
+        reseal.bind(1, aead_seal(new_key, pkcs8, aad)).bind(2, id);
+        reseal.run();
+      }
+    }
+    auto slots = m_db.prepare("SELECT count(*) FROM key_slots");
+    slots.step();
+    removed = static_cast<std::size_t>(slots.int64(0));
+    m_db.exec("DELETE FROM key_slots");
+    auto up = m_db.prepare("UPDATE store_header SET wrapped_data_key = ?, checksum = ? WHERE id = 1");
+    up.bind(1, h.wrapped_data_key).bind(2, h.checksum);
+    up.run();
+    m_data_key = new_key;
+    m_mac_key->key = row_mac_key(new_key, h.store_id);
+    mac_every_row(m_db);
+    record("data-key-rotated", "",
+           "new data key; every sealed key re-sealed; " + std::to_string(removed) +
+               " key file(s) removed");
+    commit(tx);
+  } catch (...) {
+    m_data_key = std::move(old_key);
+    m_mac_key->key = std::move(old_mac_key);
+    throw;
+  }
+  m_header = std::move(h);
+  // secure_delete overwrote the old ciphertexts in the file; no copy stays in the WAL either.
+  m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return removed;
 }
 
 void Keystore::record(std::string action, std::string entry, std::string detail) {
@@ -734,6 +963,8 @@ void Keystore::commit(Transaction& tx) {
       prev = r.hash;
     }
   }
+  // Rows appended while the store was locked are covered from the next unlocked write on.
+  if (m_marked && unlocked()) advance_audit_head();
   tx.commit();
   m_pending_audit.clear();
 }

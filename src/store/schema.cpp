@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 8> k_migrations = {
+constexpr std::array<std::string_view, 9> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -202,6 +202,72 @@ UPDATE certificates SET row_sha256 = keysafe_row_sha256(id, key_id, der, fingerp
   spki_sha256, subject, issuer, serial, not_before, not_after, dns, ip, is_ca, chain_trusted,
   chain_problem, installed_at);
 UPDATE chain_certificates SET row_sha256 = keysafe_row_sha256(certificate_id, position, der);
+)sql",
+    // v9: integrity MACs. HMAC-SHA-256 under an HKDF subkey of the data key over every row an
+    // attacker who can write the file could abuse, kept by triggers through keysafe_row_mac()
+    // (store/integrity.cpp, keyed only while the store is unlocked, so a write to these tables
+    // needs the passphrase), and over the audit log's head. Rows get their MACs when the store is
+    // first unlocked after this migration (docs/FORMAT.md, "Integrity MACs").
+    R"sql(
+CREATE TABLE audit_head (
+  id        INTEGER PRIMARY KEY CHECK (id = 1),  -- exactly one row once the store has MACs
+  last_id   INTEGER NOT NULL,  -- id of the last audit row written by an unlocked keysafe (0 = none)
+  last_hash BLOB    NOT NULL,  -- that row's hash (32 zero bytes when last_id = 0)
+  mac       BLOB               -- keysafe_row_mac('audit_head', id, last_id, last_hash)
+);
+ALTER TABLE settings ADD COLUMN mac BLOB;  -- keysafe_row_mac('settings', key, value)
+ALTER TABLE deployments ADD COLUMN mac BLOB;  -- keysafe_row_mac('deployments', id, key_id, target_dir, layout, files, test_cmd, reload_cmd, probe, sni, certificate_fingerprint, deployed_at)
+ALTER TABLE key_slots ADD COLUMN mac BLOB;  -- keysafe_row_mac('key_slots', id, kind, secret_id, wrapped_data_key, created_at)
+ALTER TABLE authorities ADD COLUMN mac BLOB;  -- keysafe_row_mac('authorities', key_id, parent_key_id, crl_number, created_at)
+ALTER TABLE issued_certificates ADD COLUMN mac BLOB;  -- keysafe_row_mac('issued_certificates', authority_key_id, serial, subject, fingerprint_sha256, key_name, not_after, issued_at, revoked_at, revocation_reason)
+CREATE TRIGGER settings_mac_insert AFTER INSERT ON settings BEGIN
+  UPDATE settings SET mac = keysafe_row_mac('settings', NEW.key, NEW.value)
+    WHERE key = NEW.key;
+END;
+CREATE TRIGGER settings_mac_update AFTER UPDATE OF key, value ON settings BEGIN
+  UPDATE settings SET mac = keysafe_row_mac('settings', NEW.key, NEW.value)
+    WHERE key = NEW.key;
+END;
+CREATE TRIGGER deployments_mac_insert AFTER INSERT ON deployments BEGIN
+  UPDATE deployments SET mac = keysafe_row_mac('deployments', NEW.id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.files, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.certificate_fingerprint, NEW.deployed_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER deployments_mac_update AFTER UPDATE OF id, key_id, target_dir, layout, files, test_cmd, reload_cmd, probe, sni, certificate_fingerprint, deployed_at ON deployments BEGIN
+  UPDATE deployments SET mac = keysafe_row_mac('deployments', NEW.id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.files, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.certificate_fingerprint, NEW.deployed_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER key_slots_mac_insert AFTER INSERT ON key_slots BEGIN
+  UPDATE key_slots SET mac = keysafe_row_mac('key_slots', NEW.id, NEW.kind, NEW.secret_id, NEW.wrapped_data_key, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER key_slots_mac_update AFTER UPDATE OF id, kind, secret_id, wrapped_data_key, created_at ON key_slots BEGIN
+  UPDATE key_slots SET mac = keysafe_row_mac('key_slots', NEW.id, NEW.kind, NEW.secret_id, NEW.wrapped_data_key, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER authorities_mac_insert AFTER INSERT ON authorities BEGIN
+  UPDATE authorities SET mac = keysafe_row_mac('authorities', NEW.key_id, NEW.parent_key_id, NEW.crl_number, NEW.created_at)
+    WHERE key_id = NEW.key_id;
+END;
+CREATE TRIGGER authorities_mac_update AFTER UPDATE OF key_id, parent_key_id, crl_number, created_at ON authorities BEGIN
+  UPDATE authorities SET mac = keysafe_row_mac('authorities', NEW.key_id, NEW.parent_key_id, NEW.crl_number, NEW.created_at)
+    WHERE key_id = NEW.key_id;
+END;
+CREATE TRIGGER issued_certificates_mac_insert AFTER INSERT ON issued_certificates BEGIN
+  UPDATE issued_certificates SET mac = keysafe_row_mac('issued_certificates', NEW.authority_key_id, NEW.serial, NEW.subject, NEW.fingerprint_sha256, NEW.key_name, NEW.not_after, NEW.issued_at, NEW.revoked_at, NEW.revocation_reason)
+    WHERE authority_key_id = NEW.authority_key_id AND serial = NEW.serial;
+END;
+CREATE TRIGGER issued_certificates_mac_update AFTER UPDATE OF authority_key_id, serial, subject, fingerprint_sha256, key_name, not_after, issued_at, revoked_at, revocation_reason ON issued_certificates BEGIN
+  UPDATE issued_certificates SET mac = keysafe_row_mac('issued_certificates', NEW.authority_key_id, NEW.serial, NEW.subject, NEW.fingerprint_sha256, NEW.key_name, NEW.not_after, NEW.issued_at, NEW.revoked_at, NEW.revocation_reason)
+    WHERE authority_key_id = NEW.authority_key_id AND serial = NEW.serial;
+END;
+CREATE TRIGGER audit_head_mac_insert AFTER INSERT ON audit_head BEGIN
+  UPDATE audit_head SET mac = keysafe_row_mac('audit_head', NEW.id, NEW.last_id, NEW.last_hash)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER audit_head_mac_update AFTER UPDATE OF id, last_id, last_hash ON audit_head BEGIN
+  UPDATE audit_head SET mac = keysafe_row_mac('audit_head', NEW.id, NEW.last_id, NEW.last_hash)
+    WHERE id = NEW.id;
+END;
 )sql",
 };
 

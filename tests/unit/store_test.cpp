@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/x509.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -808,6 +810,7 @@ TEST_F(StoreTest, StoreFollowsTheFormatDocument) {
   {
     Keystore ks = open_unlocked();
     ks.add_key(k.row, k.pkcs8);
+    ks.set_setting("backup_dir", as_span("/var/backups/keysafe"));
   }
   RawDb db(m_store);
   EXPECT_EQ(db.integer("PRAGMA application_id"), 1802723686);
@@ -845,9 +848,56 @@ TEST_F(StoreTest, StoreFollowsTheFormatDocument) {
   Bytes dk_aad;
   put_field(dk_aad, bytes_of("keysafe-data-key-v1"));
   put_field(dk_aad, store_id);
+  put_field(dk_aad, bytes_of("integrity-v1"));  // the store has integrity MACs
   Bytes data_key;
   ASSERT_TRUE(gcm_open(kek, wrapped, dk_aad, data_key));
   EXPECT_EQ(data_key.size(), 32u);
+
+  // The integrity MACs: HKDF-SHA-256 subkey, HMAC-SHA-256 over the encoded row.
+  Bytes mac_key(32);
+  {
+    ossl::Kdf kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+    ossl::KdfCtx kctx(EVP_KDF_CTX_new(kdf.get()));
+    char digest[] = "SHA256";
+    std::string info = "keysafe-integrity-v1 row-mac";
+    Bytes salt_id = store_id;
+    OSSL_PARAM ps[] = {
+        OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+        OSSL_PARAM_construct_octet_string("key", data_key.data(), data_key.size()),
+        OSSL_PARAM_construct_octet_string("salt", salt_id.data(), salt_id.size()),
+        OSSL_PARAM_construct_octet_string("info", info.data(), info.size()),
+        OSSL_PARAM_construct_end()};
+    ASSERT_EQ(EVP_KDF_derive(kctx.get(), mac_key.data(), mac_key.size(), ps), 1);
+  }
+  const auto enc = [](Bytes& out, int type, const Bytes& value) {
+    out.push_back(static_cast<std::uint8_t>(type));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<std::uint8_t>(value.size() >> shift));
+    out.insert(out.end(), value.begin(), value.end());
+  };
+  const auto hmac = [&](const Bytes& input) {
+    unsigned char mac[32];
+    unsigned int len = 0;
+    EXPECT_NE(HMAC(EVP_sha256(), mac_key.data(), static_cast<int>(mac_key.size()), input.data(),
+                   input.size(), mac, &len),
+              nullptr);
+    return Bytes(mac, mac + len);
+  };
+  Bytes setting_input;
+  enc(setting_input, SQLITE_TEXT, bytes_of("settings"));
+  enc(setting_input, SQLITE_TEXT, bytes_of("backup_dir"));
+  enc(setting_input, SQLITE_BLOB, bytes_of("/var/backups/keysafe"));
+  EXPECT_EQ(db.blob("SELECT mac FROM settings WHERE key = 'backup_dir'"), hmac(setting_input));
+  Bytes head_input;
+  enc(head_input, SQLITE_TEXT, bytes_of("audit_head"));
+  enc(head_input, SQLITE_INTEGER, Bytes{0, 0, 0, 0, 0, 0, 0, 1});
+  const std::int64_t last_id = db.integer("SELECT last_id FROM audit_head");
+  Bytes last_id_be;
+  for (int shift = 56; shift >= 0; shift -= 8)
+    last_id_be.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(last_id) >> shift));
+  enc(head_input, SQLITE_INTEGER, last_id_be);
+  enc(head_input, SQLITE_BLOB, db.blob("SELECT last_hash FROM audit_head"));
+  EXPECT_EQ(db.blob("SELECT mac FROM audit_head"), hmac(head_input));
 
   const std::int64_t key_id = db.integer("SELECT id FROM keys WHERE name = 'doc.example'");
   const Bytes sealed = db.blob("SELECT sealed_private_key FROM keys WHERE name = 'doc.example'");
@@ -922,6 +972,251 @@ TEST_F(StoreTest, DefaultCostEndToEnd) {
   const auto rec = ks.key_by_name("default.example");
   ASSERT_TRUE(rec.has_value());
   EXPECT_EQ(ks.open_private_key(*rec), k.pkcs8);
+}
+
+}  // namespace
+}  // namespace keysafe::store
+
+// ---------------------------------------------------------------------------------------------
+// Integrity MACs (schema v9, docs/FORMAT.md "Integrity MACs")
+
+namespace keysafe::store {
+namespace {
+
+class IntegrityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "keysafe-integrity-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    m_dir = tmpl;
+    m_store = m_dir / "keys.db";
+    Keystore::create(m_store, as_span(k_passphrase), k_fast, k_now);
+    Keystore ks = open_unlocked();
+    ks.set_setting("backup_dir", as_span("/var/backups/keysafe"));
+    ks.record("created", "www");
+    ks.flush_audit();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(m_dir, ec);
+  }
+  Keystore open_unlocked() {
+    Keystore ks = Keystore::open(m_store);
+    ks.unlock(as_span(k_passphrase));
+    return ks;
+  }
+  // What the unlock of this store throws (or Internal "<none>" with a test failure).
+  Error unlock_error() {
+    return error_of([&] { (void)open_unlocked(); });
+  }
+  // Strips every MAC and the audit head and rolls the schema back to v8, as an attacker
+  // with the sqlite3 shell would; with `plain_wrap`, also rewraps the data key without the
+  // integrity marker, which needs the passphrase (how a v8 keysafe left the store).
+  void downgrade_to_v8(bool plain_wrap, const SecureBytes* key_file_secret = nullptr) {
+    RawDb db(m_store);
+    for (const char* t : {"settings", "deployments", "key_slots", "authorities",
+                          "issued_certificates", "audit_head"}) {
+      db.exec(std::string("DROP TRIGGER ") + t + "_mac_insert");
+      db.exec(std::string("DROP TRIGGER ") + t + "_mac_update");
+      if (std::string(t) != "audit_head") db.exec(std::string("ALTER TABLE ") + t + " DROP COLUMN mac");
+    }
+    db.exec("DROP TABLE audit_head");
+    db.exec("PRAGMA user_version = 8");
+    if (!plain_wrap) return;
+    StoreHeader h;
+    h.store_id = db.blob("SELECT store_id FROM store_header");
+    h.kdf_params = k_fast;
+    h.kdf_salt = db.blob("SELECT kdf_salt FROM store_header");
+    h.created_at = db.integer("SELECT created_at FROM store_header");
+    const SecureBytes kek = derive_kek(as_span(k_passphrase), h.kdf_salt, k_fast);
+    SecureBytes data_key;
+    ASSERT_TRUE(aead_open(kek, db.blob("SELECT wrapped_data_key FROM store_header"),
+                          integrity_data_key_aad(h.store_id), data_key));
+    h.wrapped_data_key = aead_seal(kek, data_key, data_key_aad(h.store_id));
+    h.checksum = header_checksum(h);
+    db.set_blob("UPDATE store_header SET wrapped_data_key = ?", h.wrapped_data_key);
+    db.set_blob("UPDATE store_header SET checksum = ?", h.checksum);
+    if (key_file_secret == nullptr) return;
+    // The key slot's KEK (docs/FORMAT.md, "Key files").
+    Bytes kek_input = bytes_of("keysafe-key-file-kek-v1");
+    kek_input.insert(kek_input.end(), key_file_secret->begin(), key_file_secret->end());
+    const Bytes slot_kek = sha256(kek_input);
+    db.set_blob("UPDATE key_slots SET wrapped_data_key = ?",
+                aead_seal(slot_kek, data_key, data_key_aad(h.store_id)));
+  }
+  fs::path m_dir;
+  fs::path m_store;
+};
+
+TEST_F(IntegrityTest, AFreshStoreVerifies) {
+  Keystore ks = open_unlocked();
+  EXPECT_TRUE(ks.has_integrity());
+  EXPECT_TRUE(ks.tampering().empty());
+  EXPECT_EQ(ks.integrity_added(), std::nullopt);
+}
+
+TEST_F(IntegrityTest, AnEditedSettingIsTamperingNamedOnUnlock) {
+  {
+    RawDb db(m_store);
+    db.exec("DROP TRIGGER settings_mac_update");
+    db.exec("UPDATE settings SET value = CAST('/tmp/attacker' AS BLOB) WHERE key = 'backup_dir'");
+  }
+  const Error e = unlock_error();
+  EXPECT_EQ(e.code(), Errc::StoreTampered);
+  EXPECT_NE(e.summary().find("tampered"), std::string::npos) << e.summary();
+  EXPECT_NE(e.cause().find("settings row key \"backup_dir\""), std::string::npos) << e.cause();
+  // Reported, not refused, for check.
+  Keystore ks = Keystore::open(m_store);
+  ks.unlock(as_span(k_passphrase), OnTampering::Report);
+  const auto found = ks.tampering();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].table, "settings");
+  EXPECT_EQ(found[0].row, "key \"backup_dir\"");
+}
+
+TEST_F(IntegrityTest, AWriteToAProtectedTableNeedsTheUnlockedStore) {
+  Keystore ks = Keystore::open(m_store);
+  EXPECT_THROW(ks.set_setting("backup_dir", as_span("/elsewhere")), Error);
+  RawDb db(m_store);
+  EXPECT_EQ(db.blob("SELECT value FROM settings WHERE key = 'backup_dir'"),
+            bytes_of("/var/backups/keysafe"));
+}
+
+TEST_F(IntegrityTest, TheLastAuditRowRemovedIsCaught) {
+  {
+    RawDb db(m_store);
+    db.exec("DROP TRIGGER audit_no_delete");
+    db.exec("DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)");
+  }
+  const Error e = unlock_error();
+  EXPECT_EQ(e.code(), Errc::StoreTampered);
+  EXPECT_NE(e.cause().find("audit row 1: is missing"), std::string::npos) << e.cause();
+}
+
+TEST_F(IntegrityTest, RowsAppendedWhileLockedAreCoveredByTheNextUnlockedWrite) {
+  {
+    Keystore locked = Keystore::open(m_store);
+    locked.record("deleted", "old");
+    locked.flush_audit();
+  }
+  {
+    Keystore ks = open_unlocked();  // the row past the head is fine
+    ks.set_setting("backup_dir", as_span("/var/backups/other"));
+  }
+  RawDb db(m_store);
+  EXPECT_EQ(db.integer("SELECT last_id FROM audit_head"), 2);
+}
+
+TEST_F(IntegrityTest, AnOlderStoreGetsItsMacsOnFirstUnlockAndLosesItsKeySlots) {
+  const SecureBytes secret = random_secret(32);
+  open_unlocked().add_key_file(secret, k_now);
+  downgrade_to_v8(true, &secret);
+  {
+    // A key file of a v8 store still unlocks it (no keyed checks yet): the first passphrase
+    // unlock adds the MACs.
+    Keystore ks = Keystore::open(m_store);
+    ks.unlock_with_key_file(secret);
+    EXPECT_FALSE(ks.has_integrity());
+  }
+  {
+    Keystore ks = open_unlocked();
+    EXPECT_EQ(ks.integrity_added(), std::optional<std::size_t>(1));
+    EXPECT_TRUE(ks.has_integrity());
+    EXPECT_TRUE(ks.tampering().empty());
+    EXPECT_EQ(ks.key_file_count(), 0);
+  }
+  Keystore again = open_unlocked();
+  EXPECT_EQ(again.integrity_added(), std::nullopt);
+  EXPECT_TRUE(again.has_integrity());
+  EXPECT_EQ(error_of([&] { Keystore::open(m_store).unlock_with_key_file(secret); }).code(),
+            Errc::WrongPassphrase);
+}
+
+TEST_F(IntegrityTest, AnOldKeySlotPutBackIntoAStoreWithMacsIsTampering) {
+  const SecureBytes secret = random_secret(32);
+  open_unlocked().add_key_file(secret, k_now);
+  // The slot rewrapped without the marker (as a copy kept from before v9 would be), the rest
+  // of the store left as it is.
+  {
+    RawDb db(m_store);
+    const Bytes store_id = db.blob("SELECT store_id FROM store_header");
+    const SecureBytes kek = derive_kek(as_span(k_passphrase),
+                                       db.blob("SELECT kdf_salt FROM store_header"), k_fast);
+    SecureBytes data_key;
+    ASSERT_TRUE(aead_open(kek, db.blob("SELECT wrapped_data_key FROM store_header"),
+                          integrity_data_key_aad(store_id), data_key));
+    Bytes kek_input = bytes_of("keysafe-key-file-kek-v1");
+    kek_input.insert(kek_input.end(), secret.begin(), secret.end());
+    db.exec("DROP TRIGGER key_slots_mac_update");
+    db.set_blob("UPDATE key_slots SET wrapped_data_key = ?",
+                aead_seal(sha256(kek_input), data_key, data_key_aad(store_id)));
+  }
+  const Error e = error_of([&] { Keystore::open(m_store).unlock_with_key_file(secret); });
+  EXPECT_EQ(e.code(), Errc::StoreTampered);
+  EXPECT_NE(e.cause().find("without the integrity marker"), std::string::npos) << e.cause();
+}
+
+TEST_F(IntegrityTest, StrippedMacsAndARolledBackSchemaAreTampering) {
+  downgrade_to_v8(false);
+  {
+    RawDb db(m_store);
+    db.exec("UPDATE settings SET value = CAST('/tmp/attacker' AS BLOB)");
+  }
+  EXPECT_EQ(Keystore::open_for_listing(m_store).all_keys().size(), 0u);  // reads still work
+  const Error e = unlock_error();
+  EXPECT_EQ(e.code(), Errc::StoreTampered);
+  EXPECT_NE(e.cause().find("settings row key \"backup_dir\": it has no MAC"), std::string::npos)
+      << e.cause();
+  EXPECT_NE(e.cause().find("audit_head row 1: is missing"), std::string::npos) << e.cause();
+  RawDb db(m_store);
+  EXPECT_EQ(db.integer("SELECT count(*) FROM settings WHERE mac IS NOT NULL"), 0);
+}
+
+TEST_F(IntegrityTest, RotatingTheDataKeyResealsEveryKeyAndDropsKeySlots) {
+  MadeKey k = make_key("rotate.example");
+  Bytes old_sealed;
+  Bytes old_wrapped;
+  {
+    Keystore ks = open_unlocked();
+    ks.add_key(k.row, k.pkcs8);
+    ks.add_key_file(random_secret(32), k_now);
+    RawDb db(m_store);
+    old_sealed = db.blob("SELECT sealed_private_key FROM keys");
+    old_wrapped = db.blob("SELECT wrapped_data_key FROM store_header");
+    EXPECT_EQ(ks.rotate_data_key(), 1u);
+    EXPECT_TRUE(ks.tampering().empty());
+  }
+  Keystore ks = open_unlocked();
+  EXPECT_TRUE(ks.tampering().empty());
+  EXPECT_EQ(ks.key_file_count(), 0);
+  EXPECT_EQ(ks.open_private_key(*ks.key_by_name("rotate.example")), k.pkcs8);
+  // The old data key opens nothing sealed now.
+  RawDb db(m_store);
+  const Bytes store_id = db.blob("SELECT store_id FROM store_header");
+  const SecureBytes kek = derive_kek(as_span(k_passphrase), db.blob("SELECT kdf_salt FROM store_header"), k_fast);
+  SecureBytes old_key;
+  ASSERT_TRUE(aead_open(kek, old_wrapped, integrity_data_key_aad(store_id), old_key));
+  const Bytes sealed = db.blob("SELECT sealed_private_key FROM keys");
+  EXPECT_NE(sealed, old_sealed);
+  SecureBytes pkcs8;
+  EXPECT_FALSE(aead_open(old_key, sealed,
+                         private_key_aad(store_id, ks.key_by_name("rotate.example")->id,
+                                         ks.key_by_name("rotate.example")->spki_sha256),
+                         pkcs8));
+  const std::vector<std::string> audit = [&] {
+    std::vector<std::string> actions;
+    for (const auto& r : ks.audit_log()) actions.push_back(r.action);
+    return actions;
+  }();
+  EXPECT_EQ(audit.back(), "data-key-rotated");
+}
+
+TEST_F(IntegrityTest, RotationNeedsThePassphraseNotAKeyFile) {
+  const SecureBytes secret = random_secret(32);
+  open_unlocked().add_key_file(secret, k_now);
+  Keystore ks = Keystore::open(m_store);
+  ks.unlock_with_key_file(secret);
+  EXPECT_EQ(error_of([&] { (void)ks.rotate_data_key(); }).code(), Errc::Usage);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 namespace keysafe::ops {
 
 struct Finding {
-  std::string severity;  // "damaged" or "warning"
+  std::string severity;  // "damaged", "tampered" (an integrity MAC fails) or "warning"
   std::string entry;     // "" for the store as a whole
   std::string message;
   std::string fix;
@@ -24,12 +24,12 @@ struct CheckReport {
   std::size_t keys_opened = 0;  // 0 when the store was not unlocked
   std::size_t certificates = 0;
   bool keys_checked = false;
-  bool damaged() const;
+  bool damaged() const;  // something damaged or tampered
   bool has_warnings() const;
 };
 
-// `name` limits the entry checks to one entry. With the store unlocked, every sealed key is
-// opened and compared with its stored public key.
+// `name` limits the entry checks to one entry. With the store unlocked, every integrity MAC is
+// verified, and every sealed key is opened and compared with its stored public key.
 // `progress` (optional) is told (entries checked, total) as it goes.
 CheckReport check_store(store::Keystore& store, const std::optional<std::string>& name,
                         std::int64_t now,

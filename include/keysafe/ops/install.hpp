@@ -38,6 +38,10 @@ struct InstallResult {
   RenewalHookOutcome renewal_hook;  // what the after-renewal hook did then
 };
 
+// Whether installing `input` would write rows that carry integrity MACs, so the store must be
+// unlocked first: it completes a pending renewal, whose deployments move to the new entry.
+bool install_needs_unlock(store::Keystore& store, const formats::ParsedInput& input);
+
 // `input` is the parsed file named `source`. Throws KeyNotFound (with the seed's diagnosis)
 // when no stored private key matches, RequestNotCertificate for a request.
 InstallResult install_certificate(store::Keystore& store, const formats::ParsedInput& input,

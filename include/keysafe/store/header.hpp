@@ -24,14 +24,16 @@ Bytes header_checksum(const StoreHeader& h);
 
 // Associated data of the wrapped data key and of each sealed private key.
 Bytes data_key_aad(const Bytes& store_id);
+// The same with the integrity marker: a data key wrapped under it (header and key slots) says
+// the store has integrity MACs, and only the passphrase or key-file holder can wrap one
+// (docs/FORMAT.md, "Integrity MACs"). A store whose data key opens under it must have valid
+// MACs everywhere; stripping them is tampering, not an old store.
+Bytes integrity_data_key_aad(const Bytes& store_id);
 Bytes private_key_aad(const Bytes& store_id, std::int64_t key_id, std::string_view spki_sha256_hex);
 
-// A fresh header for a new store: random data key wrapped under the passphrase.
+// A fresh header for a new store: random data key wrapped under the passphrase, with the
+// integrity marker. The data key is handed back for the store's first MACs.
 StoreHeader make_header(std::span<const std::uint8_t> passphrase, const crypto::KdfParams& params,
-                        std::int64_t now);
-
-// The data key, or nothing when the passphrase does not open it.
-std::optional<SecureBytes> unwrap_data_key(const StoreHeader& h,
-                                           std::span<const std::uint8_t> passphrase);
+                        std::int64_t now, SecureBytes& data_key);
 
 }  // namespace keysafe::store

@@ -5,12 +5,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/store/header.hpp"
+#include "keysafe/store/integrity.hpp"
 #include "keysafe/store/row_checksum.hpp"
 #include "keysafe/store/sqlite_db.hpp"
 #include "keysafe/x509/certificate_info.hpp"
@@ -125,6 +127,15 @@ struct AuditRecord {
   Bytes hash;
 };
 Bytes audit_hash(const AuditRecord& record);
+// The first broken link of the hash chain (a row edited, removed or out of order), or "" when
+// every row follows the previous one. Unkeyed: anyone can rebuild a consistent chain, which
+// the MAC'd audit head catches (Keystore::tampering).
+std::string audit_chain_problem(const std::vector<AuditRecord>& rows);
+
+// What unlocking does when a protected row fails its MAC: throw Errc::StoreTampered before
+// anything is used (every command), or unlock anyway so the caller can report every finding
+// (check, audit --verify), using nothing the store holds.
+enum class OnTampering { Throw, Report };
 
 // How many sealed private keys this process has opened (shown by KEYSAFE_STATS=1).
 std::uint64_t private_keys_opened() noexcept;
@@ -146,14 +157,32 @@ class Keystore final {
   const StoreHeader& header() const noexcept { return m_header; }
 
   // Derives the key-encryption key once and opens the data key. Throws WrongPassphrase.
-  void unlock(std::span<const std::uint8_t> passphrase);
+  // Then verifies every integrity MAC (settings, deployments, key slots, CA state, the audit
+  // head) and throws Errc::StoreTampered naming the rows that fail, unless told to report.
+  // A store from before the MACs (schema v9) gets them here, in one transaction; its key
+  // files, whose wrapping cannot be marked without their secret, are removed then
+  // (integrity_added() says how many).
+  void unlock(std::span<const std::uint8_t> passphrase, OnTampering on = OnTampering::Throw);
   // Throws Errc::StoreDamaged when the header's checksum does not match its fields (unlocking
   // checks it first, so a damaged header is never reported as a wrong passphrase). The header
   // is read once per open, so it is hashed once however often this is called.
   void verify_header() const;
   bool unlocked() const noexcept { return !m_data_key.empty(); }
   // Unlocks with a key file's 32-byte secret (a key slot added by add_key_file).
-  void unlock_with_key_file(std::span<const std::uint8_t> secret);
+  void unlock_with_key_file(std::span<const std::uint8_t> secret,
+                            OnTampering on = OnTampering::Throw);
+  // The unlocked data key carries the integrity marker: tampering() checks the MACs.
+  bool has_integrity() const noexcept { return m_marked; }
+  // Every protected row whose MAC fails, and audit-head problems. Needs unlock.
+  std::vector<Tampering> tampering();
+  // Set when this unlock added the integrity MACs to an older store: how many key files were
+  // removed (they must be added again: keysafe passwd --add-key-file FILE).
+  std::optional<std::size_t> integrity_added() const noexcept { return m_integrity_added; }
+  // A new random data key: every sealed private key re-sealed, every MAC recomputed, the
+  // header rewrapped under the same passphrase, in one transaction. Key slots wrap the old
+  // data key and cannot be rewrapped without their secrets: they are removed, and the count
+  // returned. Needs an unlock with the passphrase (not a key file).
+  std::size_t rotate_data_key();
   // Adds a key slot: the data key wrapped under a key derived from `secret`. Needs unlock.
   void add_key_file(std::span<const std::uint8_t> secret, std::int64_t now);
   std::int64_t key_file_count();
@@ -237,10 +266,15 @@ class Keystore final {
   SecureBytes open_private_key(const KeyRecord& key);
 
  private:
-  explicit Keystore(Database db, StoreHeader header)
-      : m_db(std::move(db)), m_header(std::move(header)) {}
+  explicit Keystore(Database db, StoreHeader header);
 
   void commit(Transaction& tx);
+  // Takes the data key (and its MAC subkey); with `marked`, the store has integrity MACs.
+  void accept_data_key(SecureBytes key, bool marked, OnTampering on);
+  void add_integrity(SecureBytes key);
+  void forget_keys() noexcept;
+  // The audit head, moved to the last row (inside the write transaction).
+  void advance_audit_head();
 
   struct PendingAudit {
     std::string action;
@@ -253,6 +287,13 @@ class Keystore final {
   StoreHeader m_header;
   mutable bool m_header_verified = false;
   SecureBytes m_data_key;
+  // The key-encryption key of a passphrase unlock: rewraps the header when the MACs are
+  // added or the data key is rotated, without a second scrypt.
+  SecureBytes m_kek;
+  // On the heap, so the SQL function registered on m_db keeps its address across moves.
+  std::unique_ptr<RowMacKey> m_mac_key = std::make_unique<RowMacKey>();
+  bool m_marked = false;  // the data key opened under the integrity marker
+  std::optional<std::size_t> m_integrity_added;
 };
 
 }  // namespace keysafe::store

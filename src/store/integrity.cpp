@@ -1,0 +1,145 @@
+// HKDF-SHA-256 (RFC 5869) and HMAC-SHA-256 (RFC 2104) through OpenSSL 3's EVP_KDF and EVP_MAC,
+// and keysafe_row_mac(), the SQL function behind the MAC triggers (schema v9).
+#include "keysafe/store/integrity.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <array>
+#include <cstdint>
+
+#include "keysafe/ossl/errors.hpp"
+#include "keysafe/ossl/handles.hpp"
+
+namespace keysafe::store {
+namespace {
+
+// The columns each MAC covers, in order: every column but `mac`. The v9 migration
+// (schema.cpp) spells the same lists in its triggers; a fresh store whose rows fail their
+// MACs means the two have drifted (tested).
+struct ProtectedTable {
+  const char* table;
+  const char* columns;
+  const char* describe;  // SQL naming the row for an administrator
+};
+constexpr std::array<ProtectedTable, 6> k_protected = {{
+    {"settings", "key, value", "'key \"' || key || '\"'"},
+    {"deployments",
+     "id, key_id, target_dir, layout, files, test_cmd, reload_cmd, probe, sni, "
+     "certificate_fingerprint, deployed_at",
+     "'id ' || id || ' (' || target_dir || ')'"},
+    {"key_slots", "id, kind, secret_id, wrapped_data_key, created_at", "'id ' || id"},
+    {"authorities", "key_id, parent_key_id, crl_number, created_at",
+     "'key_id ' || key_id || coalesce(' (' || (SELECT name FROM keys WHERE keys.id = "
+     "authorities.key_id) || ')', '')"},
+    {"issued_certificates",
+     "authority_key_id, serial, subject, fingerprint_sha256, key_name, not_after, issued_at, "
+     "revoked_at, revocation_reason",
+     "'serial ' || serial || ' of authority key_id ' || authority_key_id"},
+    {"audit_head", "id, last_id, last_hash", "'id ' || id || ' (last id ' || last_id || ')'"},
+}};
+
+void put_be64(Bytes& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+// Each argument as (SQLite type, 8-byte length, bytes), integers as 8 bytes big-endian, so
+// ("ab","c") and ("a","bc") differ and NULL differs from an empty text. The first argument is
+// the table name, so a row cannot be moved to another table.
+void row_mac(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  const auto* key = static_cast<const RowMacKey*>(sqlite3_user_data(ctx));
+  if (key == nullptr || key->key.empty()) {
+    sqlite3_result_error(
+        ctx, "keysafe_row_mac: the keystore must be unlocked to change this table", -1);
+    return;
+  }
+  Bytes input;
+  for (int i = 0; i < argc; ++i) {
+    const int type = sqlite3_value_type(argv[i]);
+    input.push_back(static_cast<std::uint8_t>(type));
+    if (type == SQLITE_INTEGER) {
+      put_be64(input, 8);
+      put_be64(input, static_cast<std::uint64_t>(sqlite3_value_int64(argv[i])));
+      continue;
+    }
+    const unsigned char* data = nullptr;
+    if (type == SQLITE_BLOB)
+      data = static_cast<const unsigned char*>(sqlite3_value_blob(argv[i]));
+    else if (type != SQLITE_NULL)  // TEXT (and FLOAT as its text: keysafe stores none)
+      data = sqlite3_value_text(argv[i]);
+    const auto size = type == SQLITE_NULL ? 0 : static_cast<std::size_t>(sqlite3_value_bytes(argv[i]));
+    put_be64(input, size);
+    if (size > 0) input.insert(input.end(), data, data + size);
+  }
+  try {
+    const Bytes mac = hmac_sha256(key->key, input);
+    sqlite3_result_blob(ctx, mac.data(), static_cast<int>(mac.size()), SQLITE_TRANSIENT);
+  } catch (const std::exception&) {
+    sqlite3_result_error(ctx, "keysafe_row_mac: HMAC-SHA-256 failed", -1);
+  }
+}
+
+}  // namespace
+
+SecureBytes row_mac_key(std::span<const std::uint8_t> data_key,
+                        std::span<const std::uint8_t> store_id) {
+  ossl::Kdf kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  if (!kdf) ossl::fail(Errc::Crypto, "this OpenSSL has no HKDF");
+  ossl::KdfCtx ctx(EVP_KDF_CTX_new(kdf.get()));
+  static constexpr char k_info[] = "keysafe-integrity-v1 row-mac";
+  char digest[] = "SHA256";
+  OSSL_PARAM ps[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                        const_cast<std::uint8_t*>(data_key.data()),
+                                        data_key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                        const_cast<std::uint8_t*>(store_id.data()),
+                                        store_id.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(k_info),
+                                        sizeof k_info - 1),
+      OSSL_PARAM_construct_end()};
+  SecureBytes key(32);
+  if (!ctx || EVP_KDF_derive(ctx.get(), key.data(), key.size(), ps) != 1)
+    ossl::fail(Errc::Crypto, "deriving the store's MAC key with HKDF failed");
+  return key;
+}
+
+Bytes hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
+  Bytes out(32);
+  std::size_t length = 0;
+  // EVP_Q_mac: EVP_MAC "HMAC" with SHA-256, fetched, run and freed inside OpenSSL.
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), data.data(),
+                data.size(), out.data(), out.size(), &length) == nullptr ||
+      length != out.size())
+    ossl::fail(Errc::Crypto, "HMAC-SHA-256 failed");
+  return out;
+}
+
+void register_row_mac(sqlite3* db, const RowMacKey* key) {
+  sqlite3_create_function_v2(db, "keysafe_row_mac", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                             const_cast<RowMacKey*>(key), row_mac, nullptr, nullptr, nullptr);
+}
+
+std::vector<Tampering> row_mac_mismatches(Database& db) {
+  std::vector<Tampering> found;
+  for (const auto& t : k_protected) {
+    auto q = db.prepare(std::string("SELECT ") + t.describe + ", mac IS NULL FROM " + t.table +
+                        " WHERE mac IS NULL OR mac IS NOT keysafe_row_mac('" + t.table + "', " +
+                        t.columns + ")");
+    while (q.step())
+      found.push_back({t.table, q.text(0),
+                       q.int64(1) != 0 ? "it has no MAC" : "its MAC does not match its fields"});
+  }
+  return found;
+}
+
+void mac_every_row(Database& db) {
+  for (const auto& t : k_protected)
+    db.exec(std::string("UPDATE ") + t.table + " SET mac = keysafe_row_mac('" + t.table + "', " +
+            t.columns + ")");
+}
+
+}  // namespace keysafe::store
