@@ -126,7 +126,8 @@ earlier deployment to DIR are replaced; other files are left alone unless --forc
 that does not exist is created, with its missing parents, mode 0755 (the output says so);
 if the deployment then fails, the directories it created are removed again.
 The commands run with /bin/sh -c and see KEYSAFE_DEPLOY_DIR, KEYSAFE_DEPLOY_NAME and
-KEYSAFE_DEPLOY_LAYOUT. Deploying again to DIR reuses the recorded layout, commands and
+KEYSAFE_DEPLOY_LAYOUT, but no secret: no KEYSAFE_*PASSPHRASE* or KEYSAFE_KEY_FILE variable,
+no descriptor but stdin (/dev/null), stdout and stderr. Deploying again to DIR reuses the recorded layout, commands and
 probe unless given (an empty --test-cmd '' removes one). Needs the store passphrase.
 See docs/DEPLOY.md.
 

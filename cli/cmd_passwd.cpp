@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/key_file.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "keysafe/store/sealing.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
@@ -56,7 +57,7 @@ EXAMPLES:
       return 0;
     }
     const auto pass = acquire_secret(ctx, {*new_file, "--new-passphrase-file",
-                                           "KEYSAFE_NEW_PASSPHRASE", "New keystore passphrase: "},
+                                           k_env_new_passphrase, "New keystore passphrase: "},
                                      true);
     store::KdfParams params = store.header().kdf_params;
     if (*cost != 0) params.log2_n = *cost;
