@@ -14,6 +14,8 @@ PACKAGES=(
   jq python3 python3-cryptography ccache
   # the independent judges and real servers the tests use
   gnutls-bin libnss3-tools openjdk-17-jre-headless nginx haproxy python3-icalendar
+  # the packaging checks (man page lint, systemd unit verification), the hardening check
+  mandoc systemd groff-base man-db bsdextrautils binutils
   # fuzzing (libFuzzer) and benchmarks
   clang libclang-rt-14-dev hyperfine
 )
