@@ -52,7 +52,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                  "read the store passphrase from FILE (one trailing newline ignored)")
       ->type_name("FILE");
   app.add_option("--passphrase-fd", ctx.options.passphrase_fd,
-                 "read the store passphrase from file descriptor N")
+                 "read the store passphrase from file descriptor N (closed once read)")
       ->type_name("N");
 
   app.add_option("--key-file", ctx.options.key_file,

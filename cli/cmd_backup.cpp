@@ -6,6 +6,7 @@
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/input.hpp"
 #include "keysafe/crypto/kdf.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -91,7 +92,7 @@ EXAMPLES:
         ctx.warn("--kdf-cost " + std::to_string(a->kdf_cost) +
                  " makes the backup passphrase cheap to guess: use it for tests only");
       target.passphrase = acquire_secret(
-          ctx, {a->out_passphrase_file, "--out-passphrase-file", "KEYSAFE_OUT_PASSPHRASE",
+          ctx, {a->out_passphrase_file, "--out-passphrase-file", k_env_out_passphrase,
                 "Backup passphrase: "},
           true);
     }

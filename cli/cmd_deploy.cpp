@@ -126,7 +126,8 @@ and every write and rollback is relative to it. Refused (exit 6): a directory on
 owned by another user than root or you, or writable by group or others without the sticky
 bit (fix: chown root DIR && chmod go-w DIR).
 The commands run with /bin/sh -c and see KEYSAFE_DEPLOY_DIR, KEYSAFE_DEPLOY_NAME and
-KEYSAFE_DEPLOY_LAYOUT. Deploying again to DIR reuses the recorded layout, commands and
+KEYSAFE_DEPLOY_LAYOUT, but no secret: no KEYSAFE_*PASSPHRASE* or KEYSAFE_KEY_FILE variable,
+no descriptor but stdin (/dev/null), stdout and stderr. Deploying again to DIR reuses the recorded layout, commands and
 probe unless given (an empty --test-cmd '' removes one). Needs the store passphrase.
 See docs/DEPLOY.md.
 

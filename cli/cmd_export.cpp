@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "keysafe/ops/export.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -81,7 +82,7 @@ EXAMPLES:
       ctx.confirm_key_export("\"" + a->output + "\"", {r.name});
       ctx.unlock(store);
       r.password = acquire_secret(ctx, {a->out_passphrase_file, "--out-passphrase-file",
-                                        "KEYSAFE_OUT_PASSPHRASE", "Export password: "},
+                                        k_env_out_passphrase, "Export password: "},
                                   true);
     }
     const auto res = ops::export_entry(store, r);

@@ -5,6 +5,7 @@
 #include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/ops/import.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "progress.hpp"
 #include "render.hpp"
@@ -52,9 +53,9 @@ EXAMPLES:
     const SecureBytes data = files::read_secret_file(a->file);  // may hold private keys
     auto store = ctx.open_store();
     const SecretSource password_source{a->in_passphrase_file, "--in-passphrase-file",
-                                       "KEYSAFE_IN_PASSPHRASE", "Password for the file: ", true};
+                                       k_env_in_passphrase, "Password for the file: ", true};
     std::optional<SecureBytes> password;
-    if (!a->in_passphrase_file.empty() || ctx.env.getenv("KEYSAFE_IN_PASSPHRASE"))
+    if (!a->in_passphrase_file.empty() || ctx.env.getenv_secret(k_env_in_passphrase))
       password = acquire_secret(ctx, password_source, false);
     ops::ImportContents contents;
     try {

@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "keysafe/ops/key_file.hpp"
 #include "keysafe/crypto/kdf.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -86,7 +87,7 @@ EXAMPLES:
       return 0;
     }
     const auto pass = acquire_secret(ctx, {*new_file, "--new-passphrase-file",
-                                           "KEYSAFE_NEW_PASSPHRASE", "New keystore passphrase: "},
+                                           k_env_new_passphrase, "New keystore passphrase: "},
                                      true);
     crypto::KdfParams params = store.header().kdf_params;
     if (*cost != 0) params.log2_n = *cost;

@@ -6,6 +6,7 @@
 #include "keysafe/formats/private_key.hpp"
 #include "keysafe/ops/backup.hpp"
 #include "keysafe/files/io.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
 
@@ -29,7 +30,7 @@ ossl::PKey load_recovery_key(const Context& ctx, const RestoreArgs& a) {
     if (e.code() != Errc::FilePassword) throw;
     // An encrypted key: its password comes from the in-passphrase sources.
     const auto pass = acquire_secret(ctx, {a.in_passphrase_file, "--in-passphrase-file",
-                                           "KEYSAFE_IN_PASSPHRASE", "Recovery key password: "},
+                                           k_env_in_passphrase, "Recovery key password: "},
                                      false);
     keys = formats::read_private_keys(data, a.recovery_key, pass);
   }
@@ -73,7 +74,7 @@ EXAMPLES:
     if (kind == backup::ContainerKind::Passphrase) {
       (void)backup::read_header(file, a->file);  // a newer or damaged file, before prompting
       const auto pass = acquire_secret(ctx, {a->in_passphrase_file, "--in-passphrase-file",
-                                             "KEYSAFE_IN_PASSPHRASE", "Backup passphrase: "},
+                                             k_env_in_passphrase, "Backup passphrase: "},
                                        false);
       plain = backup::open_with_passphrase(file, *pass, a->file);
     } else {

@@ -3,9 +3,11 @@
 
 #include <cstdlib>
 #include <ostream>
+#include <string_view>
 
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/key_file.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 
 namespace keysafe::cli {
@@ -16,6 +18,12 @@ Environment system_environment() {
     const char* v = std::getenv(name);
     if (v == nullptr) return std::nullopt;
     return std::string(v);
+  };
+  env.getenv_secret = [](const char* name) -> std::optional<SecureBytes> {
+    const char* v = std::getenv(name);
+    if (v == nullptr) return std::nullopt;
+    const std::string_view value(v);
+    return SecureBytes(value.begin(), value.end());
   };
   env.now = [] { return ops::now_unix(); };
   env.read_secret = [](const std::string& prompt) { return read_secret_from_terminal(prompt); };
@@ -55,7 +63,7 @@ SecureBytes Context::store_passphrase(bool new_passphrase) const {
 
 std::optional<std::string> Context::key_file() const {
   if (!options.key_file.empty()) return options.key_file;
-  if (auto f = env.getenv("KEYSAFE_KEY_FILE"); f && !f->empty()) return *f;
+  if (auto f = env.getenv(k_env_key_file); f && !f->empty()) return *f;
   return std::nullopt;
 }
 

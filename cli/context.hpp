@@ -26,6 +26,9 @@ struct GlobalOptions {
 // Everything outside the process that a command touches, injectable for tests.
 struct Environment {
   std::function<std::optional<std::string>(const char*)> getenv;
+  // For a variable holding a secret (keysafe/secret_variables.hpp): straight into SecureBytes,
+  // never through a std::string that would leave a copy behind in freed memory.
+  std::function<std::optional<SecureBytes>(const char*)> getenv_secret;
   std::function<std::int64_t()> now;
   // Reads a secret from the terminal without echo; nullopt when there is no terminal.
   std::function<std::optional<SecureBytes>(const std::string& prompt)> read_secret;

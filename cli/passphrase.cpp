@@ -2,13 +2,16 @@
 #include "passphrase.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
 #include "context.hpp"
+#include "keysafe/secret_variables.hpp"
 
 namespace keysafe::cli {
 namespace {
@@ -40,6 +43,32 @@ SecureBytes read_all(int fd, const std::string& what) {
   return out;
 }
 
+// --passphrase-fd N: read to the end, then closed, so that no command keysafe starts later
+// (deploy's --test-cmd, --reload-cmd) can read the rest or find the descriptor. 0, 1 and 2
+// become /dev/null instead, so that no file keysafe opens later takes their number.
+SecureBytes read_descriptor_once(int fd) {
+  const std::string what = "file descriptor " + std::to_string(fd);
+  const auto release = [fd] {
+    if (fd > 2) {
+      ::close(fd);
+      return;
+    }
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+      ::close(null);
+    }
+  };
+  try {
+    SecureBytes pass = read_all(fd, what);
+    release();
+    return pass;
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
 SecureBytes checked(SecureBytes pass, const std::string& what) {
   if (pass.empty())
     throw Error(Errc::Usage, "the passphrase from " + what + " is empty",
@@ -47,6 +76,48 @@ SecureBytes checked(SecureBytes pass, const std::string& what) {
                 "put the passphrase in " + what);
   return pass;
 }
+
+// While echo is off: the terminal and its settings to put back if a signal ends the process at
+// the prompt (Ctrl-C, kill), so that the shell is not left typing blind.
+volatile sig_atomic_t g_quiet_tty = -1;
+termios g_saved_tty{};
+
+extern "C" void restore_echo_and_die(int sig) {
+  if (g_quiet_tty >= 0) ::tcsetattr(g_quiet_tty, TCSANOW, &g_saved_tty);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+constexpr std::array k_fatal_signals{SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// Installs restore_echo_and_die for the fatal signals while alive; then restores the terminal
+// and puts back the handlers that were there before.
+class EchoGuard final {
+ public:
+  EchoGuard(int fd, const termios& saved) {
+    g_saved_tty = saved;
+    g_quiet_tty = fd;
+    struct sigaction action{};
+    action.sa_handler = restore_echo_and_die;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < k_fatal_signals.size(); ++i) {
+      ::sigaction(k_fatal_signals[i], nullptr, &m_previous[i]);
+      // A signal the caller ignores (nohup) stays ignored.
+      if (m_previous[i].sa_handler != SIG_IGN) ::sigaction(k_fatal_signals[i], &action, nullptr);
+    }
+  }
+  ~EchoGuard() {
+    ::tcsetattr(g_quiet_tty, TCSAFLUSH, &g_saved_tty);
+    for (std::size_t i = 0; i < k_fatal_signals.size(); ++i)
+      ::sigaction(k_fatal_signals[i], &m_previous[i], nullptr);
+    g_quiet_tty = -1;
+  }
+  EchoGuard(const EchoGuard&) = delete;
+  EchoGuard& operator=(const EchoGuard&) = delete;
+
+ private:
+  std::array<struct sigaction, k_fatal_signals.size()> m_previous{};
+};
 
 }  // namespace
 
@@ -62,13 +133,15 @@ std::optional<SecureBytes> read_secret_from_terminal(const std::string& prompt) 
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;
   (void)!::write(fd, prompt.data(), prompt.size());
-  ::tcsetattr(fd, TCSAFLUSH, &quiet);
   SecureBytes out;
-  char c = 0;
-  while (::read(fd, &c, 1) == 1 && c != '\n' && out.size() < k_max_passphrase)
-    out.push_back(static_cast<std::uint8_t>(c));
-  c = 0;
-  ::tcsetattr(fd, TCSAFLUSH, &saved);
+  {
+    const EchoGuard guard(fd, saved);
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+    char c = 0;
+    while (::read(fd, &c, 1) == 1 && c != '\n' && out.size() < k_max_passphrase)
+      out.push_back(static_cast<std::uint8_t>(c));
+    c = 0;
+  }
   ::close(fd);
   return out;
 }
@@ -99,8 +172,8 @@ std::optional<SecureBytes> acquire_secret(const Context& ctx, const SecretSource
   };
   if (!source.file.empty())
     return check(read_secret_file(source.file, source.file_option), source.file_option);
-  if (auto env = ctx.env.getenv(source.env_var))
-    return check(SecureBytes(env->begin(), env->end()), source.env_var);
+  if (auto env = ctx.env.getenv_secret(source.env_var))
+    return check(std::move(*env), source.env_var);
   auto first = ctx.env.read_secret(source.prompt);
   if (!first) {
     if (optional) return std::nullopt;
@@ -135,7 +208,7 @@ std::optional<std::string> read_line_from_terminal(const std::string& prompt) {
 
 std::optional<SecureBytes> try_acquire_passphrase(const Context& ctx) {
   const auto& o = ctx.options;
-  if (o.passphrase_file.empty() && o.passphrase_fd < 0 && !ctx.env.getenv("KEYSAFE_PASSPHRASE")) {
+  if (o.passphrase_file.empty() && o.passphrase_fd < 0 && !ctx.env.getenv_secret(k_env_passphrase)) {
     auto typed = ctx.env.read_secret("Keystore passphrase (Enter to skip opening keys): ");
     if (!typed || typed->empty()) return std::nullopt;
     return typed;
@@ -148,12 +221,9 @@ SecureBytes acquire_passphrase(const Context& ctx, bool new_passphrase) {
   if (!o.passphrase_file.empty())
     return checked(read_secret_file(o.passphrase_file, "--passphrase-file"), "--passphrase-file");
   if (o.passphrase_fd >= 0)
-    return checked(read_all(o.passphrase_fd, "file descriptor " + std::to_string(o.passphrase_fd)),
-                   "--passphrase-fd");
-  if (auto env = ctx.env.getenv("KEYSAFE_PASSPHRASE")) {
-    SecureBytes pass(env->begin(), env->end());
-    return checked(std::move(pass), "KEYSAFE_PASSPHRASE");
-  }
+    return checked(read_descriptor_once(o.passphrase_fd), "--passphrase-fd");
+  if (auto env = ctx.env.getenv_secret(k_env_passphrase))
+    return checked(std::move(*env), k_env_passphrase);
   auto first = ctx.env.read_secret(new_passphrase ? "New keystore passphrase: "
                                                   : "Keystore passphrase: ");
   if (!first)

@@ -1,20 +1,25 @@
-// Test and reload commands: /bin/sh -c in its own process group, output in an anonymous file.
+// Test and reload commands: /bin/sh -c in its own process group, output in an anonymous file,
+// with no secret variable and no descriptor of ours beyond 0, 1 and 2.
 #include "keysafe/deploy/command.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 extern char** environ;
 
 #include "keysafe/error.hpp"
+#include "keysafe/secret_variables.hpp"
 
 namespace keysafe::deploy {
 namespace {
@@ -55,13 +60,16 @@ CommandOutcome run_shell(const std::string& command,
   } closer{out_fd};
 
   // The environment is built before fork: the child only calls async-signal-safe functions.
+  // Ours without the secret variables (the passphrase, the key file), then the caller's.
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const auto eq = entry.find('=');
-    if (environment.count(entry.substr(0, eq)) == 0) env_strings.push_back(entry);
+    const std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('='));
+    if (is_secret_variable(name) || environment.count(std::string(name)) != 0) continue;
+    env_strings.emplace_back(entry);
   }
-  for (const auto& [k, v] : environment) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : environment)
+    if (!is_secret_variable(k)) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -69,6 +77,11 @@ CommandOutcome run_shell(const std::string& command,
   char sh[] = "/bin/sh";
   char dash_c[] = "-c";
   char* argv[] = {sh, dash_c, shell_command.data(), nullptr};
+  // For closing descriptors one by one where close_range(2) is missing (Linux before 5.9).
+  rlimit files{};
+  const int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                         ? static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20))
+                         : 1 << 16;
 
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(Errc::Io, "cannot run \"" + command + "\"", std::strerror(errno));
@@ -79,6 +92,10 @@ CommandOutcome run_shell(const std::string& command,
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
     ::dup2(out_fd, 2);
+    // Nothing else of ours: not the store, not a lock, not --passphrase-fd, not whatever
+    // keysafe itself inherited without close-on-exec.
+    if (::close_range(3, ~0U, 0) != 0)
+      for (int fd = 3; fd < max_fd; ++fd) ::close(fd);
     ::execve(sh, argv, envp.data());
     ::_exit(127);
   }

@@ -8,7 +8,7 @@ PY=
 for p in python3 /usr/bin/python3; do
   if "$p" -c 'import icalendar' 2>/dev/null; then PY=$p; break; fi
 done
-[ -n "$PY" ] || { echo "python3 icalendar missing: skipped"; exit 77; }
+[ -n "$PY" ] || skip "python3 icalendar is missing (apt-get install python3-icalendar)"
 
 new_store
 ks ca init cal-root --days 3650

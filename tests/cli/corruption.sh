@@ -9,8 +9,8 @@
 # when check reports the damage. Prints how many variants ended in each outcome.
 source "$KEYSAFE_TESTS/lib.sh"
 export KEYSAFE_OUT_PASSPHRASE="export pass"
-command -v jq >/dev/null 2>&1 || { echo "jq is needed"; exit 77; }
-command -v sqlite3 >/dev/null 2>&1 || { echo "sqlite3 is needed"; exit 77; }
+require_tool jq jq
+require_tool sqlite3 sqlite3
 START=$SECONDS
 
 # --- the populated store

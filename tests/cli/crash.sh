@@ -8,7 +8,7 @@
 # the operation, so kills land in every phase (startup, KDF, transaction, fsync, exit).
 source "$KEYSAFE_TESTS/lib.sh"
 export KEYSAFE_OUT_PASSPHRASE="backup pass" KEYSAFE_IN_PASSPHRASE="backup pass"
-command -v jq >/dev/null 2>&1 || { echo "jq is needed"; exit 77; }
+require_tool jq jq
 TARGET=${KEYSAFE_CRASH_KILLS:-200}
 LIMIT=${KEYSAFE_CRASH_SECONDS:-540}   # a hard stop so a hung run cannot eat the CI budget
 new_store

@@ -68,44 +68,43 @@ ks issue-bulk test-ca --count 0 --prefix z
 expect_rc 2 "count 0 is a usage error"
 
 # On a terminal the progress line is drawn (stderr), and never with --json.
-if command -v script >/dev/null 2>&1; then
-  script -qc "'$KEYSAFE_BIN' issue-bulk test-ca --count 300 --prefix tty" typescript >/dev/null 2>&1 </dev/null
-  expect_in "issuing certificates:" "$(cat typescript)" "progress shown on a terminal"
-  script -qc "'$KEYSAFE_BIN' --json issue-bulk test-ca --count 50 --prefix ttyjson" typescript2 >/dev/null 2>&1 </dev/null
-  expect_not_in "issuing certificates:" "$(cat typescript2)" "no progress with --json"
-  KEYSAFE_NO_PROGRESS=1 script -qc "'$KEYSAFE_BIN' issue-bulk test-ca --count 50 --prefix ttyoff" typescript3 >/dev/null 2>&1 </dev/null
-  expect_not_in "issuing certificates:" "$(cat typescript3)" "no progress with KEYSAFE_NO_PROGRESS"
-  script -qc "'$KEYSAFE_BIN' check" typescript4 >/dev/null 2>&1 </dev/null
-  expect_in "checking entries:" "$(cat typescript4)" "check shows progress on a terminal"
-  ks check
-  expect_not_in "checking entries" "$ERR$OUT" "check without a terminal prints no progress"
+require_tool script bsdutils
+script -qc "'$KEYSAFE_BIN' issue-bulk test-ca --count 300 --prefix tty" typescript >/dev/null 2>&1 </dev/null
+expect_in "issuing certificates:" "$(cat typescript)" "progress shown on a terminal"
+script -qc "'$KEYSAFE_BIN' --json issue-bulk test-ca --count 50 --prefix ttyjson" typescript2 >/dev/null 2>&1 </dev/null
+expect_not_in "issuing certificates:" "$(cat typescript2)" "no progress with --json"
+KEYSAFE_NO_PROGRESS=1 script -qc "'$KEYSAFE_BIN' issue-bulk test-ca --count 50 --prefix ttyoff" typescript3 >/dev/null 2>&1 </dev/null
+expect_not_in "issuing certificates:" "$(cat typescript3)" "no progress with KEYSAFE_NO_PROGRESS"
+script -qc "'$KEYSAFE_BIN' check" typescript4 >/dev/null 2>&1 </dev/null
+expect_in "checking entries:" "$(cat typescript4)" "check shows progress on a terminal"
+ks check
+expect_not_in "checking entries" "$ERR$OUT" "check without a terminal prints no progress"
 
-  # Import of a large bundle (1,000 certificates, the size from which it reports) shows both
-  # phases on a terminal, nothing with --json. The bundle: 1,000 certificates issued by
-  # keysafe into a scratch store, written out as PEM by python3's sqlite3 module.
-  "$KEYSAFE_BIN" --store "$T/many.db" init --kdf-cost 10 >/dev/null 2>&1
-  "$KEYSAFE_BIN" --store "$T/many.db" ca init many-ca --key ec-p256 >/dev/null 2>&1
-  "$KEYSAFE_BIN" --store "$T/many.db" issue-bulk many-ca --count 1000 --prefix m >/dev/null 2>&1
-  python3 - "$T/many.db" "$T/many.pem" <<'PY'
+# Import of a large bundle (1,000 certificates, the size from which it reports) shows both
+# phases on a terminal, nothing with --json. The bundle: 1,000 certificates issued by
+# keysafe into a scratch store, written out as PEM by python3's sqlite3 module.
+"$KEYSAFE_BIN" --store "$T/many.db" init --kdf-cost 10 >/dev/null 2>&1
+"$KEYSAFE_BIN" --store "$T/many.db" ca init many-ca --key ec-p256 >/dev/null 2>&1
+"$KEYSAFE_BIN" --store "$T/many.db" issue-bulk many-ca --count 1000 --prefix m >/dev/null 2>&1
+python3 - "$T/many.db" "$T/many.pem" <<'PY'
 import base64, sqlite3, sys, textwrap
 rows = sqlite3.connect(sys.argv[1]).execute(
-    "SELECT c.der FROM certificates c JOIN keys k ON k.id = c.key_id WHERE k.name LIKE 'm-%'")
+  "SELECT c.der FROM certificates c JOIN keys k ON k.id = c.key_id WHERE k.name LIKE 'm-%'")
 with open(sys.argv[2], "w") as out:
-    for (der,) in rows:
-        body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
-        out.write(f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+  for (der,) in rows:
+      body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+      out.write(f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
 PY
-  expect_eq "$(grep -c 'BEGIN CERTIFICATE' "$T/many.pem")" "1000" "a bundle of 1,000 certificates"
-  "$KEYSAFE_BIN" --store "$T/imp.db" init --kdf-cost 10 >/dev/null 2>&1
-  script -qc "'$KEYSAFE_BIN' --store '$T/imp.db' import '$T/many.pem'" typescript5 >/dev/null 2>&1 </dev/null
-  expect_in "reading certificates:" "$(cat typescript5)" "import shows reading progress on a terminal"
-  expect_in "storing entries:" "$(cat typescript5)" "import shows storing progress on a terminal"
-  ks --store "$T/imp.db" list --json
-  expect_eq "$(jq length <<<"$OUT")" "1000" "the 1,000 certificates became 1,000 entries"
-  "$KEYSAFE_BIN" --store "$T/imp2.db" init --kdf-cost 10 >/dev/null 2>&1
-  script -qc "'$KEYSAFE_BIN' --json --store '$T/imp2.db' import '$T/many.pem'" typescript6 >/dev/null 2>&1 </dev/null
-  expect_not_in "entries:" "$(cat typescript6)" "no import progress with --json"
-  expect_not_in "certificates:" "$(cat typescript6)" "no import progress with --json"
-fi
+expect_eq "$(grep -c 'BEGIN CERTIFICATE' "$T/many.pem")" "1000" "a bundle of 1,000 certificates"
+"$KEYSAFE_BIN" --store "$T/imp.db" init --kdf-cost 10 >/dev/null 2>&1
+script -qc "'$KEYSAFE_BIN' --store '$T/imp.db' import '$T/many.pem'" typescript5 >/dev/null 2>&1 </dev/null
+expect_in "reading certificates:" "$(cat typescript5)" "import shows reading progress on a terminal"
+expect_in "storing entries:" "$(cat typescript5)" "import shows storing progress on a terminal"
+ks --store "$T/imp.db" list --json
+expect_eq "$(jq length <<<"$OUT")" "1000" "the 1,000 certificates became 1,000 entries"
+"$KEYSAFE_BIN" --store "$T/imp2.db" init --kdf-cost 10 >/dev/null 2>&1
+script -qc "'$KEYSAFE_BIN' --json --store '$T/imp2.db' import '$T/many.pem'" typescript6 >/dev/null 2>&1 </dev/null
+expect_not_in "entries:" "$(cat typescript6)" "no import progress with --json"
+expect_not_in "certificates:" "$(cat typescript6)" "no import progress with --json"
 
 finish

@@ -2,8 +2,8 @@
 # with exit 4 and names the process holding the lock (found in /proc/locks: pid and command);
 # readers are not blocked; a lock released while waiting lets the command through.
 source "$KEYSAFE_TESTS/lib.sh"
-command -v sqlite3 >/dev/null 2>&1 || { echo "sqlite3 is needed"; exit 77; }
-[ -r /proc/locks ] || { echo "no /proc/locks"; exit 77; }
+require_tool sqlite3 sqlite3
+[ -r /proc/locks ] || skip "/proc/locks is not readable (it names the process holding the lock)"
 new_store
 ks create before --dns before.example.test; expect_rc 0 "create before"
 

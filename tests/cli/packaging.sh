@@ -5,7 +5,12 @@
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 
 BUILD=$(cd "$(dirname "$KEYSAFE_BIN")/.." && pwd)
-[ -f "$BUILD/CMakeCache.txt" ] || { echo "SKIP: $KEYSAFE_BIN is not in a CMake build tree"; exit 77; }
+[ -f "$BUILD/CMakeCache.txt" ] || skip "$KEYSAFE_BIN is not in a CMake build tree"
+require_tool mandoc mandoc
+require_tool systemd-analyze systemd
+require_tool groff groff-base
+require_tool man man-db
+require_tool col bsdextrautils
 PREFIX="$T/prefix"
 
 # The generated files are part of the ALL target; build them in case only keysafe was built.
@@ -24,10 +29,8 @@ RC=$?; expect_rc 0 "the installed binary runs"
 MAN="$PREFIX/share/man/man1/keysafe.1"
 WARN=$(groff -man -Tutf8 -ww -z "$MAN" 2>&1)
 expect_eq "$WARN" "" "groff renders the man page without warnings"
-if command -v mandoc >/dev/null 2>&1; then
-  LINT=$(mandoc -T lint -W warning "$MAN" 2>&1)
-  expect_eq "$LINT" "" "mandoc -T lint finds nothing"
-fi
+LINT=$(mandoc -T lint -W warning "$MAN" 2>&1)
+expect_eq "$LINT" "" "mandoc -T lint finds nothing"
 PAGE=$(MANWIDTH=100 man -l "$MAN" 2>/dev/null | col -b)
 [ -n "$PAGE" ] && ok || bad "man -l renders the page"
 expect_in "NAME" "$PAGE" "the page has a NAME section"
@@ -69,11 +72,9 @@ expect_in "ExecStart=$PREFIX/bin/keysafe renew --all --due 30 --key-file" "$(cat
 expect_in "KEYSAFE_KEY_FILE=" "$(cat "$SERVICE")" "the key file is named in the environment"
 expect_in "ProtectSystem=" "$(cat "$SERVICE")" "the service is hardened"
 expect_in "OnCalendar=" "$(cat "$PREFIX/lib/systemd/system/keysafe-renew.timer")" "the timer has a schedule"
-if command -v systemd-analyze >/dev/null 2>&1; then
-  V=$(cd "$PREFIX/lib/systemd/system" && systemd-analyze verify --man=no ./keysafe-renew.service ./keysafe-renew.timer 2>&1)
-  RC=$?
-  expect_rc 0 "systemd-analyze verify accepts the units"
-  expect_not_in "keysafe-renew" "$V" "systemd-analyze has nothing to say about them: $V"
-fi
+V=$(cd "$PREFIX/lib/systemd/system" && systemd-analyze verify --man=no ./keysafe-renew.service ./keysafe-renew.timer 2>&1)
+RC=$?
+expect_rc 0 "systemd-analyze verify accepts the units"
+expect_not_in "keysafe-renew" "$V" "systemd-analyze has nothing to say about them: $V"
 
 finish

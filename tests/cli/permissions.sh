@@ -1,10 +1,10 @@
 # Permissions: the "unreadable store" cases run as an unprivileged user (runuser -u nobody) and
 # get a precise diagnosis (exit 4, permission denied, which file, the fix); root reads a mode-000
-# store. Needs root and runuser (exit 77 otherwise).
+# store. Needs root and runuser (skipped otherwise, see skip in lib.sh).
 source "$KEYSAFE_TESTS/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root (runs a case as nobody)"; exit 77; }
-command -v runuser >/dev/null 2>&1 || { echo "skipped: runuser is missing"; exit 77; }
-id nobody >/dev/null 2>&1 || { echo "skipped: no user nobody"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (runs a case as nobody)"
+require_tool runuser util-linux
+id nobody >/dev/null 2>&1 || skip "there is no user nobody"
 
 # A directory nobody can traverse, holding a copy of the binary (the build tree may not be
 # reachable by nobody) and the stores.

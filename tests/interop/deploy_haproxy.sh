@@ -4,7 +4,7 @@
 # is still served; status flags renewed-but-not-deployed and unreachable.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
-[ -x "$HAPROXY" ] || { echo "SKIP: haproxy is not installed"; exit 77; }
+[ -x "$HAPROXY" ] || skip "haproxy is not installed (apt-get install haproxy)"
 
 fingerprint_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'; }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }

@@ -9,7 +9,7 @@
 # (or expired, for keytool's deliberately expired certificate).
 source "$KEYSAFE_TESTS/lib.sh"
 for tool in openssl keytool pk12util certutil certtool; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool is not installed (apt-get install gnutls-bin libnss3-tools, OpenJDK)"; exit 77; }
+  require_tool "$tool" "gnutls-bin libnss3-tools openjdk-17-jre-headless"
 done
 # jv EXPR...: Python expressions over d = the JSON in $OUT, one line each, into the array V
 # (one python start per call: python is slow to start here).

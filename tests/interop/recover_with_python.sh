@@ -2,10 +2,8 @@
 # (Python hashlib.scrypt + the cryptography package) opens a stored key, and openssl confirms
 # it is the key whose public half keysafe recorded.
 source "$KEYSAFE_TESTS/lib.sh"
-if ! python3 -c 'import cryptography' 2>/dev/null; then
-  echo "python3 cryptography package missing (scripts/setup.sh installs python3-cryptography)"
-  exit 77
-fi
+python3 -c 'import cryptography' 2>/dev/null ||
+  skip "the python3 cryptography package is missing (apt-get install python3-cryptography)"
 new_store
 for alg in ec-p256 rsa-2048 ed25519; do
   ks create "site-$alg" --dns "$alg.example.test" --key "$alg"

@@ -4,7 +4,7 @@
 # export PEM -> openssl s_server serves it on loopback and openssl s_client verifies it against
 # the root, for the right host name, and sees the installed certificate.
 source "$KEYSAFE_TESTS/lib.sh"
-command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl CLI"; exit 77; }
+require_tool openssl openssl
 export KEYSAFE_OUT_PASSPHRASE="drill backup pass" KEYSAFE_IN_PASSPHRASE="drill backup pass"
 jv() { mapfile -t V < <(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); [print(eval(e)) for e in sys.argv[1:]]' "$@"); }
 cert_fp() { openssl x509 -noout -fingerprint -sha256 "$@" 2>/dev/null | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'; }

@@ -1,6 +1,7 @@
 // Unit tests of keysafe::deploy on real files and processes: each layout written into a temp
 // directory and read back with OpenSSL, atomic replacement and byte-exact rollback, the shell
 // command runner, and the TLS probe against a loopback TLS server run in this process.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -41,6 +42,7 @@
 #include "keysafe/ops/deploy.hpp"
 #include "keysafe/ops/renew.hpp"
 #include "keysafe/ossl/ssl_handles.hpp"
+#include "keysafe/secret_variables.hpp"
 #include "key_test_support.hpp"
 #include "store_fixture.hpp"
 
@@ -566,6 +568,53 @@ TEST(RunShell, EnvironmentIsAddedAndOverrides) {
       {{"KEYSAFE_DEPLOY_TEST_VAR", "inner"}, {"KEYSAFE_DEPLOY_DIR", "/srv/a dir"}}, 10s);
   ::unsetenv("KEYSAFE_DEPLOY_TEST_VAR");
   EXPECT_EQ(o.output, "inner|/srv/a dir|1\n");
+}
+
+TEST(RunShell, SecretVariablesAreNotInherited) {
+  // The declared ones, one a later version might add (matched by pattern), and a harmless one.
+  const std::vector<std::string> secrets{"KEYSAFE_PASSPHRASE",     "KEYSAFE_IN_PASSPHRASE",
+                                         "KEYSAFE_OUT_PASSPHRASE", "KEYSAFE_NEW_PASSPHRASE",
+                                         "KEYSAFE_KEY_FILE",       "KEYSAFE_PKCS11_PASSPHRASE"};
+  for (const auto& name : secrets) ASSERT_EQ(::setenv(name.c_str(), "s3cret-value", 1), 0);
+  ASSERT_EQ(::setenv("KEYSAFE_DEPLOY_TEST_VAR", "kept", 1), 0);
+  // A secret passed by the caller does not reach the child either.
+  const auto o = run_shell("env; echo \"kept=$KEYSAFE_DEPLOY_TEST_VAR\"",
+                           {{"KEYSAFE_PASSPHRASE", "from-the-caller"}}, 10s);
+  for (const auto& name : secrets) ::unsetenv(name.c_str());
+  ::unsetenv("KEYSAFE_DEPLOY_TEST_VAR");
+  ASSERT_TRUE(o.ok()) << o.output;
+  EXPECT_EQ(o.output.find("s3cret-value"), std::string::npos) << o.output;
+  EXPECT_EQ(o.output.find("from-the-caller"), std::string::npos) << o.output;
+  EXPECT_EQ(o.output.find("PASSPHRASE"), std::string::npos) << o.output;
+  EXPECT_EQ(o.output.find("KEYSAFE_KEY_FILE"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("kept=kept\n"), std::string::npos) << o.output;
+}
+
+TEST(RunShell, SecretVariableNames) {
+  EXPECT_TRUE(keysafe::is_secret_variable("KEYSAFE_PASSPHRASE"));
+  EXPECT_TRUE(keysafe::is_secret_variable("KEYSAFE_KEY_FILE"));
+  EXPECT_TRUE(keysafe::is_secret_variable("KEYSAFE_ACME_TOKEN"));
+  EXPECT_TRUE(keysafe::is_secret_variable("KEYSAFE_DB_PASSWORD"));
+  EXPECT_FALSE(keysafe::is_secret_variable("KEYSAFE_STORE"));
+  EXPECT_FALSE(keysafe::is_secret_variable("KEYSAFE_DEPLOY_DIR"));
+  EXPECT_FALSE(keysafe::is_secret_variable("PATH"));
+  EXPECT_FALSE(keysafe::is_secret_variable("MY_PASSPHRASE"));
+}
+
+TEST(RunShell, NoDescriptorButStandardOnes) {
+  // A descriptor keysafe holds without close-on-exec (as --passphrase-fd's, or one it
+  // inherited) and one with it: the child sees neither, only 0, 1 and 2 (the glob's own
+  // directory descriptor is closed again by the time [ -e ] looks).
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const int cloexec = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(cloexec, 0);
+  const auto o = run_shell("for f in /proc/$$/fd/*; do [ -e \"$f\" ] && echo \"${f##*/}\"; done; :", {}, 10s);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  ::close(cloexec);
+  ASSERT_TRUE(o.ok()) << o.output;
+  EXPECT_EQ(o.output, "0\n1\n2\n") << "descriptors open in the shell: " << o.output;
 }
 
 TEST(RunShell, StdinIsEmpty) {

@@ -19,7 +19,8 @@ struct CommandOutcome {
 
 inline constexpr std::size_t k_max_output = 64 * 1024;
 
-// Runs `command` with /bin/sh -c, stdin from /dev/null, with `environment` added to ours.
+// Runs `command` with /bin/sh -c, stdin from /dev/null, with `environment` added to ours less
+// the secret variables (keysafe/secret_variables.hpp), and no descriptor open but 0, 1 and 2.
 // Waits for the shell to exit, not for its daemonised children (a reload that starts a new
 // server process returns at once). Kills the process group after `timeout`.
 CommandOutcome run_shell(const std::string& command,
