@@ -25,6 +25,7 @@ namespace keysafe::store {
 using crypto::aead_open;
 using crypto::aead_seal;
 using crypto::derive_kek;
+using crypto::k_key_size;
 using crypto::k_min_log2_n;
 using crypto::KdfParams;
 
