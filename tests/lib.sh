@@ -56,6 +56,14 @@ make_ca() {
     -out "${1:-ca}.pem" -subj "/CN=${1:-ca} Test Root" -days 3650 \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
 }
+# recovery_certificate rsa|ec: a self-signed recovery certificate made by openssl, as
+# rec-KIND.pem with its key rec-KIND.key (recipient backups are encrypted to it).
+recovery_certificate() {
+  local newkey=(-newkey rsa:2048)
+  [ "$1" = ec ] && newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+  openssl req -x509 "${newkey[@]}" -nodes -keyout "rec-$1.key" -out "rec-$1.pem" \
+    -subj "/CN=recovery $1" -days 365 2>/dev/null
+}
 # sign_csr REQ OUT [DAYS] [CA]: the openssl CLI signs a request, copying its SAN.
 sign_csr() {
   openssl x509 -req -in "$1" -CA "${4:-ca}.pem" -CAkey "${4:-ca}.key" -CAcreateserial \

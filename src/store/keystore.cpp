@@ -446,14 +446,29 @@ std::vector<Tampering> Keystore::tampering() {
   return found;
 }
 
-void Keystore::advance_audit_head() {
-  auto last = m_db.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+namespace {
+
+// The newest audit row's id and hash: what the next row chains to and what the MAC'd head
+// covers. An empty log is id 0 with 32 zero bytes.
+struct AuditLink {
   std::int64_t id = 0;
-  Bytes hash(32, 0);
+  Bytes hash = Bytes(32, 0);
+};
+
+AuditLink last_audit_link(Database& db) {
+  auto last = db.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+  AuditLink link;
   if (last.step()) {
-    id = last.int64(0);
-    hash = last.blob(1);
+    link.id = last.int64(0);
+    link.hash = last.blob(1);
   }
+  return link;
+}
+
+}  // namespace
+
+void Keystore::advance_audit_head() {
+  const auto [id, hash] = last_audit_link(m_db);
   auto up = m_db.prepare(
       "INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, ?, ?) "
       "ON CONFLICT(id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash");
@@ -930,13 +945,7 @@ void Keystore::record(std::string action, std::string entry, std::string detail)
 
 void Keystore::commit(Transaction& tx) {
   if (!m_pending_audit.empty()) {
-    auto last = m_db.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
-    std::int64_t id = 0;
-    Bytes prev(32, 0);
-    if (last.step()) {
-      id = last.int64(0);
-      prev = last.blob(1);
-    }
+    auto [id, prev] = last_audit_link(m_db);
     auto ins = m_db.prepare(
         "INSERT INTO audit (id, at, user, action, entry, detail, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");

@@ -146,13 +146,9 @@ for bad_header in notjson:"not a JSON object" otherformat:'"format" is not "keys
 done
 expect_eq "$(store_hash)" "$h" "store unchanged after every failed restore"
 
-# Recipient backups: CMS EnvelopedData that `openssl cms -decrypt` opens with the recovery key.
+# Recipient backups: CMS AuthEnvelopedData that `openssl cms -decrypt` opens with the recovery key.
 for kind in rsa ec; do
-  if [ $kind = rsa ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout rec-$kind.key -out rec-$kind.pem -subj "/CN=recovery $kind" -days 365 2>/dev/null
-  else
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rec-$kind.key -out rec-$kind.pem -subj "/CN=recovery $kind" -days 365 2>/dev/null
-  fi
+  recovery_certificate $kind
   ks backup --all -o rec-$kind.p7m --recipient rec-$kind.pem --yes
   expect_rc 0 "recipient backup ($kind)"
   openssl cms -decrypt -inform DER -in rec-$kind.p7m -inkey rec-$kind.key -out rec-$kind.json 2>/dev/null

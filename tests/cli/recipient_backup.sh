@@ -28,11 +28,7 @@ flip() {
 restored_entries() { ks list --json; printf '%s' "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
 for kind in rsa ec; do
-  if [ $kind = rsa ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout rec-$kind.key -out rec-$kind.pem -subj "/CN=recovery $kind" -days 365 2>/dev/null
-  else
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rec-$kind.key -out rec-$kind.pem -subj "/CN=recovery $kind" -days 365 2>/dev/null
-  fi
+  recovery_certificate $kind
   ks backup --all -o rec-$kind.p7m --recipient rec-$kind.pem --yes
   expect_rc 0 "recipient backup ($kind)"
 
