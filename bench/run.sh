@@ -7,7 +7,7 @@
 #
 # Options: --quick (tiny sizes, 2 runs: a smoke test that the harness works, not a measurement),
 #          --micro (also run the Google Benchmark micro-benchmarks), --only ROWS (comma list of
-#          import,list,cold,unlock,pkcs12,bulk).
+#          import,list,cold,unlock,pkcs12,bulk,findkey).
 # Environment: KEYSAFE_BIN (the keysafe binary), BENCH_BIN (directory of the bench programs),
 #              BENCH_RUNS (runs per command, default 7), BENCH_THREADS (default: nproc),
 #              BENCH_KEEP=1 (keep the work directory).
@@ -15,13 +15,13 @@ set -euo pipefail
 
 QUICK=0
 MICRO=0
-ONLY="import,list,cold,unlock,pkcs12,bulk"
+ONLY="import,list,cold,unlock,pkcs12,bulk,findkey"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --micro) MICRO=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: run.sh [--quick] [--micro] [--only import,list,cold,unlock,pkcs12,bulk]" >&2; exit 2 ;;
+    *) echo "usage: run.sh [--quick] [--micro] [--only import,list,cold,unlock,pkcs12,bulk,findkey]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,10 +38,10 @@ done
 
 if [ "$QUICK" = 1 ]; then
   RUNS=${BENCH_RUNS:-2}; WARMUP=0
-  N_IMPORT=200; N_BIG=0; N_KEYS=20; N_BULK=20; N_CLI=2; KDF_COST=12
+  N_IMPORT=200; N_BIG=0; N_KEYS=20; N_BULK=20; N_CLI=2; KDF_COST=12; N_BACKUPS=50
 else
   RUNS=${BENCH_RUNS:-7}; WARMUP=1
-  N_IMPORT=10000; N_BIG=100000; N_KEYS=1000; N_BULK=2000; N_CLI=50; KDF_COST=17
+  N_IMPORT=10000; N_BIG=100000; N_KEYS=1000; N_BULK=2000; N_CLI=50; KDF_COST=17; N_BACKUPS=1000
 fi
 
 W=$(mktemp -d /tmp/keysafe-bench.XXXXXX)
@@ -303,6 +303,48 @@ EOF
     row "bulk issuance (keysafe command missing)" "" "raw in-process pipeline, per certificate" \
       "$(echo "$(med bulk.json 0) / $N_BULK" | bc -l)" missing ""
   fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want findkey; then
+  # find-key over N_BACKUPS backups in nested directories, half passphrase (clear header), half
+  # recipient (CMS + index): 10 distinct backups of other keys copied into N_BACKUPS/10
+  # directories, and the sought key in one recipient backup whose index is checked (SHA-256).
+  log "find-key over $N_BACKUPS backups"
+  fresh_store fk.db
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout fk_rec.key -out fk_rec.pem \
+    -subj "/CN=bench recovery" -days 365 2>/dev/null
+  mkdir -p fk_src fk
+  for i in $(seq 1 10); do
+    "$KS" --store fk.db create "k$i" --dns "k$i.bench.example" -o "fk_src/k$i.req" >/dev/null
+    if [ "$i" -le 5 ]; then
+      KEYSAFE_OUT_PASSPHRASE=bench "$KS" --store fk.db backup "k$i" -o "fk_src/k$i.kbk" --yes \
+        --kdf-cost 10 >/dev/null 2>&1
+    else
+      "$KS" --store fk.db backup "k$i" --recipient fk_rec.pem -o "fk_src/k$i.p7m" --yes >/dev/null
+    fi
+  done
+  rm -f fk_src/*.req
+  for d in $(seq 1 $((N_BACKUPS / 10))); do
+    mkdir -p "fk/$((d % 10))/$d" && cp fk_src/* "fk/$((d % 10))/$d/"
+  done
+  "$KS" --store fk.db create target --dns target.bench.example -o fk_target.req >/dev/null
+  "$KS" --store fk.db backup target k1 --recipient fk_rec.pem -o fk/7/target.p7m --yes >/dev/null
+  spki=$(openssl req -in fk_target.req -pubkey -noout | openssl pkey -pubin -outform DER |
+    sha256sum | cut -d' ' -f1)
+  # Correctness first: each finds the one backup (raw: its index) and nothing else.
+  got=$("$KS" find-key fk_target.req --in fk --json | jq -r '.found | length')
+  [ "$got" = 1 ] || { echo "find-key found $got backups, expected 1" >&2; exit 1; }
+  [ "$("$BIN/raw_findkey" fk "$spki" | wc -l)" = 1 ] || { echo "raw_findkey disagrees" >&2; exit 1; }
+  [ "$(grep -rl "$spki" fk | wc -l)" = 1 ] || { echo "grep -rl disagrees" >&2; exit 1; }
+  hf findkey.json "$KS find-key fk_target.req --in fk" "$BIN/raw_findkey fk $spki" \
+    "grep -rl $spki fk"
+  row "find-key over $N_BACKUPS backups (headers and indexes only)" "$(med findkey.json 0)" \
+    "(absolute target)" "" abs 1000
+  row "find-key over $N_BACKUPS backups" "$(med findkey.json 0)" \
+    "raw_findkey: walk + first 64 KiB + memmem" "$(med findkey.json 1)" info ""
+  row "find-key over $N_BACKUPS backups" "$(med findkey.json 0)" "grep -rl SPKI-HASH DIR" \
+    "$(med findkey.json 2)" info ""
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -104,14 +104,21 @@ EXAMPLES:
                                 {"certificates", r.certificates},
                                 {"encryption", recipient ? "cms-enveloped-data" : "passphrase"},
                                 {"verified", true},
-                                {"verification", r.verification}}
+                                {"verification", r.verification},
+                                {"index_file", r.index_file.empty()
+                                                   ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(r.index_file.string())}}
                      .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {
       ctx.out << "backed up " << r.entries << " entr" << (r.entries == 1 ? "y" : "ies") << " ("
               << r.private_keys << " private key(s), " << r.certificates
               << " certificate(s)) to " << r.file.string() << " (mode 0600)\n"
-              << "verified: " << r.verification << "\n"
+              << "verified: " << r.verification << "\n";
+      if (!r.index_file.empty())
+        ctx.out << "index (names and public-key hashes, for keysafe find-key): "
+                << r.index_file.string() << '\n';
+      ctx.out
               << "restore on any machine with: keysafe restore " << r.file.string() << '\n';
     }
     return 0;

@@ -1,15 +1,51 @@
 // keysafe install: the CA's answer, matched to its stored key by public key.
+#include <algorithm>
 #include <ostream>
 
 #include "commands.hpp"
 #include "keysafe/formats/input.hpp"
 #include "keysafe/ops/auto_backup.hpp"
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/find_key.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/ops/install.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
+
+namespace {
+// The lost-key error, with the backup in the configured backup-dir that holds the key and the
+// exact commands that restore it and install again (issue 13); unchanged when none does.
+Error with_backup_suggestion(const Context& ctx, store::Keystore& store, const Error& lost,
+                             std::span<const std::uint8_t> data, const std::string& file,
+                             const std::string& ca_file) {
+  const auto dir = store.setting(ops::k_setting_backup_dir);
+  if (!dir) return lost;
+  ops::FindKeyResult found;
+  try {
+    const auto key = ops::key_to_find(data, file, std::nullopt);
+    found = ops::find_key_in_backups({std::string(dir->begin(), dir->end())}, key.spki_sha256);
+  } catch (const Error&) {
+    return lost;  // the backup directory cannot be searched: the error as it was
+  }
+  if (found.found.empty()) return lost;
+  // The newest backup that holds the key.
+  const auto& h = *std::max_element(found.found.begin(), found.found.end(),
+                                    [](const auto& a, const auto& b) { return a.created < b.created; });
+  const auto named = ctx.named_store();
+  std::string install = "keysafe install " + ops::shell_quote(file);
+  if (!ca_file.empty()) install += " --ca-file " + ops::shell_quote(ca_file);
+  if (named) install += " --store " + ops::shell_quote(named->string());
+  return Error(lost.code(), lost.summary(),
+               lost.cause() + ";\nthe backup " + h.file.string() + " (entry \"" + h.entry +
+                   "\", made " + ops::format_rfc3339(h.created) + ") in the backup directory holds it",
+               "restore that entry from the backup, then install again:\n  " +
+                   ops::restore_command(h, named) + "\n  " + install +
+                   (h.kind == ops::BackupKind::Recipient
+                        ? "\n(RECOVERY-KEY: the private key of the recovery certificate)"
+                        : ""));
+}
+}  // namespace
 
 Action setup_install(CLI::App& cmd) {
   auto file = std::make_shared<std::string>();
@@ -28,6 +64,9 @@ file is called. No passphrase is needed, except with automatic backups on, and f
 certificate that completes a renewal with a new key: the old entry's deployments move to
 the new one, and deployment rows carry a MAC keyed from the data key. A chain that does not
 reach a trusted root is installed with a warning that says what is missing.
+When no stored key matches (exit 5, nothing changed), the backups in the configured
+backup-dir are searched (headers and indexes only, as keysafe find-key does); the one that
+holds the key is named with the commands that restore it and install again.
 
 EXAMPLES:
   keysafe install www.example.com.cer
@@ -46,7 +85,14 @@ EXAMPLES:
     const auto backup_config = ops::auto_backup_config(store);
     // Completing a renewal moves deployments, whose rows carry a MAC keyed from the data key.
     if (backup_config || ops::install_needs_unlock(store, input)) ctx.unlock(store);
-    const auto r = ops::install_certificate(store, input, *file, options);
+    const auto r = [&] {
+      try {
+        return ops::install_certificate(store, input, *file, options);
+      } catch (const Error& e) {
+        if (e.code() != Errc::KeyNotFound) throw;
+        throw with_backup_suggestion(ctx, store, e, data, *file, *ca_file);
+      }
+    }();
     std::optional<std::filesystem::path> backup_file;
     if (backup_config && !r.already_installed)
       backup_file = ops::auto_backup(store, *backup_config, r.name, options.now);

@@ -19,6 +19,7 @@ struct RestoreArgs {
   bool rename = false;
   std::string in_passphrase_file;
   std::string recovery_key;
+  std::vector<std::string> only;
 };
 
 ossl::PKey load_recovery_key(const Context& ctx, const RestoreArgs& a) {
@@ -49,6 +50,10 @@ Action setup_restore(CLI::App& cmd) {
                "open every key, check it pairs with its certificates, report what would change");
   cmd.add_flag("--rename", a->rename,
                "restore an entry whose name is taken by another key under a new name");
+  cmd.add_option("--only", a->only,
+                 "restore only the entry of this name from the backup (repeatable; keysafe "
+                 "find-key names the backup and entry that hold a key)")
+      ->type_name("NAME");
   cmd.add_option("--in-passphrase-file", a->in_passphrase_file,
                  "read the backup passphrase from FILE (else KEYSAFE_IN_PASSPHRASE, else the "
                  "terminal)")
@@ -61,18 +66,26 @@ Action setup_restore(CLI::App& cmd) {
 Restores into any store, for example a new one on another machine (keysafe init first).
 A key already in the store (same public key) is never duplicated: what it lacks is added.
 A name taken by a different key is refused unless --rename. Nothing changes on any error.
+--dry-run also works where there is no store yet: it shows what a new store would receive.
 
 EXAMPLES:
   keysafe restore www.example.com.kbk --dry-run
+  keysafe restore all.kbk --only www.example.com
   keysafe restore all.kbk --in-passphrase-file /root/backup.pass
   keysafe restore all.p7m --recovery-key recovery.key)");
   return [a](Context& ctx) {
     const Bytes file = files::read_input_file(a->file);
     const auto kind = backup::detect_container(file, a->file);
-    auto store = ctx.open_store();  // a missing or damaged store is reported before any prompt
+    // A missing or damaged store is reported before any prompt; a dry run needs none.
+    std::error_code no_store;
+    const bool new_store =
+        a->dry_run && !std::filesystem::exists(ctx.store_path(), no_store) && !no_store;
+    std::optional<store::Keystore> store;
+    if (!new_store) store.emplace(ctx.open_store());
     SecureBytes plain;
     if (kind == backup::ContainerKind::Passphrase) {
-      (void)backup::read_header(file, a->file);  // a newer or damaged file, before prompting
+      // A newer or damaged file, or an --only name it does not hold, before prompting.
+      ops::check_only_names(backup::read_header(file, a->file).names, a->only, a->file);
       const auto pass = acquire_secret(ctx, {a->in_passphrase_file, "--in-passphrase-file",
                                              k_env_in_passphrase, "Backup passphrase: "},
                                        false);
@@ -85,8 +98,10 @@ EXAMPLES:
       const auto key = load_recovery_key(ctx, *a);
       plain = backup::open_with_recipient_key(file, key.get(), nullptr, a->file);
     }
-    const auto payload = backup::decode_payload(plain, a->file);
-    const auto plan = ops::plan_restore(store, payload, a->file, a->rename);
+    auto payload = backup::decode_payload(plain, a->file);
+    ops::keep_only_entries(payload, a->only, a->file);
+    const auto plan = store ? ops::plan_restore(*store, payload, a->file, a->rename)
+                            : ops::plan_restore_into_new_store(payload, a->file);
 
     const auto report = [&](bool applied) {
       if (ctx.options.json) {
@@ -95,6 +110,7 @@ EXAMPLES:
           actions.push_back({{"name", x.name}, {"backup_name", x.backup_name},
                              {"action", x.action}, {"detail", x.detail}});
         ctx.out << nlohmann::json{{"file", a->file}, {"dry_run", !applied},
+                                  {"new_store", new_store},
                                   {"backup_created", time_or_null(payload.created)},
                                   {"actions", actions}}
                        .dump(2, ' ', false, k_invalid_utf8)
@@ -102,7 +118,11 @@ EXAMPLES:
         return;
       }
       ctx.out << (applied ? "restored from " : "would restore from ") << a->file
-              << " (backup of " << time_or_null(payload.created).get<std::string>() << "):\n";
+              << " (backup of " << time_or_null(payload.created).get<std::string>() << ")"
+              << (new_store ? " into a new store at " + ctx.store_path().string() +
+                                  " (there is none yet: keysafe init first)"
+                            : "")
+              << ":\n";
       for (const auto& x : plan.actions)
         ctx.out << "  " << x.action << "  " << x.name << ": " << x.detail << '\n';
     };
@@ -125,8 +145,8 @@ EXAMPLES:
     for (std::size_t i = 0; i < plan.actions.size(); ++i)
       needs_unlock = needs_unlock || (plan.actions[i].action != "unchanged" &&
                                       payload.entries[i].private_key_pkcs8.has_value());
-    if (needs_unlock) ctx.unlock(store);
-    ops::apply_restore(store, payload, plan, ctx.env.now());
+    if (needs_unlock) ctx.unlock(*store);
+    ops::apply_restore(*store, payload, plan, ctx.env.now());
     report(true);
     return 0;
   };

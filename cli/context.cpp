@@ -51,6 +51,12 @@ std::filesystem::path Context::store_path() const {
   return base / "keysafe" / "keystore.db";
 }
 
+std::optional<std::filesystem::path> Context::named_store() const {
+  if (options.store.empty() && !env.getenv("KEYSAFE_STORE").value_or("").size())
+    return std::nullopt;
+  return store_path();
+}
+
 store::Keystore Context::open_store() const { return store::Keystore::open(store_path()); }
 
 store::Keystore Context::open_store_for_listing() const {

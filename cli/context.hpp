@@ -47,6 +47,8 @@ struct Context {
   // --store, else KEYSAFE_STORE, else $XDG_DATA_HOME/keysafe/keystore.db
   // (XDG_DATA_HOME defaults to ~/.local/share).
   std::filesystem::path store_path() const;
+  // The store when --store or KEYSAFE_STORE named it (printed commands must name it too).
+  std::optional<std::filesystem::path> named_store() const;
   store::Keystore open_store() const;
   // For commands that only read entries (list, show): skips the header checksum.
   store::Keystore open_store_for_listing() const;

@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 25> k_commands = {{
+  static const std::array<CommandSpec, 26> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -42,6 +42,7 @@ std::span<const CommandSpec> commands() {
        setup_renew},
       {"calendar", "write an iCalendar file with a reminder before each expiry",
        setup_calendar},
+      {"find-key", "find the backup that holds a certificate's key (headers only, no secret)", setup_find_key},
   }};
   return k_commands;
 }

@@ -69,9 +69,10 @@ ContainerKind detect_container(std::span<const std::uint8_t> file, std::string_v
 Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
                            std::span<const std::uint8_t> passphrase, const crypto::KdfParams& kdf,
                            std::int64_t created, const std::vector<std::string>& names,
-                           const std::vector<std::string>& spki_sha256) {
+                           const std::vector<std::string>& spki_sha256,
+                           const std::vector<bool>& private_key) {
   const Bytes salt = random_bytes(16);
-  const nlohmann::json header = {
+  nlohmann::json header = {
       {"format", "keysafe-backup"},
       {"version", k_container_version},
       {"encryption", "scrypt/aes-256-gcm"},
@@ -81,6 +82,7 @@ Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
       {"names", names},
       {"spki_sha256", spki_sha256},
   };
+  if (!private_key.empty()) header["private_key"] = private_key;
   const std::string head = std::string(k_magic_line) + header.dump() + "\n";
   const SecureBytes key = crypto::derive_kek(passphrase, salt, kdf);
   const Bytes body = crypto::aead_seal(key, payload, as_span(head));
@@ -115,6 +117,10 @@ ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view
     h.created = detail::integer_field<std::int64_t>(j, "created");
     h.names = j.value("names", std::vector<std::string>{});
     h.spki_sha256 = j.value("spki_sha256", std::vector<std::string>{});
+    h.private_key = j.value("private_key", std::vector<bool>{});
+    if (h.names.size() != h.spki_sha256.size() ||
+        (!h.private_key.empty() && h.private_key.size() != h.names.size()))
+      throw std::invalid_argument("\"names\", \"spki_sha256\" and \"private_key\" differ in length");
   } catch (const Error&) {
     throw;
   } catch (const std::exception& ex) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "keysafe/backup/container.hpp"
+#include "keysafe/backup/index.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
@@ -33,6 +34,28 @@ void check_key(const backup::BackupEntry& e, std::string_view source) {
 }
 
 }  // namespace
+
+std::filesystem::path write_backup_index(const std::filesystem::path& backup_file,
+                                         std::span<const std::uint8_t> backup_bytes,
+                                         std::int64_t created,
+                                         const std::vector<std::string>& names,
+                                         const std::vector<std::string>& spki_sha256,
+                                         const std::vector<bool>& private_key) {
+  backup::BackupIndex index;
+  index.backup = backup_file.filename().string();
+  index.backup_sha256 = to_hex(sha256(backup_bytes));
+  index.created = created;
+  index.names = names;
+  index.spki_sha256 = spki_sha256;
+  index.private_key = private_key;
+  std::filesystem::path index_file = backup_file;
+  index_file += std::string(backup::k_index_suffix);
+  // 0600 like the backup: entry names are not secret, but nobody else needs them. Replaced
+  // when there is one: an index describes only the file beside it, which was just written.
+  files::write_file_atomically(index_file, backup::encode_index(index), 0600,
+                               files::Overwrite::Allow);
+  return index_file;
+}
 
 std::vector<store::KeyRecord> select_entries(store::Keystore& store,
                                              const std::vector<std::string>& names, bool all) {
@@ -100,14 +123,17 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
   const SecureBytes plain = backup::encode_payload(payload);
   std::vector<std::string> names;
   std::vector<std::string> hashes;
+  std::vector<bool> private_keys;
   for (const auto& e : payload.entries) {
     names.push_back(e.name);
     hashes.push_back(e.spki_sha256);
+    private_keys.push_back(e.private_key_pkcs8.has_value());
   }
   const Bytes sealed =
       target.recipient != nullptr
           ? backup::seal_to_recipient(plain, target.recipient)
-          : backup::seal_with_passphrase(plain, *target.passphrase, target.kdf, now, names, hashes);
+          : backup::seal_with_passphrase(plain, *target.passphrase, target.kdf, now, names, hashes,
+                                            private_keys);
   files::write_file_atomically(file, std::string_view(reinterpret_cast<const char*>(sealed.data()),
                                                sealed.size()),
                         0600, force ? files::Overwrite::Allow : files::Overwrite::Refuse);
@@ -129,6 +155,12 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
     result.verification =
         "read back byte for byte; CMS EnvelopedData addressed to the recovery certificate "
         "(opening it needs the recovery key)";
+    // Opaque without the recovery key: the clear index beside it makes it findable (find-key).
+    try {
+      result.index_file = write_backup_index(file, on_disk, now, names, hashes, private_keys);
+    } catch (const Error& e) {
+      throw fail("its index could not be written: " + e.summary() + " (" + e.cause() + ")");
+    }
   } else {
     SecureBytes reopened;
     try {
@@ -222,6 +254,55 @@ RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& pa
     }
     taken.push_back(a.name);
     plan.actions.push_back(std::move(a));
+  }
+  return plan;
+}
+
+void check_only_names(const std::vector<std::string>& in_backup,
+                      const std::vector<std::string>& only, std::string_view source) {
+  for (const auto& n : only)
+    if (std::find(in_backup.begin(), in_backup.end(), n) == in_backup.end()) {
+      std::string names;
+      for (const auto& b : in_backup) names += (names.empty() ? "" : ", ") + quoted(b);
+      throw Error(Errc::NotFound,
+                  "the backup \"" + std::string(source) + "\" has no entry named " + quoted(n),
+                  "it holds " + (names.empty() ? std::string("no entries") : names),
+                  "name one of its entries with --only (keysafe find-key CERT --in DIR says "
+                  "which backup and entry hold a key)");
+    }
+}
+
+void keep_only_entries(backup::BackupPayload& payload, const std::vector<std::string>& only,
+                       std::string_view source) {
+  if (only.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& e : payload.entries) names.push_back(e.name);
+  check_only_names(names, only, source);
+  std::erase_if(payload.entries, [&](const backup::BackupEntry& e) {
+    return std::find(only.begin(), only.end(), e.name) == only.end();
+  });
+}
+
+RestorePlan plan_restore_into_new_store(const backup::BackupPayload& payload,
+                                        std::string_view source) {
+  RestorePlan plan;
+  for (const auto& e : payload.entries) {
+    // The same checks as plan_restore: a dry run without a store proves as much.
+    check_key(e, source);
+    for (const auto& c : e.certificates) {
+      const auto cert = x509::certificate_from_der(c.der);
+      if (x509::spki_sha256_hex(x509::spki_der(cert.get())) != e.spki_sha256)
+        throw Error(Errc::Damaged,
+                    "a certificate of " + quoted(e.name) + " in \"" + std::string(source) +
+                        "\" does not pair with its key",
+                    "the backup is damaged or was altered", "use another copy of the backup");
+    }
+    plan.actions.push_back(
+        {e.name, e.name, "create",
+         e.private_key_pkcs8 ? "key, " + std::to_string(e.certificates.size()) +
+                                   " certificate(s), " + std::to_string(e.requests.size()) +
+                                   " request(s)"
+                             : "certificate only, no private key"});
   }
   return plan;
 }

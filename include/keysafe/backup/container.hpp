@@ -27,6 +27,9 @@ struct ContainerHeader {
   std::int64_t created = 0;
   std::vector<std::string> names;
   std::vector<std::string> spki_sha256;
+  // One per name: whether the entry's private key is in the backup. Empty in headers written
+  // before keysafe recorded it (find-key then treats every entry as holding its key).
+  std::vector<bool> private_key;
 };
 
 // Throws BadInput when the data is neither kind of keysafe backup.
@@ -35,7 +38,8 @@ ContainerKind detect_container(std::span<const std::uint8_t> file, std::string_v
 Bytes seal_with_passphrase(std::span<const std::uint8_t> payload,
                            std::span<const std::uint8_t> passphrase, const crypto::KdfParams& kdf,
                            std::int64_t created, const std::vector<std::string>& names,
-                           const std::vector<std::string>& spki_sha256);
+                           const std::vector<std::string>& spki_sha256,
+                           const std::vector<bool>& private_key = {});
 // Reads the header without the passphrase (to list what a backup holds, or say it is newer).
 ContainerHeader read_header(std::span<const std::uint8_t> file, std::string_view source);
 // FilePassword when the passphrase does not open it; Damaged when altered or truncated.

@@ -32,7 +32,17 @@ struct BackupResult {
   std::size_t private_keys = 0;
   std::size_t certificates = 0;
   std::string verification;  // what the read-back check proved
+  std::filesystem::path index_file;  // recipient backups: the clear index beside the file
 };
+
+// Writes FILE.index.json beside a recipient backup (docs/FORMAT.md "Backup index"): its
+// entries' names and SPKI hashes, its date and the SHA-256 of `backup_bytes`. Atomic, 0600.
+std::filesystem::path write_backup_index(const std::filesystem::path& backup_file,
+                                         std::span<const std::uint8_t> backup_bytes,
+                                         std::int64_t created,
+                                         const std::vector<std::string>& names,
+                                         const std::vector<std::string>& spki_sha256,
+                                         const std::vector<bool>& private_key);
 
 // Seals, writes 0600 (temp + fsync + link/rename, never over a file without `force`), reads
 // the file back and verifies it, then records the backup time of every key in it.
@@ -58,6 +68,18 @@ struct RestorePlan {
 // conflict unless `rename`.
 RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
                          std::string_view source, bool rename);
+
+// `restore --only`: NotFound naming the backup's entries when a name in `only` is not one of
+// `in_backup`. keep_only_entries drops every other entry from the payload (nothing when
+// `only` is empty).
+void check_only_names(const std::vector<std::string>& in_backup,
+                      const std::vector<std::string>& only, std::string_view source);
+void keep_only_entries(backup::BackupPayload& payload, const std::vector<std::string>& only,
+                       std::string_view source);
+
+// `restore --dry-run` where there is no store yet: the same checks, every entry "create".
+RestorePlan plan_restore_into_new_store(const backup::BackupPayload& payload,
+                                        std::string_view source);
 
 // Applies the plan in one transaction. The store must be unlocked.
 std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
