@@ -83,19 +83,20 @@ class Scanner final {
   void visit(const files::WalkedFile& f) {
     ++m_result.files_seen;
     if (ends_with(f.name, backup::k_index_suffix)) return read_index(f);
+    // A recipient backup is read through its index (met on its own); none is there to read.
+    const std::string index = f.name + std::string(backup::k_index_suffix);
+    struct stat st {};
+    const bool has_index = ::fstatat(f.dir_fd, index.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (has_index) return;
     const auto head = files::read_prefix_at(f.dir_fd, f.name, k_header_read_limit);
     if (!head) return;
     const std::string_view text(reinterpret_cast<const char*>(head->data()), head->size());
     if (text.starts_with("KEYSAFE-BACKUP ")) return read_passphrase_header(f, *head);
-    // A recipient backup is opaque without its recovery key: say so when it has no index.
-    if (ends_with(f.name, ".p7m") && !head->empty() && (*head)[0] == 0x30) {
-      struct stat st {};
-      const std::string index = f.name + std::string(backup::k_index_suffix);
-      if (::fstatat(f.dir_fd, index.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-        m_result.problems.push_back(
-            {f.path, "a recipient backup without an index (" + index +
-                         "): what it holds cannot be told without its recovery key"});
-    }
+    // Opaque without its recovery key: say so when it has no index.
+    if (ends_with(f.name, ".p7m") && !head->empty() && (*head)[0] == 0x30)
+      m_result.problems.push_back(
+          {f.path, "a recipient backup without an index (" + index +
+                       "): what it holds cannot be told without its recovery key"});
   }
 
  private:
