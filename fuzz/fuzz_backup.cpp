@@ -1,9 +1,10 @@
 // libFuzzer target: backup files as `restore` reads them — the container (magic line, clear
 // header, AES-256-GCM with a passphrase-derived key) and, separately, the JSON payload that the
 // container protects (the fuzzer cannot forge the AEAD tag, so the payload decoder gets the raw
-// input too).
+// input too), and the clear index written beside recipient backups.
 #include "fuzz_support.hpp"
 #include "keysafe/backup/container.hpp"
+#include "keysafe/backup/index.hpp"
 #include "keysafe/backup/payload.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -20,5 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                   "fuzz input");
   });
   expect_error_or_success([&] { (void)keysafe::backup::decode_payload(bytes, "fuzz input"); });
+  // The index beside a recipient backup is read by find-key from any directory.
+  expect_error_or_success([&] { (void)keysafe::backup::decode_index(bytes, "fuzz input"); });
   return 0;
 }

@@ -41,7 +41,9 @@ BackupIndex decode_index(std::span<const std::uint8_t> data, std::string_view so
   };
   if (data.size() > k_max_index_size) throw damaged("it is larger than any index keysafe writes");
   const auto j = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
-  if (!j.is_object() || j.value("format", "") != "keysafe-backup-index")
+  // A "format" that is not a string: value() would throw nlohmann's type_error.
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != "keysafe-backup-index")
     throw damaged("it is not JSON with \"format\": \"keysafe-backup-index\"");
   BackupIndex index;
   try {

@@ -81,6 +81,9 @@ TEST(BackupIndex, RefusesWhatKeysafeNeverWrites) {
   const std::string head = R"({"format":"keysafe-backup-index","version":1,"created":1,)";
   EXPECT_TRUE(damaged("not json"));
   EXPECT_TRUE(damaged(R"({"format":"something-else"})"));
+  EXPECT_TRUE(damaged(R"({"format":1})"));
+  EXPECT_TRUE(damaged(head + R"("backup":"x","backup_sha256":")" + k_c +
+                      R"(","names":["a"],"spki_sha256":[")" + k_a + R"("],"private_key":"yes"})"));
   EXPECT_TRUE(damaged(head + R"("backup":"../x","backup_sha256":")" + k_c +
                       R"(","names":[],"spki_sha256":[]})"));
   EXPECT_TRUE(damaged(head + R"("backup":"x","backup_sha256":"zz","names":[],"spki_sha256":[]})"));
