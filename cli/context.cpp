@@ -52,8 +52,8 @@ std::filesystem::path Context::store_path() const {
 }
 
 std::optional<std::filesystem::path> Context::named_store() const {
-  if (options.store.empty() && !env.getenv("KEYSAFE_STORE").value_or("").size())
-    return std::nullopt;
+  const auto from_env = env.getenv("KEYSAFE_STORE");
+  if (options.store.empty() && (!from_env || from_env->empty())) return std::nullopt;
   return store_path();
 }
 
