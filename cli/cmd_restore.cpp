@@ -9,6 +9,7 @@
 #include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
+#include "restore_report.hpp"
 
 namespace keysafe::cli {
 
@@ -61,6 +62,12 @@ Action setup_restore(CLI::App& cmd) {
 Restores into any store, for example a new one on another machine (keysafe init first).
 A key already in the store (same public key) is never duplicated: what it lacks is added.
 A name taken by a different key is refused unless --rename. Nothing changes on any error.
+A complete backup (backup --all) also brings back local CAs with every certificate they
+issued and revoked and their CRL number, deployments and settings: a CA role joins its entry
+(issued records and revocations are added, never removed), a deployment to a directory the
+store already deploys to is skipped, and a setting the store has with another value is kept;
+each is listed. The audit log gets one event naming the file, its SHA-256 and its date.
+To restore and redeploy everything on a new host in one command: keysafe recover.
 
 EXAMPLES:
   keysafe restore www.example.com.kbk --dry-run
@@ -90,21 +97,17 @@ EXAMPLES:
 
     const auto report = [&](bool applied) {
       if (ctx.options.json) {
-        nlohmann::json actions = nlohmann::json::array();
-        for (const auto& x : plan.actions)
-          actions.push_back({{"name", x.name}, {"backup_name", x.backup_name},
-                             {"action", x.action}, {"detail", x.detail}});
-        ctx.out << nlohmann::json{{"file", a->file}, {"dry_run", !applied},
-                                  {"backup_created", time_or_null(payload.created)},
-                                  {"actions", actions}}
-                       .dump(2, ' ', false, k_invalid_utf8)
-                << '\n';
+        nlohmann::json j = restore_plan_json(plan);
+        j["file"] = a->file;
+        j["dry_run"] = !applied;
+        j["backup_created"] = time_or_null(payload.created);
+        j["payload_version"] = payload.version;
+        ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
         return;
       }
       ctx.out << (applied ? "restored from " : "would restore from ") << a->file
               << " (backup of " << time_or_null(payload.created).get<std::string>() << "):\n";
-      for (const auto& x : plan.actions)
-        ctx.out << "  " << x.action << "  " << x.name << ": " << x.detail << '\n';
+      render_restore_plan_text(plan, ctx.out);
     };
     if (plan.has_conflict) {
       if (!ctx.options.json) report(false);
@@ -121,12 +124,8 @@ EXAMPLES:
       report(false);
       return 0;
     }
-    bool needs_unlock = false;
-    for (std::size_t i = 0; i < plan.actions.size(); ++i)
-      needs_unlock = needs_unlock || (plan.actions[i].action != "unchanged" &&
-                                      payload.entries[i].private_key_pkcs8.has_value());
-    if (needs_unlock) ctx.unlock(store);
-    ops::apply_restore(store, payload, plan, ctx.env.now());
+    if (plan.needs_unlock(payload)) ctx.unlock(store);
+    ops::apply_restore(store, payload, plan, {a->file, to_hex(sha256(file))}, ctx.env.now());
     report(true);
     return 0;
   };

@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 25> k_commands = {{
+  static const std::array<CommandSpec, 26> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -18,6 +18,7 @@ std::span<const CommandSpec> commands() {
       {"backup", "write a verified, encrypted backup of keys, certificates and requests",
        setup_backup},
       {"restore", "restore a backup into this store (any machine)", setup_restore},
+      {"recover", "after losing a host: store, restore and redeploy from one backup", setup_recover},
       {"export", "export an entry as PKCS#12, PEM or DER, verified after writing", setup_export},
       {"import", "import keys and certificates (PKCS#12, PEM, DER, PKCS#7), paired by key",
        setup_import},
