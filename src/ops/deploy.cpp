@@ -273,6 +273,7 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
                        t.certificate.fingerprint_sha256 + ", private key to " + dir.string() +
                        " (layout " + row.layout + ")";
   if (result.forced) detail += ", foreign files replaced (--force)";
+  if (request.files_only) detail += ", files only (recover: test, reload and probe follow)";
   store.record("deployed", request.name, detail);
   store.write([&](store::Database& db) { store::save_deployment(db, row); });
 
