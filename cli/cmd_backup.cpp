@@ -56,7 +56,10 @@ Action setup_backup(CLI::App& cmd) {
       ->type_name("LOG2N");
   cmd.footer(R"(
 One file holds, for each entry: the private key, its certificates (current and history)
-with chains, its requests and its metadata. It is encrypted and authenticated with the
+with chains, its requests and its metadata; for a local CA, its CA role (parent, CRL
+number, every certificate it issued with revocations); and the entry's deployments (target,
+layout, files, test/reload commands, probe). --all also holds the store's settings, so that
+restore (or recover) into an empty store gives back the whole store. It is encrypted and authenticated with the
 backup passphrase (scrypt + AES-256-GCM; docs/FORMAT.md), written 0600 through a temp file,
 then read back and verified before the store records the backup. Without a terminal,
 --yes is required: whoever holds the file and its passphrase can impersonate the sites.
@@ -96,12 +99,16 @@ EXAMPLES:
                 "Backup passphrase: "},
           true);
     }
-    const auto r = ops::write_backup(store, keys, target, a->output, a->force, ctx.env.now());
+    const auto r = ops::write_backup(store, keys, target, a->output, a->force, ctx.env.now(), a->all);
     if (ctx.options.json) {
       ctx.out << nlohmann::json{{"file", r.file.string()},
                                 {"entries", names},
                                 {"private_keys", r.private_keys},
                                 {"certificates", r.certificates},
+                                {"authorities", r.authorities},
+                                {"issued", r.issued},
+                                {"deployments", r.deployments},
+                                {"settings", r.settings},
                                 {"encryption", recipient ? "cms-enveloped-data" : "passphrase"},
                                 {"verified", true},
                                 {"verification", r.verification},
@@ -113,8 +120,12 @@ EXAMPLES:
     } else {
       ctx.out << "backed up " << r.entries << " entr" << (r.entries == 1 ? "y" : "ies") << " ("
               << r.private_keys << " private key(s), " << r.certificates
-              << " certificate(s)) to " << r.file.string() << " (mode 0600)\n"
-              << "verified: " << r.verification << "\n";
+              << " certificate(s)) to " << r.file.string() << " (mode 0600)\n";
+      if (r.authorities + r.deployments + r.settings > 0)
+        ctx.out << "with " << r.authorities << " local CA(s) (" << r.issued
+                << " issued certificate record(s)), " << r.deployments << " deployment(s), "
+                << r.settings << " setting(s)\n";
+      ctx.out << "verified: " << r.verification << "\n";
       if (!r.index_file.empty())
         ctx.out << "index (names and public-key hashes, for keysafe find-key): "
                 << r.index_file.string() << '\n';

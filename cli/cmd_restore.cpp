@@ -9,6 +9,8 @@
 #include "keysafe/secret_variables.hpp"
 #include "passphrase.hpp"
 #include "render.hpp"
+#include "backup_open.hpp"
+#include "restore_report.hpp"
 
 namespace keysafe::cli {
 
@@ -22,25 +24,6 @@ struct RestoreArgs {
   std::vector<std::string> only;
 };
 
-ossl::PKey load_recovery_key(const Context& ctx, const RestoreArgs& a) {
-  const SecureBytes data = files::read_secret_file(a.recovery_key);
-  std::vector<formats::DecodedKey> keys;
-  try {
-    keys = formats::read_private_keys(data, a.recovery_key, std::nullopt);
-  } catch (const Error& e) {
-    if (e.code() != Errc::FilePassword) throw;
-    // An encrypted key: its password comes from the in-passphrase sources.
-    const auto pass = acquire_secret(ctx, {a.in_passphrase_file, "--in-passphrase-file",
-                                           k_env_in_passphrase, "Recovery key password: "},
-                                     false);
-    keys = formats::read_private_keys(data, a.recovery_key, pass);
-  }
-  if (keys.size() != 1)
-    throw Error(Errc::BadInput, "\"" + a.recovery_key + "\" must hold exactly one private key",
-                "it holds " + std::to_string(keys.size()),
-                "give the recovery certificate's private key alone");
-  return std::move(keys.front().key);
-}
 }  // namespace
 
 Action setup_restore(CLI::App& cmd) {
@@ -66,6 +49,12 @@ Action setup_restore(CLI::App& cmd) {
 Restores into any store, for example a new one on another machine (keysafe init first).
 A key already in the store (same public key) is never duplicated: what it lacks is added.
 A name taken by a different key is refused unless --rename. Nothing changes on any error.
+A complete backup (backup --all) also brings back local CAs with every certificate they
+issued and revoked and their CRL number, deployments and settings: a CA role joins its entry
+(issued records and revocations are added, never removed), a deployment to a directory the
+store already deploys to is skipped, and a setting the store has with another value is kept;
+each is listed. The audit log gets one event naming the file, its SHA-256 and its date.
+To restore and redeploy everything on a new host in one command: keysafe recover.
 --dry-run also works where there is no store yet: it shows what a new store would receive.
 
 EXAMPLES:
@@ -82,39 +71,23 @@ EXAMPLES:
         a->dry_run && !std::filesystem::exists(ctx.store_path(), no_store) && !no_store;
     std::optional<store::Keystore> store;
     if (!new_store) store.emplace(ctx.open_store());
-    SecureBytes plain;
-    if (kind == backup::ContainerKind::Passphrase) {
-      // A newer or damaged file, or an --only name it does not hold, before prompting.
+    // An --only name the backup lacks is refused before any prompt (its clear header).
+    if (kind == backup::ContainerKind::Passphrase)
       ops::check_only_names(backup::read_header(file, a->file).names, a->only, a->file);
-      const auto pass = acquire_secret(ctx, {a->in_passphrase_file, "--in-passphrase-file",
-                                             k_env_in_passphrase, "Backup passphrase: "},
-                                       false);
-      plain = backup::open_with_passphrase(file, *pass, a->file);
-    } else {
-      if (a->recovery_key.empty())
-        throw Error(Errc::Usage, "\"" + a->file + "\" is encrypted to a recovery certificate",
-                    "opening it needs that certificate's private key",
-                    "add --recovery-key RECOVERY-KEY.pem");
-      const auto key = load_recovery_key(ctx, *a);
-      plain = backup::open_with_recipient_key(file, key.get(), nullptr, a->file);
-    }
-    auto payload = backup::decode_payload(plain, a->file);
+    auto payload = open_backup_file(ctx, a->file, file, {a->in_passphrase_file, a->recovery_key});
     ops::keep_only_entries(payload, a->only, a->file);
     const auto plan = store ? ops::plan_restore(*store, payload, a->file, a->rename)
-                            : ops::plan_restore_into_new_store(payload, a->file);
+                            : ops::plan_restore(payload, a->file);
 
     const auto report = [&](bool applied) {
       if (ctx.options.json) {
-        nlohmann::json actions = nlohmann::json::array();
-        for (const auto& x : plan.actions)
-          actions.push_back({{"name", x.name}, {"backup_name", x.backup_name},
-                             {"action", x.action}, {"detail", x.detail}});
-        ctx.out << nlohmann::json{{"file", a->file}, {"dry_run", !applied},
-                                  {"new_store", new_store},
-                                  {"backup_created", time_or_null(payload.created)},
-                                  {"actions", actions}}
-                       .dump(2, ' ', false, k_invalid_utf8)
-                << '\n';
+        nlohmann::json j = restore_plan_json(plan);
+        j["file"] = a->file;
+        j["dry_run"] = !applied;
+        j["new_store"] = new_store;
+        j["backup_created"] = time_or_null(payload.created);
+        j["payload_version"] = payload.version;
+        ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
         return;
       }
       ctx.out << (applied ? "restored from " : "would restore from ") << a->file
@@ -123,8 +96,7 @@ EXAMPLES:
                                   " (there is none yet: keysafe init first)"
                             : "")
               << ":\n";
-      for (const auto& x : plan.actions)
-        ctx.out << "  " << x.action << "  " << x.name << ": " << x.detail << '\n';
+      render_restore_plan_text(plan, ctx.out);
     };
     if (plan.has_conflict) {
       if (!ctx.options.json) report(false);
@@ -141,12 +113,8 @@ EXAMPLES:
       report(false);
       return 0;
     }
-    bool needs_unlock = false;
-    for (std::size_t i = 0; i < plan.actions.size(); ++i)
-      needs_unlock = needs_unlock || (plan.actions[i].action != "unchanged" &&
-                                      payload.entries[i].private_key_pkcs8.has_value());
-    if (needs_unlock) ctx.unlock(*store);
-    ops::apply_restore(*store, payload, plan, ctx.env.now());
+    if (plan.needs_unlock(payload)) ctx.unlock(*store);
+    ops::apply_restore(*store, payload, plan, {a->file, to_hex(sha256(file))}, ctx.env.now());
     report(true);
     return 0;
   };

@@ -28,6 +28,7 @@ Action setup_list(CLI::App& command);
 Action setup_show(CLI::App& command);
 Action setup_backup(CLI::App& command);
 Action setup_restore(CLI::App& command);
+Action setup_recover(CLI::App& command);
 Action setup_config(CLI::App& command);
 Action setup_export(CLI::App& command);
 Action setup_import(CLI::App& command);

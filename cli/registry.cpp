@@ -1,12 +1,11 @@
 // Every command, listed explicitly, in the order --help shows them.
-#include <array>
-
 #include "commands.hpp"
 
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 26> k_commands = {{
+  // A plain array: adding a command is one line, no count to keep in step.
+  static const CommandSpec k_commands[] = {
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -18,6 +17,7 @@ std::span<const CommandSpec> commands() {
       {"backup", "write a verified, encrypted backup of keys, certificates and requests",
        setup_backup},
       {"restore", "restore a backup into this store (any machine)", setup_restore},
+      {"recover", "after losing a host: store, restore and redeploy from one backup", setup_recover},
       {"export", "export an entry as PKCS#12, PEM or DER, verified after writing", setup_export},
       {"import", "import keys and certificates (PKCS#12, PEM, DER, PKCS#7), paired by key",
        setup_import},
@@ -43,7 +43,7 @@ std::span<const CommandSpec> commands() {
       {"calendar", "write an iCalendar file with a reminder before each expiry",
        setup_calendar},
       {"find-key", "find the backup that holds a certificate's key (headers only, no secret)", setup_find_key},
-  }};
+  };
   return k_commands;
 }
 

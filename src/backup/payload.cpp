@@ -45,6 +45,93 @@ std::vector<std::string> names(const Json& j) {
   for (const auto& s : j) out.push_back(text(s));
   return out;
 }
+Json optional_text(const std::optional<std::string>& s) {
+  return s ? Json(SecureString(s->begin(), s->end())) : Json(nullptr);
+}
+std::optional<std::string> optional_text(const Json& j) {
+  if (j.is_null()) return std::nullopt;
+  return text(j);
+}
+Json optional_integer(const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+std::optional<std::int64_t> optional_integer(const Json& object, const char* key) {
+  if (object.at(key).is_null()) return std::nullopt;
+  return detail::integer_field<std::int64_t>(object, key);
+}
+
+Json encode_authority(const BackupAuthority& a) {
+  Json issued = Json::array();
+  for (const auto& r : a.issued)
+    issued.push_back({{"serial", secure(r.serial)},
+                      {"subject", secure(r.subject)},
+                      {"fingerprint_sha256", secure(r.fingerprint_sha256)},
+                      {"key_name", optional_text(r.key_name)},
+                      {"not_after", r.not_after},
+                      {"issued_at", r.issued_at},
+                      {"revoked_at", optional_integer(r.revoked_at)},
+                      {"revocation_reason", secure(r.revocation_reason)}});
+  return {{"entry", secure(a.entry)},
+          {"spki_sha256", secure(a.spki_sha256)},
+          {"parent", optional_text(a.parent)},
+          {"parent_spki_sha256", optional_text(a.parent_spki_sha256)},
+          {"crl_number", a.crl_number},
+          {"created_at", a.created_at},
+          {"issued", std::move(issued)}};
+}
+
+BackupAuthority decode_authority(const Json& j) {
+  BackupAuthority a;
+  a.entry = text(j.at("entry"));
+  a.spki_sha256 = text(j.at("spki_sha256"));
+  a.parent = optional_text(j.at("parent"));
+  a.parent_spki_sha256 = optional_text(j.at("parent_spki_sha256"));
+  a.crl_number = detail::integer_field<std::int64_t>(j, "crl_number");
+  a.created_at = detail::integer_field<std::int64_t>(j, "created_at");
+  for (const auto& i : j.at("issued")) {
+    BackupIssued r;
+    r.serial = text(i.at("serial"));
+    r.subject = text(i.at("subject"));
+    r.fingerprint_sha256 = text(i.at("fingerprint_sha256"));
+    r.key_name = optional_text(i.at("key_name"));
+    r.not_after = detail::integer_field<std::int64_t>(i, "not_after");
+    r.issued_at = detail::integer_field<std::int64_t>(i, "issued_at");
+    r.revoked_at = optional_integer(i, "revoked_at");
+    r.revocation_reason = text(i.at("revocation_reason"));
+    a.issued.push_back(std::move(r));
+  }
+  return a;
+}
+
+Json encode_deployment(const BackupDeployment& d) {
+  Json files = Json::array();
+  for (const auto& f : d.files) files.push_back({{"path", secure(f.path)}, {"sha256", secure(f.sha256)}});
+  return {{"entry", secure(d.entry)},
+          {"spki_sha256", secure(d.spki_sha256)},
+          {"target_dir", secure(d.target_dir)},
+          {"layout", secure(d.layout)},
+          {"files", std::move(files)},
+          {"test_cmd", optional_text(d.test_cmd)},
+          {"reload_cmd", optional_text(d.reload_cmd)},
+          {"probe", optional_text(d.probe)},
+          {"sni", optional_text(d.sni)},
+          {"certificate_fingerprint", secure(d.certificate_fingerprint)},
+          {"deployed_at", d.deployed_at}};
+}
+
+BackupDeployment decode_deployment(const Json& j) {
+  BackupDeployment d;
+  d.entry = text(j.at("entry"));
+  d.spki_sha256 = text(j.at("spki_sha256"));
+  d.target_dir = text(j.at("target_dir"));
+  d.layout = text(j.at("layout"));
+  for (const auto& f : j.at("files")) d.files.push_back({text(f.at("path")), text(f.at("sha256"))});
+  d.test_cmd = optional_text(j.at("test_cmd"));
+  d.reload_cmd = optional_text(j.at("reload_cmd"));
+  d.probe = optional_text(j.at("probe"));
+  d.sni = optional_text(j.at("sni"));
+  d.certificate_fingerprint = text(j.at("certificate_fingerprint"));
+  d.deployed_at = detail::integer_field<std::int64_t>(j, "deployed_at");
+  return d;
+}
 
 }  // namespace
 
@@ -79,11 +166,22 @@ SecureBytes encode_payload(const BackupPayload& payload) {
     if (e.private_key_pkcs8) entry["private_key_pkcs8"] = secure(to_base64(*e.private_key_pkcs8));
     entries.push_back(std::move(entry));
   }
+  Json authorities = Json::array();
+  for (const auto& a : payload.authorities) authorities.push_back(encode_authority(a));
+  Json deployments = Json::array();
+  for (const auto& d : payload.deployments) deployments.push_back(encode_deployment(d));
+  Json settings = Json::array();
+  for (const auto& s : payload.settings)
+    settings.push_back({{"key", secure(s.key)}, {"value", secure(to_base64(s.value))}});
   Json doc = {{"format", "keysafe-backup-payload"},
               {"version", k_payload_version},
               {"created", payload.created},
               {"written_by", secure(payload.written_by)},
-              {"entries", std::move(entries)}};
+              {"scope", secure(payload.scope)},
+              {"entries", std::move(entries)},
+              {"authorities", std::move(authorities)},
+              {"deployments", std::move(deployments)},
+              {"settings", std::move(settings)}};
   const SecureString serialised = doc.dump();
   return SecureBytes(serialised.begin(), serialised.end());
 }
@@ -105,6 +203,7 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
                   "its payload version is " + std::to_string(version) +
                       "; this keysafe reads version " + std::to_string(k_payload_version),
                   "restore it with a newer keysafe");
+    p.version = version;
     p.created = detail::integer_field<std::int64_t>(doc, "created");
     p.written_by = doc.contains("written_by") ? text(doc.at("written_by")) : std::string();
     for (auto& e : doc.at("entries")) {
@@ -133,6 +232,15 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
         b.certificates.push_back(std::move(bc));
       }
       p.entries.push_back(std::move(b));
+    }
+    // Version 1 held entries only: it restores as before, with no CA roles, deployments or
+    // settings.
+    if (version >= 2) {
+      p.scope = text(doc.at("scope"));
+      for (const auto& a : doc.at("authorities")) p.authorities.push_back(decode_authority(a));
+      for (const auto& d : doc.at("deployments")) p.deployments.push_back(decode_deployment(d));
+      for (const auto& s : doc.at("settings"))
+        p.settings.push_back({text(s.at("key")), from_base64<Bytes>(view(s.at("value")))});
     }
   } catch (const Error&) {
     throw;

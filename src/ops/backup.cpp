@@ -2,10 +2,13 @@
 #include "keysafe/ops/backup.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "keysafe/backup/container.hpp"
 #include "keysafe/backup/index.hpp"
 #include "keysafe/files/io.hpp"
+#include "keysafe/ops/clock.hpp"
+#include "store_roles.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
 
@@ -82,7 +85,8 @@ std::vector<store::KeyRecord> select_entries(store::Keystore& store,
 }
 
 backup::BackupPayload collect_backup(store::Keystore& store,
-                                     const std::vector<store::KeyRecord>& keys, std::int64_t now) {
+                                     const std::vector<store::KeyRecord>& keys, std::int64_t now,
+                                     bool whole_store) {
   backup::BackupPayload p;
   p.created = now;
   p.written_by = "keysafe 0.1.0";
@@ -113,13 +117,14 @@ backup::BackupPayload collect_backup(store::Keystore& store,
     }
     p.entries.push_back(std::move(e));
   }
+  collect_store_roles(store, keys, whole_store, p);
   return p;
 }
 
 BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRecord>& keys,
                           const BackupTarget& target, const std::filesystem::path& file,
-                          bool force, std::int64_t now) {
-  const backup::BackupPayload payload = collect_backup(store, keys, now);
+                          bool force, std::int64_t now, bool whole_store) {
+  const backup::BackupPayload payload = collect_backup(store, keys, now, whole_store);
   const SecureBytes plain = backup::encode_payload(payload);
   std::vector<std::string> names;
   std::vector<std::string> hashes;
@@ -178,6 +183,10 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
           a.certificates.size() != b.certificates.size())
         throw fail("entry \"" + a.name + "\" differs after reading back");
     }
+    if (back.authorities.size() != payload.authorities.size() ||
+        back.deployments.size() != payload.deployments.size() ||
+        back.settings.size() != payload.settings.size())
+      throw fail("CA roles, deployments or settings are missing");
     result.verification =
         "read back, decrypted with the backup passphrase, every key opened and matched";
   }
@@ -192,11 +201,18 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
     if (e.private_key_pkcs8) ++result.private_keys;
     result.certificates += e.certificates.size();
   }
+  result.authorities = payload.authorities.size();
+  for (const auto& a : payload.authorities) result.issued += a.issued.size();
+  result.deployments = payload.deployments.size();
+  result.settings = payload.settings.size();
   return result;
 }
 
-RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
-                         std::string_view source, bool rename) {
+namespace {
+
+// `store` is null for a store that does not exist yet.
+RestorePlan plan_restore_into(store::Keystore* store, const backup::BackupPayload& payload,
+                              std::string_view source, bool rename) {
   RestorePlan plan;
   std::vector<std::string> taken;
   for (const auto& e : payload.entries) {
@@ -212,11 +228,11 @@ RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& pa
     RestoreAction a;
     a.backup_name = e.name;
     a.name = e.name;
-    if (auto same_key = store.key_by_spki(e.spki_sha256)) {
+    if (auto same_key = store ? store->key_by_spki(e.spki_sha256) : std::optional<store::KeyRecord>()) {
       a.name = same_key->name;
       std::size_t new_certs = 0;
       for (const auto& c : e.certificates)
-        if (!store.certificate_by_fingerprint(x509::inspect_certificate(
+        if (!store->certificate_by_fingerprint(x509::inspect_certificate(
                                                   x509::certificate_from_der(c.der).get())
                                                   .fingerprint_sha256))
           ++new_certs;
@@ -226,7 +242,7 @@ RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& pa
                  (adds_key ? "; its private key will be added" : "") +
                  (new_certs > 0 ? "; " + std::to_string(new_certs) + " certificate(s) to add"
                                 : "");
-    } else if (store.key_by_name(e.name) ||
+    } else if ((store && store->key_by_name(e.name)) ||
                std::find(taken.begin(), taken.end(), e.name) != taken.end()) {
       if (!rename) {
         a.action = "conflict";
@@ -238,7 +254,7 @@ RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& pa
         do {
           candidate = e.name + "-restored" + (n == 2 ? "" : "-" + std::to_string(n - 1));
           ++n;
-        } while (store.key_by_name(candidate) ||
+        } while ((store && store->key_by_name(candidate)) ||
                  std::find(taken.begin(), taken.end(), candidate) != taken.end());
         a.name = candidate;
         a.action = "rename";
@@ -255,8 +271,11 @@ RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& pa
     taken.push_back(a.name);
     plan.actions.push_back(std::move(a));
   }
+  plan_store_roles(store, payload, plan);
   return plan;
 }
+
+}  // namespace
 
 void check_only_names(const std::vector<std::string>& in_backup,
                       const std::vector<std::string>& only, std::string_view source) {
@@ -278,38 +297,41 @@ void keep_only_entries(backup::BackupPayload& payload, const std::vector<std::st
   std::vector<std::string> names;
   for (const auto& e : payload.entries) names.push_back(e.name);
   check_only_names(names, only, source);
-  std::erase_if(payload.entries, [&](const backup::BackupEntry& e) {
-    return std::find(only.begin(), only.end(), e.name) == only.end();
-  });
+  const auto dropped = [&](const std::string& name) {
+    return std::find(only.begin(), only.end(), name) == only.end();
+  };
+  std::erase_if(payload.entries, [&](const backup::BackupEntry& e) { return dropped(e.name); });
+  // A kept CA keeps its role; the roles and deployments of dropped entries go with them, and
+  // store-wide settings are not "one entry".
+  std::erase_if(payload.authorities,
+                [&](const backup::BackupAuthority& a) { return dropped(a.entry); });
+  std::erase_if(payload.deployments,
+                [&](const backup::BackupDeployment& d) { return dropped(d.entry); });
+  payload.settings.clear();
 }
 
-RestorePlan plan_restore_into_new_store(const backup::BackupPayload& payload,
-                                        std::string_view source) {
-  RestorePlan plan;
-  for (const auto& e : payload.entries) {
-    // The same checks as plan_restore: a dry run without a store proves as much.
-    check_key(e, source);
-    for (const auto& c : e.certificates) {
-      const auto cert = x509::certificate_from_der(c.der);
-      if (x509::spki_sha256_hex(x509::spki_der(cert.get())) != e.spki_sha256)
-        throw Error(Errc::Damaged,
-                    "a certificate of " + quoted(e.name) + " in \"" + std::string(source) +
-                        "\" does not pair with its key",
-                    "the backup is damaged or was altered", "use another copy of the backup");
-    }
-    plan.actions.push_back(
-        {e.name, e.name, "create",
-         e.private_key_pkcs8 ? "key, " + std::to_string(e.certificates.size()) +
-                                   " certificate(s), " + std::to_string(e.requests.size()) +
-                                   " request(s)"
-                             : "certificate only, no private key"});
-  }
-  return plan;
+RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
+                         std::string_view source, bool rename) {
+  return plan_restore_into(&store, payload, source, rename);
+}
+
+RestorePlan plan_restore(const backup::BackupPayload& payload, std::string_view source) {
+  return plan_restore_into(nullptr, payload, source, false);
+}
+
+bool RestorePlan::needs_unlock(const backup::BackupPayload& payload) const {
+  for (std::size_t i = 0; i < actions.size(); ++i)
+    if (actions[i].action != "unchanged" && payload.entries[i].private_key_pkcs8) return true;
+  for (const auto* items : {&authorities, &deployments, &settings})
+    for (const auto& item : *items)
+      if (item.action == "create" || item.action == "merge") return true;
+  return false;
 }
 
 std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
                                                const backup::BackupPayload& payload,
-                                               const RestorePlan& plan, std::int64_t now) {
+                                               const RestorePlan& plan,
+                                               const RestoreSource& source, std::int64_t now) {
   std::vector<store::IncomingEntry> incoming;
   for (std::size_t i = 0; i < payload.entries.size(); ++i) {
     const auto& e = payload.entries[i];
@@ -341,11 +363,23 @@ std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
     in.last_backup_at = payload.created;
     incoming.push_back(std::move(in));
   }
-  if (incoming.empty()) return {};
-  for (std::size_t i = 0; i < plan.actions.size(); ++i)
-    if (plan.actions[i].action != "unchanged")
-      store.record("restored", plan.actions[i].name, plan.actions[i].action + ": " + plan.actions[i].detail);
-  return store.merge_entries(incoming);
+  // One event for the whole restore: what the backup was and what changed. The backup's own
+  // audit chain belongs to the lost store and is not replayed.
+  std::map<std::string, std::size_t> counts;
+  for (const auto& a : plan.actions) ++counts[a.action];
+  std::string summary;
+  for (const auto& [action, n] : counts)
+    summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + action;
+  store.record("restored", "",
+               "restored from " + source.file + " (sha256 " + source.sha256 + ", made " +
+                   format_rfc3339(payload.created) + "): entries: " +
+                   (summary.empty() ? "none" : summary) + store_roles_summary(plan));
+  std::vector<store::MergeOutcome> outcomes;
+  store.write([&](store::Database&) {
+    if (!incoming.empty()) outcomes = store.merge_entries(incoming);
+    apply_store_roles(store, payload, plan);
+  });
+  return outcomes;
 }
 
 }  // namespace keysafe::ops

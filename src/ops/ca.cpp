@@ -541,7 +541,7 @@ CrlResult ca_crl(store::Keystore& store, std::string_view ca, std::int64_t days,
                std::to_string(revoked.size()) + " revoked serial(s), next update " +
                    format_rfc3339(result.next_update));
   store.write([&](store::Database& db) {
-    result.crl_number = store::next_crl_number(db, authority.key_id());
+    result.crl_number = store::next_crl_number(db, authority.key_id(), now);
     const ossl::Crl crl = x509::build_crl(authority.certificate(), authority.private_key(), revoked,
                                           result.crl_number, result.this_update,
                                           result.next_update);

@@ -250,7 +250,7 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
     throw Error(Errc::DeployFailed, summary + "; " + restored_note, cause + left, fix);
   };
 
-  if (row.test_cmd) {
+  if (row.test_cmd && !request.files_only) {
     const auto o = deploy::run_shell(*row.test_cmd, env, request.command_timeout);
     if (!o.ok())
       fail_and_restore("the test command failed, nothing was reloaded",
@@ -259,7 +259,7 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
                        "wrong path in the server configuration), then deploy again");
     result.tested = true;
   }
-  if (row.reload_cmd) {
+  if (row.reload_cmd && !request.files_only) {
     const auto o = deploy::run_shell(*row.reload_cmd, env, request.command_timeout);
     if (!o.ok())
       fail_and_restore("the reload command failed",
@@ -273,10 +273,11 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
                        t.certificate.fingerprint_sha256 + ", private key to " + dir.string() +
                        " (layout " + row.layout + ")";
   if (result.forced) detail += ", foreign files replaced (--force)";
+  if (request.files_only) detail += ", files only (recover: test, reload and probe follow)";
   store.record("deployed", request.name, detail);
   store.write([&](store::Database& db) { store::save_deployment(db, row); });
 
-  if (endpoint) {
+  if (endpoint && !request.files_only) {
     const auto served = deploy::probe_until(*endpoint, row.sni.value_or(""),
                                             row.certificate_fingerprint, request.probe_patience);
     result.probe = served;

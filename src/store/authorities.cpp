@@ -117,14 +117,22 @@ bool mark_revoked(Database& db, std::int64_t authority_key_id, const std::string
   return db.changes() > 0;
 }
 
-std::int64_t next_crl_number(Database& db, std::int64_t authority_key_id) {
-  auto up = db.prepare("UPDATE authorities SET crl_number = crl_number + 1 WHERE key_id = ?");
-  up.bind(1, authority_key_id);
+std::int64_t next_crl_number(Database& db, std::int64_t authority_key_id, std::int64_t now) {
+  auto up = db.prepare(
+      "UPDATE authorities SET crl_number = max(crl_number + 1, ?) WHERE key_id = ?");
+  up.bind(1, now).bind(2, authority_key_id);
   up.run();
   auto q = db.prepare("SELECT crl_number FROM authorities WHERE key_id = ?");
   q.bind(1, authority_key_id);
   if (!q.step()) throw Error(Errc::Internal, "an authority row vanished");
   return q.int64(0);
+}
+
+void raise_crl_number(Database& db, std::int64_t authority_key_id, std::int64_t at_least) {
+  auto q = db.prepare(
+      "UPDATE authorities SET crl_number = ? WHERE key_id = ? AND crl_number < ?");
+  q.bind(1, at_least).bind(2, authority_key_id).bind(3, at_least);
+  q.run();
 }
 
 std::optional<std::int64_t> renews_key_id(Database& db, std::int64_t key_id) {

@@ -1034,6 +1034,13 @@ std::optional<Bytes> Keystore::setting(std::string_view key) {
   return q.blob(0);
 }
 
+std::vector<std::pair<std::string, Bytes>> Keystore::settings() {
+  auto q = m_db.prepare("SELECT key, value FROM settings ORDER BY key");
+  std::vector<std::pair<std::string, Bytes>> out;
+  while (q.step()) out.emplace_back(q.text(0), q.blob(1));
+  return out;
+}
+
 void Keystore::set_setting(std::string_view key, std::span<const std::uint8_t> value) {
   Transaction tx(m_db);
   auto q = m_db.prepare(

@@ -1,5 +1,6 @@
 // The backup payload: every entry's private key, requests, certificates, chains and metadata,
-// as one JSON document (docs/FORMAT.md).
+// and (version 2) the store's local-CA roles, deployments and settings, as one JSON document
+// (docs/FORMAT.md).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,8 @@
 
 namespace keysafe::backup {
 
-inline constexpr int k_payload_version = 1;
+// Version 2 added authorities, deployments, settings and scope; version 1 is still read.
+inline constexpr int k_payload_version = 2;
 
 struct BackupCertificate {
   Bytes der;
@@ -36,10 +38,65 @@ struct BackupEntry {
   std::vector<BackupCertificate> certificates;
 };
 
+// One certificate a local CA issued (store::IssuedRecord without the store's row ids).
+struct BackupIssued {
+  std::string serial;  // uppercase hex
+  std::string subject;
+  std::string fingerprint_sha256;
+  std::optional<std::string> key_name;  // the entry it was installed into; none = a file
+  std::int64_t not_after = 0;
+  std::int64_t issued_at = 0;
+  std::optional<std::int64_t> revoked_at;
+  std::string revocation_reason;  // empty while not revoked
+};
+
+// The CA role of an entry of the backup (its `authorities` row and what it issued).
+struct BackupAuthority {
+  std::string entry;        // the CA's entry name in the backup
+  std::string spki_sha256;  // the CA's public key: what restore finds the entry by
+  std::optional<std::string> parent;              // the issuing CA's entry name; none = root
+  std::optional<std::string> parent_spki_sha256;  // and its public key
+  std::int64_t crl_number = 0;  // the number of the last CRL published
+  std::int64_t created_at = 0;
+  std::vector<BackupIssued> issued;
+};
+
+struct BackupDeployedFile {
+  std::string path;
+  std::string sha256;
+};
+
+// A deployment of an entry of the backup (store::DeploymentRecord without the row ids).
+struct BackupDeployment {
+  std::string entry;
+  std::string spki_sha256;  // the entry's public key
+  std::string target_dir;
+  std::string layout;
+  std::vector<BackupDeployedFile> files;
+  std::optional<std::string> test_cmd;
+  std::optional<std::string> reload_cmd;
+  std::optional<std::string> probe;
+  std::optional<std::string> sni;
+  std::string certificate_fingerprint;
+  std::int64_t deployed_at = 0;
+};
+
+// One row of the store's `settings` table.
+struct BackupSetting {
+  std::string key;
+  Bytes value;
+};
+
 struct BackupPayload {
+  int version = k_payload_version;  // as read; what encode_payload writes is always the latest
   std::int64_t created = 0;
   std::string written_by;  // "keysafe 0.1.0"
+  // "store": backup --all, the whole store (settings included); "entries": named entries.
+  std::string scope = "entries";
   std::vector<BackupEntry> entries;
+  std::vector<BackupAuthority> authorities;  // version 2; empty when read from version 1
+  std::vector<BackupDeployment> deployments;
+  std::vector<BackupSetting> settings;
 };
 
 SecureBytes encode_payload(const BackupPayload& payload);

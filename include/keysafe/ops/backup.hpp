@@ -16,9 +16,11 @@ namespace keysafe::ops {
 std::vector<store::KeyRecord> select_entries(store::Keystore& store,
                                              const std::vector<std::string>& names, bool all);
 
-// Reads every selected entry out of the (unlocked) store, opening and checking each key.
+// Reads every selected entry out of the (unlocked) store, opening and checking each key, with
+// the CA role and the deployments of each; `whole_store` (backup --all) adds the settings.
 backup::BackupPayload collect_backup(store::Keystore& store,
-                                     const std::vector<store::KeyRecord>& keys, std::int64_t now);
+                                     const std::vector<store::KeyRecord>& keys, std::int64_t now,
+                                     bool whole_store = false);
 
 struct BackupTarget {
   std::optional<SecureBytes> passphrase;  // passphrase mode
@@ -31,6 +33,10 @@ struct BackupResult {
   std::size_t entries = 0;
   std::size_t private_keys = 0;
   std::size_t certificates = 0;
+  std::size_t authorities = 0;  // local CAs, with their issued records
+  std::size_t issued = 0;
+  std::size_t deployments = 0;
+  std::size_t settings = 0;
   std::string verification;  // what the read-back check proved
   std::filesystem::path index_file;  // recipient backups: the clear index beside the file
 };
@@ -48,7 +54,7 @@ std::filesystem::path write_backup_index(const std::filesystem::path& backup_fil
 // the file back and verifies it, then records the backup time of every key in it.
 BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRecord>& keys,
                           const BackupTarget& target, const std::filesystem::path& file,
-                          bool force, std::int64_t now);
+                          bool force, std::int64_t now, bool whole_store = false);
 
 // One line per entry of what `restore` would do or did.
 struct RestoreAction {
@@ -58,16 +64,35 @@ struct RestoreAction {
   std::string detail;
 };
 
+// What restore does with a CA role, a deployment or a setting of a complete backup (payload
+// version 2); one per item of the payload, in its order.
+struct RestoreItemAction {
+  std::string name;    // CA role: the CA's entry in the store; deployment: the entry; setting: its key
+  std::string target;  // deployment: the target directory; empty otherwise
+  std::string action;  // "create", "merge", "unchanged", "skip"
+  std::string detail;
+};
+
 struct RestorePlan {
   std::vector<RestoreAction> actions;
+  std::vector<RestoreItemAction> authorities;  // parallel to payload.authorities
+  std::vector<RestoreItemAction> deployments;  // parallel to payload.deployments
+  std::vector<RestoreItemAction> settings;     // parallel to payload.settings
   bool has_conflict = false;
+  // Whether applying writes a row the store's integrity MACs or sealing cover (the store
+  // must then be unlocked).
+  bool needs_unlock(const backup::BackupPayload& payload) const;
 };
 
 // Checks every key opens and pairs with its certificates (Damaged otherwise) and plans
 // against the store: same public key = merge, never duplicate; same name with another key =
-// conflict unless `rename`.
+// conflict unless `rename`. CA roles join their entry (issued records and revocations are
+// added, never removed; the CRL number only rises); a deployment whose target directory the
+// store already deploys to is skipped, as is a setting the store has with another value.
 RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
                          std::string_view source, bool rename);
+// The same plan for a store that does not exist yet (everything is created).
+RestorePlan plan_restore(const backup::BackupPayload& payload, std::string_view source);
 
 // `restore --only`: NotFound naming the backup's entries when a name in `only` is not one of
 // `in_backup`. keep_only_entries drops every other entry from the payload (nothing when
@@ -77,13 +102,18 @@ void check_only_names(const std::vector<std::string>& in_backup,
 void keep_only_entries(backup::BackupPayload& payload, const std::vector<std::string>& only,
                        std::string_view source);
 
-// `restore --dry-run` where there is no store yet: the same checks, every entry "create".
-RestorePlan plan_restore_into_new_store(const backup::BackupPayload& payload,
-                                        std::string_view source);
+// The backup file a restore reads, as its audit event names it.
+struct RestoreSource {
+  std::string file;
+  std::string sha256;  // hex, of the file's bytes
+};
 
-// Applies the plan in one transaction. The store must be unlocked.
+// Applies the plan in one transaction with one audit event, "restored from FILE (sha256 ...,
+// made ...)"; the backup's own audit chain is not replayed. The store must be unlocked when
+// plan.needs_unlock(payload).
 std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
                                                const backup::BackupPayload& payload,
-                                               const RestorePlan& plan, std::int64_t now);
+                                               const RestorePlan& plan,
+                                               const RestoreSource& source, std::int64_t now);
 
 }  // namespace keysafe::ops

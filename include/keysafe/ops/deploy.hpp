@@ -26,6 +26,10 @@ struct DeployRequest {
   std::optional<std::string> probe;  // HOST:PORT
   std::optional<std::string> sni;
   bool force = false;  // overwrite files keysafe did not write, take over another entry's target
+  // Write and record the files (commands and probe recorded too) without running the test
+  // and reload commands or probing: recover writes every target's files first, because one
+  // server's configuration test reads the files of all its sites.
+  bool files_only = false;
   std::int64_t now = 0;
   std::chrono::milliseconds probe_patience{10000};
   std::chrono::milliseconds command_timeout{120000};

@@ -48,8 +48,12 @@ std::vector<IssuedRecord> issued_to(Database& db, std::int64_t authority_key_id,
 // Marks a serial revoked; false when it was revoked already.
 bool mark_revoked(Database& db, std::int64_t authority_key_id, const std::string& serial,
                   std::int64_t at, const std::string& reason);
-// Raises the CA's CRL number by one and returns the new number.
-std::int64_t next_crl_number(Database& db, std::int64_t authority_key_id);
+// The CA's next CRL number, recorded and returned: one more than the last, and at least `now`
+// (Unix seconds). Growing with time, a CRL signed after a restore from an older backup
+// outnumbers every CRL the lost store could have signed before the restore (docs/CA.md).
+std::int64_t next_crl_number(Database& db, std::int64_t authority_key_id, std::int64_t now);
+// Raises the recorded CRL number to `at_least` (restore: never lowered).
+void raise_crl_number(Database& db, std::int64_t authority_key_id, std::int64_t at_least);
 
 // Renewal with a new key: the pending entry `new_key_id` replaces `old_key_id` when its
 // first certificate is installed (schema v7, keys.renews_key_id). The link is kept after

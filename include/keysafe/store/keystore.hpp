@@ -250,6 +250,8 @@ class Keystore final {
 
   // Store-wide settings (table `settings`).
   std::optional<Bytes> setting(std::string_view key);
+  // Every setting, by key (a complete backup carries them all).
+  std::vector<std::pair<std::string, Bytes>> settings();
   void set_setting(std::string_view key, std::span<const std::uint8_t> value);
   void unset_setting(std::string_view key);
 

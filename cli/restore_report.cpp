@@ -1,0 +1,44 @@
+// Text and JSON of a restore plan (restore, recover).
+#include "restore_report.hpp"
+
+#include <ostream>
+
+namespace keysafe::cli {
+namespace {
+
+nlohmann::json items_json(const std::vector<ops::RestoreItemAction>& items, bool with_target) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& i : items) {
+    nlohmann::json j = {{"name", i.name}, {"action", i.action}, {"detail", i.detail}};
+    if (with_target) j["target_dir"] = i.target;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+void render_restore_plan_text(const ops::RestorePlan& plan, std::ostream& out) {
+  for (const auto& x : plan.actions)
+    out << "  " << x.action << "  " << x.name << ": " << x.detail << '\n';
+  for (const auto& x : plan.authorities)
+    out << "  ca-role " << x.action << "  " << x.name << ": " << x.detail << '\n';
+  for (const auto& x : plan.deployments)
+    out << "  deployment " << x.action << "  " << x.name << " -> " << x.target << ": " << x.detail
+        << '\n';
+  for (const auto& x : plan.settings)
+    out << "  setting " << x.action << "  " << x.name << ": " << x.detail << '\n';
+}
+
+nlohmann::json restore_plan_json(const ops::RestorePlan& plan) {
+  nlohmann::json actions = nlohmann::json::array();
+  for (const auto& x : plan.actions)
+    actions.push_back({{"name", x.name}, {"backup_name", x.backup_name},
+                       {"action", x.action}, {"detail", x.detail}});
+  return {{"actions", actions},
+          {"authorities", items_json(plan.authorities, false)},
+          {"deployments", items_json(plan.deployments, true)},
+          {"settings", items_json(plan.settings, false)}};
+}
+
+}  // namespace keysafe::cli
