@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 25> k_commands = {{
+  static const std::array<CommandSpec, 27> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -42,6 +42,8 @@ std::span<const CommandSpec> commands() {
        setup_renew},
       {"calendar", "write an iCalendar file with a reminder before each expiry",
        setup_calendar},
+      {"salvage", "copy what still reads of a damaged store into a new store", setup_salvage},
+      {"inspect", "tell what a file is and which entry holds its key (no passphrase)", setup_inspect},
   }};
   return k_commands;
 }

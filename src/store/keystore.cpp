@@ -307,6 +307,18 @@ Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
   return Keystore(std::move(db), std::move(header));
 }
 
+Keystore Keystore::open_damaged(const std::filesystem::path& path) {
+  precheck_file(path);
+  Database db(path);
+  StoreHeader header;
+  try {
+    header = read_header(db);
+  } catch (const Error& e) {
+    if (e.code() != Errc::StoreDamaged && e.code() != Errc::StoreInvalid) throw;
+  }
+  return Keystore(std::move(db), std::move(header));
+}
+
 Keystore Keystore::open(const std::filesystem::path& path) {
   Keystore store = open_for_listing(path);
   store.verify_header();
