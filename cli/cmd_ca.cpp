@@ -367,6 +367,7 @@ EXAMPLES:
   keysafe ca revoke corp-root intranet --reason keyCompromise
   keysafe ca crl corp-root -o /var/www/crl/corp-root.crl
   keysafe ca export corp-root -o corp-root.pem
+  keysafe ca trust corp-root --nss ~/.pki/nssdb     # clients on this machine trust it
   keysafe ca list --json)");
 
   auto* init = cmd.add_subcommand("init", "create a root CA, or an intermediate of a stored CA");
@@ -481,9 +482,11 @@ EXAMPLES:
   keysafe ca export corp-root -o corp-root.der --format der)");
   (*actions)[exp] = run_export;
 
+  const Action trust = setup_ca_trust(cmd);  // ca trust / ca untrust (cmd_ca_trust.cpp)
   CLI::App* self = &cmd;
-  return [a, actions, self](Context& ctx) {
-    for (auto* sub : self->get_subcommands()) return (*actions).at(sub)(ctx, *a);
+  return [a, actions, self, trust](Context& ctx) {
+    for (auto* sub : self->get_subcommands())
+      return actions->contains(sub) ? (*actions).at(sub)(ctx, *a) : trust(ctx);
     return exit_code_for(Errc::Usage);
   };
 }

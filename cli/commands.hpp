@@ -47,6 +47,10 @@ Action setup_help_man(CLI::App& command);
 Action setup_completion(CLI::App& command);
 Action setup_issue_bulk(CLI::App& command);
 Action setup_find_key(CLI::App& command);
+Action setup_inspect(CLI::App& command);
+Action setup_salvage(CLI::App& command);
+// ca trust / ca untrust, added to `ca` (cmd_ca_trust.cpp).
+Action setup_ca_trust(CLI::App& ca);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

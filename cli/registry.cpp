@@ -43,6 +43,8 @@ std::span<const CommandSpec> commands() {
       {"calendar", "write an iCalendar file with a reminder before each expiry",
        setup_calendar},
       {"find-key", "find the backup that holds a certificate's key (headers only, no secret)", setup_find_key},
+      {"salvage", "copy what still reads of a damaged store into a new store", setup_salvage},
+      {"inspect", "tell what a file is and which entry holds its key (no passphrase)", setup_inspect},
   };
   return k_commands;
 }

@@ -1,11 +1,13 @@
 // libFuzzer target: what `install` reads — PEM/DER certificates, PEM bundles, PKCS#7 chains
 // (PEM or DER) and certificate requests — then every certificate and request is inspected and
-// the chain built from them (against an empty trust store: no file, no network).
+// the chain built from them (against an empty trust store: no file, no network). The same bytes
+// then go through keysafe inspect's reader, which also tries PKCS#12, private keys and backups.
 #include <optional>
 #include <vector>
 
 #include "fuzz_support.hpp"
 #include "keysafe/formats/input.hpp"
+#include "keysafe/ops/inspect.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/chain.hpp"
 #include "keysafe/x509/request.hpp"
@@ -31,6 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                          1767225600);
       });
     }
+  });
+  keysafe::fuzz::expect_error_or_success([&] {
+    (void)keysafe::ops::inspect_file(keysafe::fuzz::input(data, size), "fuzz input", std::nullopt);
   });
   return 0;
 }

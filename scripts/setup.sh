@@ -16,6 +16,8 @@ PACKAGES=(
   gnutls-bin libnss3-tools openjdk-17-jre-headless nginx haproxy python3-icalendar
   # peak memory and CPU time of a refused file (tests/cli/kdf_bounds.sh)
   time
+  # keysafe ca trust (update-ca-certificates) and the client that judges it (tests/interop/ca_trust.sh)
+  ca-certificates curl
   # the packaging checks (man page lint, systemd unit verification), the hardening check
   mandoc systemd groff-base man-db bsdextrautils binutils
   # fuzzing (libFuzzer) and benchmarks

@@ -61,6 +61,7 @@ void add_pkcs7(PKCS7* p7, ParsedInput& out, std::string_view source) {
     bad(source, "is a PKCS#7 bundle with no certificates in it",
         "the SignedData structure carries an empty certificate set",
         "ask the CA for the file again; it should contain the certificate and its chain");
+  ++out.pkcs7_bundles;
   for (int i = 0; i < sk_X509_num(certs); ++i) {
     X509* c = sk_X509_value(certs, i);
     check_certificate(c, source);

@@ -307,6 +307,22 @@ Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
   return Keystore(std::move(db), std::move(header));
 }
 
+Keystore Keystore::open_damaged(const std::filesystem::path& path) {
+  precheck_file(path);
+  Database db(path);
+  // SQLite refuses a file shorter than its header's page count outright unless the schema is
+  // writable; then it reads what is there. query_only: nothing is written to a damaged store.
+  db.exec("PRAGMA writable_schema = ON");
+  db.exec("PRAGMA query_only = ON");
+  StoreHeader header;
+  try {
+    header = read_header(db);
+  } catch (const Error& e) {
+    if (e.code() != Errc::StoreDamaged && e.code() != Errc::StoreInvalid) throw;
+  }
+  return Keystore(std::move(db), std::move(header));
+}
+
 Keystore Keystore::open(const std::filesystem::path& path) {
   Keystore store = open_for_listing(path);
   store.verify_header();

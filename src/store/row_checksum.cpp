@@ -108,4 +108,34 @@ std::vector<ChecksumMismatch> row_checksum_mismatches(Database& db) {
   return found;
 }
 
+std::vector<ChecksumMismatch> entry_checksum_mismatches(Database& db, std::int64_t key_id) {
+  std::vector<ChecksumMismatch> found;
+  auto key = db.prepare(std::string("SELECT name, row_sha256 IS keysafe_row_sha256(") +
+                        k_keys_columns + ") FROM keys WHERE id = ?");
+  key.bind(1, key_id);
+  if (!key.step()) return found;
+  const std::string name = key.text(0);
+  if (key.int64(1) == 0) found.push_back({"keys", name, "key"});
+  auto certs = db.prepare(std::string("SELECT id, serial, row_sha256 IS keysafe_row_sha256(") +
+                          k_certificates_columns + ") FROM certificates WHERE key_id = ?");
+  certs.bind(1, key_id);
+  std::vector<std::pair<std::int64_t, std::string>> ids;
+  while (certs.step()) {
+    ids.emplace_back(certs.int64(0), certs.text(1));
+    if (certs.int64(2) == 0) found.push_back({"certificates", name, "certificate " + certs.text(1)});
+  }
+  auto chain = db.prepare(std::string("SELECT position, row_sha256 IS keysafe_row_sha256(") +
+                          k_chain_columns + ") FROM chain_certificates WHERE certificate_id = ?");
+  for (const auto& [id, serial] : ids) {
+    chain.reset();
+    chain.bind(1, id);
+    while (chain.step())
+      if (chain.int64(1) == 0)
+        found.push_back({"chain_certificates", name,
+                         "chain certificate " + std::to_string(chain.int64(0) + 1) + " of " +
+                             serial});
+  }
+  return found;
+}
+
 }  // namespace keysafe::store

@@ -15,6 +15,7 @@ struct ParsedInput {
   std::vector<ossl::Cert> certificates;
   std::vector<ossl::Req> requests;
   std::size_t private_keys = 0;  // private-key blocks seen (read by `import`, not here)
+  std::size_t pkcs7_bundles = 0;  // PKCS#7 SignedData structures the certificates came from
 };
 
 // Certificates (PEM, DER, PEM bundles, PKCS#7 in PEM or DER), certificate requests,

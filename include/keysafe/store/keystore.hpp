@@ -152,6 +152,10 @@ class Keystore final {
   // they use no header field, and the SHA-256 would load OpenSSL's providers on their cold
   // path. Unlocking still verifies it, and check reports it.
   static Keystore open_for_listing(const std::filesystem::path& path);
+  // For check and salvage on a damaged store: no migration and no write; the header when its
+  // row still reads (header_readable()), else an empty one that nothing can unlock.
+  static Keystore open_damaged(const std::filesystem::path& path);
+  bool header_readable() const noexcept { return !m_header.wrapped_data_key.empty(); }
 
   const std::filesystem::path& path() const noexcept { return m_db.path(); }
   const StoreHeader& header() const noexcept { return m_header; }

@@ -24,5 +24,8 @@ struct ChecksumMismatch {
 
 // Every row of keys, certificates and chain_certificates whose checksum fails.
 std::vector<ChecksumMismatch> row_checksum_mismatches(Database& db);
+// The same for the rows of one entry (its key, certificates and their chains), read through
+// the primary keys only, so that damage elsewhere in the file does not stop it.
+std::vector<ChecksumMismatch> entry_checksum_mismatches(Database& db, std::int64_t key_id);
 
 }  // namespace keysafe::store
