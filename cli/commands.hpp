@@ -45,6 +45,7 @@ Action setup_status(CLI::App& command);
 Action setup_help_man(CLI::App& command);
 Action setup_completion(CLI::App& command);
 Action setup_issue_bulk(CLI::App& command);
+Action setup_rename(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

@@ -8,6 +8,8 @@
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/key_file.hpp"
 #include "keysafe/secret_variables.hpp"
+#include "commands.hpp"
+#include "fix_command.hpp"
 #include "passphrase.hpp"
 
 namespace keysafe::cli {
@@ -123,7 +125,30 @@ void Context::confirm_key_export(const std::string& what,
 }
 
 void Context::warn(const std::string& message) const {
-  err << "keysafe: warning: " << message << '\n';
+  err << "keysafe: warning: " << fixes(message) << '\n';
+}
+
+std::optional<std::string> Context::named_store() const {
+  if (!options.store.empty()) return options.store;
+  if (auto s = env.getenv("KEYSAFE_STORE"); s && !s->empty()) return *s;
+  return std::nullopt;
+}
+
+std::string Context::fixes(std::string_view text) const {
+  const auto store = named_store();
+  if (!store) return std::string(text);
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (const auto& spec : commands()) v.emplace_back(spec.name);
+    return v;
+  }();
+  return with_store_option(text, *store, names);
+}
+
+Error Context::with_fixes(const Error& e) const {
+  Error fixed(e.code(), e.summary(), fixes(e.cause()), fixes(e.remedy()));
+  fixed.with_openssl_errors(e.openssl_errors());
+  return fixed;
 }
 
 }  // namespace keysafe::cli

@@ -6,7 +6,7 @@
 namespace keysafe::cli {
 
 std::span<const CommandSpec> commands() {
-  static const std::array<CommandSpec, 25> k_commands = {{
+  static const std::array<CommandSpec, 26> k_commands = {{
       {"init", "create a new encrypted keystore", setup_init},
       {"create", "generate a key pair in the store and write its certificate request",
        setup_create},
@@ -24,6 +24,7 @@ std::span<const CommandSpec> commands() {
       {"check", "check the store: integrity, keys, certificates, chains, expiry, backups",
        setup_check},
       {"delete", "delete an entry (refused while its key has no verified backup)", setup_delete},
+      {"rename", "give an entry another name (deployments, CA records and history follow)", setup_rename},
       {"passwd", "change the store passphrase or raise its KDF cost", setup_passwd},
       {"audit", "show the append-only audit log; --verify checks its hash chain", setup_audit},
       {"config", "store settings: automatic backups to a recovery certificate", setup_config},
