@@ -53,6 +53,12 @@ std::filesystem::path Context::store_path() const {
   return base / "keysafe" / "keystore.db";
 }
 
+std::optional<std::filesystem::path> Context::named_store() const {
+  const auto from_env = env.getenv("KEYSAFE_STORE");
+  if (options.store.empty() && (!from_env || from_env->empty())) return std::nullopt;
+  return store_path();
+}
+
 store::Keystore Context::open_store() const { return store::Keystore::open(store_path()); }
 
 store::Keystore Context::open_store_for_listing() const {
@@ -128,12 +134,6 @@ void Context::warn(const std::string& message) const {
   err << "keysafe: warning: " << fixes(message) << '\n';
 }
 
-std::optional<std::string> Context::named_store() const {
-  if (!options.store.empty()) return options.store;
-  if (auto s = env.getenv("KEYSAFE_STORE"); s && !s->empty()) return *s;
-  return std::nullopt;
-}
-
 std::string Context::fixes(std::string_view text) const {
   const auto store = named_store();
   if (!store) return std::string(text);
@@ -142,7 +142,7 @@ std::string Context::fixes(std::string_view text) const {
     for (const auto& spec : commands()) v.emplace_back(spec.name);
     return v;
   }();
-  return with_store_option(text, *store, names);
+  return with_store_option(text, store->string(), names);
 }
 
 Error Context::with_fixes(const Error& e) const {

@@ -48,6 +48,8 @@ struct Context {
   // --store, else KEYSAFE_STORE, else $XDG_DATA_HOME/keysafe/keystore.db
   // (XDG_DATA_HOME defaults to ~/.local/share).
   std::filesystem::path store_path() const;
+  // The store when --store or KEYSAFE_STORE named it (printed commands must name it too).
+  std::optional<std::filesystem::path> named_store() const;
   store::Keystore open_store() const;
   // For commands that only read entries (list, show): skips the header checksum.
   store::Keystore open_store_for_listing() const;
@@ -66,8 +68,6 @@ struct Context {
   store::Keystore open_unlocked_store() const;
   // A warning on standard error; its fix commands name the store as fixes() does.
   void warn(const std::string& message) const;
-  // The store as the user named it (--store, else KEYSAFE_STORE); nothing for the default.
-  std::optional<std::string> named_store() const;
   // `text` (a message that may hold fix commands) with --store PATH added to each
   // "keysafe COMMAND" when the store was named, so that the printed fix runs as printed.
   std::string fixes(std::string_view text) const;
