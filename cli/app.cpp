@@ -89,7 +89,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     for (auto* sub : app.get_subcommands()) return actions.at(sub)(ctx);
     return exit_code_for(Errc::Usage);
   } catch (const Error& e) {
-    render_error(e, out, err, ctx.options.json, ctx.options.verbose);
+    render_error(ctx.with_fixes(e), out, err, ctx.options.json, ctx.options.verbose);
     return exit_code_for(e.code());
   } catch (const std::exception& e) {
     const Error internal(Errc::Internal, std::string("unexpected failure: ") + e.what(), "",

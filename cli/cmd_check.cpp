@@ -101,8 +101,10 @@ log's head: a row changed by someone without the passphrase is TAMPERED, exit 8)
 every sealed key opens and matches its stored public key (without one, neither is checked
 and the report says so); that every certificate carries its entry's key,
 decodes, and agrees with the columns list shows (subject, issuer, serial, validity, names);
-chains; expiry; keys never backed up or whose backup is older than their newest
-certificate; requests pending over 30 days.
+chains; expiry (due as renew --all --due 30 counts it: fewer than 30 days left, or less
+than a third of a shorter-lived certificate's validity); keys never backed up or whose backup is older than their newest
+certificate; requests pending over 30 days. Superseded entries (replaced by a renewal)
+get no warnings.
 
 A store too damaged to read normally (a truncated file, damaged pages) is read entry by
 entry: each entry is listed as readable (every row reads and verifies) or damaged, and
@@ -140,7 +142,7 @@ EXAMPLES:
       nlohmann::json findings = nlohmann::json::array();
       for (const auto& f : report.findings)
         findings.push_back({{"severity", f.severity}, {"entry", f.entry},
-                            {"message", f.message}, {"fix", f.fix}});
+                            {"message", f.message}, {"fix", ctx.fixes(f.fix)}});
       ctx.out << nlohmann::json{{"store", store.path().string()},
                                 {"entries", report.entries},
                                 {"certificates", report.certificates},
@@ -159,7 +161,7 @@ EXAMPLES:
                   : f.severity == "tampered" ? "TAMPERED "
                                              : "warning ")
               << (f.entry.empty() ? std::string("(store)") : f.entry) << ": " << f.message
-              << "\n        fix: " << f.fix << '\n';
+              << "\n        fix: " << ctx.fixes(f.fix) << '\n';
     ctx.out << "checked " << report.entries << " entr" << (report.entries == 1 ? "y" : "ies")
             << ", " << report.certificates << " certificate(s); "
             << (report.keys_checked ? std::to_string(report.keys_opened) + " private key(s) opened"

@@ -44,6 +44,10 @@ The kind of file is detected from its content. A certificate pairs with a stored
 has its public key (a pending request's key, say), and a key with stored certificates.
 Certificates whose key is nowhere are kept as certificate-only entries (state no-key) and
 pair automatically when the key arrives. Certificates alone need no store passphrase.
+Entries are named by --name, the file's friendlyName or the certificate's CN; a key that
+comes alone, without any of these, is named key-HASH, and takes its certificate's name (CN,
+else first DNS name, made unique) when the certificate arrives (import or install).
+keysafe rename OLD NEW renames any entry.
 
 EXAMPLES:
   keysafe import www.pfx
@@ -88,6 +92,7 @@ EXAMPLES:
       store.merge_entries(plan.entries, plan.entries.size() >= 1000
                                             ? storing.callback()
                                             : std::function<void(std::size_t, std::size_t)>{});
+      ops::rename_paired_keys(store, plan);
       storing.finish();
       if (plan.needs_unlock)
         if (auto config = ops::auto_backup_config(store))

@@ -63,7 +63,9 @@ The certificate is matched to its key by the SHA-256 of its public key, whatever
 file is called. No passphrase is needed, except with automatic backups on, and for the
 certificate that completes a renewal with a new key: the old entry's deployments move to
 the new one, and deployment rows carry a MAC keyed from the data key. A chain that does not
-reach a trusted root is installed with a warning that says what is missing.
+reach a trusted root is installed with a warning that says what is missing. Installing an
+installed certificate again with its chain or --ca-file checks the chain again and keeps the
+new verdict (what check's fix for an untrusted chain does).
 When no stored key matches (exit 5, nothing changed), the backups in the configured
 backup-dir are searched (headers and indexes only, as keysafe find-key does); the one that
 holds the key is named with the commands that restore it and install again.
@@ -101,6 +103,7 @@ EXAMPLES:
     if (ctx.options.json) {
       ctx.out << nlohmann::json{{"name", r.name},
                                 {"already_installed", r.already_installed},
+                                {"chain_rechecked", r.chain_rechecked},
                                 {"current", r.became_current},
                                 {"fingerprint_sha256", c.fingerprint_sha256},
                                 {"spki_sha256", c.spki_sha256},
@@ -118,6 +121,8 @@ EXAMPLES:
                                  r.replaced_fingerprint ? nlohmann::json(*r.replaced_fingerprint)
                                                         : nlohmann::json(nullptr)},
                                 {"warnings", r.warnings},
+                                {"renamed_from", r.renamed_from ? nlohmann::json(*r.renamed_from)
+                                                                : nlohmann::json(nullptr)},
                                 {"replaced_entry", r.replaced_entry
                                                        ? nlohmann::json(*r.replaced_entry)
                                                        : nlohmann::json(nullptr)},
@@ -127,9 +132,22 @@ EXAMPLES:
               << '\n';
       return 0;
     }
+    const auto verdict = [](bool trusted, const std::string& problem) {
+      return trusted ? std::string("verified to a trusted root")
+                     : "NOT verified to a trusted root (" + problem + ")";
+    };
+    if (r.already_installed && r.chain_rechecked) {
+      ctx.out << "already installed: this certificate of \"" << r.name
+              << "\" is in the store; its chain was checked again: now "
+              << verdict(r.chain_trusted, r.chain_problem) << ", " << r.chain_length
+              << " issuer certificate(s) stored; before: "
+              << verdict(r.previous_chain_trusted, r.previous_chain_problem) << '\n';
+      return 0;
+    }
     if (r.already_installed) {
       ctx.out << "already installed: this certificate of \"" << r.name
-              << "\" is in the store; nothing changed\n";
+              << "\" is in the store; nothing changed (chain "
+              << verdict(r.chain_trusted, r.chain_problem) << ")\n";
       return 0;
     }
     ctx.out << "installed the certificate of \"" << r.name << "\" (serial " << c.serial_hex
@@ -137,6 +155,9 @@ EXAMPLES:
             << (r.chain_trusted ? "chain verified to a trusted root"
                                 : "chain NOT verified to a trusted root")
             << " (" << r.chain_length << " issuer certificate(s) stored)\n";
+    if (r.renamed_from)
+      ctx.out << "the entry \"" << *r.renamed_from << "\" (a name made up at import) took the "
+              << "certificate's name \"" << r.name << "\"\n";
     if (r.replaced_fingerprint)
       ctx.out << "the previous certificate (" << r.replaced_fingerprint->substr(0, 16)
               << "...) is kept in the history\n";

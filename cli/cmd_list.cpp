@@ -9,29 +9,34 @@ namespace keysafe::cli {
 
 Action setup_list(CLI::App& cmd) {
   auto expiring = std::make_shared<std::string>();
+  auto all = std::make_shared<bool>(false);
   cmd.add_option("--expiring", *expiring,
                  "only certificates that expire within DAYS (e.g. 30 or 30d), expired ones "
                  "included; exit code 10 if any expires within DAYS, 11 if any has expired")
       ->type_name("DAYS");
+  cmd.add_flag("--all", *all,
+               "also list superseded entries (NAME.replaced-DATE, replaced by a renewal)");
   cmd.footer(R"(
-Needs no passphrase. Keys never backed up show NEVER in the BACKUP column.
+Needs no passphrase. Keys never backed up show NEVER in the BACKUP column. An entry replaced
+by a renewal with a new key is superseded: it keeps its key until deleted, but is listed only
+with --all and never by --expiring.
 
 EXAMPLES:
   keysafe list
   keysafe list --expiring 30 --json)");
-  return [expiring](Context& ctx) {
+  return [expiring, all](Context& ctx) {
     std::optional<std::int64_t> days;
     if (!expiring->empty()) days = ops::parse_days(*expiring);
     auto store = ctx.open_store_for_listing();
     const auto now = ctx.env.now();
-    const auto entries = ops::list_entries(store, now, days);
+    const auto entries = ops::list_entries(store, now, days, *all);
     if (ctx.options.json) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& e : entries) arr.push_back(entry_json(e));
       ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
     } else if (entries.empty()) {
       ctx.out << (days ? "nothing expires within " + std::to_string(*days) + " days\n"
-                       : std::string("the store is empty: keysafe create NAME --dns NAME\n"));
+                       : ctx.fixes("the store is empty: keysafe create NAME --dns NAME\n"));
     } else {
       render_entry_table(entries, ctx.out);
     }

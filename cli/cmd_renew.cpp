@@ -65,13 +65,13 @@ void print_renewal(Context& ctx, const ops::RenewResult& r, const std::string& r
             << (r.same_key ? std::string("same key")
                            : "new key in pending entry \"" + r.pending_name + "\"")
             << "); request written to " << request_file << "\n"
-            << "send it to the CA, then run: keysafe install CERTIFICATE-FILE";
+            << ctx.fixes("send it to the CA, then run: keysafe install CERTIFICATE-FILE");
     if (!r.same_key)
       ctx.out << "\n(when installed, the new entry takes the name \"" << r.name
               << "\"; the current certificate stays in use until then)";
     ctx.out << '\n';
   }
-  for (const auto& n : r.hook.notes) ctx.out << n << '\n';
+  for (const auto& n : r.hook.notes) ctx.out << ctx.fixes(n) << '\n';
 }
 
 int run_all(Context& ctx, const RenewArgs& a) {
@@ -113,6 +113,8 @@ int run_all(Context& ctx, const RenewArgs& a) {
         ctx.warn("automatic backup of \"" + entry + "\" failed: " + e.summary());
       }
     }
+    if (item.result)
+      for (const auto& w : item.result->warnings) ctx.warn(w);
     if (ctx.options.json) {
       nlohmann::json j{{"name", item.name},
                        {"status", item.status},
@@ -126,7 +128,7 @@ int run_all(Context& ctx, const RenewArgs& a) {
     if (item.status == "skipped") {
       ctx.out << "skipped \"" << item.name << "\": " << item.detail << '\n';
     } else if (item.status == "failed") {
-      ctx.out << "FAILED \"" << item.name << "\": " << item.detail << '\n';
+      ctx.out << "FAILED \"" << item.name << "\": " << ctx.fixes(item.detail) << '\n';
     } else if (item.result) {
       print_renewal(ctx, *item.result, request_file);
     }
@@ -169,7 +171,8 @@ Action setup_renew(CLI::App& cmd) {
       ->type_name("FILE");
   cmd.add_flag("--force", a->force, "overwrite an existing request file");
   cmd.add_flag("--all", a->all, "renew every entry whose certificate expires within --due DAYS");
-  cmd.add_option("--due", a->due, "with --all: renew what expires within DAYS (e.g. 30 or 30d)")
+  cmd.add_option("--due", a->due, "with --all: renew what expires within DAYS (e.g. 30 or 30d; a short-lived certificate "
+                 "when less than a third of its validity is left, see below)")
       ->type_name("DAYS");
   cmd.add_option("--dir", a->dir,
                  "with --all: directory for the requests to external CAs (default: the current "
@@ -181,7 +184,11 @@ The new request has the current certificate's subject and subjectAltName. With a
 in use until the new one is installed, when the pending entry takes the name NAME and the
 old entry is kept as NAME.replaced-YYYYMMDD. When a local CA in the store issued the
 current certificate, the new one is issued and installed in the same command.
---all skips CAs and entries whose renewal is pending; exit code 14 when any entry failed.
+--all renews what is due: fewer than --due DAYS left, except that a certificate whose whole
+validity is shorter than 3 x DAYS is due only when less than a third of its validity is left
+(a 20-day certificate under --due 30: with under 6 2/3 days left), so that the next run does
+not renew it again. It skips CAs and entries whose renewal is pending, and leaves out
+superseded entries (NAME.replaced-DATE); exit code 14 when any entry failed.
 
 EXAMPLES:
   keysafe renew www.example.com

@@ -50,7 +50,7 @@ EXAMPLES:
       for (const auto& s : statuses) {
         auto j = deployment_view_json(s.deployment);
         j["state"] = s.state;
-        j["detail"] = s.detail;
+        j["detail"] = ctx.fixes(s.detail);
         j["checked"] = s.probed ? "probe" : "files";
         j["served_fingerprint_sha256"] =
             s.served_fingerprint ? nlohmann::json(*s.served_fingerprint) : nlohmann::json(nullptr);
@@ -65,7 +65,7 @@ EXAMPLES:
     } else {
       for (const auto& s : statuses)
         ctx.out << s.deployment.record.entry << "  " << s.deployment.record.target_dir << "  "
-                << s.state << ": " << s.detail << '\n';
+                << s.state << ": " << ctx.fixes(s.detail) << '\n';
     }
     if (unreachable) return k_exit_unreachable;
     return stale ? k_exit_stale : 0;

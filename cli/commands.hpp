@@ -51,6 +51,7 @@ Action setup_inspect(CLI::App& command);
 Action setup_salvage(CLI::App& command);
 // ca trust / ca untrust, added to `ca` (cmd_ca_trust.cpp).
 Action setup_ca_trust(CLI::App& ca);
+Action setup_rename(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

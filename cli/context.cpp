@@ -8,6 +8,8 @@
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/key_file.hpp"
 #include "keysafe/secret_variables.hpp"
+#include "commands.hpp"
+#include "fix_command.hpp"
 #include "passphrase.hpp"
 
 namespace keysafe::cli {
@@ -129,7 +131,24 @@ void Context::confirm_key_export(const std::string& what,
 }
 
 void Context::warn(const std::string& message) const {
-  err << "keysafe: warning: " << message << '\n';
+  err << "keysafe: warning: " << fixes(message) << '\n';
+}
+
+std::string Context::fixes(std::string_view text) const {
+  const auto store = named_store();
+  if (!store) return std::string(text);
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (const auto& spec : commands()) v.emplace_back(spec.name);
+    return v;
+  }();
+  return with_store_option(text, store->string(), names);
+}
+
+Error Context::with_fixes(const Error& e) const {
+  Error fixed(e.code(), e.summary(), fixes(e.cause()), fixes(e.remedy()));
+  fixed.with_openssl_errors(e.openssl_errors());
+  return fixed;
 }
 
 }  // namespace keysafe::cli

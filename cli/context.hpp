@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "keysafe/error.hpp"
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/store/keystore.hpp"
 
@@ -65,7 +66,13 @@ struct Context {
   std::optional<std::string> key_file() const;
   // Opens the store and unlocks it (one key derivation).
   store::Keystore open_unlocked_store() const;
+  // A warning on standard error; its fix commands name the store as fixes() does.
   void warn(const std::string& message) const;
+  // `text` (a message that may hold fix commands) with --store PATH added to each
+  // "keysafe COMMAND" when the store was named, so that the printed fix runs as printed.
+  std::string fixes(std::string_view text) const;
+  // The same for an error's cause and fix.
+  Error with_fixes(const Error& e) const;
   // The impersonation warning before a private key leaves the store, then confirmation:
   // --yes, else a terminal answer, else refusal (Errc::Refused).
   void confirm_key_export(const std::string& what, const std::vector<std::string>& names) const;

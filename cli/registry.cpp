@@ -24,6 +24,7 @@ std::span<const CommandSpec> commands() {
       {"check", "check the store: integrity, keys, certificates, chains, expiry, backups",
        setup_check},
       {"delete", "delete an entry (refused while its key has no verified backup)", setup_delete},
+      {"rename", "give an entry another name (deployments, CA records and history follow)", setup_rename},
       {"passwd", "change the store passphrase or raise its KDF cost", setup_passwd},
       {"audit", "show the append-only audit log; --verify checks its hash chain", setup_audit},
       {"config", "store settings: automatic backups to a recovery certificate", setup_config},

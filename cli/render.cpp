@@ -75,6 +75,7 @@ nlohmann::json entry_json(const ops::EntryView& v) {
       {"chain_trusted", opt(v.chain_trusted)},
       {"chain_problem", opt(v.chain_problem)},
       {"weak_key", v.weak_key},
+      {"superseded_by", opt(v.superseded_by)},
   };
 }
 
@@ -83,7 +84,8 @@ void render_entry_text(const ops::EntryView& v, std::ostream& out) {
     out << fmt::format("{:<20}{}\n", std::string(label) + ":", value);
   };
   line("name", v.name);
-  line("state", v.state);
+  line("state", v.superseded_by ? v.state + " (replaced by \"" + *v.superseded_by + "\")"
+                                 : v.state);
   line("key algorithm", v.weak_key ? v.key_algorithm + " (WEAK: below RSA-2048 or DSA)"
                                     : v.key_algorithm);
   line("subject", v.subject);

@@ -69,6 +69,39 @@ sign_csr() {
   openssl x509 -req -in "$1" -CA "${4:-ca}.pem" -CAkey "${4:-ca}.key" -CAcreateserial \
     -days "${3:-90}" -copy_extensions copyall -out "$2" 2>/dev/null
 }
+# sign_dated REQ OUT FROM TO [CA-PEM] [CA-KEY] [EKU]: openssl ca signs a request (copying its
+# SAN) for a certificate valid from FROM to TO, `date -d` expressions such as "-15 days"
+# (openssl x509 -req cannot backdate). The CA defaults to ca.pem / ca.key (make_ca), the
+# extendedKeyUsage to serverAuth.
+sign_dated() {
+  local d="$T/.openssl-ca"
+  mkdir -p "$d/newcerts"; [ -f "$d/index.txt" ] || : >"$d/index.txt"
+  [ -f "$d/serial" ] || printf '%s\n' "$(openssl rand -hex 8)" >"$d/serial"
+  cat >"$d/ca.cnf" <<CNF
+[ca]
+default_ca = c
+[c]
+database = $d/index.txt
+new_certs_dir = $d/newcerts
+serial = $d/serial
+default_md = sha256
+policy = p
+copy_extensions = copy
+unique_subject = no
+x509_extensions = leaf
+[p]
+commonName = optional
+[leaf]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = ${7:-serverAuth}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+CNF
+  openssl ca -batch -notext -config "$d/ca.cnf" -cert "${5:-ca.pem}" -keyfile "${6:-ca.key}" \
+    -in "$1" -out "$2" -startdate "$(date -u -d "$3" +%Y%m%d%H%M%SZ)" \
+    -enddate "$(date -u -d "$4" +%Y%m%d%H%M%SZ)" 2>"$d/err" || cat "$d/err" >&2
+}
 # jget PATH [JSON]: one value of a JSON document ($OUT by default). PATH is .field, .[N] or a
 # chain of them, optionally followed by "| length"; strings come out raw, anything else as JSON.
 jget() {

@@ -76,7 +76,7 @@ Calendar expiry_calendar(store::Keystore& store, const CalendarOptions& options)
   t += ical_line("X-WR-CALNAME:" + ical_escape("keysafe certificate expiry"));
   const std::string stamp = ical_time(options.now);
   for (const auto& e : store.entries()) {
-    if (!e.current) continue;
+    if (!e.current || e.superseded_by) continue;  // replaced by a renewal: not to be renewed
     const auto& c = *e.current;
     std::vector<std::string> names = c.dns;
     names.insert(names.end(), c.ip.begin(), c.ip.end());

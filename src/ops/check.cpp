@@ -2,6 +2,8 @@
 #include "keysafe/ops/check.hpp"
 
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/renew.hpp"
+#include "keysafe/store/authorities.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
 
@@ -85,6 +87,7 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
     keys = store.all_keys();
   }
   report.entries = keys.size();
+  const auto superseded = store::superseded_entries(store.database());
   report.keys_checked = store.unlocked();
 
   std::size_t checked = 0;
@@ -146,14 +149,23 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
     }
 
     if (!k.has_private_key) continue;  // certificate-only entries: no key to lose
+    // Replaced by a renewal: kept for its key and history, nothing to renew or back up again.
+    if (superseded.count(k.id) != 0) continue;
     if (current) {
       const auto days = days_between(now, current->not_after);
+      // keysafe renews no CA: a new one is made and issues again.
+      const std::string renew_fix =
+          store::authority(store.database(), k.id)
+              ? "make a new CA (keysafe ca init NEW-CA-NAME) and issue again from it"
+              : "renew it: keysafe renew " + k.name;
       if (current->not_after < now)
         add("warning", k.name, "the certificate expired on " + format_rfc3339(current->not_after),
-            "renew it: keysafe request " + k.name + " (send to the CA), then keysafe install");
-      else if (days <= 30)
+            renew_fix);
+      // Due as renew --all --due 30 counts it: a short-lived certificate only with less than a
+      // third of its validity left, or check would ask to renew it again right after renewing.
+      else if (renewal_due(current->not_before, current->not_after, 30, now))
         add("warning", k.name, "the certificate expires in " + std::to_string(days) + " days",
-            "renew it before " + format_rfc3339(current->not_after));
+            renew_fix + " (before " + format_rfc3339(current->not_after) + ")");
       if (!current->chain_trusted)
         add("warning", k.name,
             "the chain was not verified to a trusted root" +
@@ -164,7 +176,7 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
           "the request has been pending for " + std::to_string((now - k.created_at) / 86400) +
               " days",
           "install the CA's answer (keysafe install CERT-FILE), or delete the key: keysafe "
-          "delete " + k.name);
+          "delete " + k.name + " --force");
     }
     if (!k.last_backup_at)
       add("warning", k.name, "the private key was never backed up",

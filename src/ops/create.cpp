@@ -23,6 +23,23 @@ void validate_entry_name(std::string_view name) {
                 "for example: keysafe create www.example.com --dns www.example.com");
 }
 
+std::string entry_name_from(std::string_view text) {
+  std::string n;
+  for (char c : text)
+    n += (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-')
+             ? c
+             : '-';
+  while (!n.empty() && (n.front() == '-' || n.front() == '.')) n.erase(n.begin());
+  if (n.size() > 56) n.resize(56);  // room for "-NN" within the 64 characters
+  return n;
+}
+
+std::string free_entry_name(store::Keystore& store, const std::string& base) {
+  std::string name = base;
+  for (int n = 2; store.key_by_name(name); ++n) name = base + "-" + std::to_string(n);
+  return name;
+}
+
 void prepare_create(store::Keystore& store, CreateParams& params) {
   validate_entry_name(params.name);
   if (params.dns.empty() && params.ip.empty())

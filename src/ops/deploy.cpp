@@ -13,6 +13,7 @@
 #include "keysafe/files/trusted_directory.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "keysafe/store/authorities.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 
 namespace keysafe::ops {
@@ -350,8 +351,11 @@ std::vector<TargetStatus> deployment_status(store::Keystore& store, std::optiona
     throw Error(Errc::NotFound, "there is no entry \"" + *name + "\" in the store", "",
                 "see the entries with: keysafe list");
   std::vector<TargetStatus> out;
+  const auto superseded = store::superseded_entries(store.database());
   for (auto& v : list_deployments(store)) {
     if (name && v.record.entry != *name) continue;
+    // Its renewal took its deployments over; a target left on it is not the store's concern.
+    if (superseded.count(v.record.key_id) != 0) continue;
     TargetStatus s;
     const auto& d = v.record;
     const std::string current = v.current_fingerprint.value_or("");

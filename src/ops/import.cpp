@@ -12,6 +12,8 @@
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
+#include "keysafe/ops/rename.hpp"
+#include "keysafe/store/authorities.hpp"
 #include "keysafe/x509/names.hpp"
 #include "keysafe/x509/public_key.hpp"
 
@@ -317,7 +319,23 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
     ImportItem item;
     item.certificates = 1;
     const auto& existing = stored_keys[i];
-    if (existing) {
+    // A key imported alone got a made-up name: with its certificate here, it takes the
+    // certificate's name.
+    std::optional<std::string> adopted;
+    if (existing && existing->has_private_key && !existing->current_certificate_id &&
+        is_generated_name(*existing)) {
+      adopted = name_from_certificate(store, *existing, cert);
+      if (adopted) {
+        adopted = unique_name(store, *adopted, taken);
+        plan.renames.emplace_back(existing->name, *adopted);
+      }
+    }
+    if (existing && adopted) {
+      in.key.name = existing->name;
+      item.action = "add-certificates";
+      item.detail = "pairs with the stored key " + in_quotes(existing->name) +
+                    ", which takes the certificate's name";
+    } else if (existing) {
       in.key.name = existing->name;
       item.action = store.certificate_by_fingerprint(info.fingerprint_sha256) ? "unchanged"
                                                                               : "add-certificates";
@@ -337,7 +355,8 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
           info.is_ca ? "CA certificate, no key (no-key)" : "certificate without its key (no-key)";
     }
     taken.names.insert(in.key.name);
-    item.name = in.key.name;
+    item.name = adopted ? *adopted : in.key.name;
+    if (adopted) taken.names.insert(*adopted);
     in.key.algorithm = info.key_algorithm;
     in.key.spki_der = info.spki;
     in.key.subject = info.subject;
@@ -352,6 +371,17 @@ ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::st
     throw Error(Errc::BadInput, in_quotes(source) + " holds nothing to import",
                 "no private key and no certificate was found", "check the file");
   return plan;
+}
+
+void rename_paired_keys(store::Keystore& store, const ImportPlan& plan) {
+  if (plan.renames.empty()) return;
+  for (const auto& [from, to] : plan.renames)
+    store.record("renamed", to, "was \"" + from + "\" (a name made up at import), now its "
+                                "certificate's name");
+  store.write([&](store::Database& db) {
+    for (const auto& [from, to] : plan.renames)
+      if (auto key = store.key_by_name(from)) store::rename_key(db, key->id, to);
+  });
 }
 
 }  // namespace keysafe::ops

@@ -4,6 +4,9 @@
 #include <algorithm>
 
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/create.hpp"
+#include "keysafe/shell_word.hpp"
+#include "keysafe/ops/rename.hpp"
 #include "keysafe/ops/renew.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/ossl/errors.hpp"
@@ -61,13 +64,80 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
                " but has another public key\n(SHA-256 " + key.spki_sha256 +
                "): this certificate was issued for a different request";
   }
-  const std::string name = names.empty() ? std::string("NAME") : names.front();
+  // The re-key command runs as printed: a name no entry has, and every name of the certificate.
+  std::string create = "NAME --dns NAME";
+  const std::string base = names.empty() ? std::string() : entry_name_from(names.front());
+  if (!base.empty()) {
+    create = free_entry_name(store, base);
+    for (const auto& d : info.dns) create += " --dns " + shell_quote(d);
+    for (const auto& ip : info.ip) create += " --ip " + ip;
+    if (info.dns.empty() && info.ip.empty()) create += " --dns " + shell_quote(names.front());
+  }
   throw Error(Errc::KeyNotFound,
               "no private key in this keystore matches \"" + std::string(source) + "\"", cause,
               "restore the key from its backup, then install again:\n"
-              "  keysafe restore BACKUP-FILE && keysafe install " + std::string(source) +
+              "  keysafe restore BACKUP-FILE && keysafe install " + shell_quote(source) +
                   "\nif no backup holds the key, re-key (new key and request) and have the CA "
-                  "issue a new certificate:\n  keysafe create " + name + " --dns " + name);
+                  "issue a new certificate:\n  keysafe create " + create);
+}
+
+// What an untrusted chain lacks, as a warning: the root in the file that is no trust anchor,
+// or the certificate that is missing.
+void warn_about_chain(const x509::ChainCheck& chain, std::vector<std::string>& warnings) {
+  if (!chain.trusted) {
+    std::string w = "the chain does not reach a trusted root: " + chain.problem;
+    if (!chain.untrusted_root.empty())
+      w += "; add --ca-file naming the root's certificate if you trust it (keysafe install "
+           "FULLCHAIN-FILE --ca-file ROOT.pem)";
+    else if (!chain.missing_issuer.empty())
+      w += "; missing: the certificate of \"" + chain.missing_issuer +
+           "\" (add the CA's intermediate/root to the file, or name the root with --ca-file)";
+    warnings.push_back(w);
+  }
+  if (chain.unrelated > 0)
+    warnings.push_back(std::to_string(chain.unrelated) +
+                       " certificate(s) in the file are not on this certificate's chain "
+                       "and were not stored");
+}
+
+// An installed certificate given again with chain certificates or --ca-file: its chain is
+// judged again (with the chain stored before as material too) and the new verdict kept.
+void recheck_chain(store::Keystore& store, const store::KeyRecord& key,
+                   const store::CertificateRecord& existing, X509* leaf,
+                   const std::vector<X509*>& others, const InstallOptions& options,
+                   InstallResult& result) {
+  const std::vector<Bytes> stored_chain = store.chain_of(existing.id);
+  std::vector<ossl::Cert> stored;
+  for (const auto& der : stored_chain) stored.push_back(x509::certificate_from_der(der));
+  std::vector<X509*> supplied = others;
+  for (const auto& c : stored)
+    if (std::none_of(supplied.begin(), supplied.end(),
+                     [&](X509* s) { return X509_cmp(s, c.get()) == 0; }))
+      supplied.push_back(c.get());
+  auto chain = x509::check_chain(leaf, supplied, options.ca_file, options.now);
+  // Only the file's certificates can be "not on the chain": the stored ones were on it.
+  chain.unrelated = std::min(chain.unrelated, others.size());
+  std::vector<Bytes> ders;
+  for (const auto& c : chain.chain) ders.push_back(x509::certificate_der(c.get()));
+  result.chain_trusted = chain.trusted;
+  result.chain_problem = chain.problem;
+  result.chain_length = ders.size();
+  warn_about_chain(chain, result.warnings);
+  if (chain.trusted == existing.chain_trusted && chain.problem == existing.chain_problem &&
+      ders == stored_chain)
+    return;
+  result.chain_rechecked = true;
+  result.previous_chain_trusted = existing.chain_trusted;
+  result.previous_chain_problem = existing.chain_problem;
+  store.record("chain-checked", key.name,
+               "certificate serial " + existing.serial + ": chain " +
+                   (chain.trusted ? std::string("verified to a trusted root")
+                                  : "not verified: " + chain.problem) +
+                   ", " + std::to_string(ders.size()) + " issuer certificate(s) (was: " +
+                   (existing.chain_trusted ? std::string("verified")
+                                           : "not verified: " + existing.chain_problem) +
+                   ")");
+  store.replace_chain(existing.id, ders, chain.trusted, chain.problem);
 }
 
 }  // namespace
@@ -91,7 +161,7 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
       throw Error(Errc::BadInput, src + " holds a private key but no certificate",
                   "install takes the certificate a CA returned for a request made by keysafe",
                   "to bring an existing key into the store use: keysafe import " +
-                      std::string(source));
+                      shell_quote(source));
     throw Error(Errc::BadInput, src + " holds no certificate",
                 "the file contains nothing keysafe install can use",
                 "give the certificate file the CA sent (PEM, DER, or .p7b/.p7c)");
@@ -154,6 +224,10 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
     result.chain_trusted = existing->chain_trusted;
     result.chain_problem = existing->chain_problem;
     result.chain_length = store.chain_of(existing->id).size();
+    // New chain material or trust anchors: the chain is judged again (check's fix for an
+    // untrusted chain is exactly this).
+    if (options.ca_file || !others.empty())
+      recheck_chain(store, *key, *existing, leaf, others, options, result);
     if (options.in_same_transaction)
       store.write([&](store::Database&) { options.in_same_transaction(); });
     return result;
@@ -163,17 +237,7 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
   result.chain_trusted = chain.trusted;
   result.chain_problem = chain.problem;
   result.chain_length = chain.chain.size();
-  if (!chain.trusted) {
-    std::string w = "the chain does not reach a trusted root: " + chain.problem;
-    if (!chain.missing_issuer.empty())
-      w += "; missing: the certificate of \"" + chain.missing_issuer +
-           "\" (add the CA's intermediate/root to the file, or name the root with --ca-file)";
-    result.warnings.push_back(w);
-  }
-  if (chain.unrelated > 0)
-    result.warnings.push_back(std::to_string(chain.unrelated) +
-                              " certificate(s) in the file are not on this certificate's chain "
-                              "and were not stored");
+  warn_about_chain(chain, result.warnings);
   if (cert.not_after < options.now)
     result.warnings.push_back("the certificate expired on " + format_rfc3339(cert.not_after));
   else if (cert.not_before > options.now)
@@ -205,9 +269,22 @@ InstallResult install_certificate(store::Keystore& store, const formats::ParsedI
                "certificate serial " + cert.serial_hex + ", sha-256 " + cert.fingerprint_sha256);
   // One transaction for the certificate and, when it is the first certificate of a pending
   // renewal, the new entry taking over the old name: no crash leaves the one without the other.
+  // A key imported alone got a made-up name: with its first certificate it takes the
+  // certificate's name (a pending renewal takes the old entry's name instead, below).
+  std::optional<std::string> adopted;
+  if (make_current && !store::renews_key_id(store.database(), key->id))
+    adopted = name_from_certificate(store, *key, leaf);
+  if (adopted)
+    store.record("renamed", *adopted,
+                 "was \"" + key->name + "\" (a name made up at import), now its certificate's name");
   std::optional<RenewalSwap> swap;
-  store.write([&](store::Database&) {
+  store.write([&](store::Database& db) {
     store.add_certificate(key->id, row, make_current);
+    if (adopted) {
+      store::rename_key(db, key->id, *adopted);
+      result.name = *adopted;
+      result.renamed_from = key->name;
+    }
     if (options.in_same_transaction) options.in_same_transaction();
     if (make_current && !key->current_certificate_id)
       swap = swap_in_renewal(store, key->id, options.now);

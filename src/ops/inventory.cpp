@@ -47,7 +47,10 @@ EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
     v.dns = k.dns;
     v.ip = k.ip;
   }
-  if (!k.has_private_key) v.state = "no-key";
+  v.superseded_by = record.superseded_by;
+  // A replaced entry is kept only for its key and history: no alarm about its expiry.
+  if (record.superseded_by) v.state = "superseded";
+  else if (!k.has_private_key) v.state = "no-key";
   else if (!record.current) v.state = "pending";
   else if (record.current->not_after < now) v.state = "expired";
   else v.state = "installed";
@@ -55,11 +58,16 @@ EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
 }
 
 std::vector<EntryView> list_entries(store::Keystore& store, std::int64_t now,
-                                    std::optional<std::int64_t> expiring_days) {
+                                    std::optional<std::int64_t> expiring_days,
+                                    bool include_superseded) {
   std::optional<std::int64_t> by;
   if (expiring_days) by = now + *expiring_days * 86400;
   std::vector<EntryView> out;
-  for (const auto& e : store.entries(by)) out.push_back(make_view(e, now));
+  for (const auto& e : store.entries(by)) {
+    // Never in an expiry listing: its renewal is what matters.
+    if (e.superseded_by && (expiring_days || !include_superseded)) continue;
+    out.push_back(make_view(e, now));
+  }
   return out;
 }
 

@@ -212,20 +212,32 @@ RenewalEvent RenewalSwap::event(std::int64_t now) const {
   return RenewalEvent{name, old_key_id, new_key_id, replaced_name, now};
 }
 
+bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t due_days,
+                 std::int64_t now) {
+  const std::int64_t left = not_after - now;
+  const std::int64_t validity = not_after - not_before;
+  const std::int64_t due = due_days * k_day;
+  if (left > due) return false;
+  // Short-lived: with "fewer than --due days left" alone, its renewal would be due at once
+  // and every run would renew it again.
+  if (validity < 3 * due) return left * 3 < validity;
+  return true;
+}
+
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
                          std::int64_t now) {
   RenewAllResult all;
   for (const auto& e : store.entries(now + days * k_day)) {
+    // A superseded entry (replaced by its renewal) is not due: it is not even mentioned.
+    if (e.superseded_by) continue;
+    if (!e.current || !renewal_due(e.current->not_before, e.current->not_after, days, now))
+      continue;
     RenewAllItem item;
     item.name = e.key.name;
     if (e.current) item.not_after = e.current->not_after;
     if (store::authority(store.database(), e.key.id)) {
       item.status = "skipped";
       item.detail = "a local CA (keysafe does not renew CAs)";
-    } else if (auto by = store::replaced_by(store.database(), e.key.id)) {
-      item.status = "skipped";
-      item.detail = "replaced by its renewal \"" +
-                    store::key_name_of(store.database(), *by).value_or("?") + "\"";
     } else if (auto pending = store::pending_renewal_of(store.database(), e.key.id)) {
       item.status = "skipped";
       item.detail = "a renewal is pending already (entry \"" +
@@ -238,6 +250,17 @@ RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_ke
         p.now = now;
         auto r = renew(store, p);
         item.status = r.completed ? "renewed" : "requested";
+        if (r.certificate) {
+          const std::int64_t validity = r.certificate->not_after - r.certificate->not_before;
+          if (validity <= days * k_day)
+            r.warnings.push_back(
+                "the renewed certificate of \"" + r.name + "\" is valid for " +
+                std::to_string((validity + k_day / 2) / k_day) + " days, no more than --due " +
+                std::to_string(days) + ": renew --all counts it as due only when less than a "
+                "third of its validity (" + std::to_string(validity / 3 / k_day) +
+                " days) is left; give it a longer validity with keysafe renew " + r.name +
+                " --days N");
+        }
         if (!r.hook.failures.empty()) {
           item.status = "failed";
           item.detail = "renewed, but: " + r.hook.failures.front();

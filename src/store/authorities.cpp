@@ -163,6 +163,16 @@ std::optional<std::int64_t> replaced_by(Database& db, std::int64_t old_key_id) {
   return newest_renewal(db, old_key_id, true);
 }
 
+std::map<std::int64_t, std::string> superseded_entries(Database& db) {
+  // In id order, so that the newest renewal of an entry names it (as replaced_by does).
+  auto q = db.prepare(
+      "SELECT renews_key_id, name FROM keys WHERE renews_key_id IS NOT NULL AND "
+      "current_certificate_id IS NOT NULL ORDER BY id");
+  std::map<std::int64_t, std::string> out;
+  while (q.step()) out[q.int64(0)] = q.text(1);
+  return out;
+}
+
 void set_renews_key_id(Database& db, std::int64_t new_key_id,
                        std::optional<std::int64_t> old_key_id) {
   auto q = db.prepare("UPDATE keys SET renews_key_id = ? WHERE id = ?");

@@ -18,6 +18,8 @@
 #include "entry_writer.hpp"
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/crypto/kdf_bounds.hpp"
+#include "keysafe/store/authorities.hpp"
+#include "keysafe/shell_word.hpp"
 #include "keysafe/store/schema.hpp"
 
 namespace keysafe::store {
@@ -63,7 +65,7 @@ void precheck_file(const std::filesystem::path& path) {
     if (errno == ENOENT)
       throw Error(Errc::StoreMissing, "there is no keystore at " + quoted(path),
                   "the file does not exist",
-                  "create one with: keysafe init --store " + path.string() +
+                  "create one with: keysafe init --store " + shell_quote(path.string()) +
                       " (or point --store / KEYSAFE_STORE at an existing store)");
     throw Error(Errc::StorePermission, "cannot reach the keystore " + quoted(path),
                 std::strerror(errno), "check the permissions of the directories on the path");
@@ -75,12 +77,12 @@ void precheck_file(const std::filesystem::path& path) {
   if (!in)
     throw Error(Errc::StorePermission, "cannot read the keystore " + quoted(path),
                 std::string("opening it failed: ") + std::strerror(errno),
-                "run keysafe as the store's owner, or fix its mode: chmod 600 " + path.string());
+                "run keysafe as the store's owner, or fix its mode: chmod 600 " + shell_quote(path.string()));
   char magic[16] = {};
   in.read(magic, sizeof magic);
   if (in.gcount() == 0)
     throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store", "the file is empty",
-                "remove it and create a store with: keysafe init --store " + path.string());
+                "remove it and create a store with: keysafe init --store " + shell_quote(path.string()));
   if (in.gcount() < 16 || std::memcmp(magic, k_sqlite_magic, sizeof magic) != 0)
     throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
                 "it is not an SQLite database (a keysafe store begins with \"SQLite format 3\")",
@@ -640,6 +642,7 @@ std::vector<EntryRecord> Keystore::entries(std::optional<std::int64_t> expiring_
   else
     sql += " FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
   sql += " ORDER BY k.name";
+  const auto superseded = superseded_entries(m_db);
   auto q = m_db.prepare(sql);
   if (expiring_by) q.bind(1, *expiring_by);
   std::vector<EntryRecord> out;
@@ -648,6 +651,7 @@ std::vector<EntryRecord> Keystore::entries(std::optional<std::int64_t> expiring_
     e.key = read_key(q);
     if (!q.is_null(k_key_column_count)) e.current = read_certificate(q, k_key_column_count);
     e.certificate_count = q.int64(k_key_column_count + 15);
+    if (auto it = superseded.find(e.key.id); it != superseded.end()) e.superseded_by = it->second;
     out.push_back(std::move(e));
   }
   return out;
@@ -663,6 +667,7 @@ std::optional<EntryRecord> Keystore::entry(std::string_view name) {
   q.bind(1, key->id);
   q.step();
   e.certificate_count = q.int64(0);
+  if (auto by = replaced_by(m_db, key->id)) e.superseded_by = key_name_of(m_db, *by);
   return e;
 }
 
@@ -993,6 +998,31 @@ void Keystore::commit(Transaction& tx) {
   if (m_marked && unlocked()) advance_audit_head();
   tx.commit();
   m_pending_audit.clear();
+}
+
+void Keystore::replace_chain(std::int64_t certificate_id, const std::vector<Bytes>& chain,
+                             bool trusted, const std::string& problem) {
+  write([&](Database& db) {
+    auto verdict =
+        db.prepare("UPDATE certificates SET chain_trusted = ?, chain_problem = ? WHERE id = ?");
+    verdict.bind(1, std::int64_t{trusted ? 1 : 0});
+    if (problem.empty()) verdict.bind_null(2);
+    else verdict.bind(2, std::string_view(problem));
+    verdict.bind(3, certificate_id);
+    verdict.run();
+    auto drop = db.prepare("DELETE FROM chain_certificates WHERE certificate_id = ?");
+    drop.bind(1, certificate_id);
+    drop.run();
+    auto add = db.prepare(
+        "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      add.reset();
+      add.bind(1, certificate_id)
+          .bind(2, static_cast<std::int64_t>(i))
+          .bind(3, std::span<const std::uint8_t>(chain[i]));
+      add.run();
+    }
+  });
 }
 
 void Keystore::write(const std::function<void(Database&)>& body) {

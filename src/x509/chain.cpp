@@ -77,7 +77,13 @@ ChainCheck check_chain(X509* leaf, const std::vector<X509*>& supplied,
         err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
         err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) {
       X509* top = result.chain.empty() ? leaf : result.chain.back().get();
-      result.missing_issuer = name_to_string(X509_get_issuer_name(top));
+      if (X509_check_issued(top, top) == X509_V_OK) {
+        result.untrusted_root = name_to_string(X509_get_subject_name(top));
+        result.problem = "the chain ends at root " + result.untrusted_root +
+                         ", which is not a trust anchor";
+      } else {
+        result.missing_issuer = name_to_string(X509_get_issuer_name(top));
+      }
     }
   }
   ossl::clear_errors();

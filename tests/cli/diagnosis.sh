@@ -42,7 +42,7 @@ foreign_spki=$(spki_of_cert foreign.pem)
 h=$(store_hash)
 ks_notty install foreign.pem
 expect_error 5 "install a certificate whose key is not stored" "$foreign_spki" "request" \
-  "only the public key" "restore" "keysafe create" "foreign.pem"
+  "only the public key" "restore" "keysafe --store $KEYSAFE_STORE create" "foreign.pem"
 expect_three_parts "key not stored"
 expect_in "\"www\"" "$ERR" "the message points at the stored key made for the same names"
 stored_spki=$(jget .spki_sha256 "$("$KEYSAFE_BIN" show www --json 2>/dev/null)")
@@ -74,7 +74,7 @@ expect_error 5 "install a request whose key is stored" "certificate request, not
 unchanged "$S" "$h" "install of a stored key's request"
 ks_notty install foreign.req
 expect_error 5 "install a request whose key is not stored" "certificate request, not a certificate" \
-  "$(spki_of_req foreign.req)" "only the public key" "keysafe create"
+  "$(spki_of_req foreign.req)" "only the public key" "keysafe --store $KEYSAFE_STORE create"
 unchanged "$S" "$h" "install of a foreign request"
 openssl req -in www.req -outform DER -out www-req.der
 ks_notty install www-req.der
@@ -313,7 +313,7 @@ h=$(store_hash)
 # The request cannot be written: the key is kept, and the message says how to get the request.
 ks create unwritable --dns unwritable.example -o "$T/no-such-dir/unwritable.req"
 expect_error 1 "create with a request path in a missing directory" "was created" \
-  "keysafe request unwritable"
+  "keysafe --store $KEYSAFE_STORE request unwritable"
 ks_notty request unwritable -o -
 expect_rc 0 "the request of a key whose request file failed can be written again"
 expect_in "BEGIN CERTIFICATE REQUEST" "$OUT" "request -o - after a failed write"
@@ -321,7 +321,7 @@ h=$(store_hash)
 
 # --- names that are not there -------------------------------------------------------------------
 ks_notty show nosuch
-expect_error 1 "show of an unknown name" "no entry named" "keysafe list"
+expect_error 1 "show of an unknown name" "no entry named" "keysafe --store $KEYSAFE_STORE list"
 ks_notty show ww
 expect_in "\"www\"" "$ERR" "show suggests a similar name"
 ks_notty request nosuch -o -

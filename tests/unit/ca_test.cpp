@@ -454,6 +454,51 @@ TEST_F(RenewAtomicity, CompletedRenewalSwapsNamesAndDeploymentsWithItsCertificat
   EXPECT_EQ(deployed_key_ids(), std::vector<std::int64_t>{www->id});
 }
 
+// ---- renew --all --due: what is due -----------------------------------------------------
+
+TEST(RenewalDue, FewerThanDueDaysLeftUnlessTheWholeValidityIsShort) {
+  // 90 days (a third is 30): the --due 30 rule as it always was.
+  EXPECT_TRUE(renewal_due(0, 90 * k_day, 30, 65 * k_day));   // 25 days left
+  EXPECT_FALSE(renewal_due(0, 90 * k_day, 30, 55 * k_day));  // 35 days left
+  // 20 days under --due 30: due only with less than a third (6 2/3 days) left.
+  EXPECT_FALSE(renewal_due(0, 20 * k_day, 30, 0));           // just issued: not due at once
+  EXPECT_FALSE(renewal_due(0, 20 * k_day, 30, 13 * k_day));  // 7 days left
+  EXPECT_TRUE(renewal_due(0, 20 * k_day, 30, 14 * k_day));   // 6 days left
+  // 60 days, comparable to --due 30: a third (20 days), not 30.
+  EXPECT_FALSE(renewal_due(0, 60 * k_day, 30, 35 * k_day));  // 25 days left
+  EXPECT_TRUE(renewal_due(0, 60 * k_day, 30, 41 * k_day));   // 19 days left
+  EXPECT_TRUE(renewal_due(0, 20 * k_day, 30, 21 * k_day));   // expired
+}
+
+TEST_F(CaTest, RenewAllRenewsAShortCertificateOnceNotOnEveryRun) {
+  (void)init_root("root");
+  (void)init_root("short-ca", 5);
+  create_entry("short", "short.example.test");
+  IssueOptions o;
+  o.now = m_now;
+  o.days = 20;
+  (void)ca_sign_key(*m_store, Authority::open(*m_store, "root"), "short", o);
+  const auto names = [](const RenewAllResult& r) {
+    std::string out;
+    for (const auto& i : r.items) out += i.name + ":" + i.status + " ";
+    return out;
+  };
+  // 15 of its 20 days gone: due under --due 30; the expired CA is skipped, and said so.
+  const std::int64_t later = m_now + 15 * k_day;
+  const RenewAllResult first = renew_due(*m_store, 30, false, later);
+  EXPECT_EQ(names(first), "short:renewed short-ca:skipped ");
+  ASSERT_EQ(first.items.size(), 2u);
+  ASSERT_TRUE(first.items[0].result);
+  const auto& warnings = first.items[0].result->warnings;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("valid for 20 days, no more than --due 30"), std::string::npos)
+      << warnings[0];
+  // The next run renews nothing, and does not mention the superseded entry.
+  const RenewAllResult second = renew_due(*m_store, 30, false, later + 60);
+  EXPECT_EQ(names(second), "short-ca:skipped ");
+  EXPECT_EQ(second.renewed, 0u);
+}
+
 // ---- subjectAltName: checked names, built from GENERAL_NAME objects -----------------------
 
 GENERAL_NAME* raw_name(int type, const void* data, int len) {

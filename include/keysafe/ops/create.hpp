@@ -31,6 +31,12 @@ struct CreateResult {
 // Entry names: 1-64 of letters, digits, '.', '_', '-', not starting with '-' or '.'.
 void validate_entry_name(std::string_view name);
 
+// An entry name made from a host name or common name ("*.example.com" -> "example.com"):
+// characters names may not hold become '-'; empty when nothing usable is left.
+std::string entry_name_from(std::string_view text);
+// `base`, or base-2, base-3, ...: the first name no entry of the store has.
+std::string free_entry_name(store::Keystore& store, const std::string& base);
+
 // Checks names and the entry name before any expensive work (key generation, KDF).
 void prepare_create(store::Keystore& store, CreateParams& params);
 

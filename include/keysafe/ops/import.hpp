@@ -49,6 +49,9 @@ struct ImportPlan {
   std::vector<ImportItem> items;
   std::vector<std::string> warnings;
   bool needs_unlock = false;
+  // Stored key-only entries with a generated name ("key-..."), paired with a certificate by
+  // this import: they take the certificate's name (old name, new name).
+  std::vector<std::pair<std::string, std::string>> renames;
 };
 
 struct ImportOptions {
@@ -63,5 +66,8 @@ struct ImportOptions {
 // names entries (--name, friendlyName, CN; made unique). Changes nothing.
 ImportPlan plan_import(store::Keystore& store, ImportContents& contents, std::string_view source,
                        const ImportOptions& options);
+
+// After the plan's entries are merged: the renames it planned (one transaction, audited).
+void rename_paired_keys(store::Keystore& store, const ImportPlan& plan);
 
 }  // namespace keysafe::ops

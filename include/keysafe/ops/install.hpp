@@ -25,7 +25,12 @@ struct InstallOptions {
 struct InstallResult {
   std::string name;
   x509::CertificateInfo certificate;
-  bool already_installed = false;  // the same certificate was installed before: nothing changed
+  bool already_installed = false;  // the same certificate was installed before
+  // Installed before, and given again with chain certificates or --ca-file that changed the
+  // stored chain or its verdict (chain_trusted/chain_problem/chain_length are the new ones).
+  bool chain_rechecked = false;
+  bool previous_chain_trusted = false;
+  std::string previous_chain_problem;
   bool became_current = false;
   std::optional<std::string> replaced_fingerprint;  // the previous current certificate
   std::size_t chain_length = 0;
@@ -36,6 +41,9 @@ struct InstallResult {
   // over the old entry's name, and the old entry was renamed to this.
   std::optional<std::string> replaced_entry;
   RenewalHookOutcome renewal_hook;  // what the after-renewal hook did then
+  // Set when the entry had a name made up at import ("key-..."): it took the certificate's
+  // name (`name`), and this was its name before.
+  std::optional<std::string> renamed_from;
 };
 
 // Whether installing `input` would write rows that carry integrity MACs, so the store must be

@@ -12,7 +12,8 @@ namespace keysafe::ops {
 // One entry as list/show present it (docs/JSON.md documents the JSON form).
 struct EntryView {
   std::string name;
-  std::string state;  // pending, installed, expired, no-key
+  std::string state;  // pending, installed, expired, no-key, superseded
+  std::optional<std::string> superseded_by;  // the entry whose renewal replaced this one
   std::string key_algorithm;
   std::string subject;
   std::vector<std::string> dns;
@@ -38,9 +39,11 @@ bool is_weak_algorithm(std::string_view algorithm);
 EntryView make_view(const store::EntryRecord& record, std::int64_t now);
 
 // `expiring_days`: only entries whose current certificate ends within that many days
-// (already expired ones included).
+// (already expired ones included). Superseded entries (replaced by a renewal) only with
+// `include_superseded`, and never in an expiry listing.
 std::vector<EntryView> list_entries(store::Keystore& store, std::int64_t now,
-                                    std::optional<std::int64_t> expiring_days);
+                                    std::optional<std::int64_t> expiring_days,
+                                    bool include_superseded = false);
 
 // Throws NotFound naming close matches.
 EntryView show_entry(store::Keystore& store, std::string_view name, std::int64_t now);

@@ -78,9 +78,19 @@ struct RenewAllResult {
   std::vector<RenewAllItem> items;
   std::size_t renewed = 0, requested = 0, skipped = 0, failed = 0;
 };
-// Renews every entry whose current certificate expires within `days` of `now` (expired ones
-// included), skipping CAs, entries without a certificate, and entries with a pending
-// renewal. A failure of one entry does not stop the others. The store must be unlocked.
+// Whether a certificate valid from `not_before` to `not_after` is due for renewal at `now` with
+// --due `due_days`: fewer than `due_days` days left, or, for a certificate whose whole validity
+// is shorter than three times that (a renewal would be due again at once, or nearly), only
+// less than a third of its validity left. So a 20-day certificate under --due 30 is renewed
+// with under 6 2/3 days left, and not again by the next run.
+bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t due_days,
+                 std::int64_t now);
+
+// Renews every entry that is due (renewal_due; expired ones included), skipping CAs, entries
+// without a certificate, and entries with a pending renewal; superseded entries (replaced by a
+// renewal) are left out altogether. A renewed certificate that is valid for no more than
+// `days` gets a warning (renewal_due counts it by a third of its validity). A failure of one
+// entry does not stop the others. The store must be unlocked.
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
                          std::int64_t now);
 

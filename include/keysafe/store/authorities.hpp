@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,9 @@ std::optional<std::int64_t> renews_key_id(Database& db, std::int64_t key_id);
 std::optional<std::int64_t> pending_renewal_of(Database& db, std::int64_t old_key_id);
 // The entry that has replaced `old_key_id` (its renewal completed), if any.
 std::optional<std::int64_t> replaced_by(Database& db, std::int64_t old_key_id);
+// Every replaced ("superseded") entry: old key id -> the name of the entry that replaced it.
+// One scan, so that listings need no query per entry (renews_key_id has no index).
+std::map<std::int64_t, std::string> superseded_entries(Database& db);
 void set_renews_key_id(Database& db, std::int64_t new_key_id,
                        std::optional<std::int64_t> old_key_id);
 void rename_key(Database& db, std::int64_t key_id, const std::string& name);

@@ -57,6 +57,9 @@ struct EntryRecord {
   KeyRecord key;
   std::optional<CertificateRecord> current;
   std::int64_t certificate_count = 0;
+  // Set when a renewal with a new key has replaced this entry (its renewal's certificate is
+  // installed): the name of the entry that replaced it. Derived from keys.renews_key_id.
+  std::optional<std::string> superseded_by;
 };
 
 struct NewKey {
@@ -232,6 +235,11 @@ class Keystore final {
   // associated data binds it there). Reads only the data key: safe from several threads.
   Bytes seal_private_key(std::int64_t key_id, std::string_view spki_sha256,
                          std::span<const std::uint8_t> pkcs8) const;
+
+  // Replaces the chain stored with a certificate and its verdict (installing it again with new
+  // chain material or trust anchors), with the queued audit rows, in one transaction.
+  void replace_chain(std::int64_t certificate_id, const std::vector<Bytes>& chain, bool trusted,
+                     const std::string& problem);
 
   // Removes the entry with its requests, certificates and chains (secure_delete overwrites
   // the freed pages), then checkpoints the WAL so no copy is left there either.

@@ -19,6 +19,9 @@ struct ChainCheck {
   std::size_t unrelated = 0;
   std::string problem;         // OpenSSL's verdict when not trusted
   std::string missing_issuer;  // issuer DN that could not be found, when that is the problem
+  // The self-signed root the supplied chain ends at, when the verifier does not trust it (it is
+  // there, not missing: naming it as a trust anchor with --ca-file is the fix).
+  std::string untrusted_root;
 };
 
 // Verifies `leaf` with `supplied` as untrusted intermediates against `ca_file` (PEM bundle)
