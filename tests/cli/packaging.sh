@@ -36,7 +36,8 @@ PAGE=$(MANWIDTH=100 man -l "$MAN" 2>/dev/null | col -b)
 expect_in "NAME" "$PAGE" "the page has a NAME section"
 # Every command --help lists has its section, with its summary and its EXAMPLES.
 ks --help
-COMMANDS=$(printf '%s\n' "$OUT" | awk '/^Subcommands:/{f=1; next} f && /^  [a-z]/{print $1} f && /^$/{if (n++) exit}')
+# The commands are listed under headings ("Keys and certificates:", ...) after the options.
+COMMANDS=$(printf '%s\n' "$OUT" | awk '/^Store passphrase/{exit} /^[A-Z][A-Za-z ]*:$/{f = ($0 != "Options:"); next} f && /^  [a-z]/{print $1}')
 [ "$(printf '%s\n' "$COMMANDS" | wc -l)" -ge 15 ] && ok || bad "read the command list from --help: $COMMANDS"
 for c in $COMMANDS; do
   expect_in "keysafe $c" "$PAGE" "the man page has a section for $c"
