@@ -147,7 +147,7 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
 
     if (!k.has_private_key) continue;  // certificate-only entries: no key to lose
     if (current) {
-      const auto days = days_between(now, current->not_after);
+      const auto days = days_left(now, current->not_after);
       if (current->not_after < now)
         add("warning", k.name, "the certificate expired on " + format_rfc3339(current->not_after),
             "renew it: keysafe request " + k.name + " (send to the CA), then keysafe install");
