@@ -49,8 +49,10 @@ if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory: $W" >&2; else trap 'rm
 cd "$W"
 export KEYSAFE_PASSPHRASE="correct horse battery staple"
 printf '%s' "$KEYSAFE_PASSPHRASE" >pass.txt
+chmod 600 pass.txt  # keysafe refuses a passphrase file that others can read
 export BENCH_PASS="export password 123"
 printf '%s' "$BENCH_PASS" >p12pass.txt
+chmod 600 p12pass.txt
 unset KEYSAFE_STORE XDG_DATA_HOME KEYSAFE_KEY_FILE
 export KEYSAFE_NO_PROGRESS=1
 

@@ -219,6 +219,7 @@ int run_crl(Context& ctx, const CaArgs& a) {
   if (a.format != "pem" && a.format != "der")
     throw Error(Errc::Usage, "\"" + a.format + "\" is not a CRL format", "formats: pem, der",
                 "for example: --format der");
+  (void)ctx.writes_to_standard_output(a.output, "a DER CRL", false, a.format == "der");
   auto store = ctx.open_store();
   (void)ops::find_authority(store, a.name);
   ctx.unlock(store);
@@ -325,6 +326,7 @@ int run_export(Context& ctx, const CaArgs& a) {
                 "formats: pem (the CA and its issuers), der (the CA alone)",
                 "for example: --format der");
   refuse_existing(a.output, a.force);
+  (void)ctx.writes_to_standard_output(a.output, "a DER certificate", false, a.format == "der");
   auto store = ctx.open_store();
   std::string content;
   if (a.format == "der") {

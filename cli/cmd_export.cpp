@@ -39,7 +39,11 @@ Action setup_export(CLI::App& cmd) {
   cmd.add_flag("--chain", a->chain, "include the stored chain (issuer certificates)");
   cmd.add_flag("--cert-only", a->cert_only,
                "the certificate (and --chain) only: no private key, no passphrase, no warning");
-  cmd.add_option("-o,--output", a->output, "file to write")->required()->type_name("FILE");
+  cmd.add_option("-o,--output", a->output,
+                 "file to write; - for standard output (never a terminal for a private key, "
+                 "PKCS#12 or DER; a private key still needs --yes)")
+      ->required()
+      ->type_name("FILE");
   cmd.add_flag("--force", a->force, "replace an existing file");
   cmd.add_option("--out-passphrase-file", a->out_passphrase_file,
                  "read the export password from FILE (else KEYSAFE_OUT_PASSPHRASE, else the "
@@ -54,7 +58,8 @@ EXAMPLES:
   keysafe export www --format pfx --chain -o www.pfx                 # IIS, Java 17, OpenSSL 3
   keysafe export www --format pfx --profile compat --chain -o www.pfx # Server 2016, macOS
   keysafe export www --format pem --chain -o www.pem
-  keysafe export www --cert-only --format pem --chain -o www-chain.pem)");
+  keysafe export www --cert-only --format pem --chain -o www-chain.pem
+  keysafe export www --cert-only --format pem -o - | openssl x509 -noout -dates)");
   return [a](Context& ctx) {
     ops::ExportRequest r;
     r.name = a->name;
@@ -67,7 +72,11 @@ EXAMPLES:
     r.cert_only = a->cert_only;
     r.output = a->output;
     r.force = a->force;
-    if (!a->force && std::filesystem::exists(std::filesystem::symlink_status(a->output)))
+    const bool to_stdout = ctx.writes_to_standard_output(
+        a->output, ops::exports_private_key(r) ? "a private key" : "a " + a->format + " file",
+        ops::exports_private_key(r), r.format != ops::ExportFormat::Pem);
+    if (to_stdout) r.stream = &ctx.out;
+    if (!to_stdout && !a->force && std::filesystem::exists(std::filesystem::symlink_status(a->output)))
       throw Error(Errc::AlreadyExists, "\"" + a->output + "\" already exists",
                   "keysafe never overwrites a file unless told to",
                   "choose another file with -o, or add --force");
@@ -79,14 +88,30 @@ EXAMPLES:
       if (r.format == ops::ExportFormat::Der)
         throw Error(Errc::Usage, "a private key is exported as PEM or PKCS#12",
                     "--format der writes one certificate", "add --cert-only, or use --format pem");
-      ctx.confirm_key_export("\"" + a->output + "\"", {r.name});
+      if (to_stdout && !ctx.options.yes)
+        throw Error(Errc::Refused, "refusing to write the private key of \"" + r.name +
+                                       "\" to standard output without --yes",
+                    "whoever reads that output can impersonate the sites of this key",
+                    "add --yes once you know where the output goes");
+      ctx.confirm_key_export(to_stdout ? "standard output" : "\"" + a->output + "\"", {r.name});
       ctx.unlock(store);
       r.password = acquire_secret(ctx, {a->out_passphrase_file, "--out-passphrase-file",
                                         k_env_out_passphrase, "Export password: "},
                                   true);
     }
     const auto res = ops::export_entry(store, r);
-    if (ctx.options.json) {
+    // --chain adds the issuer certificates the store holds; with none, the file has the leaf
+    // alone, and a server given it sends no chain.
+    if (a->chain && res.certificates <= 1)
+      ctx.warn("--chain: \"" + r.name + "\" has no chain to write, so " + res.file.string() +
+               " holds its certificate without issuers (the certificate is self-signed, or was "
+               "installed without its intermediates); to add them, install the CA's full chain "
+               "file for this entry");
+    if (to_stdout) {
+      // Standard output carries the export; what was written goes to standard error.
+      ctx.err << "keysafe: exported \"" << r.name << "\" to standard output: " << res.description
+              << "; verified: " << res.verification << '\n';
+    } else if (ctx.options.json) {
       ctx.out << nlohmann::json{{"name", r.name},
                                 {"file", res.file.string()},
                                 {"format", a->format},

@@ -27,7 +27,9 @@ std::vector<const CLI::Option*> visible_options(const CLI::App& app) {
   return app.get_options([](const CLI::Option* o) { return !o->get_group().empty(); });
 }
 
-bool takes_value(const CLI::Option* o) { return o->get_type_size_max() > 0; }
+// On/off flags (--json, --yes, --force) expect no value; CLI11 gives them a type size of 1 and
+// an expected count of 0, so the count of items is what tells.
+bool takes_value(const CLI::Option* o) { return o->get_items_expected_max() > 0; }
 
 // Text for roff: backslashes escaped, hyphens made literal, no line starting a request.
 std::string roff(const std::string& text) {
@@ -87,8 +89,9 @@ std::string options_section(const CLI::App& app) {
   return out;
 }
 
-std::string synopsis(const CLI::App& cmd) {
-  std::string out = ".B keysafe " + roff(cmd.get_name()) + "\n";
+std::string synopsis(const CLI::App& cmd, const std::string& path) {
+  std::string out = ".B keysafe " + roff(path) + "\n";
+  if (!visible_commands(cmd).empty()) out += ".I COMMAND\n";
   for (const auto* o : visible_options(cmd)) {
     if (o->get_positional()) {
       out += o->get_required() ? ".I " + roff(o->get_name()) + "\n"
@@ -96,6 +99,17 @@ std::string synopsis(const CLI::App& cmd) {
     }
   }
   out += ".RI [ OPTIONS ]\n";
+  return out;
+}
+
+// A command's section, then one for each of its subcommands ("keysafe ca sign").
+std::string command_section(const CLI::App& cmd, const std::string& path) {
+  std::string out = ".SS \"keysafe " + roff(path) + "\"\n" + roff(cmd.get_description()) + "\n";
+  out += ".PP\n" + synopsis(cmd, path);
+  out += options_section(cmd);
+  if (!cmd.get_footer().empty()) out += roff_block(cmd.get_footer());
+  for (const auto* sub : visible_commands(cmd))
+    out += command_section(*sub, path + " " + sub->get_name());
   return out;
 }
 
@@ -117,12 +131,7 @@ std::string man_page(const CLI::App& root) {
   out += ".SH GLOBAL OPTIONS\nAccepted before or after the command name.\n";
   out += options_section(root);
   out += ".SH COMMANDS\n";
-  for (const auto* sub : visible_commands(root)) {
-    out += ".SS \"keysafe " + roff(sub->get_name()) + "\"\n" + roff(sub->get_description()) + "\n";
-    out += ".PP\n" + synopsis(*sub);
-    out += options_section(*sub);
-    if (!sub->get_footer().empty()) out += roff_block(sub->get_footer());
-  }
+  for (const auto* sub : visible_commands(root)) out += command_section(*sub, sub->get_name());
   out += ".SH NOTES\n" + roff_block(root.get_footer(), false);
   out += ".SH FILES\n.TP\n.I $XDG_DATA_HOME/keysafe/keystore.db\nthe default keystore "
          "(~/.local/share/keysafe/keystore.db)\n";
@@ -137,76 +146,145 @@ std::string words(const std::vector<std::string>& v) {
   return out;
 }
 
-// Long and short option spellings of `app`, and those that take a value.
-void option_words(const CLI::App& app, std::vector<std::string>& all,
-                  std::vector<std::string>& with_value, std::vector<std::string>& paths) {
+// Whether a positional argument or an option value names a stored entry (completed from
+// `keysafe list --json`). NAME of `create` and `ca init` is a new name, not completed.
+bool names_entry(const CLI::App& cmd, const CLI::Option* o) {
+  const std::string n = o->get_positional() ? o->get_name() : o->get_type_name();
+  if (n != "NAME" && n != "CA" && n != "SERIAL|NAME") return false;
+  return !(o->get_positional() && (cmd.get_name() == "create" || cmd.get_name() == "init"));
+}
+
+// Long and short option spellings of `app`, those that take a value, those whose value is a
+// path, and those whose value is an entry name.
+struct OptionWords {
+  std::vector<std::string> all, with_value, paths, entries;
+};
+
+void option_words(const CLI::App& app, OptionWords& w) {
   for (const auto* o : visible_options(app)) {
     if (o->get_positional()) continue;
     std::vector<std::string> names;
     for (const auto& l : o->get_lnames()) names.push_back("--" + l);
     for (const auto& s : o->get_snames()) names.push_back("-" + s);
     for (const auto& n : names) {
-      all.push_back(n);
-      if (takes_value(o)) with_value.push_back(n);
+      w.all.push_back(n);
       if (!takes_value(o)) continue;
+      w.with_value.push_back(n);
       const auto t = o->get_type_name();
-      if (t == "FILE" || t == "PATH" || t == "DIR") paths.push_back(n);
+      if (t == "FILE" || t == "PATH" || t == "DIR") w.paths.push_back(n);
+      if (names_entry(app, o)) w.entries.push_back(n);
     }
   }
 }
 
-std::string bash_completion(const CLI::App& root) {
-  std::vector<std::string> commands, global_all, global_value, paths;
-  option_words(root, global_all, global_value, paths);
-  std::string cases;
-  for (const auto* sub : visible_commands(root)) {
-    commands.push_back(sub->get_name());
-    std::vector<std::string> all, value;
-    option_words(*sub, all, value, paths);
-    cases += "    " + sub->get_name() + ") opts=\"" + words(all) + "\"; valued=\"" + words(value) +
-             "\" ;;\n";
+// One `case` arm of _keysafe_spec per command path ("", "ca", "ca sign"): its subcommands,
+// options, options taking a value, options whose value is an entry name, and what each
+// positional argument is (entry or file).
+void spec_cases(const CLI::App& cmd, const std::string& path, OptionWords& global,
+                std::string& cases) {
+  std::vector<std::string> subs;
+  for (const auto* sub : visible_commands(cmd)) subs.push_back(sub->get_name());
+  OptionWords w;
+  if (!path.empty()) option_words(cmd, w);
+  global.paths.insert(global.paths.end(), w.paths.begin(), w.paths.end());
+  std::vector<std::string> args;
+  // What each positional argument is: a stored entry, a new name (nothing to offer), a file.
+  for (const auto* o : visible_options(cmd)) {
+    if (!o->get_positional()) continue;
+    const bool new_name = o->get_name() == "NAME" && !names_entry(cmd, o);
+    args.push_back(names_entry(cmd, o) ? "entry" : new_name ? "new" : "file");
   }
-  const std::set<std::string> unique_paths(paths.begin(), paths.end());
-  std::string path_pattern;
-  for (const auto& p : unique_paths) path_pattern += (path_pattern.empty() ? "" : "|") + p;
+  if (path.empty()) subs.push_back("help");
+  cases += "    \"" + path + "\") subs=\"" + words(subs) + "\"; opts=\"" + words(w.all) +
+           "\"; valued=\"" + words(w.with_value) + "\"; named=\"" + words(w.entries) +
+           "\"; args=\"" + words(args) + "\" ;;\n";
+  if (path.empty()) cases += "    help) subs=\"" + words(std::vector<std::string>(subs.begin(), subs.end() - 1)) + "\" ;;\n";
+  for (const auto* sub : visible_commands(cmd))
+    spec_cases(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), global, cases);
+}
+
+std::string alternatives(const std::vector<std::string>& v, const std::string& fallback) {
+  const std::set<std::string> unique(v.begin(), v.end());
+  std::string out;
+  for (const auto& p : unique) out += (out.empty() ? "" : "|") + p;
+  return out.empty() ? fallback : out;
+}
+
+std::string bash_completion(const CLI::App& root) {
+  OptionWords global;
+  option_words(root, global);
+  std::string cases;
+  spec_cases(root, "", global, cases);
   std::string out;
   out += "# bash completion for keysafe; generated by `keysafe completion bash` from the command\n"
          "# definitions (the same as --help). Install as\n"
          "# /usr/share/bash-completion/completions/keysafe or source it.\n";
+  out += "# _keysafe_spec PATH: subs, opts, valued and args of the command PATH (\"ca sign\").\n"
+         "_keysafe_spec() {\n"
+         "  subs=\"\"; opts=\"\"; valued=\"\"; named=\"\"; args=\"\"\n"
+         "  case $1 in\n" + cases +
+         "  esac\n"
+         "}\n"
+         "# The entry names of the store named on the line (or the default one), from\n"
+         "# `keysafe list --json`, which needs no passphrase.\n"
+         "_keysafe_entries() {\n"
+         "  local store=() i\n"
+         "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+         "    case ${COMP_WORDS[i]} in\n"
+         "      --store) store=(--store \"${COMP_WORDS[i+1]}\") ;;\n"
+         "      --store=*) store=(\"${COMP_WORDS[i]}\") ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  \"${COMP_WORDS[0]}\" \"${store[@]}\" list --json </dev/null 2>/dev/null |\n"
+         "    sed -n 's/^    \"name\": \"\\(.*\\)\",$/\\1/p'\n"
+         "}\n";
   out += "_keysafe() {\n"
-         "  local cur prev cmd i w opts valued\n"
+         "  local cur prev path=\"\" i w subs opts valued named args npos=0 kind\n"
          "  cur=${COMP_WORDS[COMP_CWORD]}\n"
          "  prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-         "  local commands=\"" + words(commands) + "\"\n"
-         "  local global_opts=\"" + words(global_all) + "\"\n"
-         "  local global_valued=\" " + words(global_value) + " \"\n"
-         "  cmd=\"\"\n"
+         "  local global_opts=\"" + words(global.all) + "\"\n"
+         "  local global_valued=\"" + words(global.with_value) + "\"\n"
+         "  _keysafe_spec \"\"\n"
+         "  # Which command the words so far name; options and their values are skipped.\n"
          "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
          "    w=${COMP_WORDS[i]}\n"
-         "    if [[ $global_valued == *\" $w \"* ]]; then ((i++)); continue; fi\n"
+         "    if [[ \" $global_valued $valued \" == *\" $w \"* ]]; then i=$((i + 1)); continue; fi\n"
          "    [[ $w == -* ]] && continue\n"
-         "    cmd=$w\n"
-         "    break\n"
+         "    if [[ \" $subs \" == *\" $w \"* ]]; then\n"
+         "      path=${path:+$path }$w\n"
+         "      _keysafe_spec \"$path\"\n"
+         "      npos=0\n"
+         "      continue\n"
+         "    fi\n"
+         "    npos=$((npos + 1))\n"
          "  done\n"
-         "  opts=\"\"; valued=\"\"\n"
-         "  case $cmd in\n" + cases +
-         "  esac\n"
          "  case $prev in\n"
-         "    " + (path_pattern.empty() ? std::string("--store") : path_pattern) +
-         ")\n"
+         "    " + alternatives(global.paths, "--store") + ")\n"
          "      if [[ $prev == --to ]]; then COMPREPLY=($(compgen -d -- \"$cur\"));\n"
          "      else COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
          "      compopt -o filenames 2>/dev/null\n"
          "      return 0 ;;\n"
          "  esac\n"
-         "  if [[ \" $global_valued $valued \" == *\" $prev \"* ]]; then COMPREPLY=(); return 0; fi\n"
-         "  if [[ -z $cmd ]]; then\n"
-         "    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$global_opts\" -- \"$cur\"));\n"
-         "    else COMPREPLY=($(compgen -W \"$commands\" -- \"$cur\")); fi\n"
-         "    return 0\n"
+         "  if [[ -n $named && \" $named \" == *\" $prev \"* ]]; then\n"
+         "    COMPREPLY=($(compgen -W \"$(_keysafe_entries)\" -- \"$cur\")); return 0\n"
          "  fi\n"
+         "  if [[ \" $global_valued $valued \" == *\" $prev \"* ]]; then COMPREPLY=(); return 0; fi\n"
          "  if [[ $cur == -* ]]; then\n"
          "    COMPREPLY=($(compgen -W \"$opts $global_opts\" -- \"$cur\"))\n"
+         "    return 0\n"
+         "  fi\n"
+         "  if [[ -n $subs ]]; then COMPREPLY=($(compgen -W \"$subs\" -- \"$cur\")); return 0; fi\n"
+         "  # The kind of this positional argument; the last one repeats (FILE...).\n"
+         "  kind=\"\"\n"
+         "  for w in $args; do\n"
+         "    kind=$w\n"
+         "    [[ $npos -eq 0 ]] && break\n"
+         "    npos=$((npos - 1))\n"
+         "  done\n"
+         "  if [[ $kind == entry ]]; then\n"
+         "    COMPREPLY=($(compgen -W \"$(_keysafe_entries)\" -- \"$cur\"))\n"
+         "  elif [[ $kind == new ]]; then\n"
+         "    COMPREPLY=()\n"
          "  else\n"
          "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
          "    compopt -o filenames 2>/dev/null\n"

@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "commands.hpp"
+#include "passphrase.hpp"
 #include "keysafe/crypto/kdf.hpp"
 #include "render.hpp"
 
@@ -14,14 +15,19 @@ Action setup_init(CLI::App& cmd) {
                  "(1 GiB); values below 15 are for test stores only")
       ->check(CLI::Range(crypto::k_min_log2_n, crypto::k_max_log2_n))
       ->type_name("LOG2N");
+  auto weak = std::make_shared<bool>(false);
+  cmd.add_flag("--weak-passphrase", *weak,
+               "accept a passphrase under 8 characters (test stores only)");
   cmd.footer(R"(
 Creates the keystore file (mode 0600, never over an existing file). The store passphrase
-protects every private key in it: keep it safe, without it no key can be opened.
+protects every private key in it: keep it safe, without it no key can be opened. A passphrase
+under 12 characters gets a warning; under 8 it is refused without --weak-passphrase. A
+passphrase file must not be readable by group or others (chmod 600), as for key files.
 
 EXAMPLES:
   keysafe init
   keysafe --store /srv/keys/keystore.db init --passphrase-file /root/keysafe.pass)");
-  return [cost](Context& ctx) {
+  return [cost, weak](Context& ctx) {
     const auto path = ctx.store_path();
     // Refuse before asking for a passphrase.
     if (std::filesystem::exists(std::filesystem::symlink_status(path)))
@@ -32,6 +38,7 @@ EXAMPLES:
       ctx.warn("--kdf-cost " + std::to_string(*cost) +
                " makes the passphrase cheap to guess: use it for test stores only");
     const SecureBytes pass = ctx.store_passphrase(true);
+    check_new_passphrase(ctx, pass, *weak);
     const crypto::KdfParams params{*cost, 8, 1};
     const auto now = ctx.env.now();
     store::Keystore::create(path, pass, params, now);

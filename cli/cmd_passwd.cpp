@@ -15,6 +15,7 @@ Action setup_passwd(CLI::App& cmd) {
   auto new_file = std::make_shared<std::string>();
   auto add_key_file = std::make_shared<std::string>();
   auto rotate = std::make_shared<bool>(false);
+  auto weak = std::make_shared<bool>(false);
   cmd.add_option("--kdf-cost", *cost,
                  "new scrypt cost as log2(N) (default: keep the current one); 17 is the default "
                  "of new stores")
@@ -33,7 +34,12 @@ Action setup_passwd(CLI::App& cmd) {
                "instead of changing the passphrase, make a new data key: every private key is "
                "re-sealed, so an old copy of the store and its passphrase open nothing added "
                "afterwards; removes every key file (add them again with --add-key-file)");
+  cmd.add_flag("--weak-passphrase", *weak,
+               "accept a new passphrase under 8 characters (test stores only)");
   cmd.footer(R"(
+A new passphrase under 12 characters gets a warning; under 8 it is refused without
+--weak-passphrase. Passphrase files must not be readable by group or others (chmod 600).
+
 The current passphrase comes from the usual sources (--passphrase-file, --passphrase-fd,
 KEYSAFE_PASSPHRASE, the terminal). The private keys are not re-encrypted: the data key that
 seals them is wrapped again under the new passphrase, in one transaction. An old copy of the
@@ -50,7 +56,7 @@ EXAMPLES:
   keysafe passwd --kdf-cost 18 --passphrase-file old.pass --new-passphrase-file new.pass
   keysafe passwd --add-key-file /etc/keysafe/unlock.key   # then: keysafe --key-file ... renew
   keysafe passwd --rotate-data-key)");
-  return [cost, new_file, add_key_file, rotate](Context& ctx) {
+  return [cost, new_file, add_key_file, rotate, weak](Context& ctx) {
     if (*rotate && (!add_key_file->empty() || *cost != 0 || !new_file->empty()))
       throw Error(Errc::Usage, "--rotate-data-key is used alone",
                   "it keeps the passphrase and its cost; --add-key-file, --kdf-cost and "
@@ -89,6 +95,7 @@ EXAMPLES:
     const auto pass = acquire_secret(ctx, {*new_file, "--new-passphrase-file",
                                            k_env_new_passphrase, "New keystore passphrase: "},
                                      true);
+    check_new_passphrase(ctx, *pass, *weak);
     crypto::KdfParams params = store.header().kdf_params;
     if (*cost != 0) params.log2_n = *cost;
     if (params.log2_n < 15)

@@ -20,6 +20,15 @@ struct CommandSpec {
 
 std::span<const CommandSpec> commands();
 
+// The headings of --help, in order, with the commands listed under each. A command named in
+// none of them is listed under k_other_commands, so a new command always shows up.
+struct HelpGroup {
+  const char* heading;
+  std::span<const char* const> commands;
+};
+std::span<const HelpGroup> help_groups();
+inline constexpr const char* k_other_commands = "Other commands";
+
 Action setup_init(CLI::App& command);
 Action setup_create(CLI::App& command);
 Action setup_request(CLI::App& command);

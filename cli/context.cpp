@@ -1,6 +1,8 @@
 // Store location, store opening and warnings for commands.
 #include "context.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <ostream>
 #include <string_view>
@@ -34,6 +36,7 @@ Environment system_environment() {
     if (!answer) return std::nullopt;
     return *answer == "y" || *answer == "Y" || *answer == "yes" || *answer == "YES";
   };
+  env.stdout_is_terminal = [] { return isatty(STDOUT_FILENO) == 1; };
   return env;
 }
 
@@ -128,6 +131,18 @@ void Context::confirm_key_export(const std::string& what,
   if (!*answer)
     throw Error(Errc::Refused, "nothing written", "the confirmation was declined",
                 "run the command again and answer y");
+}
+
+bool Context::writes_to_standard_output(const std::string& output, const std::string& what,
+                                        bool private_key, bool binary) const {
+  if (output != "-") return false;
+  if ((private_key || binary) && env.stdout_is_terminal && env.stdout_is_terminal())
+    throw Error(Errc::Refused,
+                "refusing to write " + what + " to the terminal",
+                private_key ? "a private key shown on a screen stays in its scrollback and logs"
+                            : "binary output is unreadable and can upset the terminal",
+                "redirect it (-o - > FILE, or into a pipe), or write a file with -o FILE");
+  return true;
 }
 
 void Context::warn(const std::string& message) const {

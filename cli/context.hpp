@@ -35,6 +35,8 @@ struct Environment {
   std::function<std::optional<SecureBytes>(const std::string& prompt)> read_secret;
   // Asks a yes/no question on the terminal; nullopt when there is no terminal.
   std::function<std::optional<bool>(const std::string& question)> confirm;
+  // Whether standard output is a terminal (`-o -` refuses keys and binary data there).
+  std::function<bool()> stdout_is_terminal;
 };
 
 Environment system_environment();
@@ -73,6 +75,11 @@ struct Context {
   std::string fixes(std::string_view text) const;
   // The same for an error's cause and fix.
   Error with_fixes(const Error& e) const;
+  // `-o -` means standard output. True for "-", after refusing (Errc::Refused) a private key or
+  // binary data (DER, PKCS#12, a backup) when standard output is a terminal, whatever the flags:
+  // a key on a screen is in its scrollback and logs, and binary bytes can drive the terminal.
+  bool writes_to_standard_output(const std::string& output, const std::string& what,
+                                 bool private_key, bool binary) const;
   // The impersonation warning before a private key leaves the store, then confirmation:
   // --yes, else a terminal answer, else refusal (Errc::Refused).
   void confirm_key_export(const std::string& what, const std::vector<std::string>& names) const;

@@ -2,11 +2,15 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string_view>
 
 #include "app.hpp"
+#include "render.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/crypto/kdf.hpp"
 
@@ -17,10 +21,23 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  const int rc = keysafe::cli::run(args, std::cout, std::cerr, keysafe::cli::system_environment());
+  int rc = keysafe::cli::run(args, std::cout, std::cerr, keysafe::cli::system_environment());
   // KEYSAFE_STATS=1: what this process did that costs (docs: bench/README.md), on stderr.
   if (const char* stats = std::getenv("KEYSAFE_STATS"); stats != nullptr && stats == std::string_view("1"))
     std::cerr << "keysafe: stats: kdf_derivations=" << keysafe::crypto::kdf_derivations()
               << " keys_opened=" << keysafe::store::private_keys_opened() << '\n';
+  // Output that never arrived is a failure (`keysafe list > /dev/full`): the buffered rest is
+  // written now, and any write that failed on the way is reported.
+  errno = 0;
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  if (!std::cout || !flushed || std::ferror(stdout) != 0) {
+    const int why = errno;
+    const keysafe::Error lost(keysafe::Errc::Io, "writing to standard output failed",
+                              why != 0 ? std::strerror(why) : "the output was closed",
+                              "check the disk or the pipe keysafe writes to, then run it again");
+    keysafe::cli::render_error(lost, std::cout, std::cerr, false, false);
+    if (rc == 0) rc = keysafe::exit_code_for(keysafe::Errc::Io);
+  }
   return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -151,6 +152,17 @@ SecureBytes read_secret_file(const std::string& path, const std::string& option)
   if (fd < 0)
     throw Error(Errc::Io, "cannot read the passphrase file \"" + path + "\"",
                 std::strerror(errno), "check " + option);
+  // As for a key file (ops::read_key_file): a stored file that group or others can read is
+  // refused, as its secret is not one any more. Pipes (<(...), /dev/stdin) are not stored files.
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    ::close(fd);
+    throw Error(Errc::Refused, "refusing the passphrase file \"" + path + "\" (" + option + ")",
+                "it can be read by group or others (mode " +
+                    std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                    std::to_string(st.st_mode & 7) + ")",
+                "chmod 600 " + path);
+  }
   try {
     SecureBytes pass = read_all(fd, "the passphrase file \"" + path + "\"");
     ::close(fd);
@@ -193,6 +205,24 @@ std::optional<SecureBytes> acquire_secret(const Context& ctx, const SecretSource
                   "run the command again");
   }
   return std::move(*first);
+}
+
+void check_new_passphrase(const Context& ctx, const SecureBytes& pass, bool allow_weak) {
+  // Characters, not bytes: a UTF-8 continuation byte (10xxxxxx) does not start one.
+  std::size_t characters = 0;
+  for (const std::uint8_t b : pass)
+    if ((b & 0xC0) != 0x80) ++characters;
+  const std::string count = std::to_string(characters) + " character" + (characters == 1 ? "" : "s");
+  if (characters < k_min_passphrase && !allow_weak)
+    throw Error(Errc::Refused, "the new passphrase is too short (" + count + ")",
+                "a passphrase under " + std::to_string(k_min_passphrase) +
+                    " characters is guessed quickly, even through scrypt; it protects every key "
+                    "in the store",
+                "choose one of " + std::to_string(k_good_passphrase) +
+                    " characters or more (a few words), or add --weak-passphrase for a test store");
+  if (characters < k_good_passphrase)
+    ctx.warn("the new passphrase has " + count + ": one of " + std::to_string(k_good_passphrase) +
+             " or more (a few words) is much harder to guess");
 }
 
 std::optional<std::string> read_line_from_terminal(const std::string& prompt) {

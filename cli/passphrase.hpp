@@ -1,6 +1,7 @@
 // Where the store passphrase comes from: never argv.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,12 @@ std::optional<SecureBytes> acquire_secret(const Context& ctx, const SecretSource
 SecureBytes acquire_passphrase(const Context& ctx, bool new_passphrase);
 // The same, but nullopt instead of an error when there is no source and no terminal.
 std::optional<SecureBytes> try_acquire_passphrase(const Context& ctx);
+
+// A new store passphrase (init, passwd): under k_min_passphrase characters it is refused
+// (Errc::Refused) unless `allow_weak` (--weak-passphrase); under k_good_passphrase, a warning.
+inline constexpr std::size_t k_min_passphrase = 8;
+inline constexpr std::size_t k_good_passphrase = 12;
+void check_new_passphrase(const Context& ctx, const SecureBytes& pass, bool allow_weak);
 
 // Prompts on /dev/tty with echo off; nullopt when there is no terminal.
 std::optional<SecureBytes> read_secret_from_terminal(const std::string& prompt);

@@ -50,4 +50,24 @@ std::span<const CommandSpec> commands() {
   return k_commands;
 }
 
+std::span<const HelpGroup> help_groups() {
+  // Names of commands other branches add are listed already; a name with no command is ignored.
+  static constexpr const char* k_keys[] = {"init",    "create", "request", "install", "import",
+                                           "export",  "selfsign", "renew", "rename",  "list",
+                                           "show",    "inspect", "delete"};
+  static constexpr const char* k_backup[] = {"backup", "restore", "recover", "find-key",
+                                             "salvage"};
+  static constexpr const char* k_ca[] = {"ca", "issue-bulk"};
+  static constexpr const char* k_deploy[] = {"deploy", "deployments", "status"};
+  static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar"};
+  static const std::array<HelpGroup, 5> k_groups = {{
+      {"Keys and certificates", k_keys},
+      {"Backup and recovery", k_backup},
+      {"Local certificate authorities", k_ca},
+      {"Deployment", k_deploy},
+      {"Store and monitoring", k_store},
+  }};
+  return k_groups;
+}
+
 }  // namespace keysafe::cli

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ostream>
 
 #include "keysafe/ops/clock.hpp"
@@ -80,8 +81,9 @@ nlohmann::json entry_json(const ops::EntryView& v) {
 }
 
 void render_entry_text(const ops::EntryView& v, std::ostream& out) {
+  // One column for the values, a space after the longest label ("sha-256 fingerprint:").
   const auto line = [&](std::string_view label, const std::string& value) {
-    out << fmt::format("{:<20}{}\n", std::string(label) + ":", value);
+    out << fmt::format("{:<21}{}\n", std::string(label) + ":", value);
   };
   line("name", v.name);
   line("state", v.superseded_by ? v.state + " (replaced by \"" + *v.superseded_by + "\")"
@@ -110,16 +112,33 @@ void render_entry_text(const ops::EntryView& v, std::ostream& out) {
 }
 
 void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream& out) {
-  out << fmt::format("{:<24} {:<9} {:<9} {:<20} {:>5} {:<8} {}\n", "NAME", "STATE", "KEY",
-                     "NOT AFTER", "DAYS", "BACKUP", "NAMES");
+  struct Row {
+    std::string name, state, key, not_after, days, backup, names;
+  };
+  std::vector<Row> rows;
+  rows.push_back({"NAME", "STATE", "KEY", "NOT AFTER", "DAYS", "BACKUP", "NAMES"});
   for (const auto& v : entries) {
     std::vector<std::string> names = v.dns;
     names.insert(names.end(), v.ip.begin(), v.ip.end());
-    out << fmt::format("{:<24} {:<9} {:<9} {:<20} {:>5} {:<8} {}\n", v.name, v.state,
-                       v.weak_key ? v.key_algorithm + "!" : v.key_algorithm, v.not_after ? ops::format_rfc3339(*v.not_after) : "-",
-                       v.days_left ? std::to_string(*v.days_left) : "-",
-                       v.last_backup ? "yes" : "NEVER", join(names));
+    rows.push_back({v.name, v.state, v.weak_key ? v.key_algorithm + "!" : v.key_algorithm,
+                    v.not_after ? ops::format_rfc3339(*v.not_after) : "-",
+                    v.days_left ? std::to_string(*v.days_left) : "-",
+                    v.last_backup ? "yes" : "NEVER", join(names)});
   }
+  // Each column as wide as its widest cell, so long names do not push the others out of line.
+  std::size_t w_name = 0, w_state = 0, w_key = 0, w_after = 0, w_days = 0, w_backup = 0;
+  for (const auto& r : rows) {
+    w_name = std::max(w_name, r.name.size());
+    w_state = std::max(w_state, r.state.size());
+    w_key = std::max(w_key, r.key.size());
+    w_after = std::max(w_after, r.not_after.size());
+    w_days = std::max(w_days, r.days.size());
+    w_backup = std::max(w_backup, r.backup.size());
+  }
+  for (const auto& r : rows)
+    out << fmt::format("{:<{}} {:<{}} {:<{}} {:<{}} {:>{}} {:<{}} {}\n", r.name, w_name, r.state,
+                       w_state, r.key, w_key, r.not_after, w_after, r.days, w_days, r.backup,
+                       w_backup, r.names);
 }
 
 }  // namespace keysafe::cli

@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
 # Installs keysafe's build and test dependencies (Debian 12), builds it, and runs the
 # walk-through of the key lifecycle on a throwaway store.
+#   bash scripts/setup.sh              as root, or as a user who may use sudo
+#   bash scripts/setup.sh --deps-only  only the packages
+# Only installing packages needs root: as root apt-get runs as is (no sudo needed, as in a
+# container), anyone else runs it through sudo. The build runs as whoever started the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+DEPS_ONLY=0
+case "${1:-}" in
+  "") ;;
+  --deps-only) DEPS_ONLY=1 ;;
+  *) echo "usage: bash scripts/setup.sh [--deps-only]" >&2; exit 2 ;;
+esac
+
+# as_root COMMAND...: runs COMMAND as root, through sudo only when this is not root already.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "setup.sh: installing packages needs root, and sudo is not installed:" >&2
+    echo "  run it as root: su -c 'bash scripts/setup.sh'" >&2
+    exit 1
+  fi
+}
 PACKAGES=(
   build-essential cmake pkg-config git
   libssl-dev openssl libsqlite3-dev sqlite3
@@ -29,14 +50,23 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+[ "$DEPS_ONLY" = 1 ] && exit 0
 
-echo "== building keysafe (build/)"
+# The compiler's progress goes to build/build.log: its lines name files such as error.cpp, which
+# would look like errors here. Only diagnostics are shown, and the log's end when it fails.
+echo "== building keysafe (build/; log: build/build.log)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" 2>&1 | grep -E "error|warning|Built target keysafe$" || true
+if ! cmake --build build -j"$(nproc)" >build/build.log 2>&1; then
+  grep -E ': (fatal )?(error|warning):' build/build.log | head -40 >&2 || true
+  echo "setup.sh: the build failed; the end of build/build.log:" >&2
+  tail -n 20 build/build.log >&2
+  exit 1
+fi
 test -x build/cli/keysafe
+echo "== built build/cli/keysafe ($(build/cli/keysafe --version))"
 
 echo "== walk-through"
 bash scripts/demo.sh build/cli/keysafe

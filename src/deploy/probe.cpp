@@ -38,8 +38,12 @@ struct AddrInfoDeleter {
   void operator()(addrinfo* a) const noexcept { ::freeaddrinfo(a); }
 };
 
-// A connected TCP socket (blocking, with send/receive timeouts), or -1 and `error`.
-int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::string& error) {
+// A connected TCP socket (blocking, with send/receive timeouts), or -1 and `error`; `refused`
+// when every address answered that nothing listens there.
+int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::string& error,
+                bool& refused) {
+  refused = false;
+  bool all_refused = true;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_family = AF_UNSPEC;
@@ -55,6 +59,7 @@ int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::stri
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                             a->ai_protocol);
     if (fd < 0) {
+      all_refused = false;
       error = std::strerror(errno);
       continue;
     }
@@ -63,6 +68,7 @@ int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::stri
       pollfd p{fd, POLLOUT, 0};
       rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
       if (rc == 0) {
+        all_refused = false;
         error = "connection timed out";
         ::close(fd);
         continue;
@@ -71,6 +77,7 @@ int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::stri
       socklen_t len = sizeof so_error;
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
       if (so_error != 0) {
+        all_refused = all_refused && so_error == ECONNREFUSED;
         error = std::strerror(so_error);
         ::close(fd);
         continue;
@@ -78,6 +85,7 @@ int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::stri
       rc = 0;
     }
     if (rc != 0) {
+      all_refused = all_refused && errno == ECONNREFUSED;
       error = std::strerror(errno);
       ::close(fd);
       continue;
@@ -89,6 +97,7 @@ int connect_tcp(const Endpoint& ep, std::chrono::milliseconds timeout, std::stri
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     return fd;
   }
+  refused = all_refused && list != nullptr;
   return -1;
 }
 
@@ -143,7 +152,7 @@ ProbeResult probe_once(const Endpoint& endpoint, const std::string& sni,
   ProbeResult result;
   const std::string where = endpoint.host + ":" + endpoint.port;
   std::string error;
-  Socket sock(connect_tcp(endpoint, timeout, error));
+  Socket sock(connect_tcp(endpoint, timeout, error, result.refused));
   if (sock.get() < 0) {
     result.error = "cannot connect to " + where + ": " + error;
     return result;

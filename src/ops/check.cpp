@@ -152,7 +152,7 @@ CheckReport check_store(store::Keystore& store, const std::optional<std::string>
     // Replaced by a renewal: kept for its key and history, nothing to renew or back up again.
     if (superseded.count(k.id) != 0) continue;
     if (current) {
-      const auto days = days_between(now, current->not_after);
+      const auto days = days_left(now, current->not_after);
       // keysafe renews no CA: a new one is made and issues again.
       const std::string renew_fix =
           store::authority(store.database(), k.id)

@@ -16,9 +16,11 @@ std::string format_rfc3339(std::int64_t unix_seconds) {
   return buf;
 }
 
-std::int64_t days_between(std::int64_t now, std::int64_t until) {
-  const std::int64_t diff = until - now;
-  return diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400);
+std::int64_t days_left(std::int64_t now, std::int64_t until) {
+  constexpr std::int64_t k_day = 86400;
+  // Rounded half up: floor((diff + half a day) / day), with the floor taken for negatives too.
+  const std::int64_t shifted = until - now + k_day / 2;
+  return shifted >= 0 ? shifted / k_day : -((-shifted + k_day - 1) / k_day);
 }
 
 }  // namespace keysafe::ops

@@ -363,8 +363,12 @@ std::vector<TargetStatus> deployment_status(store::Keystore& store, std::optiona
     if (d.probe) {
       s.probed = true;
       const auto ep = deploy::parse_endpoint(*d.probe);
-      // A reload may be under way: a few attempts before calling the target unreachable.
-      auto r = deploy::probe_until(ep, d.sni.value_or(""), current, timeout);
+      // A reload may be under way: a few attempts before calling the target unreachable. But a
+      // refused connection means nothing listens there (a reload keeps the listening socket):
+      // that answer is final at once, not after `timeout` of retries.
+      auto r = deploy::probe_once(ep, d.sni.value_or(""),
+                                  std::min(timeout, std::chrono::milliseconds(3000)));
+      if (!r.refused) r = deploy::probe_until(ep, d.sni.value_or(""), current, timeout);
       if (r.reached) s.served_fingerprint = r.fingerprint_sha256;
       else unreachable_why = r.error;
       s.probe = std::move(r);

@@ -15,11 +15,34 @@ std::string_view as_text(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-Error verify_failed(const std::filesystem::path& file, const std::string& why) {
+Error verify_failed(const ExportRequest& r, const std::string& why) {
+  if (r.stream != nullptr)
+    return Error(Errc::Internal, "the export did not verify before it was written", why,
+                 "please report this as a keysafe bug");
   std::error_code ec;
-  std::filesystem::remove(file, ec);
-  return Error(Errc::Io, "the file written to \"" + file.string() + "\" did not verify",
+  std::filesystem::remove(r.output, ec);
+  return Error(Errc::Io, "the file written to \"" + r.output.string() + "\" did not verify",
                why + "; the file was removed", "check the disk, then export again");
+}
+
+// What a reader will get: the file written and read back, or for a stream the bytes themselves
+// (verified before anything is written, as a pipe cannot be read back).
+Bytes write_for_reading_back(const ExportRequest& r, std::string_view content, unsigned mode) {
+  if (r.stream != nullptr) return Bytes(content.begin(), content.end());
+  files::write_file_atomically(r.output, content, mode,
+                               r.force ? files::Overwrite::Allow : files::Overwrite::Refuse);
+  return files::read_input_file(r.output);
+}
+
+// For a stream: the verified bytes go out now. A failed write is an error (a full disk or a
+// closed pipe), not a success with the output lost.
+void deliver(const ExportRequest& r, std::string_view content) {
+  if (r.stream == nullptr) return;
+  r.stream->write(content.data(), static_cast<std::streamsize>(content.size()));
+  r.stream->flush();
+  if (!*r.stream)
+    throw Error(Errc::Io, "writing the export to standard output failed",
+                "the output was closed or the disk is full", "write to a file with -o FILE");
 }
 
 }  // namespace
@@ -58,10 +81,10 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
                 "export the chain with --format pem --chain");
 
   ExportResult result;
-  result.file = r.output;
+  result.file = r.stream != nullptr ? std::filesystem::path("standard output") : r.output;
+  const std::string where = result.file.string();
   result.private_key = !r.cert_only;
   result.certificates = (cert ? 1 : 0) + chain.size();
-  const files::Overwrite overwrite = r.force ? files::Overwrite::Allow : files::Overwrite::Refuse;
 
   if (r.cert_only) {
     std::string content;
@@ -74,13 +97,13 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
       for (const auto& c : chain) content += x509::certificate_pem(c.get());
       result.description = chain.empty() ? "PEM certificate" : "PEM certificate and chain";
     }
-    files::write_file_atomically(r.output, content, 0644, overwrite);
-    const Bytes back = files::read_input_file(r.output);
-    const auto parsed = formats::read_input(back, r.output.string());
+    const Bytes back = write_for_reading_back(r, content, 0644);
+    const auto parsed = formats::read_input(back, where);
     if (parsed.certificates.empty() || X509_cmp(parsed.certificates.front().get(), cert.get()) != 0)
-      throw verify_failed(r.output, "the certificate read back differs");
+      throw verify_failed(r, "the certificate read back differs");
+    deliver(r, content);
     result.verification = "read back: the same certificate";
-    store.record("exported", r.name, result.description + " to " + r.output.string());
+    store.record("exported", r.name, result.description + " to " + where);
     store.flush_audit();
     return result;
   }
@@ -101,27 +124,27 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
     for (const auto& c : chain) chain_view.push_back(c.get());
     const Bytes pfx =
         formats::write_pkcs12(pkey.get(), cert.get(), chain_view, r.name, *r.password, r.profile);
-    files::write_file_atomically(r.output, as_text(pfx), 0600, overwrite);
+    const Bytes back = write_for_reading_back(r, as_text(pfx), 0600);
     result.description =
         r.profile == formats::Pkcs12Profile::Modern
             ? "PKCS#12, modern profile (AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC, " +
                   std::to_string(formats::k_pkcs12_modern_iterations) + " iterations)"
             : "PKCS#12, compat profile (3DES key and certificate bags, SHA-1 MAC, " +
                   std::to_string(formats::k_pkcs12_compat_iterations) + " iterations)";
-    const Bytes back = files::read_input_file(r.output);
     try {
-      const auto contents = formats::read_pkcs12(back, r.output.string(), r.password);
+      const auto contents = formats::read_pkcs12(back, where, r.password);
       if (contents.keys.size() != 1 || x509::spki_der(contents.keys.front().key.get()) != spki)
-        throw verify_failed(r.output, "the key read back differs");
+        throw verify_failed(r, "the key read back differs");
       if (contents.certs.size() != result.certificates)
-        throw verify_failed(r.output, "certificates are missing after reading back");
+        throw verify_failed(r, "certificates are missing after reading back");
     } catch (const Error& e) {
-      if (e.code() == Errc::Io) throw;
-      throw verify_failed(r.output, e.summary());
+      if (e.code() == Errc::Io || e.code() == Errc::Internal) throw;
+      throw verify_failed(r, e.summary());
     }
+    deliver(r, as_text(pfx));
     result.verification = "read back with the password: the same key and " +
                           std::to_string(result.certificates) + " certificate(s)";
-    store.record("exported", r.name, "private key: " + result.description + " to " + r.output.string());
+    store.record("exported", r.name, "private key: " + result.description + " to " + where);
     store.flush_audit();
     return result;
   }
@@ -133,22 +156,22 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
   std::string content = formats::encrypted_pkcs8_pem(pkey.get(), *r.password);
   if (cert) content += x509::certificate_pem(cert.get());
   for (const auto& c : chain) content += x509::certificate_pem(c.get());
-  files::write_file_atomically(r.output, content, 0600, overwrite);
-  OPENSSL_cleanse(content.data(), content.size());
+  const Bytes back = write_for_reading_back(r, content, 0600);
   result.description = "PEM: encrypted PKCS#8 key (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256)" +
                        std::string(cert ? " with the certificate" : "") +
                        (chain.empty() ? "" : " and chain");
-  const Bytes back = files::read_input_file(r.output);
   try {
-    const auto keys = formats::read_private_keys(back, r.output.string(), r.password);
+    const auto keys = formats::read_private_keys(back, where, r.password);
     if (keys.size() != 1 || x509::spki_der(keys.front().key.get()) != spki)
-      throw verify_failed(r.output, "the key read back differs");
+      throw verify_failed(r, "the key read back differs");
   } catch (const Error& e) {
-    if (e.code() == Errc::Io) throw;
-    throw verify_failed(r.output, e.summary());
+    if (e.code() == Errc::Io || e.code() == Errc::Internal) throw;
+    throw verify_failed(r, e.summary());
   }
+  deliver(r, content);
+  OPENSSL_cleanse(content.data(), content.size());
   result.verification = "read back with the password: the same key";
-  store.record("exported", r.name, "private key: " + result.description + " to " + r.output.string());
+  store.record("exported", r.name, "private key: " + result.description + " to " + where);
   store.flush_audit();
   return result;
 }

@@ -38,7 +38,7 @@ EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
     v.serial = c.serial;
     v.not_before = c.not_before;
     v.not_after = c.not_after;
-    v.days_left = days_between(now, c.not_after);
+    v.days_left = days_left(now, c.not_after);
     v.fingerprint_sha256 = c.fingerprint_sha256;
     v.chain_trusted = c.chain_trusted;
     if (!c.chain_problem.empty()) v.chain_problem = c.chain_problem;

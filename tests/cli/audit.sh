@@ -12,7 +12,7 @@ ks backup www -o www.kbk --yes --kdf-cost 10
 ks import www.cer
 ks delete www
 ks restore www.kbk
-KEYSAFE_NEW_PASSPHRASE="new" ks passwd
+KEYSAFE_NEW_PASSPHRASE="new" ks passwd --weak-passphrase
 export KEYSAFE_PASSPHRASE="new"
 ks audit --verify --json
 expect_rc 0 "intact log verifies"

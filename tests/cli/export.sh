@@ -170,7 +170,7 @@ expect_in "PBES2" "$OUT" "pem key: PBES2"
 expect_in "aes-256-cbc" "$OUT" "pem key: AES-256-CBC"
 expect_in "hmacWithSHA256" "$OUT" "pem key: PBKDF2-HMAC-SHA256"
 # --out-passphrase-file instead of the environment.
-printf 'from a file\n' > out.pw
+printf 'from a file\n' > out.pw && chmod 600 out.pw
 (unset KEYSAFE_OUT_PASSPHRASE; "$KEYSAFE_BIN" export www --format pem -o pwfile.pem --yes --out-passphrase-file out.pw >/dev/null 2>&1)
 RC=$?; expect_rc 0 "export with --out-passphrase-file"
 expect_eq "$(key_spki -in pwfile.pem -passin file:out.pw)" "$SPKI" "the password came from the file"
@@ -183,7 +183,7 @@ KEYSAFE_OUT_PASSPHRASE="" ks export www --format pfx -o emptypw.pfx --yes
 expect_rc 2 "an empty export password is refused"
 expect_in "empty" "$ERR" "says the password is empty"
 nothing_written emptypw.pfx "export with an empty password"
-: > empty.pw
+: > empty.pw && chmod 600 empty.pw
 ks export www --format pem -o emptypw.pem --yes --out-passphrase-file empty.pw
 expect_rc 2 "an empty --out-passphrase-file is refused"
 nothing_written emptypw.pem "export with an empty password file"

@@ -311,7 +311,7 @@ expect_rc 3 "no password for the PKCS#12, no terminal"
 
 # without --name: the friendlyName; the password from --in-passphrase-file
 new_store
-printf 'dpass\n' > delta.pw
+printf 'dpass\n' > delta.pw && chmod 600 delta.pw
 ks_in "<none>" import delta.p12 --in-passphrase-file delta.pw
 expect_rc 0 "import without --name, password from --in-passphrase-file"
 state_of delta-friendly

@@ -133,19 +133,24 @@ TEST(Clock, NowIsNow) {
   EXPECT_LE(std::llabs(now_unix() - t), 2);
 }
 
-TEST(Clock, DaysBetween) {
+TEST(Clock, DaysLeftAsAPersonCounts) {
   const std::int64_t now = 1'700'000'000;
-  EXPECT_EQ(days_between(now, now), 0);
-  EXPECT_EQ(days_between(now, now + 1), 0);
-  EXPECT_EQ(days_between(now, now + k_day - 1), 0);
-  EXPECT_EQ(days_between(now, now + k_day), 1);
-  EXPECT_EQ(days_between(now, now + 30 * k_day + 5), 30);
-  // Negative once past, rounded down (towards minus infinity).
-  EXPECT_EQ(days_between(now, now - 1), -1);
-  EXPECT_EQ(days_between(now, now - k_day), -1);
-  EXPECT_EQ(days_between(now, now - k_day - 1), -2);
-  EXPECT_EQ(days_between(now, now - 10 * k_day), -10);
-  EXPECT_LT(days_between(now, now - 100), 0);
+  // Made a few seconds ago with --days 20: 20 days left, not 19.
+  EXPECT_EQ(days_left(now, now + 20 * k_day - 5), 20);
+  EXPECT_EQ(days_left(now, now + 20 * k_day), 20);
+  EXPECT_EQ(days_left(now, now + 30 * k_day + 3 * 3600), 30);
+  EXPECT_EQ(days_left(now, now + 30 * k_day - 11 * 3600), 30);
+  EXPECT_EQ(days_left(now, now + 30 * k_day - 13 * 3600), 29);
+  EXPECT_EQ(days_left(now, now + k_day), 1);
+  EXPECT_EQ(days_left(now, now + k_day / 2), 1);
+  EXPECT_EQ(days_left(now, now + k_day / 2 - 1), 0);
+  EXPECT_EQ(days_left(now, now), 0);
+  // Negative once past, to the nearest day too.
+  EXPECT_EQ(days_left(now, now - 1), 0);
+  EXPECT_EQ(days_left(now, now - k_day / 2 - 1), -1);
+  EXPECT_EQ(days_left(now, now - k_day), -1);
+  EXPECT_EQ(days_left(now, now - 10 * k_day), -10);
+  EXPECT_EQ(days_left(now, now - 10 * k_day - 13 * 3600), -11);
 }
 
 TEST(EntryName, Valid) {

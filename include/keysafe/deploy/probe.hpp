@@ -18,6 +18,7 @@ Endpoint parse_endpoint(const std::string& text);
 struct ProbeResult {
   bool reached = false;         // a TLS handshake completed and the server sent a certificate
   std::string error;            // why not, when !reached
+  bool refused = false;         // nothing listens there: every address refused the connection
   std::string fingerprint_sha256;  // of the served leaf, lowercase hex
   std::string subject;
   std::string serial_hex;

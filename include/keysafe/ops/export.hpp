@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "keysafe/formats/pkcs12.hpp"
@@ -19,12 +20,14 @@ struct ExportRequest {
   bool chain = false;
   bool cert_only = false;
   std::filesystem::path output;
+  // Instead of `output`: the export is verified in memory, then written here (`-o -`).
+  std::ostream* stream = nullptr;
   bool force = false;
   std::optional<SecureBytes> password;  // for private-key exports
 };
 
 struct ExportResult {
-  std::filesystem::path file;
+  std::filesystem::path file;  // "standard output" for a stream
   bool private_key = false;
   std::size_t certificates = 0;
   std::string description;   // "PKCS#12 (modern: AES-256-CBC, PBKDF2-SHA256, SHA-256 MAC)"
