@@ -37,7 +37,7 @@ complete_words() {
 expect_eq "$(bash --norc --noprofile -i -c "source '$T/completion.bash'; complete -p keysafe" 2>/dev/null)" \
   "complete -F _keysafe keysafe" "complete -p keysafe in an interactive bash"
 
-expect_eq "$(complete_words keysafe ca '')" "crl export init list revoke sign " "ca <TAB> offers the ca subcommands"
+expect_eq "$(complete_words keysafe ca '')" "crl export init list revoke sign trust untrust " "ca <TAB> offers the ca subcommands"
 expect_eq "$(complete_words keysafe ca s)" "sign " "ca s<TAB> offers sign"
 expect_in "--profile" "$(complete_words keysafe ca sign corp --p)" "ca sign --p<TAB> offers ca sign's options"
 expect_in "--issued" "$(complete_words keysafe ca list --)" "ca list --<TAB> offers --issued"

@@ -85,7 +85,7 @@ openssl x509 -in target.cer -pubkey -noout >target.pub
 ks find-key target.pub --in bk; expect_rc 0 "found by the public key"
 # A PKCS#12 file (certificate only, made by openssl), password from a file or the variable.
 openssl pkcs12 -export -nokeys -in target.cer -passout pass:p12pass -out target.p12 2>/dev/null
-printf 'p12pass' >p12pass.txt
+printf 'p12pass' >p12pass.txt; chmod 600 p12pass.txt
 ks find-key target.p12 --in bk --in-passphrase-file p12pass.txt; expect_rc 0 "found by a PKCS#12 file"
 expect_in "multi.kbk" "$OUT" "the same backup"
 KEYSAFE_IN_PASSPHRASE=wrong ks_notty find-key target.p12 --in bk

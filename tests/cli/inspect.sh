@@ -62,7 +62,7 @@ ksi --json inspect leaf.key.der; expect_rc 0 "DER private key"
 expect_eq "$(jget .kind)/$(jget .spki_sha256)" "private-key/$LEAF_SPKI" "DER key kind and key"
 
 # --- encrypted key: said to be encrypted, never asked for; opened with --in-passphrase-file
-echo "key pass" > key.pass
+echo "key pass" > key.pass; chmod 600 key.pass
 openssl pkcs8 -topk8 -v2 aes-256-cbc -in leaf.key -passout file:key.pass -out leaf.enc.key 2>/dev/null
 ksi --json inspect leaf.enc.key; expect_rc 0 "encrypted key without its password"
 expect_eq "$(jget .kind)/$(jget .encrypted)/$(jget .spki_sha256)" "private-key/true/null" "encrypted, key unknown"
@@ -71,7 +71,7 @@ ksi inspect leaf.enc.key; expect_rc 0 "encrypted key, text"
 expect_in "--in-passphrase-file" "$OUT" "text names the option that opens it"
 ksi --json inspect leaf.enc.key --in-passphrase-file key.pass; expect_rc 0 "encrypted key with its password"
 expect_eq "$(jget .spki_sha256)" "$LEAF_SPKI" "decrypted key's hash"
-echo wrong > wrong.pass
+echo wrong > wrong.pass; chmod 600 wrong.pass
 ksi inspect leaf.enc.key --in-passphrase-file wrong.pass; expect_rc 3 "wrong key password"
 expect_in "wrong password" "$ERR" "wrong password named"
 
