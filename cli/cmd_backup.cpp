@@ -38,7 +38,9 @@ Action setup_backup(CLI::App& cmd) {
   auto a = std::make_shared<BackupArgs>();
   cmd.add_option("NAME", a->names, "entries to back up");
   cmd.add_flag("--all", a->all, "back up every entry of the store");
-  cmd.add_option("-o,--output", a->output, "backup file to write (mode 0600)")
+  cmd.add_option("-o,--output", a->output,
+                 "backup file to write (mode 0600); - writes it to standard output (never to a "
+                 "terminal; needs --yes)")
       ->required()
       ->type_name("FILE");
   cmd.add_flag("--force", a->force, "replace an existing file");
@@ -68,12 +70,28 @@ EXAMPLES:
   keysafe backup www.example.com -o www.example.com.kbk
   keysafe backup --all -o /media/offline/keysafe-2026-11-25.kbk --yes \
       --out-passphrase-file /root/backup.pass
-  keysafe backup --all --recipient recovery-cert.pem -o all.p7m --yes)");
+  keysafe backup --all --recipient recovery-cert.pem -o all.p7m --yes
+  keysafe backup --all -o - --yes --out-passphrase-file /root/backup.pass | ssh vault 'cat > all.kbk'
+
+With -o -, the backup goes to standard output once it verified in memory, and the summary
+goes to standard error (--json is refused: standard output carries the backup). A recipient
+backup written there has no index beside it for keysafe find-key.)");
   return [a](Context& ctx) {
     if (!a->all && a->names.empty())
       throw Error(Errc::Usage, "name the entries to back up, or use --all", "",
                   "keysafe backup www.example.com -o www.kbk");
-    if (!a->force && std::filesystem::exists(std::filesystem::symlink_status(a->output)))
+    // The backup holds private keys: never to a terminal, and --yes whatever stdin is.
+    const bool to_stdout = ctx.writes_to_standard_output(a->output, "a backup", true, true);
+    if (to_stdout && ctx.options.json)
+      throw Error(Errc::Usage, "--json and -o - both want standard output",
+                  "with -o - standard output carries the backup itself",
+                  "write the backup to a file with -o FILE to get the JSON summary");
+    if (to_stdout && !ctx.options.yes)
+      throw Error(Errc::Refused, "refusing to write a backup to standard output without --yes",
+                  "it holds private keys: whoever reads that output can impersonate the sites",
+                  "add --yes once you know where the output goes");
+    if (!to_stdout && !a->force &&
+        std::filesystem::exists(std::filesystem::symlink_status(a->output)))
       throw Error(Errc::AlreadyExists, "\"" + a->output + "\" already exists",
                   "keysafe never overwrites a file unless told to",
                   "choose another file with -o, or add --force");
@@ -83,10 +101,11 @@ EXAMPLES:
     const auto keys = ops::select_entries(store, a->names, a->all);
     std::vector<std::string> names;
     for (const auto& k : keys) names.push_back(k.name);
-    ctx.confirm_key_export("\"" + a->output + "\"", names);
+    ctx.confirm_key_export(to_stdout ? "standard output" : "\"" + a->output + "\"", names);
 
     ctx.unlock(store);
     ops::BackupTarget target;
+    if (to_stdout) target.stream = &ctx.out;
     target.kdf = crypto::KdfParams{a->kdf_cost, 8, 1};
     if (recipient) {
       target.recipient = recipient.get();
@@ -118,19 +137,23 @@ EXAMPLES:
                      .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {
-      ctx.out << "backed up " << r.entries << " entr" << (r.entries == 1 ? "y" : "ies") << " ("
+      // With -o - the summary goes to standard error: standard output is the backup.
+      std::ostream& say = to_stdout ? ctx.err : ctx.out;
+      say << "backed up " << r.entries << " entr" << (r.entries == 1 ? "y" : "ies") << " ("
               << r.private_keys << " private key(s), " << r.certificates
-              << " certificate(s)) to " << r.file.string() << " (mode 0600)\n";
+              << " certificate(s)) to " << r.file.string()
+          << (to_stdout ? "\n" : " (mode 0600)\n");
       if (r.authorities + r.deployments + r.settings > 0)
-        ctx.out << "with " << r.authorities << " local CA(s) (" << r.issued
+        say << "with " << r.authorities << " local CA(s) (" << r.issued
                 << " issued certificate record(s)), " << r.deployments << " deployment(s), "
                 << r.settings << " setting(s)\n";
-      ctx.out << "verified: " << r.verification << "\n";
+      say << "verified: " << r.verification << "\n";
       if (!r.index_file.empty())
-        ctx.out << "index (names and public-key hashes, for keysafe find-key): "
+        say << "index (names and public-key hashes, for keysafe find-key): "
                 << r.index_file.string() << '\n';
-      ctx.out
-              << "restore on any machine with: keysafe restore " << r.file.string() << '\n';
+      say << "restore on any machine with: keysafe restore "
+          << (to_stdout ? std::string("FILE (where the output was saved)") : r.file.string())
+          << '\n';
     }
     return 0;
   };

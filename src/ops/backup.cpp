@@ -139,46 +139,53 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
           ? backup::seal_to_recipient(plain, target.recipient)
           : backup::seal_with_passphrase(plain, *target.passphrase, target.kdf, now, names, hashes,
                                             private_keys);
-  files::write_file_atomically(file, std::string_view(reinterpret_cast<const char*>(sealed.data()),
-                                               sealed.size()),
-                        0600, force ? files::Overwrite::Allow : files::Overwrite::Refuse);
+  const bool to_stream = target.stream != nullptr;
+  const std::string where = to_stream ? std::string("standard output") : file.string();
+  if (!to_stream)
+    files::write_file_atomically(
+        file, std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()), 0600,
+        force ? files::Overwrite::Allow : files::Overwrite::Refuse);
 
-  // Read back what is on disk, not what is in memory.
+  // Read back what is on disk, not what is in memory (for a stream: verify before a byte leaves).
   BackupResult result;
-  result.file = file;
+  result.file = to_stream ? std::filesystem::path("standard output") : file;
   const auto fail = [&](const std::string& why) {
     std::error_code ec;
-    std::filesystem::remove(file, ec);
-    return Error(Errc::Io, "the backup written to \"" + file.string() + "\" did not verify",
-                 why + "; the file was removed and no backup was recorded",
+    if (!to_stream) std::filesystem::remove(file, ec);
+    return Error(Errc::Io, "the backup written to \"" + where + "\" did not verify",
+                 why + (to_stream ? "; nothing was written and no backup was recorded"
+                                  : "; the file was removed and no backup was recorded"),
                  "check the disk, then run the backup again");
   };
-  const Bytes on_disk = files::read_input_file(file);
+  const Bytes on_disk = to_stream ? sealed : files::read_input_file(file);
   if (target.recipient != nullptr) {
     if (on_disk != sealed || !backup::addressed_to(on_disk, target.recipient))
       throw fail("the file read back differs from what was written");
     result.verification =
-        "read back byte for byte; CMS EnvelopedData addressed to the recovery certificate "
-        "(opening it needs the recovery key)";
+        std::string(to_stream ? "checked in memory before writing"
+                              : "read back byte for byte") +
+        "; CMS EnvelopedData addressed to the recovery certificate (opening it needs the "
+        "recovery key)";
     // Opaque without the recovery key: the clear index beside it makes it findable (find-key).
-    try {
-      result.index_file = write_backup_index(file, on_disk, now, names, hashes, private_keys);
-    } catch (const Error& e) {
-      throw fail("its index could not be written: " + e.summary() + " (" + e.cause() + ")");
-    }
+    // A stream has no "beside": whoever stores it keeps its names (docs/FORMAT.md).
+    if (!to_stream) try {
+        result.index_file = write_backup_index(file, on_disk, now, names, hashes, private_keys);
+      } catch (const Error& e) {
+        throw fail("its index could not be written: " + e.summary() + " (" + e.cause() + ")");
+      }
   } else {
     SecureBytes reopened;
     try {
-      reopened = backup::open_with_passphrase(on_disk, *target.passphrase, file.string());
+      reopened = backup::open_with_passphrase(on_disk, *target.passphrase, where);
     } catch (const Error& e) {
       throw fail(e.summary());
     }
-    const auto back = backup::decode_payload(reopened, file.string());
+    const auto back = backup::decode_payload(reopened, where);
     if (back.entries.size() != payload.entries.size()) throw fail("entries are missing");
     for (std::size_t i = 0; i < back.entries.size(); ++i) {
       const auto& a = payload.entries[i];
       const auto& b = back.entries[i];
-      check_key(b, file.string());
+      check_key(b, where);
       if (a.spki_sha256 != b.spki_sha256 || a.private_key_pkcs8 != b.private_key_pkcs8 ||
           a.certificates.size() != b.certificates.size())
         throw fail("entry \"" + a.name + "\" differs after reading back");
@@ -188,12 +195,24 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
         back.settings.size() != payload.settings.size())
       throw fail("CA roles, deployments or settings are missing");
     result.verification =
-        "read back, decrypted with the backup passphrase, every key opened and matched";
+        to_stream ? "decrypted in memory with the backup passphrase before writing, every key "
+                    "opened and matched"
+                  : "read back, decrypted with the backup passphrase, every key opened and matched";
+  }
+  if (to_stream) {
+    // The verified bytes go out now; a failed write (a closed pipe, a full disk) is no backup.
+    target.stream->write(reinterpret_cast<const char*>(sealed.data()),
+                         static_cast<std::streamsize>(sealed.size()));
+    target.stream->flush();
+    if (!*target.stream)
+      throw Error(Errc::Io, "writing the backup to standard output failed",
+                  "the reader went away or its disk is full; no backup was recorded",
+                  "check where the output goes, then run the backup again");
   }
   std::vector<std::int64_t> ids;
   for (const auto& k : keys) ids.push_back(k.id);
   for (const auto& k : keys)
-    store.record("backed-up", k.name, "to " + file.string() +
+    store.record("backed-up", k.name, "to " + where +
                                           (target.recipient != nullptr ? " (recipient)" : " (passphrase)"));
   store.mark_backed_up(ids, now);
   result.entries = payload.entries.size();

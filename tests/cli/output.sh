@@ -92,6 +92,32 @@ ks calendar -o -
 expect_in "BEGIN:VCALENDAR" "$OUT" "calendar -o -"
 [ ! -e ./- ] && ok || bad "no file named - was written"
 
+# --- backup -o -: the verified backup on standard output, the summary on standard error ------
+KEYSAFE_OUT_PASSPHRASE="backup pass 12345" "$KEYSAFE_BIN" --yes backup --all -o - --kdf-cost 10 \
+  > piped.kbk 2>"$T/.stderr" </dev/null; RC=$?
+ERR=$(<"$T/.stderr")
+expect_rc 0 "backup --all -o - --yes into a file"
+expect_in "backed up" "$ERR" "the summary goes to standard error"
+[ ! -e ./- ] && ok || bad "backup -o - wrote a file named -"
+new_store_dir=$(mktemp -d "$T/restore.XXXXXX")
+KEYSAFE_STORE="$new_store_dir/s.db" KEYSAFE_IN_PASSPHRASE="backup pass 12345" \
+  "$KEYSAFE_BIN" restore piped.kbk --dry-run > "$T/.restore" 2>&1; RC=$?
+expect_rc 0 "the backup from standard output opens and verifies (restore --dry-run)"
+expect_in "www" "$(<"$T/.restore")" "it holds www"
+OUT=$(setsid -w env KEYSAFE_OUT_PASSPHRASE="backup pass 12345" "$KEYSAFE_BIN" backup --all \
+  -o - --kdf-cost 10 </dev/null 2>"$T/.stderr"); RC=$?
+ERR=$(<"$T/.stderr")
+expect_rc 6 "backup -o - off a terminal without --yes is refused"
+expect_in "--yes" "$ERR" "the refusal names --yes"
+expect_eq "$OUT" "" "nothing was written without --yes"
+on_tty --yes backup --all -o - --kdf-cost 10
+expect_rc 6 "backup -o - --yes to a terminal is refused"
+expect_in "refusing to write a backup" "$ERR" "the refusal says what"
+expect_eq "$OUT_BYTES" "0" "backup to a terminal: nothing reached it"
+"$KEYSAFE_BIN" --yes --json backup --all -o - --kdf-cost 10 >/dev/null 2>"$T/.stderr" </dev/null
+RC=$?; ERR=$(<"$T/.stderr")
+expect_rc 2 "backup --json -o - is a usage error (both want standard output)"
+
 # --- a write error on standard output ---------------------------------------------------------
 if [ -w /dev/full ]; then
   for args in "list" "show www" "list --json" "export www --cert-only --format pem -o -" "--help"; do

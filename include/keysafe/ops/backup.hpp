@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct BackupTarget {
   std::optional<SecureBytes> passphrase;  // passphrase mode
   crypto::KdfParams kdf;
   X509* recipient = nullptr;              // recipient mode (CMS)
+  // `backup -o -`: the sealed bytes go to this stream after they verified in memory (no file,
+  // no index beside it); `file` is then only a name for messages.
+  std::ostream* stream = nullptr;
 };
 
 struct BackupResult {
