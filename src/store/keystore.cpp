@@ -441,6 +441,9 @@ std::vector<Tampering> Keystore::tampering() {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to verify its MACs");
   // A store from before the MACs, opened by an old key file: nothing is keyed yet.
   if (!m_marked) return {};
+  // One snapshot for the rows, the log and its head: another process's commit between two of
+  // these reads (a new audit row and the head that covers it) would look like tampering.
+  ReadSnapshot snapshot(m_db);
   std::vector<Tampering> found = row_mac_mismatches(m_db);
   const auto rows = audit_log();
   if (const auto problem = audit_chain_problem(rows); !problem.empty())

@@ -17,7 +17,11 @@ for w in 1 2 3 4; do worker $w & done
 wait
 failures=$(cat fail-*.txt 2>/dev/null | wc -l)
 expect_eq "$failures" "0" "every create and install succeeded"
-[ "$failures" = 0 ] || cat fail-*.txt >&2
+if [ "$failures" != 0 ]; then
+  cat fail-*.txt >&2
+  # What each failed command said: a failure must be diagnosable from the test log.
+  for f in err-*.txt; do [ -s "$f" ] && { echo "== $f" >&2; cat "$f" >&2; }; done
+fi
 if grep -l "database is locked" err-*.txt >/dev/null 2>&1; then bad "a raw SQLite lock error escaped"; else ok; fi
 ks list --json
 n=$(printf '%s' "$OUT" | grep -c '"state": "installed"')
