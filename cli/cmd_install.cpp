@@ -9,6 +9,7 @@
 #include "keysafe/ops/find_key.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/ops/install.hpp"
+#include "keysafe/shell_word.hpp"
 #include "render.hpp"
 
 namespace keysafe::cli {
@@ -33,9 +34,9 @@ Error with_backup_suggestion(const Context& ctx, store::Keystore& store, const E
   const auto& h = *std::max_element(found.found.begin(), found.found.end(),
                                     [](const auto& a, const auto& b) { return a.created < b.created; });
   const auto named = ctx.named_store();
-  std::string install = "keysafe install " + ops::shell_quote(file);
-  if (!ca_file.empty()) install += " --ca-file " + ops::shell_quote(ca_file);
-  if (named) install += " --store " + ops::shell_quote(named->string());
+  std::string install = "keysafe install " + shell_quote(file);
+  if (!ca_file.empty()) install += " --ca-file " + shell_quote(ca_file);
+  if (named) install += " --store " + shell_quote(named->string());
   return Error(lost.code(), lost.summary(),
                lost.cause() + ";\nthe backup " + h.file.string() + " (entry \"" + h.entry +
                    "\", made " + ops::format_rfc3339(h.created) + ") in the backup directory holds it",

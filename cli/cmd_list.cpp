@@ -31,9 +31,7 @@ EXAMPLES:
     const auto now = ctx.env.now();
     const auto entries = ops::list_entries(store, now, days, *all);
     if (ctx.options.json) {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& e : entries) arr.push_back(entry_json(e));
-      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      render_entries_json(entries, ctx.out);
     } else if (entries.empty()) {
       ctx.out << (days ? "nothing expires within " + std::to_string(*days) + " days\n"
                        : ctx.fixes("the store is empty: keysafe create NAME --dns NAME\n"));

@@ -19,7 +19,7 @@ EXAMPLES:
   return [name](Context& ctx) {
     auto store = ctx.open_store_for_listing();
     const auto view = ops::show_entry(store, *name, ctx.env.now());
-    if (ctx.options.json) ctx.out << entry_json(view).dump(2, ' ', false, k_invalid_utf8) << '\n';
+    if (ctx.options.json) render_entry_json(view, ctx.out);
     else render_entry_text(view, ctx.out);
     return 0;
   };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "json_text.hpp"
 #include "keysafe/ops/clock.hpp"
 
 namespace keysafe::cli {
@@ -50,34 +51,57 @@ nlohmann::json time_or_null(const std::optional<std::int64_t>& t) {
   return ops::format_rfc3339(*t);
 }
 
-nlohmann::json entry_json(const ops::EntryView& v) {
-  const auto opt = [](const auto& o) -> nlohmann::json {
-    if (!o) return nullptr;
-    return *o;
-  };
-  return {
-      {"name", v.name},
-      {"state", v.state},
-      {"key_algorithm", v.key_algorithm},
-      {"subject", v.subject},
-      {"dns", v.dns},
-      {"ip", v.ip},
-      {"issuer", opt(v.issuer)},
-      {"serial", opt(v.serial)},
-      {"not_before", time_or_null(v.not_before)},
-      {"not_after", time_or_null(v.not_after)},
-      {"days_left", opt(v.days_left)},
-      {"fingerprint_sha256", opt(v.fingerprint_sha256)},
-      {"spki_sha256", v.spki_sha256},
-      {"last_backup", time_or_null(v.last_backup)},
-      {"backed_up", v.last_backup.has_value()},
-      {"created", ops::format_rfc3339(v.created_at)},
-      {"certificates", v.certificate_count},
-      {"chain_trusted", opt(v.chain_trusted)},
-      {"chain_problem", opt(v.chain_problem)},
-      {"weak_key", v.weak_key},
-      {"superseded_by", opt(v.superseded_by)},
-  };
+namespace {
+
+void write_time(JsonText& json, const std::optional<std::int64_t>& t) {
+  if (t) json.value(ops::format_rfc3339(*t));
+  else json.null();
+}
+
+}  // namespace
+
+// Keys in sorted order: the order nlohmann::json (a std::map) printed them in, which scripts
+// may have come to rely on.
+void write_entry_json(JsonText& json, const ops::EntryView& v) {
+  json.begin_object();
+  json.key("backed_up").value(v.last_backup.has_value());
+  json.key("certificates").value(v.certificate_count);
+  json.key("chain_problem").value(v.chain_problem);
+  json.key("chain_trusted").value(v.chain_trusted);
+  json.key("created").value(ops::format_rfc3339(v.created_at));
+  json.key("days_left").value(v.days_left);
+  json.key("dns").value(v.dns);
+  json.key("fingerprint_sha256").value(v.fingerprint_sha256);
+  json.key("ip").value(v.ip);
+  json.key("issuer").value(v.issuer);
+  json.key("key_algorithm").value(v.key_algorithm);
+  write_time(json.key("last_backup"), v.last_backup);
+  json.key("name").value(v.name);
+  write_time(json.key("not_after"), v.not_after);
+  write_time(json.key("not_before"), v.not_before);
+  json.key("serial").value(v.serial);
+  json.key("spki_sha256").value(v.spki_sha256);
+  json.key("state").value(v.state);
+  json.key("subject").value(v.subject);
+  json.key("superseded_by").value(v.superseded_by);
+  json.key("weak_key").value(v.weak_key);
+  json.end_object();
+}
+
+void render_entries_json(const std::vector<ops::EntryView>& entries, std::ostream& out) {
+  JsonText json(out);
+  json.begin_array();
+  for (const auto& e : entries) write_entry_json(json, e);
+  json.end_array();
+  json.flush();
+  out << '\n';
+}
+
+void render_entry_json(const ops::EntryView& entry, std::ostream& out) {
+  JsonText json(out);
+  write_entry_json(json, entry);
+  json.flush();
+  out << '\n';
 }
 
 void render_entry_text(const ops::EntryView& v, std::ostream& out) {

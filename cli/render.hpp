@@ -14,7 +14,12 @@ namespace keysafe::cli {
 // with --verbose) on stderr; with --json also {"error": {...}} on stdout.
 void render_error(const Error& e, std::ostream& out, std::ostream& err, bool json, bool verbose);
 
-nlohmann::json entry_json(const ops::EntryView& v);
+// An entry as JSON (docs/JSON.md): one object, or the array `list --json` prints, each followed
+// by a newline. The same bytes as dumping nlohmann::json values with dump(2) and k_invalid_utf8.
+class JsonText;
+void write_entry_json(JsonText& json, const ops::EntryView& v);
+void render_entry_json(const ops::EntryView& entry, std::ostream& out);
+void render_entries_json(const std::vector<ops::EntryView>& entries, std::ostream& out);
 void render_entry_text(const ops::EntryView& v, std::ostream& out);
 void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream& out);
 

@@ -18,6 +18,7 @@
 #include "keysafe/formats/input.hpp"
 #include "keysafe/formats/pkcs12.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "keysafe/shell_word.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
 #include "keysafe/x509/request.hpp"
@@ -201,17 +202,6 @@ FindKeyResult find_key_in_backups(const std::vector<std::filesystem::path>& dirs
                               skipped);
   for (const auto& s : skipped) result.problems.push_back({"", s});
   return result;
-}
-
-std::string shell_quote(const std::string& word) {
-  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("_./:=@%+,-").find(c) != std::string_view::npos;
-  });
-  if (plain) return word;
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 std::string restore_command(const BackupHolding& holding,

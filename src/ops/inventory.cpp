@@ -2,6 +2,7 @@
 #include "keysafe/ops/inventory.hpp"
 
 #include <charconv>
+#include <utility>
 
 #include "keysafe/ops/clock.hpp"
 
@@ -19,35 +20,35 @@ bool is_weak_algorithm(std::string_view algorithm) {
   return false;
 }
 
-EntryView make_view(const store::EntryRecord& record, std::int64_t now) {
-  const auto& k = record.key;
+EntryView make_view(store::EntryRecord record, std::int64_t now) {
+  auto& k = record.key;
   EntryView v;
-  v.name = k.name;
-  v.key_algorithm = k.algorithm;
-  v.spki_sha256 = k.spki_sha256;
+  v.name = std::move(k.name);
+  v.key_algorithm = std::move(k.algorithm);
+  v.spki_sha256 = std::move(k.spki_sha256);
   v.last_backup = k.last_backup_at;
   v.created_at = k.created_at;
   v.certificate_count = record.certificate_count;
-  v.weak_key = is_weak_algorithm(k.algorithm);
+  v.weak_key = is_weak_algorithm(v.key_algorithm);
   if (record.current) {
-    const auto& c = *record.current;
-    v.subject = c.subject;
-    v.dns = c.dns;
-    v.ip = c.ip;
-    v.issuer = c.issuer;
-    v.serial = c.serial;
+    auto& c = *record.current;
+    v.subject = std::move(c.subject);
+    v.dns = std::move(c.dns);
+    v.ip = std::move(c.ip);
+    v.issuer = std::move(c.issuer);
+    v.serial = std::move(c.serial);
     v.not_before = c.not_before;
     v.not_after = c.not_after;
     v.days_left = days_left(now, c.not_after);
-    v.fingerprint_sha256 = c.fingerprint_sha256;
+    v.fingerprint_sha256 = std::move(c.fingerprint_sha256);
     v.chain_trusted = c.chain_trusted;
-    if (!c.chain_problem.empty()) v.chain_problem = c.chain_problem;
+    if (!c.chain_problem.empty()) v.chain_problem = std::move(c.chain_problem);
   } else {
-    v.subject = k.subject;
-    v.dns = k.dns;
-    v.ip = k.ip;
+    v.subject = std::move(k.subject);
+    v.dns = std::move(k.dns);
+    v.ip = std::move(k.ip);
   }
-  v.superseded_by = record.superseded_by;
+  v.superseded_by = std::move(record.superseded_by);
   // A replaced entry is kept only for its key and history: no alarm about its expiry.
   if (record.superseded_by) v.state = "superseded";
   else if (!k.has_private_key) v.state = "no-key";
@@ -62,11 +63,13 @@ std::vector<EntryView> list_entries(store::Keystore& store, std::int64_t now,
                                     bool include_superseded) {
   std::optional<std::int64_t> by;
   if (expiring_days) by = now + *expiring_days * 86400;
+  auto records = store.entries(by);
   std::vector<EntryView> out;
-  for (const auto& e : store.entries(by)) {
+  out.reserve(records.size());
+  for (auto& e : records) {
     // Never in an expiry listing: its renewal is what matters.
     if (e.superseded_by && (expiring_days || !include_superseded)) continue;
-    out.push_back(make_view(e, now));
+    out.push_back(make_view(std::move(e), now));
   }
   return out;
 }
@@ -83,7 +86,7 @@ EntryView show_entry(store::Keystore& store, std::string_view name, std::int64_t
                                 : "similar names in the store: " + similar,
                 "see every entry with: keysafe list");
   }
-  return make_view(*e, now);
+  return make_view(std::move(*e), now);
 }
 
 std::int64_t parse_days(std::string_view text) {

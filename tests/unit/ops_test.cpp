@@ -23,6 +23,7 @@
 #include "keysafe/ops/install.hpp"
 #include "keysafe/ops/inventory.hpp"
 #include "keysafe/ops/key_file.hpp"
+#include "keysafe/shell_word.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
@@ -117,6 +118,27 @@ TEST(ParseDays, Rejects) {
                           "1.5", "36501", "99999999999999999999", "0x10"}) {
     const Error e = error_of([&] { (void)parse_days(bad); });
     EXPECT_EQ(e.code(), Errc::Usage) << "\"" << bad << "\"";
+  }
+}
+
+// The one quoting helper behind every printed fix command (keysafe::shell_quote): plain words
+// stay readable, anything else comes back from /bin/sh as the exact same word.
+TEST(ShellQuote, PlainWordsStayAndTheRestSurvivesTheShell) {
+  EXPECT_EQ(shell_quote("www.example.com"), "www.example.com");
+  EXPECT_EQ(shell_quote("/var/lib/keysafe/keys.db"), "/var/lib/keysafe/keys.db");
+  EXPECT_EQ(shell_quote("user@host:a,b+c=d%e-f_g"), "user@host:a,b+c=d%e-f_g");
+  EXPECT_EQ(shell_quote(""), "''");
+  EXPECT_EQ(shell_quote("my keys.db"), "'my keys.db'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  for (const std::string word : {"", "a b", "it's", "$HOME", "`id`", "*", "~root", "a;b|c&d",
+                                 "\"quoted\"", "back\\slash", "new\nline", "--store", "-"}) {
+    std::FILE* sh = ::popen(("printf '%s' " + shell_quote(word)).c_str(), "r");
+    ASSERT_NE(sh, nullptr);
+    std::string got;
+    char buf[256];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, sh)) > 0;) got.append(buf, n);
+    EXPECT_EQ(::pclose(sh), 0) << word;
+    EXPECT_EQ(got, word) << shell_quote(word);
   }
 }
 

@@ -63,7 +63,4 @@ FindKeyResult find_key_in_backups(const std::vector<std::filesystem::path>& dirs
 std::string restore_command(const BackupHolding& holding,
                             const std::optional<std::filesystem::path>& store);
 
-// `word` quoted for a POSIX shell when it needs to be ('...' with ' written as '\'').
-std::string shell_quote(const std::string& word);
-
 }  // namespace keysafe::ops
