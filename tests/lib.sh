@@ -5,8 +5,20 @@ set -u
 : "${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}"
 : "${KEYSAFE_TEST_DATA:?KEYSAFE_TEST_DATA must name tests/data}"
 CORPUS="$KEYSAFE_TEST_DATA/corpus"
+# The script being run, named before the cd below (its marker lines are read in "Backends").
+KEYSAFE_TEST_SCRIPT=$(realpath "$0")
 T=$(mktemp -d /tmp/keysafe-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# on_exit COMMAND: runs COMMAND when the script exits, however it exits (a failed check, exit,
+# SIGTERM), in the order registered, before $T is removed. Scripts add their servers' stops
+# here rather than replacing the EXIT trap, so no cleanup of lib.sh is lost.
+EXIT_HOOKS=()
+on_exit() { EXIT_HOOKS+=("$1"); }
+run_exit_hooks() {
+  local hook
+  for hook in "${EXIT_HOOKS[@]}"; do eval "$hook"; done
+  rm -rf "$T"
+}
+trap run_exit_hooks EXIT
 cd "$T"
 PASSED=0
 FAILED=0
@@ -47,9 +59,14 @@ expect_rc() { if [ "$RC" = "$1" ]; then ok; else bad "$2 (expected exit $1)"; fi
 expect_in() { if printf '%s' "$2" | grep -qiF -- "$1"; then ok; else bad "$3 (missing: $1)"; fi; }
 expect_not_in() { if printf '%s' "$2" | grep -qiF -- "$1"; then bad "$3 (unexpected: $1)"; else ok; fi; }
 expect_eq() { if [ "$1" = "$2" ]; then ok; else bad "$3 (got '$1', expected '$2')"; fi; }
-# A fresh store with the test KDF cost.
-new_store() { rm -f "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; ks init --kdf-cost 10; [ "$RC" = 0 ] || bad "init failed"; }
-store_hash() { sha256sum "$KEYSAFE_STORE" | cut -d' ' -f1; }
+# A fresh store with the test KDF cost, where KEYSAFE_STORE points (see "Backends" below).
+new_store() { store_remove; ks init --kdf-cost 10; [ "$RC" = 0 ] || bad "init failed"; }
+# store_hash: what "the store is unchanged" compares. SQLite: the file's bytes; PostgreSQL: the
+# database's schema and rows (pg_dump_hash).
+store_hash() {
+  if is_pg_uri "$KEYSAFE_STORE"; then pg_dump_hash "$KEYSAFE_STORE"
+  else sha256sum "$KEYSAFE_STORE" | cut -d' ' -f1; fi
+}
 # A throwaway CA made with the openssl CLI: ca.pem / ca.key in the current directory.
 make_ca() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "${1:-ca}.key" \
@@ -176,10 +193,77 @@ $1
 }
 CONF
   NG="$NGINX -c $T/nginx/nginx.conf -e $T/nginx/error.log"
-  trap '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
+  on_exit '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null'
 }
 # start_nginx: starts it; a failure ends the script, showing nginx's error log.
 start_nginx() { $NG || { bad "nginx did not start: $(cat "$T/nginx/error.log")"; finish; exit 1; }; }
+
+# --- Backends: the scripts run on SQLite, and again on PostgreSQL ------------------------------
+# KEYSAFE_TEST_BACKEND=sqlite (default): stores are files $T/NAME.db. postgresql: one throwaway
+# cluster per script (tests/pg.sh), and a store is a database NAME in it (KEYSAFE_STORE is its
+# URI). The helpers below are what a script does to "the store file", said for both:
+#   use_store NAME       KEYSAFE_STORE names store NAME (the default one is "store")
+#   store_at NAME        prints the locator of store NAME (path or URI), without switching
+#   store_remove         no store where KEYSAFE_STORE points any more (rm -f the file and its
+#                        -wal/-shm; an empty database: keysafe never creates databases)
+#   store_exists         true when a store is there (the file exists; the database has tables)
+#   store_move NAME      mv the current store to store NAME, leaving none at KEYSAFE_STORE
+#   store_move_back NAME mv store NAME back to KEYSAFE_STORE (replacing what is there)
+#   store_copy NAME      cp the current store to store NAME (closed: no keysafe running on it)
+# CMake registers each script a second time as cli.pg.NAME unless a line of the script says
+#   # keysafe-test: sqlite-only — REASON        (it tests the SQLite file itself)
+#   # keysafe-test: postgresql-only             (registered once, on PostgreSQL)
+#   # keysafe-test: no-store — REASON           (registered once: it opens no store)
+KEYSAFE_TEST_BACKEND=${KEYSAFE_TEST_BACKEND:-sqlite}
+is_pg_uri() { case "$1" in postgresql://* | postgres://*) return 0 ;; *) return 1 ;; esac; }
+# pg_db_of URI: the database name in a URI (its last path component, before any ?options).
+pg_db_of() { local db=${1%%\?*}; echo "${db##*/}"; }
+if [ "$KEYSAFE_TEST_BACKEND" = postgresql ]; then
+  source "$KEYSAFE_TESTS/pg.sh" || exit 1
+  if grep -q '^# keysafe-test: sqlite-only' "$KEYSAFE_TEST_SCRIPT"; then
+    echo "FAIL: $KEYSAFE_TEST_SCRIPT is marked sqlite-only and cannot run with KEYSAFE_TEST_BACKEND=postgresql" >&2
+    exit 1
+  fi
+  pg_require
+  pg_start main || { echo "FAIL: the test cluster did not start" >&2; exit 1; }
+  use_store() { KEYSAFE_STORE=$(store_at "$1"); export KEYSAFE_STORE; }
+  store_at() { pg_uri main "$1"; }
+  store_remove() { local db; db=$(pg_db_of "$KEYSAFE_STORE"); pg_dropdb main "$db" && pg_createdb main "$db"; }
+  store_exists() {
+    [ "$(pg_psql main "$(pg_db_of "$KEYSAFE_STORE")" -c "SELECT count(*) FROM pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema')" 2>/dev/null)" != 0 ]
+  }
+  store_move() {
+    local db; db=$(pg_db_of "$KEYSAFE_STORE")
+    pg_dropdb main "$1" && pg_psql main postgres -c "ALTER DATABASE \"$db\" RENAME TO \"$1\"" &&
+      pg_createdb main "$db"
+  }
+  store_move_back() {
+    local db; db=$(pg_db_of "$KEYSAFE_STORE")
+    pg_dropdb main "$db" && pg_psql main postgres -c "ALTER DATABASE \"$1\" RENAME TO \"$db\""
+  }
+  store_copy() {
+    pg_dropdb main "$1" &&
+      pg_psql main postgres -c "CREATE DATABASE \"$1\" TEMPLATE \"$(pg_db_of "$KEYSAFE_STORE")\""
+  }
+  use_store store
+  pg_createdb main store || { echo "FAIL: no database for the store" >&2; exit 1; }
+elif [ "$KEYSAFE_TEST_BACKEND" = sqlite ]; then
+  if grep -q '^# keysafe-test: postgresql-only' "$KEYSAFE_TEST_SCRIPT"; then
+    echo "FAIL: $KEYSAFE_TEST_SCRIPT is marked postgresql-only: run it with KEYSAFE_TEST_BACKEND=postgresql" >&2
+    exit 1
+  fi
+  use_store() { KEYSAFE_STORE=$(store_at "$1"); export KEYSAFE_STORE; }
+  store_at() { echo "$T/$1.db"; }
+  store_remove() { rm -f "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
+  store_exists() { [ -e "$KEYSAFE_STORE" ]; }
+  store_move() { mv "$KEYSAFE_STORE" "$(store_at "$1")"; }
+  store_move_back() { mv "$(store_at "$1")" "$KEYSAFE_STORE"; }
+  store_copy() { cp "$KEYSAFE_STORE" "$(store_at "$1")"; }
+else
+  echo "FAIL: KEYSAFE_TEST_BACKEND=$KEYSAFE_TEST_BACKEND: expected sqlite or postgresql" >&2
+  exit 1
+fi
 
 finish() {
   echo "$PASSED passed, $FAILED failed"

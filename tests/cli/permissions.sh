@@ -9,7 +9,7 @@ id nobody >/dev/null 2>&1 || skip "there is no user nobody"
 # A directory nobody can traverse, holding a copy of the binary (the build tree may not be
 # reachable by nobody) and the stores.
 P=$(mktemp -d /tmp/keysafe-perm.XXXXXX)
-trap 'rm -rf "$T" "$P"' EXIT
+on_exit 'rm -rf "$P"'
 chmod 755 "$P"
 install -m 0755 "$KEYSAFE_BIN" "$P/keysafe"
 as_nobody() {

@@ -12,7 +12,7 @@ SERVER_PID=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; fi
 }
-trap 'stop_server; rm -rf "$T"' EXIT
+on_exit stop_server
 
 # --- create, request, sign, install -------------------------------------------------------------
 new_store
