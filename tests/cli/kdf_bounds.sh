@@ -32,7 +32,8 @@ refused() {  # refused EXIT DESCRIPTION WORD...: exit code, the message and the 
 new_store
 ks create www --dns www.example.test; expect_rc 0 "create www"
 
-# --- the store header ----------------------------------------------------------------------
+# --- the store header (crafted with python3's sqlite3 module; on PostgreSQL: below) ----------
+if on_sqlite; then
 # set_header COLUMN VALUE: writes a header field and recomputes its checksum (plain SHA-256,
 # docs/FORMAT.md), so that the bound, not the checksum, refuses the store.
 set_header() {
@@ -71,6 +72,7 @@ ks backup --all -o x.kbk --kdf-cost 10 --yes
 expect_rc 4 "a header changed within the bounds fails its checksum"
 expect_in "damaged" "$ERR" "says damaged"
 cp "$T/good.db" "$KEYSAFE_STORE"; rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
+fi
 
 # --- backups -------------------------------------------------------------------------------
 ks backup --all -o good.kbk --kdf-cost 10 --yes; expect_rc 0 "a backup to craft from"

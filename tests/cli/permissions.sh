@@ -1,3 +1,4 @@
+# keysafe-test: sqlite-only — file modes and ownership of the store file (0600, unreadable, read-only directory)
 # Permissions: the "unreadable store" cases run as an unprivileged user (runuser -u nobody) and
 # get a precise diagnosis (exit 4, permission denied, which file, the fix); root reads a mode-000
 # store. Needs root and runuser (skipped otherwise, see skip in lib.sh).

@@ -1,3 +1,4 @@
+# keysafe-test: sqlite-only — edits MAC'd rows with the sqlite3 shell after dropping SQLite's own triggers (PostgreSQL: cli.pg.audit and cli.pg.check edit rows through psql)
 # Integrity MACs: rows an attacker who can write the store file could abuse (settings,
 # deployments, CA state, the audit head) are edited with the sqlite3 shell, the way such an
 # attacker would (dropping the triggers that need keysafe's MAC function). Each edit is caught
