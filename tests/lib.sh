@@ -60,7 +60,12 @@ expect_in() { if printf '%s' "$2" | grep -qiF -- "$1"; then ok; else bad "$3 (mi
 expect_not_in() { if printf '%s' "$2" | grep -qiF -- "$1"; then bad "$3 (unexpected: $1)"; else ok; fi; }
 expect_eq() { if [ "$1" = "$2" ]; then ok; else bad "$3 (got '$1', expected '$2')"; fi; }
 # A fresh store with the test KDF cost, where KEYSAFE_STORE points (see "Backends" below).
-new_store() { store_remove; ks init --kdf-cost 10; [ "$RC" = 0 ] || bad "init failed"; }
+new_store() {
+  store_remove; ks init --kdf-cost 10; [ "$RC" = 0 ] || bad "init failed"
+  # On PostgreSQL the schema must be in the database (a keysafe that took the URI for a file
+  # path would pass every script on a SQLite file under ./postgresql:/).
+  on_sqlite || store_exists || bad "init made no schema in the database $KEYSAFE_STORE"
+}
 # store_hash: what "the store is unchanged" compares. SQLite: the file's bytes; PostgreSQL: the
 # database's schema and rows (pg_dump_hash).
 store_hash() {
@@ -299,6 +304,9 @@ else
 fi
 
 finish() {
+  if ! on_sqlite && ls -d "$T"/postgres*: >/dev/null 2>&1; then
+    bad "a file was made for a postgresql:// URI: $(ls -d "$T"/postgres*:)"
+  fi
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]
 }

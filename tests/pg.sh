@@ -9,6 +9,7 @@
 #   pg_psql NAME DB ARGS...               psql as the superuser, stops at the first error
 #   pg_stop NAME [MODE] / pg_ctl_as NAME ARGS... / pg_promote NAME
 #   pg_start_standby PRIMARY NAME         a streaming standby of PRIMARY (pg_basebackup -R)
+#   pg_allow_replication NAME / pg_hba_first NAME LINE / pg_wait_streaming NAME
 #   pg_dump_hash URI                      a hash of the database's schema and rows
 # initdb and pg_ctl refuse to run as root: as root they run as the `postgres` user.
 
@@ -155,6 +156,15 @@ pg_start_standby() {
 pg_allow_replication() {
   echo "host replication all 127.0.0.1/32 trust" >>"${PG_DATA[$1]}/pg_hba.conf"
   pg_ctl_as "$1" reload >/dev/null
+}
+
+# pg_hba_first NAME LINE: puts LINE first in cluster NAME's pg_hba.conf (the first matching line
+# decides) and reloads, e.g. "host all alice 127.0.0.1/32 scram-sha-256".
+pg_hba_first() {
+  local hba="${PG_DATA[$1]}/pg_hba.conf"
+  { printf '%s\n' "$2"; cat "$hba"; } >"$hba.new" && cat "$hba.new" >"$hba" && rm -f "$hba.new"
+  pg_ctl_as "$1" reload >/dev/null
+  sleep 0.5   # the postmaster rereads the file on SIGHUP, after pg_ctl has returned
 }
 
 # pg_wait_streaming PRIMARY: waits (up to 30 s) until a standby streams from PRIMARY.
