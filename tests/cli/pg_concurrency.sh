@@ -1,4 +1,5 @@
 # keysafe-test: postgresql-only
+# keysafe-test: run-serial — four keysafe processes and their server backends at once
 # Four keysafe processes × 50 operations at once on one PostgreSQL store (issue 15): each worker,
 # ten times, creates an entry, installs its certificate (from an openssl CA), renews it (a new
 # key, pending), has the store's CA sign the renewal (installed: the entry takes the new key and

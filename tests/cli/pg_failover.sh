@@ -1,4 +1,5 @@
 # keysafe-test: postgresql-only
+# keysafe-test: run-serial — three clusters (main, primary, standby) at once
 # Failover (issue 15): a primary with a synchronous streaming standby (pg_basebackup -R,
 # synchronous_standby_names = '*'); 20 creates through a two-host URI with
 # target_session_attrs=read-write; the primary is lost (pg_ctl stop -m immediate, as a crash),

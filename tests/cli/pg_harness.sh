@@ -1,4 +1,5 @@
 # keysafe-test: postgresql-only
+# keysafe-test: run-serial — up to four clusters at once
 # The throwaway PostgreSQL clusters of the tests (tests/pg.sh, lib.sh's backends): a cluster of
 # this script alone on 127.0.0.1, run by postgres (not root), on no system cluster; the store
 # helpers (store_hash, store_move, store_copy, store_remove) do to a database what the SQLite
