@@ -216,6 +216,7 @@ start_nginx() { $NG || { bad "nginx did not start: $(cat "$T/nginx/error.log")";
 #   store_move NAME      mv the current store to store NAME, leaving none at KEYSAFE_STORE
 #   store_move_back NAME mv store NAME back to KEYSAFE_STORE (replacing what is there)
 #   store_copy NAME      cp the current store to store NAME (closed: no keysafe running on it)
+#   store_copy_back NAME cp store NAME over the current one (which keeps its name)
 #   store_sql SQL        runs SQL on the current store (sqlite3 / psql; rows as a|b, no header)
 #   store_dump           the current store as SQL text (sqlite3 .dump; on PostgreSQL pg_dump's
 #                        INSERTs, sorted, without the schema prefix: "INSERT INTO audit ...")
@@ -265,6 +266,10 @@ if [ "$KEYSAFE_TEST_BACKEND" = postgresql ]; then
     pg_dropdb main "$1" &&
       pg_psql main postgres -c "CREATE DATABASE \"$1\" TEMPLATE \"$(pg_db_of "$KEYSAFE_STORE")\""
   }
+  store_copy_back() {
+    local db; db=$(pg_db_of "$KEYSAFE_STORE")
+    pg_dropdb main "$db" && pg_psql main postgres -c "CREATE DATABASE \"$db\" TEMPLATE \"$1\""
+  }
   store_sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$KEYSAFE_STORE" -c "$1"; }
   store_dump() {
     "$PG_BIN/pg_dump" --inserts --rows-per-insert=1 --no-owner --no-privileges --data-only \
@@ -295,6 +300,7 @@ elif [ "$KEYSAFE_TEST_BACKEND" = sqlite ]; then
   # A -wal left by the replaced store must not be replayed into the one moved back.
   store_move_back() { mv "$(store_at "$1")" "$KEYSAFE_STORE" && rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
   store_copy() { cp "$KEYSAFE_STORE" "$(store_at "$1")"; }
+  store_copy_back() { cp "$(store_at "$1")" "$KEYSAFE_STORE" && rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
   store_sql() { sqlite3 "$KEYSAFE_STORE" "$1"; }
   store_dump() { sqlite3 "$KEYSAFE_STORE" .dump; }
   store_sqlite_file() { echo "$KEYSAFE_STORE"; }
