@@ -24,13 +24,20 @@ protects every private key in it: keep it safe, without it no key can be opened.
 under 12 characters gets a warning; under 8 it is refused without --weak-passphrase. A
 passphrase file must not be readable by group or others (chmod 600), as for key files.
 
+A postgresql:// URI creates the store in an empty database instead (or in the schema the
+URI names: ?options=-csearch_path%3Dkeysafe, created when missing). Passwords come from
+libpq's own sources (~/.pgpass, PGPASSFILE, PGPASSWORD, client certificates), never from the
+URI. See docs/POSTGRESQL.md.
+
 EXAMPLES:
   keysafe init
+  keysafe --store postgresql://keysafe@db1.example.net/keysafe init
   keysafe --store /srv/keys/keystore.db init --passphrase-file /root/keysafe.pass)");
   return [cost, weak](Context& ctx) {
     const auto path = ctx.store_path();
-    // Refuse before asking for a passphrase.
-    if (std::filesystem::exists(std::filesystem::symlink_status(path)))
+    const bool in_database = store::is_database_uri(path.string());
+    // Refuse before asking for a passphrase (a database is checked for emptiness at create).
+    if (!in_database && std::filesystem::exists(std::filesystem::symlink_status(path)))
       throw Error(Errc::AlreadyExists, "a file already exists at \"" + path.string() + "\"",
                   "keysafe init never overwrites an existing file (it may hold your keys)",
                   "use that store, or choose another path with --store");
@@ -51,7 +58,7 @@ EXAMPLES:
               << '\n';
     } else {
       ctx.out << "created keystore " << path.string() << " (scrypt N=2^" << params.log2_n
-              << ", mode 0600)\n"
+              << (in_database ? ")\n" : ", mode 0600)\n")
               << "next: keysafe create NAME --dns NAME\n";
     }
     return 0;

@@ -230,11 +230,12 @@ EXAMPLES:
       store_path = ctx.store_path();
     } catch (const Error&) {
     }
-    std::error_code ec;
-    if (store_path && std::filesystem::exists(*store_path, ec)) {
+    if (store_path) {
       try {
-        auto store = ctx.open_store_for_listing();
-        ops::match_stored_keys(store, inspection);
+        if (store::Keystore::exists(*store_path)) {
+          auto store = ctx.open_store_for_listing();
+          ops::match_stored_keys(store, inspection);
+        }
       } catch (const Error& e) {
         ctx.warn("the store " + store_path->string() + " was not searched for the key: " +
                  e.summary());

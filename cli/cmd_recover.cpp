@@ -112,7 +112,7 @@ EXAMPLES:
   return [a](Context& ctx) {
     const Bytes file = files::read_input_file(a->file);
     const auto path = ctx.store_path();
-    const bool store_exists = std::filesystem::exists(std::filesystem::symlink_status(path));
+    const bool store_exists = store::Keystore::exists(path);
     // A store that cannot be used is reported before any prompt.
     std::optional<store::Keystore> store;
     if (store_exists) store.emplace(ctx.open_store());

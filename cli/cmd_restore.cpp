@@ -66,9 +66,7 @@ EXAMPLES:
     const Bytes file = files::read_input_file(a->file);
     const auto kind = backup::detect_container(file, a->file);
     // A missing or damaged store is reported before any prompt; a dry run needs none.
-    std::error_code no_store;
-    const bool new_store =
-        a->dry_run && !std::filesystem::exists(ctx.store_path(), no_store) && !no_store;
+    const bool new_store = a->dry_run && !store::Keystore::exists(ctx.store_path());
     std::optional<store::Keystore> store;
     if (!new_store) store.emplace(ctx.open_store());
     // An --only name the backup lacks is refused before any prompt (its clear header).

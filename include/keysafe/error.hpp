@@ -26,7 +26,11 @@ enum class Errc {
   StoreTampered,          // a row fails its integrity MAC (changed without the passphrase)
   StoreNewer,             // written by a newer keysafe
   StoreLocked,            // another process holds the store
-  StorePermission,        // the store file cannot be read or written
+  StorePermission,        // the store file cannot be read or written (or the database role lacks rights)
+  StoreUnreachable,       // the store's database server cannot be reached (refused, no such host, lost)
+  StoreAuthentication,    // the database server refused the credentials libpq gave it
+  StoreDatabaseMissing,   // the database named in the store URI does not exist
+  StoreReadOnly,          // the database only reads here (a standby, a read-only transaction)
   Refused,                // a risky action that needs --yes or --force
   Io,                     // reading or writing a file failed
   Crypto,                 // an OpenSSL operation failed unexpectedly

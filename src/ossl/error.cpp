@@ -24,6 +24,10 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::StoreNewer: return "store-newer";
     case Errc::StoreLocked: return "store-locked";
     case Errc::StorePermission: return "store-permission";
+    case Errc::StoreUnreachable: return "store-unreachable";
+    case Errc::StoreAuthentication: return "store-authentication-failed";
+    case Errc::StoreDatabaseMissing: return "store-database-missing";
+    case Errc::StoreReadOnly: return "store-read-only";
     case Errc::Refused: return "refused";
     case Errc::Io: return "io";
     case Errc::Crypto: return "crypto";
@@ -44,7 +48,11 @@ int exit_code_for(Errc code) noexcept {
     case Errc::StoreTampered:
     case Errc::StoreNewer:
     case Errc::StoreLocked:
-    case Errc::StorePermission: return 4;
+    case Errc::StorePermission:
+    case Errc::StoreUnreachable:
+    case Errc::StoreAuthentication:
+    case Errc::StoreDatabaseMissing:
+    case Errc::StoreReadOnly: return 4;
     case Errc::KeyNotFound:
     case Errc::RequestNotCertificate: return 5;
     case Errc::Refused:

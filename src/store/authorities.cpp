@@ -119,8 +119,9 @@ bool mark_revoked(Database& db, std::int64_t authority_key_id, const std::string
 
 std::int64_t next_crl_number(Database& db, std::int64_t authority_key_id, std::int64_t now) {
   auto up = db.prepare(
-      "UPDATE authorities SET crl_number = max(crl_number + 1, ?) WHERE key_id = ?");
-  up.bind(1, now).bind(2, authority_key_id);
+      "UPDATE authorities SET crl_number = CASE WHEN crl_number + 1 > ? THEN crl_number + 1 "
+      "ELSE ? END WHERE key_id = ?");  // max(last + 1, now), in SQL both backends accept
+  up.bind(1, now).bind(2, now).bind(3, authority_key_id);
   up.run();
   auto q = db.prepare("SELECT crl_number FROM authorities WHERE key_id = ?");
   q.bind(1, authority_key_id);

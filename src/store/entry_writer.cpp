@@ -17,6 +17,17 @@ Statement& EntryWriter::prepared(std::optional<Statement>& slot, const char* sql
   return *slot;
 }
 
+namespace {
+// The id an INSERT ... RETURNING id gave its row. Ids are max + 1 (SQLite's rowids; on
+// PostgreSQL under the store's write lock), given by keysafe so that both backends agree.
+std::int64_t inserted_id(Statement& q) {
+  if (!q.step()) throw Error(Errc::Internal, "an insert returned no id");
+  const std::int64_t id = q.int64(0);
+  q.reset();
+  return id;
+}
+}  // namespace
+
 void EntryWriter::refuse_existing(std::string_view name, std::string_view spki_sha256) {
   auto& q = prepared(m_existing, "SELECT name FROM keys WHERE name = ? OR spki_sha256 = ?");
   q.bind(1, name).bind(2, spki_sha256);
@@ -32,7 +43,8 @@ std::int64_t EntryWriter::key(const NewKey& key, std::string_view spki_sha256,
   auto& q = prepared(
       m_key,
       "INSERT INTO keys (id, name, algorithm, spki_der, spki_sha256, sealed_private_key, subject, "
-      "dns, ip, current_certificate_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "dns, ip, current_certificate_id, created_at) VALUES (coalesce(?, (SELECT coalesce(max(id), 0) "
+      "+ 1 FROM keys)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   q.bind(1, id).bind(2, key.name).bind(3, key.algorithm).bind(4, key.spki_der).bind(5, spki_sha256);
   if (sealed.empty())
     q.bind_null(6);
@@ -43,8 +55,7 @@ std::int64_t EntryWriter::key(const NewKey& key, std::string_view spki_sha256,
       .bind(9, to_json_array(key.ip))
       .bind(10, current_certificate_id)
       .bind(11, key.now);
-  q.run();
-  return id ? *id : m_db.last_insert_id();
+  return inserted_id(q);
 }
 
 void EntryWriter::sealed_key(std::int64_t key_id, std::span<const std::uint8_t> sealed) {
@@ -66,7 +77,8 @@ std::int64_t EntryWriter::certificate(std::int64_t key_id, const NewCertificate&
       m_certificate,
       "INSERT INTO certificates (id, key_id, der, fingerprint_sha256, spki_sha256, subject, "
       "issuer, serial, not_before, not_after, dns, ip, is_ca, chain_trusted, chain_problem, "
-      "installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "installed_at) VALUES (coalesce(?, (SELECT coalesce(max(id), 0) + 1 FROM certificates)), ?, ?, "
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   const auto& i = cert.info;
   q.bind(1, id)
       .bind(2, key_id)
@@ -87,8 +99,7 @@ std::int64_t EntryWriter::certificate(std::int64_t key_id, const NewCertificate&
   else
     q.bind(15, cert.chain_problem);
   q.bind(16, cert.now);
-  q.run();
-  const std::int64_t certificate_id = id ? *id : m_db.last_insert_id();
+  const std::int64_t certificate_id = inserted_id(q);
   for (std::size_t pos = 0; pos < cert.chain.size(); ++pos) {
     auto& chain = prepared(
         m_chain, "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "keysafe/store/keystore.hpp"
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 
 namespace keysafe::store {
 

@@ -2,16 +2,21 @@
 // and keysafe_row_mac(), the SQL function behind the MAC triggers (schema v9).
 #include "keysafe/store/integrity.hpp"
 
+#include <sqlite3.h>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/ossl/handles.hpp"
+#include "sqlite_functions.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -123,8 +128,84 @@ void register_row_mac(sqlite3* db, const RowMacKey* key) {
                              const_cast<RowMacKey*>(key), row_mac, nullptr, nullptr, nullptr);
 }
 
+namespace {
+
+// The MAC input of a row read by keysafe (PostgreSQL, where the server never holds the key):
+// the same encoding as keysafe_row_mac() above, the table name first as text.
+Bytes mac_input(std::string_view table, const Statement& q, int first, int count) {
+  Bytes input;
+  const auto put = [&](Value::Type type, std::string_view bytes) {
+    input.push_back(static_cast<std::uint8_t>(type));
+    put_be64(input, bytes.size());
+    input.insert(input.end(), bytes.begin(), bytes.end());
+  };
+  put(Value::Type::Text, table);
+  for (int i = first; i < first + count; ++i) {
+    const Value v = q.value(i);
+    if (v.type == Value::Type::Integer) {
+      input.push_back(static_cast<std::uint8_t>(v.type));
+      put_be64(input, 8);
+      put_be64(input, static_cast<std::uint64_t>(v.integer));
+    } else {
+      put(v.type, v.bytes);
+    }
+  }
+  return input;
+}
+
+int column_count(const char* columns) {
+  return 1 + static_cast<int>(std::count(columns, columns + std::strlen(columns), ','));
+}
+
+const RowMacKey& unlocked_key(Database& db) {
+  const RowMacKey* key = db.row_mac_key();
+  if (key == nullptr || key->key.empty())
+    throw Error(Errc::Internal, "a protected row was changed while the keystore is locked",
+                "keysafe_row_mac: the keystore must be unlocked to change this table");
+  return *key;
+}
+
+// Computes and stores the MAC of every row of `t` that `where` selects, by keysafe.
+void mac_rows(Database& db, const ProtectedTable& t, const char* where) {
+  const int n = column_count(t.columns);
+  auto q = db.prepare(std::string("SELECT ctid::text, ") + t.columns + " FROM " + t.table + where);
+  std::vector<std::pair<std::string, Bytes>> macs;
+  while (q.step()) {
+    const RowMacKey& key = unlocked_key(db);
+    macs.emplace_back(q.text(0), hmac_sha256(key.key, mac_input(t.table, q, 1, n)));
+  }
+  if (macs.empty()) return;
+  auto up = db.prepare(std::string("UPDATE ") + t.table + " SET mac = ? WHERE ctid = ?::tid");
+  for (const auto& [ctid, mac] : macs) {
+    up.reset();
+    up.bind(1, mac).bind(2, ctid);
+    up.run();
+  }
+}
+
+}  // namespace
+
 std::vector<Tampering> row_mac_mismatches(Database& db) {
   std::vector<Tampering> found;
+  if (db.backend() == Backend::Postgresql) {
+    const RowMacKey& key = unlocked_key(db);
+    for (const auto& t : k_protected) {
+      auto q = db.prepare(std::string("SELECT ") + t.describe + ", mac, " + t.columns + " FROM " +
+                          t.table);
+      while (q.step()) {
+        if (q.is_null(1)) {
+          found.push_back({t.table, q.text(0), "it has no MAC"});
+          continue;
+        }
+        const Bytes expected = hmac_sha256(key.key, mac_input(t.table, q, 2, column_count(t.columns)));
+        const Bytes stored = q.blob(1);
+        if (stored.size() != expected.size() ||
+            CRYPTO_memcmp(expected.data(), stored.data(), expected.size()) != 0)
+          found.push_back({t.table, q.text(0), "its MAC does not match its fields"});
+      }
+    }
+    return found;
+  }
   for (const auto& t : k_protected) {
     auto q = db.prepare(std::string("SELECT ") + t.describe + ", mac IS NULL FROM " + t.table +
                         " WHERE mac IS NULL OR mac IS NOT keysafe_row_mac('" + t.table + "', " +
@@ -137,9 +218,18 @@ std::vector<Tampering> row_mac_mismatches(Database& db) {
 }
 
 void mac_every_row(Database& db) {
-  for (const auto& t : k_protected)
-    db.exec(std::string("UPDATE ") + t.table + " SET mac = keysafe_row_mac('" + t.table + "', " +
-            t.columns + ")");
+  for (const auto& t : k_protected) {
+    if (db.backend() == Backend::Postgresql)
+      mac_rows(db, t, "");
+    else
+      db.exec(std::string("UPDATE ") + t.table + " SET mac = keysafe_row_mac('" + t.table + "', " +
+              t.columns + ")");
+  }
+}
+
+void seal_pending_rows(Database& db) {
+  if (db.backend() != Backend::Postgresql) return;  // SQLite's triggers MAC as rows change
+  for (const auto& t : k_protected) mac_rows(db, t, " WHERE mac IS NULL");
 }
 
 }  // namespace keysafe::store

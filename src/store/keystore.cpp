@@ -49,6 +49,7 @@ std::vector<std::string> from_json_array(const std::string& text) {
 }
 
 void apply_connection_settings(Database& db) {
+  if (db.backend() != Backend::Sqlite) return;  // PostgreSQL: enforced, durable as configured
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA secure_delete = ON");  // deleted keys are overwritten, not just unlinked
   db.exec("PRAGMA synchronous = FULL");  // an acknowledged write survives power loss
@@ -87,6 +88,76 @@ void precheck_file(const std::filesystem::path& path) {
     throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
                 "it is not an SQLite database (a keysafe store begins with \"SQLite format 3\")",
                 "check --store / KEYSAFE_STORE; keysafe init creates a new store");
+}
+
+// A store in a database: its tables are in the connection's search_path.
+void require_store_in_database(Database& db) {
+  auto q = db.prepare("SELECT to_regclass('store_header') IS NOT NULL, coalesce(current_schema(), '')");
+  q.step();
+  if (q.int64(0) != 0) return;
+  throw Error(Errc::StoreMissing, "there is no keystore in the database " + db.path().string(),
+              "the database (schema \"" + q.text(1) + "\") has no keysafe tables",
+              "create one with: keysafe init --store " + shell_quote(db.path().string()) +
+                  " (or point --store / KEYSAFE_STORE at the database and schema that hold the "
+                  "store: ?options=-csearch_path%3DSCHEMA)");
+}
+
+// init on PostgreSQL: a UTF-8 database whose target schema (the first of search_path) exists,
+// created here when missing, and holds nothing yet.
+void prepare_empty_schema(Database& db) {
+  const std::string where = db.path().string();
+  {
+    auto enc = db.prepare("SELECT current_setting('server_encoding')");
+    enc.step();
+    if (const std::string e = enc.text(0); e != "UTF8")
+      throw Error(Errc::Unsupported, "the database " + where + " does not use UTF-8",
+                  "its encoding is " + e + "; keysafe stores UTF-8 text",
+                  "create the database with: createdb -E UTF8 -T template0 DATABASE");
+  }
+  auto schema = db.prepare("SELECT current_schema() IS NULL, current_setting('search_path')");
+  schema.step();
+  if (schema.int64(0) != 0) {
+    // The first schema named in search_path that is not "$user".
+    std::string name;
+    std::string path = schema.text(1);
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      const auto comma = path.find(',', start);
+      std::string item = path.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+      if (!item.empty() && item != "$user") {
+        name = item;
+        break;
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (name.empty())
+      throw Error(Errc::Usage, "the database connection names no schema to create the store in",
+                  "its search_path is \"" + path + "\"",
+                  "name one in the URI: ?options=-csearch_path%3Dkeysafe");
+    auto create = db.prepare("SELECT format('CREATE SCHEMA IF NOT EXISTS %I', ?::text)");
+    create.bind(1, std::string_view(name));
+    create.step();
+    db.exec(create.text(0));
+  }
+  auto q = db.prepare(
+      "SELECT to_regclass('store_header') IS NOT NULL, current_schema(), count(c.oid) FROM "
+      "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
+      "current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')");
+  q.step();
+  if (q.int64(0) != 0)
+    throw Error(Errc::AlreadyExists, "a keystore already exists in the database " + where,
+                "keysafe init never overwrites an existing store (it may hold your keys)",
+                "use that store, or choose another database or schema with --store");
+  if (q.int64(2) != 0)
+    throw Error(Errc::AlreadyExists, "the database " + where + " is not empty",
+                "its schema \"" + q.text(1) + "\" has " + std::to_string(q.int64(2)) +
+                    " tables or views; keysafe creates its store only where nothing else is",
+                "use an empty database (createdb DATABASE), or a schema of its own: "
+                "?options=-csearch_path%3Dkeysafe");
 }
 
 StoreHeader read_header(Database& db) {
@@ -222,11 +293,12 @@ std::string audit_chain_problem(const std::vector<AuditRecord>& rows) {
 
 Keystore::Keystore(Database db, StoreHeader header)
     : m_db(std::move(db)), m_header(std::move(header)) {
-  register_row_mac(m_db.handle(), m_mac_key.get());
+  m_db.set_row_mac_key(m_mac_key.get());
 }
 
 void Keystore::create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
                       const KdfParams& params, std::int64_t now) {
+  if (is_database_uri(path.string())) return create_in_database(path.string(), passphrase, params, now);
   std::error_code ec;
   if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ec)) {
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -253,11 +325,36 @@ void Keystore::create(const std::filesystem::path& path, std::span<const std::ui
     const StoreHeader h = make_header(passphrase, params, now, data_key);
     RowMacKey mac_key{row_mac_key(data_key, h.store_id)};
     Database db(path);
-    register_row_mac(db.handle(), &mac_key);
+    db.set_row_mac_key(&mac_key);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA application_id = " + std::to_string(k_application_id));
     apply_connection_settings(db);
     migrate(db);
+    write_new_header(db, h);
+  } catch (...) {
+    std::filesystem::remove(path, ec);
+    std::filesystem::remove(path.string() + "-wal", ec);
+    std::filesystem::remove(path.string() + "-shm", ec);
+    throw;
+  }
+}
+
+void Keystore::create_in_database(const std::string& uri,
+                                  std::span<const std::uint8_t> passphrase,
+                                  const KdfParams& params, std::int64_t now) {
+  Database db{std::filesystem::path(uri)};
+  prepare_empty_schema(db);
+  SecureBytes data_key;
+  const StoreHeader h = make_header(passphrase, params, now, data_key);
+  RowMacKey mac_key{row_mac_key(data_key, h.store_id)};
+  db.set_row_mac_key(&mac_key);
+  Transaction tx(db);  // the schema and the header, or nothing
+  migrate(db);
+  write_new_header(db, h);
+  tx.commit();
+}
+
+void Keystore::write_new_header(Database& db, const StoreHeader& h) {
     Transaction tx(db);
     auto q = db.prepare(
         "INSERT INTO store_header (id, store_id, kdf, kdf_log2_n, kdf_r, kdf_p, kdf_salt, "
@@ -273,17 +370,31 @@ void Keystore::create(const std::filesystem::path& path, std::span<const std::ui
         .bind(9, h.created_at);
     q.run();
     // The empty audit log's head, MAC'd (the header carries the integrity marker).
-    db.exec("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, zeroblob(32))");
+    auto head = db.prepare("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)");
+    head.bind(1, std::span<const std::uint8_t>(Bytes(32, 0)));
+    head.run();
     tx.commit();
-  } catch (...) {
-    std::filesystem::remove(path, ec);
-    std::filesystem::remove(path.string() + "-wal", ec);
-    std::filesystem::remove(path.string() + "-shm", ec);
-    throw;
+}
+
+bool Keystore::exists(const std::filesystem::path& location) {
+  if (!is_database_uri(location.string())) {
+    std::error_code ec;
+    return std::filesystem::exists(std::filesystem::symlink_status(location, ec));
   }
+  Database db(location);
+  auto q = db.prepare("SELECT to_regclass('store_header') IS NOT NULL");
+  q.step();
+  return q.int64(0) != 0;
 }
 
 Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
+  if (is_database_uri(path.string())) {
+    Database db(path);
+    require_store_in_database(db);
+    migrate(db);
+    StoreHeader header = read_header(db);
+    return Keystore(std::move(db), std::move(header));
+  }
   precheck_file(path);
   Database db(path);
   try {
@@ -310,6 +421,9 @@ Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
 }
 
 Keystore Keystore::open_damaged(const std::filesystem::path& path) {
+  // The database server keeps its own pages consistent: a damaged row is found by the
+  // ordinary checks.
+  if (is_database_uri(path.string())) return open_for_listing(path);
   precheck_file(path);
   Database db(path);
   // SQLite refuses a file shorter than its header's page count outright unless the schema is
@@ -836,7 +950,7 @@ void Keystore::add_prepared_entries(std::size_t count,
     ids.first_certificate_id = q.int64(1) + 1;
   }
   // The key row names its current certificate before that row exists (same transaction).
-  m_db.exec("PRAGMA defer_foreign_keys = ON");
+  m_db.defer_foreign_keys();
   EntryWriter w(m_db);
   auto ins_issued = m_db.prepare(
       "INSERT INTO issued_certificates (authority_key_id, serial, subject, fingerprint_sha256, "
@@ -874,7 +988,7 @@ void Keystore::delete_entry(std::int64_t key_id) {
   del.bind(1, key_id);
   del.run();
   commit(tx);
-  m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  m_db.checkpoint();
 }
 
 void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfParams& params) {
@@ -901,7 +1015,7 @@ void Keystore::rewrap(std::span<const std::uint8_t> new_passphrase, const KdfPar
   commit(tx);
   m_header = std::move(h);
   if (!m_kek.empty()) m_kek = std::move(kek);
-  m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  m_db.checkpoint();
 }
 
 std::size_t Keystore::rotate_data_key() {
@@ -959,7 +1073,7 @@ std::size_t Keystore::rotate_data_key() {
   }
   m_header = std::move(h);
   // secure_delete overwrote the old ciphertexts in the file; no copy stays in the WAL either.
-  m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  m_db.checkpoint();
   return removed;
 }
 
@@ -971,7 +1085,7 @@ void Keystore::commit(Transaction& tx) {
   if (!m_pending_audit.empty()) {
     auto [id, prev] = last_audit_link(m_db);
     auto ins = m_db.prepare(
-        "INSERT INTO audit (id, at, user, action, entry, detail, prev_hash, hash) "
+        "INSERT INTO audit (id, at, \"user\", action, entry, detail, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     const std::string user = current_user();  // one passwd lookup, however many rows
     for (auto& a : m_pending_audit) {
@@ -1043,7 +1157,7 @@ void Keystore::flush_audit() {
 std::vector<AuditRecord> Keystore::audit_log() {
   std::vector<AuditRecord> out;
   auto q = m_db.prepare(
-      "SELECT id, at, user, action, entry, detail, prev_hash, hash FROM audit ORDER BY id");
+      "SELECT id, at, \"user\", action, entry, detail, prev_hash, hash FROM audit ORDER BY id");
   while (q.step()) {
     AuditRecord r;
     r.id = q.int64(0);
@@ -1059,18 +1173,7 @@ std::vector<AuditRecord> Keystore::audit_log() {
   return out;
 }
 
-std::vector<std::string> Keystore::integrity_problems() {
-  std::vector<std::string> out;
-  if (auto problem = m_db.format_version_problem()) out.push_back(std::move(*problem));
-  auto q = m_db.prepare("PRAGMA integrity_check");
-  while (q.step()) {
-    std::string line = q.text(0);
-    if (line != "ok") out.push_back(std::move(line));
-  }
-  auto fk = m_db.prepare("PRAGMA foreign_key_check");
-  while (fk.step()) out.push_back("a row of " + fk.text(0) + " refers to a missing " + fk.text(2));
-  return out;
-}
+std::vector<std::string> Keystore::integrity_problems() { return m_db.integrity_problems(); }
 
 std::vector<ChecksumMismatch> Keystore::checksum_mismatches() {
   return row_checksum_mismatches(m_db);

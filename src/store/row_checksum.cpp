@@ -1,12 +1,15 @@
 // keysafe_row_sha256(): the SQL function behind the row-checksum triggers (schema v8).
 #include "keysafe/store/row_checksum.hpp"
 
+#include <sqlite3.h>
+
 #include <openssl/evp.h>
 
 #include <array>
 #include <cstdint>
 
 #include "keysafe/ossl/handles.hpp"
+#include "sqlite_functions.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -70,9 +73,20 @@ void row_sha256(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_blob(ctx, digest.data(), static_cast<int>(length), SQLITE_TRANSIENT);
 }
 
-std::string mismatch_query(const char* table, const char* columns, const char* describe) {
-  return std::string("SELECT ") + describe + " FROM " + table +
-         " WHERE row_sha256 IS NOT keysafe_row_sha256(" + columns + ")";
+// The checksum a row should have: SQLite's keysafe_row_sha256() over the columns, or on
+// PostgreSQL the schema's keysafe_sha256_TABLE() over the row (the same encoding, in SQL).
+std::string expected_checksum(Database& db, const char* table, const char* alias,
+                              const char* columns) {
+  if (db.backend() == Backend::Postgresql)
+    return std::string("keysafe_sha256_") + table + "(" + alias + ")";
+  return std::string("keysafe_row_sha256(") + columns + ")";
+}
+
+std::string mismatch_query(Database& db, const char* table, const char* alias,
+                           const char* columns, const char* describe) {
+  return std::string("SELECT ") + describe + " FROM " + table + " " + alias +
+         " WHERE " + alias + ".row_sha256 IS DISTINCT FROM " +
+         expected_checksum(db, table, alias, columns);
 }
 
 }  // namespace
@@ -86,18 +100,18 @@ void register_row_checksum(sqlite3* db) {
 std::vector<ChecksumMismatch> row_checksum_mismatches(Database& db) {
   std::vector<ChecksumMismatch> found;
   {
-    auto q = db.prepare(mismatch_query("keys", k_keys_columns, "name"));
+    auto q = db.prepare(mismatch_query(db, "keys", "keys", k_keys_columns, "name"));
     while (q.step()) found.push_back({"keys", q.text(0), "key"});
   }
   {
     auto q = db.prepare(mismatch_query(
-        "certificates c", k_certificates_columns,
+        db, "certificates", "c", k_certificates_columns,
         "coalesce((SELECT name FROM keys WHERE keys.id = c.key_id), ''), c.serial"));
     while (q.step()) found.push_back({"certificates", q.text(0), "certificate " + q.text(1)});
   }
   {
     auto q = db.prepare(mismatch_query(
-        "chain_certificates h", k_chain_columns,
+        db, "chain_certificates", "h", k_chain_columns,
         "coalesce((SELECT k.name FROM certificates c JOIN keys k ON k.id = c.key_id WHERE "
         "c.id = h.certificate_id), ''), coalesce((SELECT serial FROM certificates c WHERE c.id = "
         "h.certificate_id), ''), h.position"));
@@ -110,22 +124,27 @@ std::vector<ChecksumMismatch> row_checksum_mismatches(Database& db) {
 
 std::vector<ChecksumMismatch> entry_checksum_mismatches(Database& db, std::int64_t key_id) {
   std::vector<ChecksumMismatch> found;
-  auto key = db.prepare(std::string("SELECT name, row_sha256 IS keysafe_row_sha256(") +
-                        k_keys_columns + ") FROM keys WHERE id = ?");
+  auto key = db.prepare("SELECT name, row_sha256 IS NOT DISTINCT FROM " +
+                        expected_checksum(db, "keys", "keys", k_keys_columns) +
+                        " FROM keys WHERE id = ?");
   key.bind(1, key_id);
   if (!key.step()) return found;
   const std::string name = key.text(0);
   if (key.int64(1) == 0) found.push_back({"keys", name, "key"});
-  auto certs = db.prepare(std::string("SELECT id, serial, row_sha256 IS keysafe_row_sha256(") +
-                          k_certificates_columns + ") FROM certificates WHERE key_id = ?");
+  auto certs = db.prepare("SELECT id, serial, row_sha256 IS NOT DISTINCT FROM " +
+                          expected_checksum(db, "certificates", "certificates",
+                                            k_certificates_columns) +
+                          " FROM certificates WHERE key_id = ?");
   certs.bind(1, key_id);
   std::vector<std::pair<std::int64_t, std::string>> ids;
   while (certs.step()) {
     ids.emplace_back(certs.int64(0), certs.text(1));
     if (certs.int64(2) == 0) found.push_back({"certificates", name, "certificate " + certs.text(1)});
   }
-  auto chain = db.prepare(std::string("SELECT position, row_sha256 IS keysafe_row_sha256(") +
-                          k_chain_columns + ") FROM chain_certificates WHERE certificate_id = ?");
+  auto chain = db.prepare("SELECT position, row_sha256 IS NOT DISTINCT FROM " +
+                          expected_checksum(db, "chain_certificates", "chain_certificates",
+                                            k_chain_columns) +
+                          " FROM chain_certificates WHERE certificate_id = ?");
   for (const auto& [id, serial] : ids) {
     chain.reset();
     chain.bind(1, id);

@@ -276,6 +276,7 @@ END;
 int latest_schema_version() noexcept { return static_cast<int>(k_migrations.size()); }
 
 void migrate(Database& db) {
+  if (db.backend() == Backend::Postgresql) return migrate_postgresql(db);
   auto version_query = db.prepare("PRAGMA user_version");
   version_query.step();
   const auto current = static_cast<int>(version_query.int64(0));

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "keysafe/ossl/bytes.hpp"
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 
 namespace keysafe::store {
 

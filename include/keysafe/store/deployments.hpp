@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 
 namespace keysafe::store {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "keysafe/ossl/bytes.hpp"
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 
 namespace keysafe::store {
 
@@ -23,8 +23,6 @@ Bytes hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_
 struct RowMacKey final {
   SecureBytes key;
 };
-// Registers keysafe_row_mac(table, column...) on a connection; `key` must outlive it.
-void register_row_mac(sqlite3* db, const RowMacKey* key);
 
 // A protected row whose MAC is missing or does not match its fields.
 struct Tampering {
@@ -37,5 +35,9 @@ struct Tampering {
 std::vector<Tampering> row_mac_mismatches(Database& db);
 // Gives every protected row its MAC (upgrading a store, rotating the data key).
 void mac_every_row(Database& db);
+// PostgreSQL, before each commit: the rows changed in the transaction (their triggers cleared
+// the MAC) get theirs, computed by keysafe, so the MAC key never reaches the server. Throws
+// when the store is locked, as SQLite's triggers do. Nothing on SQLite.
+void seal_pending_rows(Database& db);
 
 }  // namespace keysafe::store

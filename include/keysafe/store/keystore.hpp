@@ -14,7 +14,7 @@
 #include "keysafe/store/header.hpp"
 #include "keysafe/store/integrity.hpp"
 #include "keysafe/store/row_checksum.hpp"
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 
 namespace keysafe::store {
@@ -145,9 +145,13 @@ std::uint64_t private_keys_opened() noexcept;
 
 class Keystore final {
  public:
-  // Creates a new store file (0600, never over an existing file) and its parent directory.
+  // Creates a new store file (0600, never over an existing file) and its parent directory, or,
+  // for a postgresql:// URI, the store's schema in an empty database.
   static void create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
                      const crypto::KdfParams& params, std::int64_t now);
+  // Whether a store is there: a file (or anything else) at the path; for a database URI, the
+  // store's tables in the database (connection failures are thrown).
+  static bool exists(const std::filesystem::path& location);
   // Opens and validates an existing store, header checksum included; diagnoses what else the
   // file is.
   static Keystore open(const std::filesystem::path& path);
@@ -281,6 +285,11 @@ class Keystore final {
 
  private:
   explicit Keystore(Database db, StoreHeader header);
+  // init on PostgreSQL: the schema and the header in one transaction, in an empty database
+  // (or schema named by the URI's search_path, created when missing).
+  static void create_in_database(const std::string& uri, std::span<const std::uint8_t> passphrase,
+                                 const crypto::KdfParams& params, std::int64_t now);
+  static void write_new_header(Database& db, const StoreHeader& h);
 
   void commit(Transaction& tx);
   // Takes the data key (and its MAC subkey); with `marked`, the store has integrity MACs.

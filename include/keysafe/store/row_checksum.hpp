@@ -7,13 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 
 namespace keysafe::store {
 
-// Registers keysafe_row_sha256(...) on a connection. Every keysafe connection has it: the
-// triggers call it, so a tool without it (the sqlite3 shell) cannot change a checked column.
-void register_row_checksum(sqlite3* db);
 
 // A row whose stored checksum does not match its fields.
 struct ChecksumMismatch {

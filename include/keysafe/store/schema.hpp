@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "keysafe/store/sqlite_db.hpp"
+#include "keysafe/store/database.hpp"
 
 namespace keysafe::store {
 
@@ -13,7 +13,10 @@ inline constexpr std::int32_t k_application_id = 0x6b736166;
 // The schema version this build writes and the newest it can read.
 int latest_schema_version() noexcept;
 
-// Applies every migration above the file's user_version, in order. Refuses a newer store.
+// Applies every migration above the store's version (SQLite: the file's user_version;
+// PostgreSQL: keysafe_schema.version), in order. Refuses a newer store.
 void migrate(Database& db);
+// The PostgreSQL half of migrate (pg_schema.cpp).
+void migrate_postgresql(Database& db);
 
 }  // namespace keysafe::store

@@ -1,7 +1,10 @@
-// SQLite connection handling and the mapping of SQLite failures to store diagnoses.
-#include "keysafe/store/sqlite_db.hpp"
+// The SQLite backend: connection handling and the mapping of SQLite failures to store
+// diagnoses.
+#include <sqlite3.h>
 
-#include "keysafe/store/row_checksum.hpp"
+#include "connection.hpp"
+#include "lock_timeout.hpp"
+#include "sqlite_functions.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,9 +23,6 @@
 namespace keysafe::store {
 namespace {
 
-constexpr int k_default_busy_timeout_ms = 10000;
-constexpr int k_max_busy_timeout_ms = 24 * 3600 * 1000;
-
 std::string read_first_line(const std::string& file) {
   std::ifstream in(file);
   std::string line;
@@ -40,28 +40,6 @@ std::string command_line(long pid) {
   return raw;
 }
 
-std::string format_seconds(int ms) {
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-  std::ostringstream out;
-  out << static_cast<double>(ms) / 1000.0 << " s";
-  return out.str();
-}
-
-// How long a command waits for a store locked by another process: KEYSAFE_LOCK_TIMEOUT
-// (seconds, decimals allowed; 0 = fail at once), 10 s when unset.
-int lock_timeout_ms() {
-  const char* value = std::getenv("KEYSAFE_LOCK_TIMEOUT");
-  if (value == nullptr || *value == '\0') return k_default_busy_timeout_ms;
-  char* end = nullptr;
-  errno = 0;
-  const double seconds = std::strtod(value, &end);
-  if (errno != 0 || end == value || *end != '\0' || !std::isfinite(seconds) || seconds < 0)
-    throw Error(Errc::Usage, "KEYSAFE_LOCK_TIMEOUT is not a number of seconds",
-                std::string("it is \"") + value + "\"",
-                "set it to how long to wait for a locked store, e.g. KEYSAFE_LOCK_TIMEOUT=30, "
-                "or unset it (10 s)");
-  return static_cast<int>(std::min(seconds * 1000.0, static_cast<double>(k_max_busy_timeout_ms)));
-}
 
 // A process holding a lock on the store file or its -wal/-shm files (from /proc/locks).
 struct LockHolder {
@@ -148,9 +126,162 @@ std::string open_target(const std::filesystem::path& path) {
   return uri + "?mode=ro&immutable=1";
 }
 
-}  // namespace
 
-Database::Database(const std::filesystem::path& path) : m_path(path) {
+// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    unsigned min = 0, cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1Fu; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0Fu; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07u; min = 0x10000; }
+    else return false;
+    if (extra > s.size() - i - 1) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+class SqliteConnection;
+
+class SqliteStatement final : public StatementBackend {
+ public:
+  SqliteStatement(const SqliteConnection& db, sqlite3_stmt* stmt) : m_db(&db), m_stmt(stmt) {}
+  ~SqliteStatement() override { sqlite3_finalize(m_stmt); }
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
+
+  void bind(int index, std::int64_t value) override { sqlite3_bind_int64(m_stmt, index, value); }
+  void bind(int index, std::string_view value) override {
+    sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void bind(int index, std::span<const std::uint8_t> value) override {
+    sqlite3_bind_blob(m_stmt, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void bind_null(int index) override { sqlite3_bind_null(m_stmt, index); }
+  bool step() override;
+  void reset() override {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+  }
+  std::int64_t int64(int column) const override { return sqlite3_column_int64(m_stmt, column); }
+  std::string text(int column) const override;
+  Bytes blob(int column) const override {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(m_stmt, column));
+    const int n = sqlite3_column_bytes(m_stmt, column);
+    return p == nullptr ? Bytes() : Bytes(p, p + n);
+  }
+  bool is_null(int column) const override {
+    return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
+  }
+  Value value(int column) const override {
+    Value v;
+    switch (sqlite3_column_type(m_stmt, column)) {
+      case SQLITE_NULL: return v;
+      case SQLITE_INTEGER:
+        v.type = Value::Type::Integer;
+        v.integer = int64(column);
+        return v;
+      case SQLITE_BLOB: {
+        v.type = Value::Type::Blob;
+        const Bytes b = blob(column);
+        v.bytes.assign(b.begin(), b.end());
+        return v;
+      }
+      default:  // TEXT (keysafe stores no floats)
+        v.type = Value::Type::Text;
+        v.bytes = text(column);
+        return v;
+    }
+  }
+
+ private:
+  const SqliteConnection* m_db;
+  sqlite3_stmt* m_stmt;
+};
+
+class SqliteConnection final : public Connection {
+ public:
+  explicit SqliteConnection(const std::filesystem::path& path);
+  ~SqliteConnection() override { sqlite3_close_v2(m_db); }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  Backend backend() const noexcept override { return Backend::Sqlite; }
+  void exec(std::string_view sql) override {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(m_db, std::string(sql).c_str(), nullptr, nullptr, &message);
+    sqlite3_free(message);
+    if (rc != SQLITE_OK) fail(rc, "running " + std::string(sql.substr(0, 40)));
+  }
+  std::unique_ptr<StatementBackend> prepare(std::string_view sql) override {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc =
+        sqlite3_prepare_v2(m_db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "preparing a query");
+    return std::make_unique<SqliteStatement>(*this, stmt);
+  }
+  int changes() const override { return sqlite3_changes(m_db); }
+  bool read_only() const noexcept override { return m_read_only; }
+  bool in_transaction() const override { return sqlite3_get_autocommit(m_db) == 0; }
+  void begin_write() override { exec("BEGIN IMMEDIATE"); }
+  void begin_read() override { exec("BEGIN"); }
+  void commit() override { exec("COMMIT"); }
+  // Errors are ignored: SQLite may already have rolled the whole transaction back (a full
+  // disk, an I/O error).
+  void rollback() noexcept override { sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr); }
+  void set_row_mac_key(const RowMacKey* key) override { register_row_mac(m_db, key); }
+  std::optional<std::string> format_version_problem() const override;
+  std::vector<std::string> integrity_problems() override;
+  void checkpoint() override { exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+  void defer_foreign_keys() override { exec("PRAGMA defer_foreign_keys = ON"); }
+
+  const std::filesystem::path& path() const noexcept { return m_path; }
+  sqlite3* handle() const noexcept { return m_db; }
+  [[noreturn]] void fail(int rc, std::string_view what) const;
+
+ private:
+  sqlite3* m_db = nullptr;
+  std::filesystem::path m_path;
+  bool m_read_only = false;
+};
+
+bool SqliteStatement::step() {
+  const int rc = sqlite3_step(m_stmt);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const int code = sqlite3_errcode(m_db->handle());
+  m_db->fail(code != SQLITE_OK ? code : rc, "reading or writing the store");
+}
+
+std::string SqliteStatement::text(int column) const {
+  const auto* p = sqlite3_column_text(m_stmt, column);
+  const int n = sqlite3_column_bytes(m_stmt, column);
+  std::string value = p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+  // keysafe only ever stores UTF-8: anything else is a damaged page (found by
+  // tests/cli/corruption.sh: a flipped byte in a name made --json output fail as an internal error).
+  if (!valid_utf8(value)) {
+    const char* column_name = sqlite3_column_name(m_stmt, column);
+    throw Error(Errc::StoreDamaged, "the keystore \"" + m_db->path().string() + "\" is damaged",
+                std::string("a text field (") + (column_name != nullptr ? column_name : "?") +
+                    ") is not valid UTF-8: keysafe never writes such text",
+                "restore the store from a backup; keysafe check shows what is still readable");
+  }
+  return value;
+}
+
+SqliteConnection::SqliteConnection(const std::filesystem::path& path) : m_path(path) {
   const int busy_timeout_ms = lock_timeout_ms();  // a bad KEYSAFE_LOCK_TIMEOUT fails before opening
   const std::string target = open_target(path);
   const int flags = target == path.string()
@@ -176,16 +307,20 @@ Database::Database(const std::filesystem::path& path) : m_path(path) {
   register_row_checksum(m_db);
 }
 
-Database::~Database() {
-  if (m_db != nullptr) sqlite3_close_v2(m_db);
+std::vector<std::string> SqliteConnection::integrity_problems() {
+  std::vector<std::string> out;
+  if (auto problem = format_version_problem()) out.push_back(std::move(*problem));
+  auto q = prepare("PRAGMA integrity_check");
+  while (q->step()) {
+    std::string line = q->text(0);
+    if (line != "ok") out.push_back(std::move(line));
+  }
+  auto fk = prepare("PRAGMA foreign_key_check");
+  while (fk->step()) out.push_back("a row of " + fk->text(0) + " refers to a missing " + fk->text(2));
+  return out;
 }
 
-Database::Database(Database&& other) noexcept
-    : m_db(other.m_db), m_path(std::move(other.m_path)), m_read_only(other.m_read_only) {
-  other.m_db = nullptr;
-}
-
-std::optional<std::string> Database::format_version_problem() const {
+std::optional<std::string> SqliteConnection::format_version_problem() const {
   unsigned char versions[2] = {0, 0};
   std::ifstream in(m_path, std::ios::binary);
   if (!in.seekg(18) || !in.read(reinterpret_cast<char*>(versions), 2)) return std::nullopt;
@@ -197,8 +332,7 @@ std::optional<std::string> Database::format_version_problem() const {
              ")";
   return std::nullopt;
 }
-
-void Database::fail(int rc, std::string_view what) const {
+void SqliteConnection::fail(int rc, std::string_view what) const {
   const std::string detail = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
   const std::string file = "\"" + m_path.string() + "\"";
   switch (rc & 0xff) {
@@ -287,158 +421,10 @@ void Database::fail(int rc, std::string_view what) const {
   }
 }
 
-void Database::exec(std::string_view sql) {
-  char* message = nullptr;
-  const int rc = sqlite3_exec(m_db, std::string(sql).c_str(), nullptr, nullptr, &message);
-  sqlite3_free(message);
-  if (rc != SQLITE_OK) fail(rc, "running " + std::string(sql.substr(0, 40)));
-}
-
-Statement Database::prepare(std::string_view sql) {
-  sqlite3_stmt* stmt = nullptr;
-  const int rc =
-      sqlite3_prepare_v2(m_db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-  if (rc != SQLITE_OK) fail(rc, "preparing a query");
-  return Statement(*this, stmt);
-}
-
-std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(m_db); }
-int Database::changes() const { return sqlite3_changes(m_db); }
-
-Statement::~Statement() {
-  if (m_stmt != nullptr) sqlite3_finalize(m_stmt);
-}
-
-Statement& Statement::bind(int index, std::int64_t value) {
-  sqlite3_bind_int64(m_stmt, index, value);
-  return *this;
-}
-Statement& Statement::bind(int index, std::string_view value) {
-  sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-Statement& Statement::bind(int index, std::span<const std::uint8_t> value) {
-  sqlite3_bind_blob(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-Statement& Statement::bind_null(int index) {
-  sqlite3_bind_null(m_stmt, index);
-  return *this;
-}
-Statement& Statement::bind(int index, const std::optional<std::int64_t>& value) {
-  return value ? bind(index, *value) : bind_null(index);
-}
-
-bool Statement::step() {
-  const int rc = sqlite3_step(m_stmt);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  const int code = sqlite3_errcode(m_db->handle());
-  m_db->fail(code != SQLITE_OK ? code : rc, "reading or writing the store");
-}
-
-void Statement::run() {
-  while (step()) {
-  }
-}
-
-void Statement::reset() {
-  sqlite3_reset(m_stmt);
-  sqlite3_clear_bindings(m_stmt);
-}
-
-std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(m_stmt, column); }
-
-std::optional<std::int64_t> Statement::optional_int64(int column) const {
-  if (is_null(column)) return std::nullopt;
-  return int64(column);
-}
-
-namespace {
-
-// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t extra = 0;
-    unsigned min = 0, cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1Fu; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0Fu; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07u; min = 0x10000; }
-    else return false;
-    if (extra > s.size() - i - 1) return false;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 }  // namespace
 
-std::string Statement::text(int column) const {
-  const auto* p = sqlite3_column_text(m_stmt, column);
-  const int n = sqlite3_column_bytes(m_stmt, column);
-  std::string value = p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
-  // keysafe only ever stores UTF-8: anything else is a damaged page (found by
-  // tests/cli/corruption.sh: a flipped byte in a name made --json output fail as an internal error).
-  if (!valid_utf8(value)) {
-    const char* column_name = sqlite3_column_name(m_stmt, column);
-    throw Error(Errc::StoreDamaged, "the keystore \"" + m_db->path().string() + "\" is damaged",
-                std::string("a text field (") + (column_name != nullptr ? column_name : "?") +
-                    ") is not valid UTF-8: keysafe never writes such text",
-                "restore the store from a backup; keysafe check shows what is still readable");
-  }
-  return value;
-}
-
-Bytes Statement::blob(int column) const {
-  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(m_stmt, column));
-  const int n = sqlite3_column_bytes(m_stmt, column);
-  return p == nullptr ? Bytes() : Bytes(p, p + n);
-}
-
-bool Statement::is_null(int column) const {
-  return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
-}
-
-// SQLite resolves a savepoint name to the innermost one of that name, so one name serves
-// every nesting depth.
-Transaction::Transaction(Database& db)
-    : m_db(db), m_nested(sqlite3_get_autocommit(db.handle()) == 0) {
-  m_db.exec(m_nested ? "SAVEPOINT keysafe_nested" : "BEGIN IMMEDIATE");
-}
-
-Transaction::~Transaction() {
-  if (m_done) return;
-  // Errors are ignored: SQLite may already have rolled the whole transaction back (a full
-  // disk, an I/O error), and the exception that got us here is the one to report.
-  if (m_nested)
-    sqlite3_exec(m_db.handle(), "ROLLBACK TO keysafe_nested; RELEASE keysafe_nested", nullptr,
-                 nullptr, nullptr);
-  else
-    sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-}
-
-void Transaction::commit() {
-  m_db.exec(m_nested ? "RELEASE keysafe_nested" : "COMMIT");
-  m_done = true;
-}
-
-ReadSnapshot::ReadSnapshot(Database& db)
-    : m_db(db), m_owner(sqlite3_get_autocommit(db.handle()) != 0) {
-  if (m_owner) m_db.exec("BEGIN");
-}
-
-ReadSnapshot::~ReadSnapshot() {
-  // Ending a read transaction cannot lose data; an error here has nothing to report.
-  if (m_owner) sqlite3_exec(m_db.handle(), "COMMIT", nullptr, nullptr, nullptr);
+std::unique_ptr<Connection> open_sqlite(const std::filesystem::path& path) {
+  return std::make_unique<SqliteConnection>(path);
 }
 
 }  // namespace keysafe::store

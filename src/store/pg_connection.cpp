@@ -1,0 +1,386 @@
+// The PostgreSQL backend, through libpq: connecting by URI (passwords only from libpq's own
+// sources), statements with `?` placeholders, writers serialised by an advisory lock, and the
+// mapping of server errors to store diagnoses.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "connection.hpp"
+#include "keysafe/shell_word.hpp"
+#include "lock_timeout.hpp"
+
+namespace keysafe::store {
+namespace {
+
+// Type OIDs (pg_type.h is not installed for clients; these values are fixed).
+constexpr Oid k_bool = 16, k_bytea = 17, k_int8 = 20, k_int2 = 21, k_int4 = 23, k_text = 25;
+
+// libpq's message without its trailing newline, on one line.
+std::string one_line(const char* message) {
+  std::string s = message != nullptr ? message : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\t', ' ');
+  return s;
+}
+
+bool contains(const std::string& haystack, const char* needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Refuses a URI that is not one, or that carries a password: argv and the environment of
+// other users' `ps` would show it (docs/POSTGRESQL.md names libpq's own sources instead).
+void check_uri(const std::string& uri) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
+  if (options == nullptr) {
+    const std::string why = one_line(error);
+    PQfreemem(error);
+    throw Error(Errc::Usage, "the store URI is not a valid PostgreSQL connection URI",
+                why.empty() ? "libpq cannot parse it" : why,
+                "write it as postgresql://USER@HOST[:PORT][,HOST2[:PORT]]/DATABASE[?PARAM=VALUE]");
+  }
+  bool has_password = false;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o)
+    if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr && *o->val != '\0')
+      has_password = true;
+  PQconninfoFree(options);
+  if (has_password)
+    throw Error(Errc::Usage, "the store URI contains a password",
+                "a password in --store or KEYSAFE_STORE is visible to other users (ps, "
+                "/proc/PID/environ, shell history); keysafe refuses it",
+                "remove it from the URI and give it to libpq instead: a line "
+                "HOST:PORT:DATABASE:USER:PASSWORD in ~/.pgpass (chmod 600) or the file named by "
+                "PGPASSFILE, or PGPASSWORD, or a client certificate (sslcert/sslkey)");
+}
+
+class PgConnection;
+
+class PgStatement final : public StatementBackend {
+ public:
+  PgStatement(PgConnection& db, std::string sql, int parameters)
+      : m_db(&db), m_sql(std::move(sql)), m_values(static_cast<std::size_t>(parameters)),
+        m_null(static_cast<std::size_t>(parameters), true),
+        m_types(static_cast<std::size_t>(parameters), 0),
+        m_formats(static_cast<std::size_t>(parameters), 0) {}
+  ~PgStatement() override { PQclear(m_result); }
+  PgStatement(const PgStatement&) = delete;
+  PgStatement& operator=(const PgStatement&) = delete;
+
+  void bind(int index, std::int64_t value) override {
+    std::string be(8, '\0');
+    for (int b = 0; b < 8; ++b)
+      be[static_cast<std::size_t>(b)] = static_cast<char>(static_cast<std::uint64_t>(value) >> (56 - 8 * b));
+    set(index, std::move(be), k_int8, 1);
+  }
+  void bind(int index, std::string_view value) override { set(index, std::string(value), k_text, 0); }
+  void bind(int index, std::span<const std::uint8_t> value) override {
+    set(index, std::string(value.begin(), value.end()), k_bytea, 1);
+  }
+  void bind_null(int index) override {
+    const auto i = slot(index);
+    m_null[i] = true;
+    m_types[i] = 0;
+  }
+  bool step() override;
+  void reset() override {
+    PQclear(m_result);
+    m_result = nullptr;
+    m_row = -1;
+    std::fill(m_null.begin(), m_null.end(), true);
+  }
+  std::int64_t int64(int column) const override;
+  std::string text(int column) const override;
+  Bytes blob(int column) const override {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(PQgetvalue(m_result, m_row, column));
+    return Bytes(p, p + PQgetlength(m_result, m_row, column));
+  }
+  bool is_null(int column) const override { return PQgetisnull(m_result, m_row, column) == 1; }
+  Value value(int column) const override {
+    Value v;
+    if (is_null(column)) return v;
+    switch (PQftype(m_result, column)) {
+      case k_bool:
+      case k_int2:
+      case k_int4:
+      case k_int8:
+        v.type = Value::Type::Integer;
+        v.integer = int64(column);
+        return v;
+      case k_bytea:
+        v.type = Value::Type::Blob;
+        break;
+      default:
+        v.type = Value::Type::Text;
+    }
+    v.bytes.assign(PQgetvalue(m_result, m_row, column),
+                   static_cast<std::size_t>(PQgetlength(m_result, m_row, column)));
+    return v;
+  }
+
+ private:
+  std::size_t slot(int index) const {
+    if (index < 1 || static_cast<std::size_t>(index) > m_values.size())
+      throw Error(Errc::Internal, "a query parameter index is out of range",
+                  "parameter " + std::to_string(index) + " of " + std::to_string(m_values.size()));
+    return static_cast<std::size_t>(index - 1);
+  }
+  void set(int index, std::string value, Oid type, int format) {
+    const auto i = slot(index);
+    m_values[i] = std::move(value);
+    m_null[i] = false;
+    m_types[i] = type;
+    m_formats[i] = format;
+  }
+
+  PgConnection* m_db;
+  std::string m_sql;
+  std::vector<std::string> m_values;
+  std::vector<bool> m_null;
+  std::vector<Oid> m_types;
+  std::vector<int> m_formats;
+  PGresult* m_result = nullptr;
+  int m_row = -1;
+};
+
+class PgConnection final : public Connection {
+ public:
+  explicit PgConnection(std::string uri);
+  ~PgConnection() override { PQfinish(m_conn); }
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  Backend backend() const noexcept override { return Backend::Postgresql; }
+  void exec(std::string_view sql) override {
+    PGresult* r = PQexec(m_conn, std::string(sql).c_str());
+    check(r, "running " + std::string(sql.substr(0, 40)));
+    PQclear(r);
+  }
+  std::unique_ptr<StatementBackend> prepare(std::string_view sql) override;
+  int changes() const override { return m_changes; }
+  bool read_only() const noexcept override { return false; }
+  bool in_transaction() const override {
+    const auto status = PQtransactionStatus(m_conn);
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+  }
+  void begin_write() override {
+    exec("BEGIN");
+    take_write_lock();
+  }
+  void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
+  void commit() override {
+    m_write_locked = false;
+    exec("COMMIT");
+  }
+  void rollback() noexcept override {
+    m_write_locked = false;
+    PQclear(PQexec(m_conn, "ROLLBACK"));
+  }
+  void upgrade_to_write() override {
+    if (!m_write_locked) take_write_lock();
+  }
+  void set_row_mac_key(const RowMacKey*) override {}  // MACs are computed at commit (integrity.cpp)
+  void defer_foreign_keys() override { exec("SET CONSTRAINTS ALL DEFERRED"); }
+
+  // Executes a statement; the result is the caller's.
+  PGresult* run(const PgStatement& /*unused*/, const std::string& sql,
+                const std::vector<const char*>& values, const std::vector<int>& lengths,
+                const std::vector<Oid>& types, const std::vector<int>& formats) {
+    PGresult* r = PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()),
+                               types.data(), values.data(), lengths.data(), formats.data(), 1);
+    check(r, "reading or writing the store");
+    const char* tuples = PQcmdTuples(r);
+    m_changes = tuples != nullptr && *tuples != '\0' ? std::atoi(tuples) : 0;
+    return r;
+  }
+  const std::string& uri() const noexcept { return m_uri; }
+
+ private:
+  // Writers take turns, as on SQLite: a transaction-level advisory lock per store (the key
+  // includes the schema, so stores in separate schemas do not wait for each other), taken
+  // before the first read of the transaction, so every statement after it sees every commit
+  // before it (READ COMMITTED). Name uniqueness, serial numbers, renewal swaps and the audit
+  // chain then never race, and no transaction can deadlock or fail serialisation with another
+  // keysafe writer. KEYSAFE_LOCK_TIMEOUT bounds the wait.
+  void take_write_lock() {
+    exec("SET LOCAL lock_timeout = " + std::to_string(std::max(1, lock_timeout_ms())));
+    exec("SELECT pg_advisory_xact_lock(1801812339, hashtext(current_schema()))");
+    m_write_locked = true;
+  }
+  // Throws the keysafe error for a failed result (clearing it).
+  void check(PGresult* r, const std::string& what);
+  [[noreturn]] void fail_connect();
+
+  std::string m_uri;
+  PGconn* m_conn = nullptr;
+  int m_changes = 0;
+  bool m_write_locked = false;
+};
+
+PgConnection::PgConnection(std::string uri) : m_uri(std::move(uri)) {
+  check_uri(m_uri);
+  // The URI's own settings win, except the client encoding: keysafe reads and writes UTF-8.
+  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname",
+                            "client_encoding", nullptr};
+  const char* values[] = {"10", "keysafe", m_uri.c_str(), "UTF8", nullptr};
+  m_conn = PQconnectdbParams(keywords, values, 1);
+  if (m_conn == nullptr || PQstatus(m_conn) != CONNECTION_OK) fail_connect();
+  // Notices (e.g. "schema already exists, skipping") are not for the administrator.
+  PQsetNoticeProcessor(m_conn, [](void*, const char*) {}, nullptr);
+}
+
+void PgConnection::fail_connect() {
+  const std::string why = one_line(m_conn != nullptr ? PQerrorMessage(m_conn) : "out of memory");
+  const std::string store = "the keystore database " + m_uri;
+  if (contains(why, "password authentication failed") || contains(why, "no password supplied") ||
+      contains(why, "authentication failed") || contains(why, "pg_hba.conf") ||
+      contains(why, "certificate"))
+    throw Error(Errc::StoreAuthentication, "the database server refused keysafe's login to " + store,
+                why,
+                "give libpq the right credentials: a line HOST:PORT:DATABASE:USER:PASSWORD in "
+                "~/.pgpass (chmod 600) or the file named by PGPASSFILE, or PGPASSWORD, or a client "
+                "certificate; and check the user in the URI and the server's pg_hba.conf");
+  if (contains(why, "does not exist") && contains(why, "database"))
+    throw Error(Errc::StoreDatabaseMissing, "there is no database for " + store, why,
+                "create it (e.g. createdb -O USER DATABASE), then: keysafe init --store " +
+                    shell_quote(m_uri));
+  if (contains(why, "read-only") || contains(why, "hot standby") || contains(why, "read-write"))
+    throw Error(Errc::StoreReadOnly, store + " only accepts reads on the servers named", why,
+                "name the primary in the URI, or list every server with "
+                "target_session_attrs=read-write (postgresql://db1,db2/DATABASE?target_session_attrs=read-write)");
+  if (contains(why, "permission denied"))
+    throw Error(Errc::StorePermission, "the database role may not connect to " + store, why,
+                "grant it: GRANT CONNECT ON DATABASE DATABASE TO ROLE (as the database owner)");
+  throw Error(Errc::StoreUnreachable, "cannot reach " + store, why,
+              "check that the server runs and listens at that host and port (pg_isready -d " +
+                  shell_quote(m_uri) + "), and the network between");
+}
+
+void PgConnection::check(PGresult* r, const std::string& what) {
+  const auto status = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
+  const char* state_field = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string state = state_field != nullptr ? state_field : "";
+  const std::string why = one_line(r != nullptr && *PQresultErrorMessage(r) != '\0'
+                                       ? PQresultErrorMessage(r)
+                                       : PQerrorMessage(m_conn));
+  PQclear(r);
+  const std::string store = "the keystore database " + m_uri;
+  const std::string cause = what + ": " + why;
+  if (PQstatus(m_conn) == CONNECTION_BAD || state.starts_with("08") || state == "57P01" ||
+      state == "57P02" || state == "57P03")
+    throw Error(Errc::StoreUnreachable, "lost the connection to " + store, cause,
+                "check the server (pg_isready -d " + shell_quote(m_uri) +
+                    "); nothing half-done was kept: a transaction that did not commit is rolled "
+                    "back by the server. Run the command again once it answers (a URI listing "
+                    "the standby too carries on after a failover)");
+  if (state == "25006")
+    throw Error(Errc::StoreReadOnly, store + " is read-only on this server", cause,
+                "point --store at the primary, or list every server with "
+                "target_session_attrs=read-write");
+  if (state == "42501")
+    throw Error(Errc::StorePermission, "the database role lacks a permission on " + store, cause,
+                "grant the role keysafe connects as the rights on the store's tables (GRANT "
+                "SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ... TO ROLE), or "
+                "connect as the role that ran keysafe init");
+  if (state == "55P03")
+    throw Error(Errc::StoreLocked, store + " is locked by another keysafe writer",
+                "waited " + format_seconds(lock_timeout_ms()) + " for the store's write lock (" +
+                    why + ")",
+                "wait for the other keysafe command to finish (SELECT pid, application_name, "
+                "client_addr FROM pg_stat_activity), then run this one again; "
+                "KEYSAFE_LOCK_TIMEOUT=SECONDS waits longer");
+  if (state == "53100")
+    throw Error(Errc::Io, "the disk of the database server is full (" + store + ")", cause,
+                "free space on the server, then run the command again");
+  if (state == "42P01" || state == "42703" || state == "42883")
+    throw Error(Errc::StoreDamaged, store + " does not hold what keysafe created", cause,
+                "a table, column or function of the store is missing: restore the store from a "
+                "backup, or keysafe store copy it from a good copy");
+  throw Error(Errc::Internal, "a PostgreSQL error on " + store,
+              cause + (state.empty() ? "" : " (SQLSTATE " + state + ")"));
+}
+
+// `?` placeholders become $1, $2, ... (not inside quoted text or identifiers).
+std::unique_ptr<StatementBackend> PgConnection::prepare(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int parameters = 0;
+  char quote = 0;
+  for (const char c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += '$' + std::to_string(++parameters);
+    } else {
+      out += c;
+    }
+  }
+  return std::make_unique<PgStatement>(*this, std::move(out), parameters);
+}
+
+bool PgStatement::step() {
+  if (m_result == nullptr) {
+    std::vector<const char*> values(m_values.size());
+    std::vector<int> lengths(m_values.size());
+    std::vector<Oid> types(m_types);
+    for (std::size_t i = 0; i < m_values.size(); ++i) {
+      values[i] = m_null[i] ? nullptr : m_values[i].data();
+      lengths[i] = static_cast<int>(m_values[i].size());
+      if (m_null[i]) types[i] = 0;
+    }
+    m_result = m_db->run(*this, m_sql, values, lengths, types, m_formats);
+    m_row = -1;
+  }
+  if (m_row + 1 >= PQntuples(m_result)) {
+    m_row = PQntuples(m_result);
+    return false;
+  }
+  ++m_row;
+  return true;
+}
+
+std::int64_t PgStatement::int64(int column) const {
+  if (is_null(column)) return 0;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(PQgetvalue(m_result, m_row, column));
+  const int n = PQgetlength(m_result, m_row, column);
+  switch (PQftype(m_result, column)) {
+    case k_bool: return p[0] != 0 ? 1 : 0;
+    case k_int2:
+    case k_int4:
+    case k_int8: {
+      std::uint64_t v = (p[0] & 0x80) != 0 ? ~std::uint64_t{0} : 0;  // sign extension
+      for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+      return static_cast<std::int64_t>(v);
+    }
+    default:  // text holding a number, as SQLite would convert it
+      return std::strtoll(std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)).c_str(),
+                          nullptr, 10);
+  }
+}
+
+std::string PgStatement::text(int column) const {
+  if (is_null(column)) return {};
+  switch (PQftype(m_result, column)) {
+    case k_bool:
+    case k_int2:
+    case k_int4:
+    case k_int8: return std::to_string(int64(column));
+    default:
+      return std::string(PQgetvalue(m_result, m_row, column),
+                         static_cast<std::size_t>(PQgetlength(m_result, m_row, column)));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Connection> open_postgresql(const std::string& uri) {
+  return std::make_unique<PgConnection>(uri);
+}
+
+}  // namespace keysafe::store
