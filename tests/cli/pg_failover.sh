@@ -10,9 +10,10 @@ require_tool jq jq
 
 pg_start primary -c "synchronous_standby_names='*'" || { bad "the primary did not start"; finish; exit 1; }
 pg_allow_replication primary
-pg_createdb primary keysafe
 pg_start_standby primary standby || { bad "the standby did not start"; finish; exit 1; }
 pg_wait_streaming primary && ok || bad "the standby streams from the primary"
+# Only now: with a synchronous standby named, a commit on the primary waits for one to confirm.
+pg_createdb primary keysafe
 expect_eq "$(pg_psql primary postgres -c "SELECT sync_state FROM pg_stat_replication")" sync \
   "the standby is synchronous: a commit returns once the standby has it"
 export KEYSAFE_STORE="postgresql://postgres@127.0.0.1:${PG_PORT[primary]},127.0.0.1:${PG_PORT[standby]}/keysafe?target_session_attrs=read-write"

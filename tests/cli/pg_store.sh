@@ -6,7 +6,8 @@
 # store-permission (a role without rights), store-read-only (hot standby, read-only
 # transactions), store-authentication-failed (scram and md5 with a wrong or missing password);
 # PGPASSWORD, PGPASSFILE and ~/.pgpass give the password; init into the schema named by
-# ?options=-csearch_path%3Dkeysafe; a store of a newer schema version is refused (store-newer).
+# ?options=-csearch_path%3Dkeysafe; a store of a newer schema version (keysafe_schema.version) is
+# refused (store-newer) and left as it was.
 source "$KEYSAFE_TESTS/lib.sh"
 require_tool jq jq
 P=${PG_PORT[main]}
@@ -167,6 +168,15 @@ expect_eq "$(jget '.[0].name')" in-schema "list in the schema"
 ks --store "$(pg_uri main schemadb)" list
 expect_rc 4 "without the options, the public schema holds no store"
 
-# --- a store written by a newer keysafe is refused ------------------------------------------------
-# (the schema version's place is the backend's: set below once known)
+# --- a store written by a newer keysafe is refused, and left as it was ------------------------------
+pg_psql main store -c "UPDATE keysafe_schema SET version = 99 WHERE id = 1"
+H=$(store_hash)
+ks_notty list
+expect_rc 4 "list on a store of a newer schema version"
+expect_in "newer" "$ERR" "says newer"
+expect_in "99" "$ERR" "names the version"
+ks --json create other --dns other.example.test -o other.req
+expect_store_error store-newer "create on a store of a newer schema version"
+expect_eq "$(store_hash)" "$H" "the newer store is unchanged"
+expect_eq "$(pg_psql main store -c "SELECT version FROM keysafe_schema")" 99 "its version is still 99"
 finish
