@@ -37,8 +37,8 @@ pg_psql main store -c "UPDATE t SET b = '\\x02' WHERE id = 2"
 H=$(store_hash)
 pg_psql main store -c "CREATE INDEX t_b ON t (b)"
 [ "$(store_hash)" != "$H" ] && ok || bad "a new index changes the hash"
-A=$(KEYSAFE_STORE=$(store_at no_such_db) store_hash 2>/dev/null)
-B=$(KEYSAFE_STORE=$(store_at no_such_db) store_hash 2>/dev/null)
+A=$(KEYSAFE_STORE=$(pg_uri main no_such_db) store_hash 2>/dev/null)
+B=$(KEYSAFE_STORE=$(pg_uri main no_such_db) store_hash 2>/dev/null)
 [ "$A" != "$B" ] && ok || bad "two failed dumps must not compare equal ($A)"
 
 # --- store_copy / store_move / store_move_back / store_remove
