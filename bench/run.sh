@@ -30,6 +30,7 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 KS=${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}
 BIN=${BENCH_BIN:?BENCH_BIN must name the directory of the bench programs}
 KS=$(readlink -f "$KS")
+LIST_SQL="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/list_sql.sh"
 BIN=$(readlink -f "$BIN")
 THREADS=${BENCH_THREADS:-$(nproc)}
 for tool in hyperfine jq openssl; do
@@ -81,6 +82,44 @@ fresh_store() {  # fresh_store PATH [COST]: a new store made by keysafe init
   rm -f "$1" "$1-wal" "$1-shm"
   "$KS" --store "$1" init --kdf-cost "${2:-10}" --passphrase-file pass.txt >/dev/null 2>&1
 }
+# same_json DB MODE ARG KEYSAFE-ARGS...: keysafe's JSON equals the one sqlite3 builds with
+# bench/list_sql.sh MODE ARG (jq -S), both read at the same second (days_left and the expiry
+# window depend on the clock; retried when the second changed in between).
+same_json() {
+  local db=$1 mode=$2 arg=$3 try t0
+  shift 3
+  for try in 1 2 3; do
+    t0=$(date +%s)
+    "$KS" --store "$db" "$@" >ks_out.json || true  # list --expiring exits 10/11 by design
+    # shellcheck disable=SC2086
+    sqlite3 -readonly "$db" "$(bash "$LIST_SQL" "$mode" $arg "$t0")" >sql_out.json
+    [ "$(date +%s)" = "$t0" ] || continue
+    if ! cmp -s <(jq -S . ks_out.json) <(jq -S . sql_out.json); then
+      echo "keysafe $* and the sqlite3 baseline disagree:" >&2
+      diff <(jq -S . ks_out.json) <(jq -S . sql_out.json) | head -20 >&2
+      exit 1
+    fi
+    return 0
+  done
+  echo "same_json: the clock moved during every try" >&2
+  exit 1
+}
+# varied_entries DB: beside the imported certificates (all "no-key"), one entry in each other
+# state keysafe lists (pending, installed and backed up, renewed: installed + superseded), so
+# that the equality check with the sqlite3 baseline covers every branch of the JSON.
+varied_entries() {
+  local db=$1
+  "$KS" --store "$db" create v-pending --dns v-pending.example --ip 192.0.2.1 -o v1.req >/dev/null
+  "$KS" --store "$db" create v-installed --dns v-installed.example -o v2.req >/dev/null
+  "$KS" --store "$db" selfsign v-installed --days 10 >/dev/null
+  KEYSAFE_OUT_PASSPHRASE=bench "$KS" --store "$db" backup v-installed -o v2.kbk --yes \
+    --kdf-cost 10 >/dev/null 2>&1
+  "$KS" --store "$db" create v-renewed --dns v-renewed.example -o v3.req >/dev/null
+  "$KS" --store "$db" selfsign v-renewed --days 20 >/dev/null
+  "$KS" --store "$db" renew v-renewed -o v3r.req >/dev/null
+  "$KS" --store "$db" selfsign v-renewed.renewal --days 20 >/dev/null
+  rm -f v1.req v2.req v3.req v3r.req v2.kbk
+}
 # A prepare script that puts a copy of an initialized empty store at PATH.
 copy_script() {  # copy_script NAME TEMPLATE TARGET [EXTRA...]
   local name=$1 tpl=$2 target=$3; shift 3
@@ -112,34 +151,41 @@ fi
 if want list; then
   cp empty.db list10k.db
   "$KS" --store list10k.db import bundle.pem >/dev/null
+  varied_entries list10k.db
   sizes="$N_IMPORT"
   if [ "$N_BIG" -gt 0 ]; then
     log "building a store of $N_BIG certificates"
     "$BIN/gen_bundle" "$N_BIG" big.pem "$THREADS"
     cp empty.db list100k.db
     "$KS" --store list100k.db import big.pem >/dev/null
+    varied_entries list100k.db
     rm -f big.pem
     sizes="$sizes $N_BIG"
   fi
+  # Baseline: sqlite3 building the same JSON document itself (bench/list_sql.sh), checked equal
+  # to keysafe's output (jq -S) before either is timed.
+  bash "$LIST_SQL" all >list_all.sql
+  bash "$LIST_SQL" expiring 30 >list_exp.sql
+  bash "$LIST_SQL" name host-7.bench.example >list_show.sql
   for n in $sizes; do
     db=list10k.db
     [ "$n" = "$N_BIG" ] && db=list100k.db
     log "list on $n entries"
-    # Correctness: the same number of entries as the raw query.
-    a=$("$KS" --store "$db" list --expiring 30 --json | jq length || true)
-    b=$("$BIN/raw_list" "$db" --expiring 30 | jq length)
-    [ "$a" = "$b" ] || { echo "list --expiring: keysafe $a entries, raw $b" >&2; exit 1; }
+    same_json "$db" all "" list --json
+    same_json "$db" expiring 30 list --expiring 30 --json
+    same_json "$db" name host-7.bench.example show host-7.bench.example --json
+    b=$("$KS" --store "$db" list --expiring 30 --json | jq length || true)
     hf "list$n.json" \
-      "$KS --store $db list --json" "$BIN/raw_list $db" \
-      "$KS --store $db list --expiring 30 --json" "$BIN/raw_list $db --expiring 30" \
-      "$KS --store $db show host-7.bench.example --json" "$BIN/raw_list $db --name host-7.bench.example"
-    row "list --json, $n entries" "$(med "list$n.json" 0)" "raw indexed SELECT → JSON" \
+      "$KS --store $db list --json" "sqlite3 -readonly $db '.read list_all.sql'" \
+      "$KS --store $db list --expiring 30 --json" "sqlite3 -readonly $db '.read list_exp.sql'" \
+      "$KS --store $db show host-7.bench.example --json" "sqlite3 -readonly $db '.read list_show.sql'"
+    row "list --json, $n entries" "$(med "list$n.json" 0)" "sqlite3: json_group_array(json_object(…))" \
       "$(med "list$n.json" 1)" info ""
     target=info
     [ "$n" = 100000 ] && target=le
     row "list --expiring 30 --json, $n entries ($b match)" "$(med "list$n.json" 2)" \
-      "raw indexed SELECT → JSON" "$(med "list$n.json" 3)" "$target" 2
-    row "show NAME --json, $n entries" "$(med "list$n.json" 4)" "raw SELECT by name → JSON" \
+      "sqlite3: json_group_array(json_object(…))" "$(med "list$n.json" 3)" "$target" 2
+    row "show NAME --json, $n entries" "$(med "list$n.json" 4)" "sqlite3: json_object(…) by name" \
       "$(med "list$n.json" 5)" info ""
   done
 fi

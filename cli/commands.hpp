@@ -58,6 +58,7 @@ Action setup_issue_bulk(CLI::App& command);
 Action setup_find_key(CLI::App& command);
 Action setup_inspect(CLI::App& command);
 Action setup_salvage(CLI::App& command);
+Action setup_store(CLI::App& command);
 // ca trust / ca untrust, added to `ca` (cmd_ca_trust.cpp).
 Action setup_ca_trust(CLI::App& ca);
 Action setup_rename(CLI::App& command);

@@ -46,6 +46,7 @@ std::span<const CommandSpec> commands() {
       {"find-key", "find the backup that holds a certificate's key (headers only, no secret)", setup_find_key},
       {"salvage", "copy what still reads of a damaged store into a new store", setup_salvage},
       {"inspect", "tell what a file is and which entry holds its key (no passphrase)", setup_inspect},
+      {"store", "copy a whole store between backends (SQLite file <-> PostgreSQL)", setup_store},
   };
   return k_commands;
 }
@@ -59,7 +60,7 @@ std::span<const HelpGroup> help_groups() {
                                              "salvage"};
   static constexpr const char* k_ca[] = {"ca", "issue-bulk"};
   static constexpr const char* k_deploy[] = {"deploy", "deployments", "status"};
-  static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar"};
+  static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar", "store"};
   static const std::array<HelpGroup, 5> k_groups = {{
       {"Keys and certificates", k_keys},
       {"Backup and recovery", k_backup},

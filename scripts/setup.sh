@@ -29,7 +29,9 @@ as_root() {
 }
 PACKAGES=(
   build-essential cmake pkg-config git
-  libssl-dev openssl libsqlite3-dev sqlite3
+  libssl-dev openssl libsqlite3-dev sqlite3 libpq-dev
+  # the shared store backend and its throwaway test clusters
+  postgresql postgresql-client
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   jq python3 python3-cryptography ccache

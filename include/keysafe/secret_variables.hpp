@@ -13,9 +13,12 @@ inline constexpr const char* k_env_out_passphrase = "KEYSAFE_OUT_PASSPHRASE";
 inline constexpr const char* k_env_new_passphrase = "KEYSAFE_NEW_PASSPHRASE";
 inline constexpr const char* k_env_key_file = "KEYSAFE_KEY_FILE";
 
-inline constexpr std::array<std::string_view, 5> k_secret_variables{
+// libpq's password for a store on PostgreSQL (docs/POSTGRESQL.md).
+inline constexpr const char* k_env_pg_password = "PGPASSWORD";
+
+inline constexpr std::array<std::string_view, 6> k_secret_variables{
     k_env_passphrase, k_env_in_passphrase, k_env_out_passphrase, k_env_new_passphrase,
-    k_env_key_file};
+    k_env_key_file, k_env_pg_password};
 
 // A declared secret variable, or any KEYSAFE_ variable whose name contains PASSPHRASE,
 // PASSWORD, SECRET, TOKEN or KEY_FILE: a secret variable added later is kept from children

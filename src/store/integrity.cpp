@@ -55,6 +55,10 @@ void put_be64(Bytes& out, std::uint64_t v) {
 // the table name, so a row cannot be moved to another table.
 void row_mac(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const auto* key = static_cast<const RowMacKey*>(sqlite3_user_data(ctx));
+  if (key != nullptr && key->key.empty() && key->copying_verbatim) {
+    sqlite3_result_null(ctx);
+    return;
+  }
   if (key == nullptr || key->key.empty()) {
     sqlite3_result_error(
         ctx, "keysafe_row_mac: the keystore must be unlocked to change this table", -1);
@@ -229,6 +233,7 @@ void mac_every_row(Database& db) {
 
 void seal_pending_rows(Database& db) {
   if (db.backend() != Backend::Postgresql) return;  // SQLite's triggers MAC as rows change
+  if (const auto* key = db.row_mac_key(); key != nullptr && key->copying_verbatim) return;
   for (const auto& t : k_protected) mac_rows(db, t, " WHERE mac IS NULL");
 }
 

@@ -150,7 +150,7 @@ void prepare_empty_schema(Database& db) {
   q.step();
   if (q.int64(0) != 0)
     throw Error(Errc::AlreadyExists, "a keystore already exists in the database " + where,
-                "keysafe init never overwrites an existing store (it may hold your keys)",
+                "keysafe never creates a store over an existing one (it may hold your keys)",
                 "use that store, or choose another database or schema with --store");
   if (q.int64(2) != 0)
     throw Error(Errc::AlreadyExists, "the database " + where + " is not empty",
@@ -296,9 +296,10 @@ Keystore::Keystore(Database db, StoreHeader header)
   m_db.set_row_mac_key(m_mac_key.get());
 }
 
-void Keystore::create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
-                      const KdfParams& params, std::int64_t now) {
-  if (is_database_uri(path.string())) return create_in_database(path.string(), passphrase, params, now);
+namespace {
+// The new store file: its directory (0700) when missing, the file itself 0600, never over an
+// existing file, never through a symlink.
+void create_store_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ec)) {
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -319,6 +320,41 @@ void Keystore::create(const std::filesystem::path& path, std::span<const std::ui
   }
   ::fchmod(fd, 0600);
   ::close(fd);
+}
+}  // namespace
+
+Database Keystore::create_empty(const std::filesystem::path& location) {
+  if (is_database_uri(location.string())) {
+    Database db(location);
+    prepare_empty_schema(db);
+    return db;
+  }
+  create_store_file(location);
+  try {
+    Database db(location);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA application_id = " + std::to_string(k_application_id));
+    apply_connection_settings(db);
+    return db;
+  } catch (...) {
+    remove_store_files(location);
+    throw;
+  }
+}
+
+void remove_store_files(const std::filesystem::path& path) {
+  if (is_database_uri(path.string())) return;
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(path.string() + "-wal", ec);
+  std::filesystem::remove(path.string() + "-shm", ec);
+}
+
+void Keystore::create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
+                      const KdfParams& params, std::int64_t now) {
+  if (is_database_uri(path.string())) return create_in_database(path.string(), passphrase, params, now);
+  create_store_file(path);
+  std::error_code ec;
   try {
     // Derive before touching the schema so a KDF failure leaves nothing half-made.
     SecureBytes data_key;
@@ -854,7 +890,7 @@ std::vector<MergeOutcome> Keystore::merge_entries(
   auto has_cert = m_db.prepare("SELECT 1 FROM certificates WHERE fingerprint_sha256 = ?");
   auto cert_not_before = m_db.prepare("SELECT not_before FROM certificates WHERE id = ?");
   auto backup = m_db.prepare(
-      "UPDATE keys SET last_backup_at = max(coalesce(last_backup_at, 0), ?) WHERE id = ?");
+      "UPDATE keys SET last_backup_at = ? WHERE id = ? AND coalesce(last_backup_at, 0) < ?");
   EntryWriter w(m_db);
   const auto seal_row = [&](std::int64_t key_id, const std::string& spki_hash,
                             std::span<const std::uint8_t> pkcs8) {
@@ -918,7 +954,7 @@ std::vector<MergeOutcome> Keystore::merge_entries(
     }
     if (in.last_backup_at) {
       backup.reset();
-      backup.bind(1, *in.last_backup_at).bind(2, key_id);
+      backup.bind(1, *in.last_backup_at).bind(2, key_id).bind(3, *in.last_backup_at);
       backup.run();
     }
     outcomes.push_back(std::move(out));

@@ -28,7 +28,7 @@ struct PgMigration {
 //   row MACs are keyed with a subkey of the data key, which never reaches the server: the
 //   triggers clear a changed row's MAC and keysafe computes it before commit
 //   (integrity.cpp, seal_pending_rows).
-constexpr std::array<PgMigration, 1> k_pg_migrations = {{
+constexpr std::array<PgMigration, 2> k_pg_migrations = {{
     {9, R"sql(
 CREATE TABLE keysafe_schema (
   id      INTEGER PRIMARY KEY CHECK (id = 1),
@@ -252,6 +252,10 @@ CREATE FUNCTION keysafe_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS 
 BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
   FOR EACH ROW EXECUTE FUNCTION keysafe_audit_append_only();
+)sql"},
+    // v10: the renewal link indexed (as SQLite's v10).
+    {10, R"sql(
+CREATE INDEX IF NOT EXISTS keys_renews ON keys(renews_key_id) WHERE renews_key_id IS NOT NULL;
 )sql"},
 }};
 

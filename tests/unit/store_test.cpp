@@ -102,6 +102,18 @@ class RawDb {
     return out;
   }
 
+  // EXPLAIN QUERY PLAN's details, one per line: which tables and indexes a query reads.
+  std::string plan(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    const std::string explain = "EXPLAIN QUERY PLAN " + sql;
+    EXPECT_EQ(sqlite3_prepare_v2(m_db, explain.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 3))) + "\n";
+    sqlite3_finalize(st);
+    return out;
+  }
+
   void set_blob(const std::string& sql, const Bytes& value) {
     sqlite3_stmt* st = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(m_db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
@@ -371,6 +383,35 @@ TEST_F(StoreTest, CreateWritesAKeysafeSqliteFile) {
   EXPECT_EQ(db.blob("SELECT store_id FROM store_header").size(), 16u);
   EXPECT_EQ(db.blob("SELECT wrapped_data_key FROM store_header").size(),
             k_nonce_size + k_key_size + k_tag_size);
+}
+
+TEST_F(StoreTest, RenewalLinksAreIndexedAndAnOlderStoreGainsTheIndex) {
+  create_store();
+  const auto index_count = [](RawDb& db) {
+    return db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                      "name = 'keys_renews'");
+  };
+  {
+    RawDb db(m_store);
+    EXPECT_EQ(index_count(db), 1);
+    // The queries of superseded_entries and newest_renewal (src/store/authorities.cpp): with
+    // the index, a few renewals read instead of every key (list over 100,000 entries).
+    const std::string plan_1 =
+        db.plan("SELECT renews_key_id, name FROM keys WHERE renews_key_id IS NOT NULL AND "
+                "current_certificate_id IS NOT NULL ORDER BY renews_key_id, id");
+    EXPECT_NE(plan_1.find("USING INDEX keys_renews"), std::string::npos) << plan_1;
+    const std::string plan_2 = db.plan(
+        "SELECT id FROM keys WHERE renews_key_id = 1 AND current_certificate_id IS NULL ORDER BY "
+        "id DESC LIMIT 1");
+    EXPECT_NE(plan_2.find("USING INDEX keys_renews"), std::string::npos) << plan_2;
+    // A store of schema 9 (before the index).
+    db.exec("DROP INDEX keys_renews");
+    db.exec("PRAGMA user_version = 9");
+  }
+  (void)Keystore::open(m_store);
+  RawDb db(m_store);
+  EXPECT_EQ(db.integer("PRAGMA user_version"), latest_schema_version());
+  EXPECT_EQ(index_count(db), 1);
 }
 
 TEST_F(StoreTest, CreateRefusesAnExistingFileAndLeavesItAlone) {

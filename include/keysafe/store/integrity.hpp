@@ -22,6 +22,9 @@ Bytes hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_
 // is locked: the function then fails, so a write to a protected table needs the unlocked store.
 struct RowMacKey final {
   SecureBytes key;
+  // store copy only: rows are written with the MACs they already have (copied verbatim after
+  // the insert), so the locked store's MAC function gives NULL instead of failing.
+  bool copying_verbatim = false;
 };
 
 // A protected row whose MAC is missing or does not match its fields.

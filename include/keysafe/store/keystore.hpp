@@ -143,12 +143,18 @@ enum class OnTampering { Throw, Report };
 // How many sealed private keys this process has opened (shown by KEYSAFE_STATS=1).
 std::uint64_t private_keys_opened() noexcept;
 
+// Removes a store file and its -wal/-shm files (a half-made store); nothing for a database.
+void remove_store_files(const std::filesystem::path& path);
+
 class Keystore final {
  public:
   // Creates a new store file (0600, never over an existing file) and its parent directory, or,
   // for a postgresql:// URI, the store's schema in an empty database.
   static void create(const std::filesystem::path& path, std::span<const std::uint8_t> passphrase,
                      const crypto::KdfParams& params, std::int64_t now);
+  // A new, empty target for a store copy: the file created (0600, never over one) or the
+  // database checked empty, ready for migrate and rows; no header.
+  static Database create_empty(const std::filesystem::path& location);
   // Whether a store is there: a file (or anything else) at the path; for a database URI, the
   // store's tables in the database (connection failures are thrown).
   static bool exists(const std::filesystem::path& location);
