@@ -45,6 +45,9 @@ PACKAGES=(
   mandoc systemd groff-base man-db bsdextrautils binutils
   # fuzzing (libFuzzer) and benchmarks
   clang libclang-rt-14-dev hyperfine
+  # the PostgreSQL store (libpq) and the throwaway clusters its tests start (tests/pg.sh: initdb,
+  # pg_ctl, pg_basebackup, psql, pg_dump); the packaged cluster itself is never used
+  libpq-dev postgresql-15 postgresql-client-15
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

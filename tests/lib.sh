@@ -5,8 +5,20 @@ set -u
 : "${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}"
 : "${KEYSAFE_TEST_DATA:?KEYSAFE_TEST_DATA must name tests/data}"
 CORPUS="$KEYSAFE_TEST_DATA/corpus"
+# The script being run, named before the cd below (its marker lines are read in "Backends").
+KEYSAFE_TEST_SCRIPT=$(realpath "$0")
 T=$(mktemp -d /tmp/keysafe-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# on_exit COMMAND: runs COMMAND when the script exits, however it exits (a failed check, exit,
+# SIGTERM), in the order registered, before $T is removed. Scripts add their servers' stops
+# here rather than replacing the EXIT trap, so no cleanup of lib.sh is lost.
+EXIT_HOOKS=()
+on_exit() { EXIT_HOOKS+=("$1"); }
+run_exit_hooks() {
+  local hook
+  for hook in "${EXIT_HOOKS[@]}"; do eval "$hook"; done
+  rm -rf "$T"
+}
+trap run_exit_hooks EXIT
 cd "$T"
 PASSED=0
 FAILED=0
@@ -47,9 +59,19 @@ expect_rc() { if [ "$RC" = "$1" ]; then ok; else bad "$2 (expected exit $1)"; fi
 expect_in() { if printf '%s' "$2" | grep -qiF -- "$1"; then ok; else bad "$3 (missing: $1)"; fi; }
 expect_not_in() { if printf '%s' "$2" | grep -qiF -- "$1"; then bad "$3 (unexpected: $1)"; else ok; fi; }
 expect_eq() { if [ "$1" = "$2" ]; then ok; else bad "$3 (got '$1', expected '$2')"; fi; }
-# A fresh store with the test KDF cost.
-new_store() { rm -f "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; ks init --kdf-cost 10; [ "$RC" = 0 ] || bad "init failed"; }
-store_hash() { sha256sum "$KEYSAFE_STORE" | cut -d' ' -f1; }
+# A fresh store with the test KDF cost, where KEYSAFE_STORE points (see "Backends" below).
+new_store() {
+  store_remove; ks init --kdf-cost 10; [ "$RC" = 0 ] || bad "init failed"
+  # On PostgreSQL the schema must be in the database (a keysafe that took the URI for a file
+  # path would pass every script on a SQLite file under ./postgresql:/).
+  on_sqlite || store_exists || bad "init made no schema in the database $KEYSAFE_STORE"
+}
+# store_hash: what "the store is unchanged" compares. SQLite: the file's bytes; PostgreSQL: the
+# database's schema and rows (pg_dump_hash).
+store_hash() {
+  if is_pg_uri "$KEYSAFE_STORE"; then pg_dump_hash "$KEYSAFE_STORE"
+  else sha256sum "$KEYSAFE_STORE" | cut -d' ' -f1; fi
+}
 # A throwaway CA made with the openssl CLI: ca.pem / ca.key in the current directory.
 make_ca() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "${1:-ca}.key" \
@@ -176,12 +198,121 @@ $1
 }
 CONF
   NG="$NGINX -c $T/nginx/nginx.conf -e $T/nginx/error.log"
-  trap '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
+  on_exit '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null'
 }
 # start_nginx: starts it; a failure ends the script, showing nginx's error log.
 start_nginx() { $NG || { bad "nginx did not start: $(cat "$T/nginx/error.log")"; finish; exit 1; }; }
 
+# --- Backends: the scripts run on SQLite, and again on PostgreSQL ------------------------------
+# KEYSAFE_TEST_BACKEND=sqlite (default): stores are files $T/NAME.db. postgresql: one throwaway
+# cluster per script (tests/pg.sh), and a store is a database NAME in it (KEYSAFE_STORE is its
+# URI). The helpers below are what a script does to "the store file", said for both:
+#   use_store NAME       KEYSAFE_STORE names store NAME (the default one is "store")
+#   store_at NAME        prints the locator of store NAME (path or URI), without switching; on
+#                        PostgreSQL its database is made (empty) if missing, as keysafe makes none
+#   store_remove         no store where KEYSAFE_STORE points any more (rm -f the file and its
+#                        -wal/-shm; an empty database: keysafe never creates databases)
+#   store_exists         true when a store is there (the file exists; the database has tables)
+#   store_move NAME      mv the current store to store NAME, leaving none at KEYSAFE_STORE
+#   store_move_back NAME mv store NAME back to KEYSAFE_STORE (replacing what is there)
+#   store_copy NAME      cp the current store to store NAME (closed: no keysafe running on it)
+#   store_copy_back NAME cp store NAME over the current one (which keeps its name)
+#   store_sql SQL        runs SQL on the current store (sqlite3 / psql; rows as a|b, no header)
+#   store_dump           the current store as SQL text (sqlite3 .dump; on PostgreSQL pg_dump's
+#                        INSERTs, sorted, without the schema prefix: "INSERT INTO audit ...")
+#   store_sqlite_file    prints a SQLite file holding the current store (the store itself; on
+#                        PostgreSQL a copy made by `keysafe store copy`), for SQLite-only tools
+#   on_sqlite            true on the SQLite backend: guards the checks of the file itself
+# CMake registers each script a second time as cli.pg.NAME unless a line of the script says
+#   # keysafe-test: sqlite-only — REASON        (it tests the SQLite file itself)
+#   # keysafe-test: postgresql-only             (registered once, on PostgreSQL)
+#   # keysafe-test: no-store — REASON           (registered once: it opens no store)
+KEYSAFE_TEST_BACKEND=${KEYSAFE_TEST_BACKEND:-sqlite}
+on_sqlite() { [ "$KEYSAFE_TEST_BACKEND" = sqlite ]; }
+is_pg_uri() { case "$1" in postgresql://* | postgres://*) return 0 ;; *) return 1 ;; esac; }
+# pg_db_of URI: the database name in a URI (its last path component, before any ?options).
+pg_db_of() { local db=${1%%\?*}; echo "${db##*/}"; }
+if [ "$KEYSAFE_TEST_BACKEND" = postgresql ]; then
+  source "$KEYSAFE_TESTS/pg.sh" || exit 1
+  if grep -q '^# keysafe-test: sqlite-only' "$KEYSAFE_TEST_SCRIPT"; then
+    echo "FAIL: $KEYSAFE_TEST_SCRIPT is marked sqlite-only and cannot run with KEYSAFE_TEST_BACKEND=postgresql" >&2
+    exit 1
+  fi
+  pg_require
+  pg_start main || { echo "FAIL: the test cluster did not start" >&2; exit 1; }
+  use_store() { KEYSAFE_STORE=$(store_at "$1"); export KEYSAFE_STORE; }
+  store_at() {
+    [ "$(pg_psql main postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 1 ] ||
+      pg_createdb main "$1" >&2
+    pg_uri main "$1"
+  }
+  store_remove() { local db; db=$(pg_db_of "$KEYSAFE_STORE"); pg_dropdb main "$db" && pg_createdb main "$db"; }
+  store_exists() {
+    local tables
+    tables=$(pg_psql main "$(pg_db_of "$KEYSAFE_STORE")" -c "SELECT count(*) FROM pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema')" 2>/dev/null)
+    [ "${tables:-0}" -gt 0 ]
+  }
+  store_move() {
+    local db; db=$(pg_db_of "$KEYSAFE_STORE")
+    pg_dropdb main "$1" && pg_psql main postgres -c "ALTER DATABASE \"$db\" RENAME TO \"$1\"" &&
+      pg_createdb main "$db"
+  }
+  store_move_back() {
+    local db; db=$(pg_db_of "$KEYSAFE_STORE")
+    pg_dropdb main "$db" && pg_psql main postgres -c "ALTER DATABASE \"$1\" RENAME TO \"$db\""
+  }
+  store_copy() {
+    pg_dropdb main "$1" &&
+      pg_psql main postgres -c "CREATE DATABASE \"$1\" TEMPLATE \"$(pg_db_of "$KEYSAFE_STORE")\""
+  }
+  store_copy_back() {
+    local db; db=$(pg_db_of "$KEYSAFE_STORE")
+    pg_dropdb main "$db" && pg_psql main postgres -c "CREATE DATABASE \"$db\" TEMPLATE \"$1\""
+  }
+  store_sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$KEYSAFE_STORE" -c "$1"; }
+  store_dump() {
+    "$PG_BIN/pg_dump" --inserts --rows-per-insert=1 --no-owner --no-privileges --data-only \
+      -d "$KEYSAFE_STORE" | grep '^INSERT INTO ' | sed -E 's/^INSERT INTO [a-z_]+\./INSERT INTO /' |
+      LC_ALL=C sort
+  }
+  STORE_FILE_COPIES=0
+  store_sqlite_file() {
+    STORE_FILE_COPIES=$((STORE_FILE_COPIES + 1))
+    local file="$T/.sqlite-copy-$STORE_FILE_COPIES.db"
+    "$KEYSAFE_BIN" store copy "$KEYSAFE_STORE" "$file" >"$T/.store-copy.out" 2>&1 ||
+      { echo "store_sqlite_file: keysafe store copy failed: $(cat "$T/.store-copy.out")" >&2; return 1; }
+    echo "$file"
+  }
+  use_store store
+  [ "$(pg_psql main store -c 'SELECT 1')" = 1 ] ||
+    { echo "FAIL: no database for the store" >&2; exit 1; }
+elif [ "$KEYSAFE_TEST_BACKEND" = sqlite ]; then
+  if grep -q '^# keysafe-test: postgresql-only' "$KEYSAFE_TEST_SCRIPT"; then
+    echo "FAIL: $KEYSAFE_TEST_SCRIPT is marked postgresql-only: run it with KEYSAFE_TEST_BACKEND=postgresql" >&2
+    exit 1
+  fi
+  use_store() { KEYSAFE_STORE=$(store_at "$1"); export KEYSAFE_STORE; }
+  store_at() { echo "$T/$1.db"; }
+  store_remove() { rm -f "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
+  store_exists() { [ -e "$KEYSAFE_STORE" ]; }
+  store_move() { mv "$KEYSAFE_STORE" "$(store_at "$1")"; }
+  # A -wal left by the replaced store must not be replayed into the one moved back.
+  store_move_back() { mv "$(store_at "$1")" "$KEYSAFE_STORE" && rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
+  store_copy() { cp "$KEYSAFE_STORE" "$(store_at "$1")"; }
+  store_copy_back() { cp "$(store_at "$1")" "$KEYSAFE_STORE" && rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
+  store_sql() { sqlite3 "$KEYSAFE_STORE" "$1"; }
+  store_dump() { sqlite3 "$KEYSAFE_STORE" .dump; }
+  store_sqlite_file() { echo "$KEYSAFE_STORE"; }
+else
+  echo "FAIL: KEYSAFE_TEST_BACKEND=$KEYSAFE_TEST_BACKEND: expected sqlite or postgresql" >&2
+  exit 1
+fi
+
 finish() {
+  if ! on_sqlite && ls -d "$T"/postgres*: >/dev/null 2>&1; then
+    bad "a file was made for a postgresql:// URI: $(ls -d "$T"/postgres*:)"
+  fi
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]
 }

@@ -34,14 +34,14 @@ n=$(ls backups/*.p7m | wc -l)
 expect_eq "$n" "2" "a fresh backup after install"
 newest=$(ls -t backups/*.p7m | head -1)
 # The newest backup holds the certificate: restore it with the recovery key into a new store.
-mv "$KEYSAFE_STORE" old.db; new_store
+store_move old; new_store
 ks restore "$newest" --recovery-key recovery.key
 expect_rc 0 "restore the automatic backup"
 ks show www --json
 expect_in '"state": "installed"' "$OUT" "restored with its certificate"
 
 # install with automatic backups needs the passphrase: a wrong one changes nothing.
-mv old.db "$KEYSAFE_STORE"; rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
+store_move_back old
 ks create api --dns api.example.test; expect_rc 0 "create api"
 sign_csr api.req api.cer 90
 h=$(store_hash)

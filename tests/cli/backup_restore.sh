@@ -49,7 +49,7 @@ expect_rc 6 "backup over a device refused"
 [ -c /dev/null ] && ok || bad "/dev/null replaced"
 
 # The seed drill: the store is lost, the certificate cannot be installed, restore fixes it.
-mv "$KEYSAFE_STORE" lost-store.db
+store_move lost-store
 new_store
 ks install www.cer
 expect_rc 5 "before restore, the certificate has no key"
@@ -74,7 +74,7 @@ expect_in "already installed" "$OUT" "and it is already there"
 # The restored key is the same key: compare with the python recovery tool.
 python3 -c 'import cryptography' 2>/dev/null ||
   skip "the python3 cryptography package is missing (apt-get install python3-cryptography)"
-python3 "$KEYSAFE_TESTS/../docs/recover-key.py" "$KEYSAFE_STORE" www > www.der 2>/dev/null
+python3 "$KEYSAFE_TESTS/../docs/recover-key.py" "$(store_sqlite_file)" www > www.der 2>/dev/null
 got=$(openssl pkey -inform DER -in www.der -pubout 2>/dev/null | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
 want=$(openssl x509 -in www.cer -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
 expect_eq "$got" "$want" "restored private key matches the certificate"
@@ -159,7 +159,7 @@ for kind in rsa ec; do
   expect_rc 2 "restore of a recipient backup needs --recovery-key"
   ks restore rec-$kind.p7m --recovery-key ca.key
   expect_rc 3 "the wrong recovery key is refused ($kind)"
-  mv "$KEYSAFE_STORE" "$T/keep.db"; new_store
+  store_move keep; new_store
   ks restore rec-$kind.p7m --recovery-key rec-$kind.key
   expect_rc 0 "restore with the recovery key ($kind)"
   ks list --json

@@ -20,7 +20,6 @@ snapshot() {
 }
 crl_number() { openssl crl -in "$1" -noout -crlnumber 2>/dev/null | sed 's/.*=//'; }
 to_dec() { python3 -c "import sys; print(int(sys.argv[1], 16))" "$1"; }
-wipe_store() { rm -f "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; }
 
 # --- a store with two CAs, issued and revoked certificates, deployments and settings ----------
 new_store
@@ -67,10 +66,10 @@ sleep 1
 ks ca crl corp-issuing -o lost.crl
 N_LOST=$(to_dec "$(crl_number lost.crl)")
 [ "$N_LOST" -gt "$N_BEFORE" ] && ok || bad "CRL numbers rise ($N_BEFORE then $N_LOST)"
-cp "$KEYSAFE_STORE" lost-store.db
+store_copy lost-store
 
 # --- restore into an empty store reproduces it ----------------------------------------------
-wipe_store
+store_remove
 new_store
 ks restore all.kbk --dry-run
 expect_rc 0 "restore --dry-run"
@@ -133,7 +132,7 @@ expect_in "deployment unchanged  www" "$OUT" "the deployment is unchanged"
 expect_in "setting unchanged  backup-dir" "$OUT" "the setting is unchanged"
 
 # --- merging into a store that has other things ------------------------------------------------
-wipe_store
+store_remove
 new_store
 ks create other --dns other.example.test
 ks selfsign other
@@ -156,12 +155,11 @@ ks check
 expect_rc 0 "check passes after the merge"
 
 # a CA role merged into a store that has the CA: revocations made later are added
-cp lost-store.db "$KEYSAFE_STORE.lost"
-KEYSAFE_STORE="$KEYSAFE_STORE.lost" ks ca revoke corp-issuing api --reason superseded
+KEYSAFE_STORE=$(store_at lost-store) ks ca revoke corp-issuing api --reason superseded
 expect_rc 0 "the lost store revokes api after the backup"
-KEYSAFE_STORE="$KEYSAFE_STORE.lost" ks backup --all -o later.kbk --kdf-cost 10 --yes
+KEYSAFE_STORE=$(store_at lost-store) ks backup --all -o later.kbk --kdf-cost 10 --yes
 expect_rc 0 "a later backup"
-wipe_store
+store_remove
 new_store
 ks restore all.kbk
 ks restore later.kbk
@@ -175,7 +173,7 @@ expect_eq "$(jget '.[] | select(.name == "mail") | .revocation_reason')" "keyCom
 # --- backup NAME of a CA carries its role ---------------------------------------------------
 ks backup corp-root -o root.kbk --kdf-cost 10 --yes
 expect_rc 0 "backup of the root CA alone"
-wipe_store
+store_remove
 new_store
 ks restore root.kbk
 expect_rc 0 "restore the root CA alone"
@@ -189,7 +187,7 @@ ks check
 expect_rc 0 "check passes"
 
 # --- an old (version 1) payload still restores: the recipient backup made before v2 ----------
-wipe_store
+store_remove
 new_store
 ks restore "$KEYSAFE_TEST_DATA/backup/old-enveloped-cbc.p7m" --recovery-key "$KEYSAFE_TEST_DATA/backup/old-enveloped-cbc-recovery.key" --json
 expect_rc 0 "a version 1 backup restores"

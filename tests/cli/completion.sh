@@ -63,7 +63,7 @@ mkdir -p files && touch files/req.csr
 expect_eq "$(cd files && complete_words keysafe ca sign corp-root r)" "req.csr " "ca sign CA <TAB> offers files (the request)"
 expect_eq "$(complete_words keysafe create w)" "" "create's NAME is a new name: no entries offered"
 # --store on the line: the entries of that store.
-OTHER="$T/other.db"
+OTHER=$(store_at other)
 KEYSAFE_STORE="$OTHER" KEYSAFE_PASSPHRASE="correct horse battery staple" "$KEYSAFE_BIN" init --kdf-cost 10 >/dev/null 2>&1
 KEYSAFE_STORE="$OTHER" KEYSAFE_PASSPHRASE="correct horse battery staple" "$KEYSAFE_BIN" create only-here --dns only-here.test >/dev/null 2>&1
 expect_eq "$(complete_words keysafe --store "$OTHER" show '')" "only-here " "show <TAB> with --store lists that store's entries"

@@ -1,3 +1,4 @@
+# keysafe-test: sqlite-only — flips bytes of the SQLite file (header, b-tree pages) and truncates it
 # Corruption: copies of a populated store (keys of four algorithms, certificates, a chain, a
 # pending request, an imported key, audit rows) with one byte flipped at many offsets (the
 # SQLite header, every b-tree page header, sealed private keys, certificates, spread over the

@@ -3,8 +3,10 @@
 # code, and leaves the store byte-for-byte unchanged.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 
-# unchanged FILE HASH WHAT: the file still has the hash taken before the command.
-unchanged() { expect_eq "$(hash_of "$1")" "$2" "$3 leaves $(basename "$1") unchanged"; }
+# locator_hash STORE-OR-FILE: store_hash of a PostgreSQL store, the bytes of a file.
+locator_hash() { if is_pg_uri "$1"; then pg_dump_hash "$1"; else hash_of "$1"; fi; }
+# unchanged FILE HASH WHAT: the file (or database) still has the hash taken before the command.
+unchanged() { expect_eq "$(locator_hash "$1")" "$2" "$3 leaves $(basename "$1") unchanged"; }
 # expect_error RC WHAT WORD...: exit code, the three-part message, and each WORD somewhere in it.
 expect_error() {
   local rc=$1 what=$2 word
@@ -19,7 +21,19 @@ expect_three_parts() {
 }
 spki_of_cert() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
 spki_of_req() { openssl req -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
-# flip_header_byte DB COLUMN: change the first byte of a store_header blob column.
+# damaged_copy COLUMN: a copy of the store with the first byte of a store_header blob column
+# flipped; prints where it is.
+damaged_copy() {
+  store_copy "damaged-$1"
+  if on_sqlite; then
+    flip_header_byte "$(store_at "damaged-$1")" "$1"
+  else
+    KEYSAFE_STORE=$(store_at "damaged-$1") store_sql \
+      "UPDATE store_header SET $1 = set_byte($1, 0, get_byte($1, 0) # 1) WHERE id = 1" >/dev/null
+  fi
+  store_at "damaged-$1"
+}
+# flip_header_byte DB COLUMN: change the first byte of a store_header blob column (SQLite).
 flip_header_byte() {
   local hex first
   hex=$(sqlite3 "$1" "SELECT hex($2) FROM store_header WHERE id = 1")
@@ -92,30 +106,32 @@ expect_eq "$(jget .error.code)" wrong-passphrase "JSON code of a wrong passphras
 expect_eq "$(jget .error.exit_code)" 3 "JSON exit_code of a wrong passphrase"
 
 for column in checksum kdf_salt wrapped_data_key; do
-  cp "$S" "$T/damaged-$column.db"
-  flip_header_byte "$T/damaged-$column.db" "$column"
-  hd=$(hash_of "$T/damaged-$column.db")
-  ks create other --dns other.example --store "$T/damaged-$column.db"
+  D=$(damaged_copy "$column")
+  hd=$(locator_hash "$D")
+  ks create other --dns other.example --store "$D"
   expect_error 4 "create on a store with a damaged header ($column)" "damaged" "backup"
   expect_not_in "wrong passphrase" "$ERR" "damaged header ($column) is not a wrong passphrase"
-  unchanged "$T/damaged-$column.db" "$hd" "create on a damaged header ($column)"
+  unchanged "$D" "$hd" "create on a damaged header ($column)"
   # Listing reads no header field (the entries are intact): it works; check reports the header.
-  ks_notty list --store "$T/damaged-$column.db"
+  ks_notty list --store "$D"
   expect_rc 0 "list on a store with a damaged header ($column) still lists"
   expect_in "www" "$OUT" "list on a damaged header ($column) shows the entry"
-  ( unset KEYSAFE_PASSPHRASE; "$KEYSAFE_BIN" --json check --store "$T/damaged-$column.db" \
+  ( unset KEYSAFE_PASSPHRASE; "$KEYSAFE_BIN" --json check --store "$D" \
       </dev/null >"$T/check.json" 2>/dev/null; echo $? >"$T/check.rc" )
   expect_eq "$(cat "$T/check.rc")" 8 "check without a passphrase: a damaged header ($column) is damage"
   expect_in "damaged header" "$(cat "$T/check.json")" "check names the damaged header ($column)"
-  unchanged "$T/damaged-$column.db" "$hd" "list and check on a damaged header ($column)"
-  ks_notty install foreign.pem --store "$T/damaged-$column.db"
+  unchanged "$D" "$hd" "list and check on a damaged header ($column)"
+  ks_notty install foreign.pem --store "$D"
   expect_error 4 "install into a store with a damaged header ($column)" "damaged"
-  unchanged "$T/damaged-$column.db" "$hd" "install into a damaged header ($column)"
+  unchanged "$D" "$hd" "install into a damaged header ($column)"
 done
-ks --json --store "$T/damaged-checksum.db" create other --dns other.example
+ks --json --store "$(store_at damaged-checksum)" create other --dns other.example
 expect_eq "$(jget .error.code)" store-damaged "JSON code of a damaged store"
 expect_eq "$(jget .error.exit_code)" 4 "JSON exit_code of a damaged store"
 
+# Files that are no store (PostgreSQL: a database of something else, a missing database and a
+# newer schema are in pg_store.sh).
+if on_sqlite; then
 head -c 8192 /dev/urandom >"$T/random.db"
 : >"$T/empty.db"
 sqlite3 "$T/foreign.db" "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('hello');"
@@ -170,6 +186,7 @@ expect_error 4 "create on a newer store" "newer"
 unchanged "$T/newer.db" "$hn" "create on a newer store"
 ks --json list --store "$T/newer.db"
 expect_eq "$(jget .error.code)" store-newer "JSON code of a newer store"
+fi
 
 # --- files install cannot use ---------------------------------------------------------------------
 sign_csr www.req www.pem
@@ -226,6 +243,7 @@ check_bad_input two-leaves.pem 1 "of certificates for two stored keys" "more tha
 ks init --kdf-cost 10
 expect_error 6 "init over an existing store" "already exists" "never overwrites"
 unchanged "$S" "$h" "init over an existing store"
+if on_sqlite; then
 hg=$(hash_of garbage.bin)
 ks init --kdf-cost 10 --store garbage.bin
 expect_error 6 "init over an existing non-store file" "already exists"
@@ -234,13 +252,15 @@ ln -s "$T/nowhere.db" link.db
 ks init --kdf-cost 10 --store link.db
 expect_rc 6 "init over a dangling symlink"
 if [ ! -e "$T/nowhere.db" ]; then ok; else bad "init followed a symlink"; fi
+fi
 ks_notty --json init --kdf-cost 10
 expect_eq "$(jget .error.code)" already-exists "JSON code of init over an existing store"
 expect_eq "$(jget .error.exit_code)" 6 "JSON exit_code of init over an existing store"
+COST=$(store_at cost)
 for cost in 9 23 abc; do
-  ks init --kdf-cost "$cost" --store "$T/cost.db"
+  ks init --kdf-cost "$cost" --store "$COST"
   expect_error 2 "init --kdf-cost $cost" "kdf-cost"
-  if [ ! -e "$T/cost.db" ]; then ok; else bad "init --kdf-cost $cost left a file"; fi
+  if ! KEYSAFE_STORE=$COST store_exists; then ok; else bad "init --kdf-cost $cost left a file"; fi
 done
 
 # --- create: refused and usage errors, store unchanged ----------------------------------------
@@ -331,6 +351,8 @@ expect_eq "$(jget .error.code)" not-found "JSON code of an unknown name"
 unchanged "$S" "$h" "show/request of unknown names"
 
 # --- a store locked by another writer: readers go on, writers wait, then give up (exit 4) -------
+# (SQLite's write lock; PostgreSQL writers wait on row locks instead: cli.pg.pg_concurrency)
+if on_sqlite; then
 python3 -c '
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)
@@ -347,9 +369,10 @@ expect_error 4 "create while another process holds the write lock" "locked"
 if [ ! -e locked-out.req ]; then ok; else bad "a locked create wrote a request"; fi
 wait "$locker"
 unchanged "$S" "$h" "create on a locked store"
+fi
 
 # --- a store the user cannot read (meaningless as root) --------------------------------------------
-if [ "$(id -u)" != 0 ]; then
+if [ "$(id -u)" != 0 ] && on_sqlite; then
   cp "$S" "$T/private.db"
   chmod 000 "$T/private.db"
   ks_notty list --store "$T/private.db"

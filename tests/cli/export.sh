@@ -62,7 +62,7 @@ ks show orphan --json
 jv 'd["state"]'
 expect_eq "${V[0]:-}" "no-key" "orphan is certificate-only"
 # Exports append audit rows (issue: every export is audited) and change nothing else.
-content_hash() { sqlite3 "$KEYSAFE_STORE" .dump | grep -v "^INSERT INTO audit" | sha256sum | cut -d" " -f1; }
+content_hash() { store_dump | grep -v "^INSERT INTO audit" | sha256sum | cut -d" " -f1; }
 H=$(content_hash)
 
 # --- no terminal, no --yes: refused, nothing written --------------------------------------------

@@ -42,7 +42,7 @@ expect_eq "$(jget .backup_sha256 "$(cat bk/hosts/target2.p7m.index.json)")" \
 
 # Store B: another store, another key named "target" (same names, other keys).
 STORE_A=$KEYSAFE_STORE
-export KEYSAFE_STORE=$T/b.db
+use_store b
 new_store
 ks create target --dns target.example.test -o b-target.req >/dev/null
 ks create e3 --dns e3.example.test -o b-e3.req >/dev/null
@@ -62,17 +62,18 @@ printf 'KEYSAFE-BACKUP 1\n{"format": "keysafe-backup", "version": 1' >bk/hosts/t
 head -c 300000 /dev/zero | tr '\0' 'x' >bk/hosts/big.index.json
 
 # No store, no passphrase: found by the certificate, exactly one backup, the right entry.
-KEYSAFE_PASSPHRASE= KEYSAFE_STORE=$T/none.db timeout 60 "$KEYSAFE_BIN" find-key target.cer --in bk >"$T/o" 2>"$T/e"; RC=$?
+NONE=$(store_at none)
+KEYSAFE_PASSPHRASE= KEYSAFE_STORE=$NONE timeout 60 "$KEYSAFE_BIN" find-key target.cer --in bk >"$T/o" 2>"$T/e"; RC=$?
 OUT=$(cat "$T/o"); ERR=$(cat "$T/e")
 expect_rc 0 "find-key finds the certificate's key"
 expect_in "bk/2026/06/deep/multi.kbk" "$OUT" "names the backup holding it"
 expect_in 'entry "target"' "$OUT" "names the entry"
-expect_in "keysafe restore bk/2026/06/deep/multi.kbk --only target --store $T/none.db" "$OUT" \
+expect_in "keysafe restore bk/2026/06/deep/multi.kbk --only target --store $NONE" "$OUT" \
   "prints the restore command for that entry (with the store named by KEYSAFE_STORE)"
 expect_not_in "b-all" "$OUT" "another store's backup of a \"target\" does not match"
 expect_in "truncated.kbk" "$ERR" "a damaged header is reported"
 expect_not_in "fifo" "$OUT$ERR" "a FIFO is skipped, not read"
-[ ! -e "$T/none.db" ] && ok || bad "find-key created a store"
+KEYSAFE_STORE=$NONE store_exists && bad "find-key created a store" || ok
 ks find-key target.cer --in bk --json
 expect_rc 0 "--json"
 expect_eq "$(jget '.found | length')" "1" "one backup holds it"
@@ -103,11 +104,11 @@ expect_in "nothere" "$ERR" "names the directory"
 ks find-key target.cer; expect_rc 2 "--in is required"
 
 # The printed command, run as printed, restores exactly that entry into a new store.
-export KEYSAFE_STORE=$T/c.db
+use_store c
 new_store
 ks find-key target.cer --in bk
 cmd=$(printf '%s\n' "$OUT" | sed -n 's/^ *restore it: //p')
-expect_in "--store $T/c.db" "$cmd" "the command names the store"
+expect_in "--store $KEYSAFE_STORE" "$cmd" "the command names the store"
 (eval "$cmd") >/dev/null 2>&1; expect_eq "$?" "0" "the printed restore command runs"
 ks list --json
 expect_eq "$(jget '. | length')" "1" "exactly one entry restored"
@@ -158,19 +159,20 @@ expect_rc 0 "--only twice"
 ks list --json
 expect_eq "$(jget '. | length')" "4" "two more entries"
 
-# restore --dry-run where there is no store yet.
-KEYSAFE_STORE=$T/new/none.db ks restore bk/2026/06/deep/multi.kbk --dry-run
+# restore --dry-run where there is no store yet (PostgreSQL: an empty database).
+if on_sqlite; then NEW_NONE=$T/new/none.db; else NEW_NONE=$(store_at new_none); fi
+KEYSAFE_STORE=$NEW_NONE ks restore bk/2026/06/deep/multi.kbk --dry-run
 expect_rc 0 "dry run without a store"
 expect_in "would restore" "$OUT" "says what it would do"
 expect_in "create  target" "$OUT" "every entry created"
 expect_in "there is none yet" "$OUT" "says there is no store"
-[ ! -e "$T/new/none.db" ] && ok || bad "the dry run created a store"
-KEYSAFE_STORE=$T/new/none.db ks restore bk/2026/06/deep/multi.kbk
+KEYSAFE_STORE=$NEW_NONE store_exists && bad "the dry run created a store" || ok
+KEYSAFE_STORE=$NEW_NONE ks restore bk/2026/06/deep/multi.kbk
 expect_rc 4 "a real restore still needs a store"
 
 # install of a certificate whose key is missing: the backup in backup-dir that holds it is
 # named, with the commands that restore it and install again; they run as printed.
-export KEYSAFE_STORE=$T/d.db
+use_store d
 new_store
 mkdir -m 700 autobk
 ks config set recovery-certificate rec-rsa.pem; expect_rc 0 "recovery certificate"
@@ -178,7 +180,7 @@ ks config set backup-dir autobk; expect_rc 0 "backup dir"
 ks create site --dns site.example.test -o site.req; expect_rc 0 "create site (automatic backup)"
 expect_eq "$(ls autobk/*.p7m.index.json | wc -l)" "1" "the automatic backup has its index"
 sign_csr site.req site.cer 90
-export KEYSAFE_STORE=$T/e.db   # the host's store, made again: the key is only in the backup
+use_store e   # the host's store, made again: the key is only in the backup
 new_store
 ks config set recovery-certificate rec-rsa.pem; ks config set backup-dir autobk
 h=$(store_hash)
@@ -188,8 +190,8 @@ expect_eq "$(store_hash)" "$h" "store unchanged"
 expect_in "autobk/site-" "$ERR" "names the backup in backup-dir"
 restore_cmd=$(printf '%s\n' "$ERR" | grep -o 'keysafe restore .*')
 install_cmd=$(printf '%s\n' "$ERR" | grep -o 'keysafe install .*')
-expect_in "--only site --recovery-key RECOVERY-KEY --store $T/e.db" "$restore_cmd" "restore --only with the store"
-expect_eq "$install_cmd" "keysafe install site.cer --ca-file ca.pem --store $T/e.db" "the install command"
+expect_in "--only site --recovery-key RECOVERY-KEY --store $KEYSAFE_STORE" "$restore_cmd" "restore --only with the store"
+expect_eq "$install_cmd" "keysafe install site.cer --ca-file ca.pem --store $KEYSAFE_STORE" "the install command"
 (eval "${restore_cmd/RECOVERY-KEY/rec-rsa.key}") >/dev/null 2>&1; expect_eq "$?" "0" "the printed restore runs"
 (eval "$install_cmd") >/dev/null 2>&1; expect_eq "$?" "0" "the printed install runs"
 ks show site --json

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# keysafe-test: no-store — readelf and compile flags of the binary
 # The keysafe binary is hardened (cmake/Hardening.cmake): a position-independent executable
 # with full RELRO, a non-executable stack, stack protector and, in optimised builds,
 # _FORTIFY_SOURCE, as readelf shows; -fstack-clash-protection leaves no mark readelf can see,

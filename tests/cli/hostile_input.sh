@@ -16,10 +16,11 @@ while IFS= read -r -d '' f; do
   done
 done < <(find "$CORPUS/fuzz" "$CORPUS/certs" "$CORPUS/csr" "$CORPUS/pkcs7" "$CORPUS/pkcs12" "$CORPUS/keys" -type f -print0)
 # import can legitimately add entries: run it on a copy and only check it never crashes.
-cp "$KEYSAFE_STORE" import.db
+store_copy import
+IMPORT_STORE=$(store_at import)
 imports=0
 while IFS= read -r -d '' f; do
-  ks --store import.db import "$f" </dev/null
+  ks --store "$IMPORT_STORE" import "$f" </dev/null
   count=$((count + 1)) imports=$((imports + 1))
   if [ "$RC" -ge 128 ]; then bad "import $f crashed (rc=$RC)"; else ok; fi
   if [ "$RC" != 0 ] && ! printf '%s' "$ERR" | grep -q "keysafe: error:"; then bad "import $f failed without a clear error"; fi

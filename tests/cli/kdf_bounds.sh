@@ -34,8 +34,10 @@ ks create www --dns www.example.test; expect_rc 0 "create www"
 
 # --- the store header ----------------------------------------------------------------------
 # set_header COLUMN VALUE: writes a header field and recomputes its checksum (plain SHA-256,
-# docs/FORMAT.md), so that the bound, not the checksum, refuses the store.
+# docs/FORMAT.md), so that the bound, not the checksum, refuses the store. SQLite: python3's
+# sqlite3 module; PostgreSQL: psql, the checksum computed by python3 from the same fields.
 set_header() {
+  if on_sqlite; then
   python3 - "$KEYSAFE_STORE" "$1" "$2" <<'PY'
 import hashlib, sqlite3, struct, sys
 db = sqlite3.connect(sys.argv[1])
@@ -49,12 +51,26 @@ buf = (field(b"keysafe-header-v1") + field(sid) + field(kdf.encode()) + struct.p
 db.execute("UPDATE store_header SET checksum = ? WHERE id = 1", (hashlib.sha256(buf).digest(),))
 db.commit()
 PY
+  else
+    store_sql "UPDATE store_header SET $1 = $2 WHERE id = 1" >/dev/null
+    local sum
+    sum=$(store_sql "SELECT encode(store_id, 'hex'), kdf, kdf_log2_n, kdf_r, kdf_p, encode(kdf_salt, 'hex'),
+        encode(wrapped_data_key, 'hex'), created_at FROM store_header WHERE id = 1" | python3 -c '
+import hashlib, struct, sys
+sid, kdf, n, r, p, salt, wrapped, created = sys.stdin.read().strip().split("|")
+field = lambda b: struct.pack(">I", len(b)) + b
+buf = (field(b"keysafe-header-v1") + field(bytes.fromhex(sid)) + field(kdf.encode())
+       + struct.pack(">III", int(n), int(r), int(p)) + field(bytes.fromhex(salt))
+       + field(bytes.fromhex(wrapped)) + struct.pack(">Q", int(created)))
+print(hashlib.sha256(buf).hexdigest())')
+    store_sql "UPDATE store_header SET checksum = '\\x$sum' WHERE id = 1" >/dev/null
+  fi
 }
-cp "$KEYSAFE_STORE" "$T/good.db"
+store_copy good
 for crafted in "kdf_r 1048576 r = 1048576 memory" "kdf_p 65536 p = 65536 work" \
                "kdf_log2_n 40 N = 1099511627776 memory"; do
   set -- $crafted
-  cp "$T/good.db" "$KEYSAFE_STORE"; rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
+  store_copy_back good
   set_header "$1" "$2"
   h=$(store_hash)
   measured backup --all -o store-$1.kbk --kdf-cost 10 --yes
@@ -65,12 +81,16 @@ for crafted in "kdf_r 1048576 r = 1048576 memory" "kdf_p 65536 p = 65536 work" \
   expect_eq "$(store_hash)" "$h" "the refused store is unchanged ($1)"
 done
 # The checksum still guards the header: the same change without recomputing it is damage.
-cp "$T/good.db" "$KEYSAFE_STORE"; rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
-python3 -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute("UPDATE store_header SET kdf_log2_n = 11"); d.commit()' "$KEYSAFE_STORE"
+store_copy_back good
+if on_sqlite; then
+  python3 -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute("UPDATE store_header SET kdf_log2_n = 11"); d.commit()' "$KEYSAFE_STORE"
+else
+  store_sql "UPDATE store_header SET kdf_log2_n = 11" >/dev/null
+fi
 ks backup --all -o x.kbk --kdf-cost 10 --yes
 expect_rc 4 "a header changed within the bounds fails its checksum"
 expect_in "damaged" "$ERR" "says damaged"
-cp "$T/good.db" "$KEYSAFE_STORE"; rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
+store_copy_back good
 
 # --- backups -------------------------------------------------------------------------------
 ks backup --all -o good.kbk --kdf-cost 10 --yes; expect_rc 0 "a backup to craft from"

@@ -58,21 +58,24 @@ EOF
 utc() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
 
 # --- init ---------------------------------------------------------------------------------
-rm -f "$KEYSAFE_STORE"
+store_remove
 ks init --kdf-cost 10
 expect_rc 0 "init"
 expect_in "created keystore" "$OUT" "init reports the new store"
 expect_in "test stores only" "$ERR" "init warns about a low --kdf-cost"
-ks --store "$T/json.db" --json init --kdf-cost 10
+JSON_STORE=$(store_at json)
+ks --store "$JSON_STORE" --json init --kdf-cost 10
 expect_rc 0 "init --json"
-expect_eq "$(jget .store)" "$T/json.db" "init --json store"
+expect_eq "$(jget .store)" "$JSON_STORE" "init --json store"
 expect_eq "$(jget .kdf.name)/$(jget .kdf.log2_n)/$(jget .kdf.r)/$(jget .kdf.p)" scrypt/10/8/1 "init --json kdf"
 case "$(jget .created)" in
   20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z) ok ;;
   *) bad "init --json created is not RFC 3339 UTC: $(jget .created)" ;;
 esac
-expect_eq "$(stat -c %a "$KEYSAFE_STORE" 2>/dev/null)" 600 "store file mode"
-expect_eq "$(sqlite3 "$KEYSAFE_STORE" 'PRAGMA journal_mode' 2>/dev/null)" wal "store journal mode"
+if on_sqlite; then
+  expect_eq "$(stat -c %a "$KEYSAFE_STORE" 2>/dev/null)" 600 "store file mode"
+  expect_eq "$(sqlite3 "$KEYSAFE_STORE" 'PRAGMA journal_mode' 2>/dev/null)" wal "store journal mode"
+fi
 ks_notty list
 expect_rc 0 "list on an empty store, no passphrase"
 expect_in "the store is empty" "$OUT" "list says the store is empty"
@@ -196,7 +199,7 @@ expect_eq "$(jget '. | length')" 6 "list --json after install"
 for i in 0 1 2 3 4 5; do
   expect_eq "$(jget ".[$i].state")" installed "list --json entry $i state"
 done
-expect_eq "$(stat -c %a "$KEYSAFE_STORE")" 600 "the store stays mode 0600"
+on_sqlite && expect_eq "$(stat -c %a "$KEYSAFE_STORE")" 600 "the store stays mode 0600"
 h=$(store_hash)
 ks_notty list
 ks_notty list --json
@@ -330,14 +333,15 @@ ks list --expiring soon
 expect_rc 2 "--expiring with a bad number"
 
 # --- where the store is: --store over KEYSAFE_STORE over XDG_DATA_HOME over HOME ---------------
-ks --store "$T/other.db" init --kdf-cost 10
+OTHER=$(store_at other) MAIN=$KEYSAFE_STORE
+ks --store "$OTHER" init --kdf-cost 10
 expect_rc 0 "init --store other"
-if [ -f "$T/other.db" ]; then ok; else bad "--store did not choose the file"; fi
-ks_notty list --store "$T/other.db"
+if KEYSAFE_STORE=$OTHER store_exists; then ok; else bad "--store did not choose the file"; fi
+ks_notty list --store "$OTHER"
 expect_in "the store is empty" "$OUT" "--store wins over KEYSAFE_STORE"
-KEYSAFE_STORE="$T/other.db" ks_notty list
+KEYSAFE_STORE="$OTHER" ks_notty list
 expect_in "the store is empty" "$OUT" "KEYSAFE_STORE chooses the store"
-KEYSAFE_STORE="$T/other.db" ks_notty list --store "$T/store.db"
+KEYSAFE_STORE="$OTHER" ks_notty list --store "$MAIN"
 expect_in "site-ec-p256" "$OUT" "--store wins over KEYSAFE_STORE (other way round)"
 
 saved_store=$KEYSAFE_STORE
@@ -361,57 +365,59 @@ expect_rc 1 "KEYSAFE_STORE wins over XDG_DATA_HOME"
 export KEYSAFE_STORE=$saved_store
 
 # --- passphrase sources -----------------------------------------------------------------------
-ks --store "$T/pw.db" init --kdf-cost 10 --weak-passphrase --passphrase-file /dev/stdin <<<"pw"
+PW=$(store_at pw)
+ks --store "$PW" init --kdf-cost 10 --weak-passphrase --passphrase-file /dev/stdin <<<"pw"
 expect_rc 0 "init with the passphrase from a file (\"pw\\n\")"
 printf 'pw\n' >"$T/pw-nl.txt"
 printf 'pw' >"$T/pw-plain.txt"
 printf 'pw\n\n' >"$T/pw-2nl.txt"
 : >"$T/pw-empty.txt"
 chmod 600 "$T"/pw-*.txt  # passphrase files readable by others are refused (tests/cli/small_things.sh)
-KEYSAFE_PASSPHRASE=pw ks --store "$T/pw.db" create from-env --dns env.example
+KEYSAFE_PASSPHRASE=pw ks --store "$PW" create from-env --dns env.example
 expect_rc 0 "a store made with pw\\n from a file opens with KEYSAFE_PASSPHRASE=pw"
-ks_notty --store "$T/pw.db" create from-file --dns file.example --passphrase-file "$T/pw-nl.txt"
+ks_notty --store "$PW" create from-file --dns file.example --passphrase-file "$T/pw-nl.txt"
 expect_rc 0 "--passphrase-file: one trailing newline is stripped"
-ks_notty --store "$T/pw.db" create from-plain --dns plain.example --passphrase-file "$T/pw-plain.txt"
+ks_notty --store "$PW" create from-plain --dns plain.example --passphrase-file "$T/pw-plain.txt"
 expect_rc 0 "--passphrase-file without a newline"
-h=$(sha256sum "$T/pw.db")
-ks_notty --store "$T/pw.db" create two-nl --dns two.example --passphrase-file "$T/pw-2nl.txt"
+h=$(KEYSAFE_STORE=$PW store_hash)
+ks_notty --store "$PW" create two-nl --dns two.example --passphrase-file "$T/pw-2nl.txt"
 expect_rc 3 "--passphrase-file strips only one newline"
-ks_notty --store "$T/pw.db" create empty-pass --dns empty.example --passphrase-file "$T/pw-empty.txt"
+ks_notty --store "$PW" create empty-pass --dns empty.example --passphrase-file "$T/pw-empty.txt"
 expect_rc 2 "an empty passphrase file"
 expect_in "empty" "$ERR" "empty passphrase file message"
-ks_notty --store "$T/pw.db" create no-file --dns nofile.example --passphrase-file "$T/no-such-file"
+ks_notty --store "$PW" create no-file --dns nofile.example --passphrase-file "$T/no-such-file"
 expect_rc 1 "a missing passphrase file"
 expect_in "passphrase file" "$ERR" "missing passphrase file message"
-expect_eq "$(sha256sum "$T/pw.db")" "$h" "failed passphrase reads leave the store unchanged"
-ks_notty --store "$T/pw.db" create from-fd --dns fd.example --passphrase-fd 3 3<"$T/pw-nl.txt"
+expect_eq "$(KEYSAFE_STORE=$PW store_hash)" "$h" "failed passphrase reads leave the store unchanged"
+ks_notty --store "$PW" create from-fd --dns fd.example --passphrase-fd 3 3<"$T/pw-nl.txt"
 expect_rc 0 "--passphrase-fd 3"
-env -u KEYSAFE_PASSPHRASE "$KEYSAFE_BIN" --store "$T/pw.db" create from-stdin --dns stdin.example \
+env -u KEYSAFE_PASSPHRASE "$KEYSAFE_BIN" --store "$PW" create from-stdin --dns stdin.example \
   --passphrase-fd 0 <<<"pw" >/dev/null 2>&1
 RC=$?
 expect_rc 0 "--passphrase-fd 0 from a pipe"
 head -c 5000 /dev/zero | tr '\0' p >"$T/pw-long.txt"
 chmod 600 "$T/pw-long.txt"
-ks_notty --store "$T/pw.db" create too-long --dns long.example --passphrase-file "$T/pw-long.txt"
+ks_notty --store "$PW" create too-long --dns long.example --passphrase-file "$T/pw-long.txt"
 expect_rc 2 "a passphrase over 4096 bytes"
 expect_in "too long" "$ERR" "a passphrase over 4096 bytes is called too long"
-KEYSAFE_PASSPHRASE=wrong ks --store "$T/pw.db" create file-first --dns first.example --passphrase-file "$T/pw-nl.txt"
+KEYSAFE_PASSPHRASE=wrong ks --store "$PW" create file-first --dns first.example --passphrase-file "$T/pw-nl.txt"
 expect_rc 0 "--passphrase-file wins over KEYSAFE_PASSPHRASE"
-KEYSAFE_PASSPHRASE=pw ks --store "$T/pw.db" create env-wrong --dns envw.example --passphrase-file "$T/pw-2nl.txt"
+KEYSAFE_PASSPHRASE=pw ks --store "$PW" create env-wrong --dns envw.example --passphrase-file "$T/pw-2nl.txt"
 expect_rc 3 "--passphrase-file is used even when KEYSAFE_PASSPHRASE is right"
-ks_notty --store "$T/pw.db" list
+ks_notty --store "$PW" list
 expect_eq "$(printf '%s\n' "$OUT" | grep -cE '^(from-env|from-file|from-plain|from-fd|from-stdin|file-first) ')" 6 "every created entry is listed"
 
 # No passphrase and no terminal: a usage error that says how to give one.
-h=$(sha256sum "$T/pw.db")
-ks_notty --store "$T/pw.db" create no-pass --dns nopass.example
+h=$(KEYSAFE_STORE=$PW store_hash)
+ks_notty --store "$PW" create no-pass --dns nopass.example
 expect_rc 2 "create with no passphrase and no terminal"
 expect_in "--passphrase-file" "$ERR" "the message names --passphrase-file"
 expect_in "no terminal" "$ERR" "the message says there is no terminal"
-expect_eq "$(sha256sum "$T/pw.db")" "$h" "the store is unchanged without a passphrase"
+expect_eq "$(KEYSAFE_STORE=$PW store_hash)" "$h" "the store is unchanged without a passphrase"
 if [ ! -e no-pass.req ]; then ok; else bad "a request was written without a passphrase"; fi
-ks_notty --store "$T/nopass.db" init --kdf-cost 10
+NOPASS=$(store_at nopass)
+ks_notty --store "$NOPASS" init --kdf-cost 10
 expect_rc 2 "init with no passphrase and no terminal"
-if [ ! -e "$T/nopass.db" ]; then ok; else bad "init without a passphrase left a file behind"; fi
+if ! KEYSAFE_STORE=$NOPASS store_exists; then ok; else bad "init without a passphrase left a file behind"; fi
 
 finish

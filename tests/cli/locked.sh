@@ -1,3 +1,4 @@
+# keysafe-test: sqlite-only — SQLite's file write lock held by the sqlite3 shell (PostgreSQL's locking: cli.pg.pg_concurrency)
 # A store locked by another process: a writer waits KEYSAFE_LOCK_TIMEOUT seconds, then fails
 # with exit 4 and names the process holding the lock (found in /proc/locks: pid and command);
 # readers are not blocked; a lock released while waiting lets the command through.

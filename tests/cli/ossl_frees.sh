@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# keysafe-test: no-store — a source scan for OpenSSL frees
 # OpenSSL objects are freed only by the handle catalogue (src/ossl, include/keysafe/ossl): no
 # *_free call or deleter anywhere else in src/, cli/ or include/ (CONVENTIONS.md "OpenSSL
 # handles"). sqlite3_free is SQLite's, not OpenSSL's. Lists every offender and fails.

@@ -99,8 +99,8 @@ ERR=$(<"$T/.stderr")
 expect_rc 0 "backup --all -o - --yes into a file"
 expect_in "backed up" "$ERR" "the summary goes to standard error"
 [ ! -e ./- ] && ok || bad "backup -o - wrote a file named -"
-new_store_dir=$(mktemp -d "$T/restore.XXXXXX")
-KEYSAFE_STORE="$new_store_dir/s.db" KEYSAFE_IN_PASSPHRASE="backup pass 12345" \
+if on_sqlite; then RESTORE_TO="$(mktemp -d "$T/restore.XXXXXX")/s.db"; else RESTORE_TO=$(store_at restore_to); fi
+KEYSAFE_STORE="$RESTORE_TO" KEYSAFE_IN_PASSPHRASE="backup pass 12345" \
   "$KEYSAFE_BIN" restore piped.kbk --dry-run > "$T/.restore" 2>&1; RC=$?
 expect_rc 0 "the backup from standard output opens and verifies (restore --dry-run)"
 expect_in "www" "$(<"$T/.restore")" "it holds www"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# keysafe-test: no-store — the .deb package built by cpack
 # `cpack -G DEB` in the build directory makes keysafe_VERSION_ARCH.deb with the stripped binary,
 # the man page, the bash completion, the systemd units and the docs; its binary runs. Checked
 # with dpkg-deb in a temporary directory: nothing is installed on this machine.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# keysafe-test: no-store — cmake --install, man page, completion and systemd units
 # Packaging: `cmake --install` puts the binary, man page, bash completion, systemd units and docs
 # under a prefix; the man page renders without warnings and documents every command of --help;
 # the completion completes commands and options; systemd accepts the units.

@@ -1,3 +1,4 @@
+# keysafe-test: sqlite-only — file modes and ownership of the store file (0600, unreadable, read-only directory)
 # Permissions: the "unreadable store" cases run as an unprivileged user (runuser -u nobody) and
 # get a precise diagnosis (exit 4, permission denied, which file, the fix); root reads a mode-000
 # store. Needs root and runuser (skipped otherwise, see skip in lib.sh).
@@ -9,7 +10,7 @@ id nobody >/dev/null 2>&1 || skip "there is no user nobody"
 # A directory nobody can traverse, holding a copy of the binary (the build tree may not be
 # reachable by nobody) and the stores.
 P=$(mktemp -d /tmp/keysafe-perm.XXXXXX)
-trap 'rm -rf "$T" "$P"' EXIT
+on_exit 'rm -rf "$P"'
 chmod 755 "$P"
 install -m 0755 "$KEYSAFE_BIN" "$P/keysafe"
 as_nobody() {

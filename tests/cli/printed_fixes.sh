@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every command keysafe prints as a fix runs as printed (issue 14, item 4): the main diagnoses
-# are triggered on a store named with --store (a path with a space), each printed
+# are triggered on a store named with --store (a path with a space; on PostgreSQL a URI whose
+# options hold a '&' and a '?', which a shell would take), each printed
 # "keysafe ..." command is extracted and run as printed, and it must succeed (or fail only for
 # the reason its message names). Placeholders in capitals (BACKUP-FILE, FULLCHAIN-FILE,
 # ROOT.pem) are filled in with this test's files; a command that writes private keys gets
@@ -11,8 +12,12 @@ require_tool openssl openssl
 unset KEYSAFE_STORE
 export HOME="$T/home"; mkdir -p "$HOME"   # the default store: somewhere else, and missing
 export KEYSAFE_OUT_PASSPHRASE="backup passphrase for tests" KEYSAFE_IN_PASSPHRASE="backup passphrase for tests"
-mkdir -p "$T/my stores"
-S="$T/my stores/keys.db"
+if on_sqlite; then
+  mkdir -p "$T/my stores"
+  S="$T/my stores/keys.db"
+else
+  S="$(store_at fixes)?application_name=keysafe-test&connect_timeout=10"
+fi
 QS="'$S'"   # as a shell prints it quoted
 k() { ks --store "$S" "$@"; }
 k init --kdf-cost 10
@@ -63,9 +68,10 @@ expect_fixes_name_store() {
 make_ca
 # --- the lost key on install: a free name, every SAN, the store ---------------------------------
 # The certificate's key is in another store's backup, under another name.
-ks --store "$T/other.db" init --kdf-cost 10
-ks --store "$T/other.db" create www-old --dns www.example.test --dns example.test -o lost.req
-ks --store "$T/other.db" backup www-old -o other.kbk --yes --kdf-cost 10
+OTHER=$(store_at other)
+ks --store "$OTHER" init --kdf-cost 10
+ks --store "$OTHER" create www-old --dns www.example.test --dns example.test -o lost.req
+ks --store "$OTHER" backup www-old -o other.kbk --yes --kdf-cost 10
 expect_rc 0 "setup: the key backed up from another store"
 sign_csr lost.req lost.crt 90
 k create www.example.test --dns www.example.test --dns example.test -o www.req
@@ -135,7 +141,8 @@ expect_rc 0 "the backup fix runs"
 k delete gone
 expect_rc 0 "then delete needs no --force"
 
-# --- a missing store ----------------------------------------------------------------------
+# --- a missing store (a file; on PostgreSQL pg_store.sh has the missing database) -------------
+if on_sqlite; then
 ks --store "$T/new stores/keys.db" list
 expect_rc 4 "a missing store"
 FIX=$(fixes_in "$ERR" | head -1)
@@ -143,8 +150,10 @@ expect_eq "$FIX" "keysafe init --store '$T/new stores/keys.db'" "the init fix na
 run_fix "$FIX"
 expect_rc 0 "the init fix runs"
 [ -f "$T/new stores/keys.db" ] && ok || bad "it made the store at that path"
+fi
 
-# --- a locked store -------------------------------------------------------------------------
+# --- a locked store (SQLite's write lock) -----------------------------------------------------
+if on_sqlite; then
 python3 - "$S" <<'PY' &
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)
@@ -161,6 +170,7 @@ while IFS= read -r f; do
   case "$f" in *"--store $QS"*) ok ;; *) bad "locked: the fix names the store: $f" ;; esac
 done <<<"$(fixes_in "$ERR")"
 kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
+fi
 
 # --- the store named by KEYSAFE_STORE: named in fixes too; the default store: not --------------
 OUT=$(KEYSAFE_STORE="$S" "$KEYSAFE_BIN" create soon --dns soon.example.test -o /dev/null 2>&1)

@@ -65,18 +65,18 @@ for kind in rsa ec; do
   done
   expect_eq "$(store_hash)" "$h" "store unchanged after the refused restores ($kind)"
 
-  mv "$KEYSAFE_STORE" "$T/keep-$kind.db"; new_store
+  store_move "keep-$kind"; new_store
   ks restore rec-$kind.p7m --recovery-key rec-$kind.key
   expect_rc 0 "restore with the recovery key ($kind)"
   expect_eq "$(restored_entries)" "2" "both entries restored ($kind)"
-  mv "$T/keep-$kind.db" "$KEYSAFE_STORE"
+  store_move_back "keep-$kind"
 done
 
 # The old format: EnvelopedData with AES-256-CBC, as keysafe wrote it before (CMS_encrypt with
 # EVP_aes_256_cbc) and as `openssl cms -encrypt -aes256` writes it.
 openssl cms -encrypt -aes256 -binary -outform DER -in rec-rsa.json -out old-cbc.p7m rec-rsa.pem
 expect_in ":pkcs7-envelopedData" "$(openssl asn1parse -inform DER -in old-cbc.p7m)" "openssl wrote EnvelopedData"
-mv "$KEYSAFE_STORE" "$T/keep.db"; new_store
+store_move keep; new_store
 ks restore old-cbc.p7m --recovery-key rec-rsa.key
 expect_rc 0 "an old-format (EnvelopedData, AES-256-CBC) backup still restores"
 expect_eq "$(restored_entries)" "2" "both entries restored from the old format"

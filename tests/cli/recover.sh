@@ -8,7 +8,6 @@
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 require_tool openssl openssl
 export KEYSAFE_OUT_PASSPHRASE="recover backup pass" KEYSAFE_IN_PASSPHRASE="recover backup pass"
-wipe() { rm -rf "$1" "$1-wal" "$1-shm"; }
 
 new_store
 ks ca init corp-ca --key ec-p256
@@ -30,7 +29,7 @@ recovery_certificate rsa
 ks backup --all --recipient rec-rsa.pem -o all.p7m --yes
 expect_rc 0 "recipient backup --all"
 
-wipe "$KEYSAFE_STORE"
+store_remove
 rm -rf sites reloads.log
 
 # --- dry run: the plan, nothing written --------------------------------------------------------
@@ -40,20 +39,20 @@ expect_in "would recover from all.kbk" "$OUT" "says what it would do"
 expect_in "(would be created)" "$OUT" "names the store it would create"
 expect_in "would deploy" "$OUT" "lists the targets to deploy"
 expect_in "reload \`echo reloaded" "$OUT" "shows the reload command it would run"
-[ ! -e "$KEYSAFE_STORE" ] && ok || bad "--dry-run created no store"
+! store_exists && ok || bad "--dry-run created no store"
 [ ! -e sites ] && ok || bad "--dry-run deployed nothing"
 
 # --- refusals: nothing created ---------------------------------------------------------------------
 KEYSAFE_IN_PASSPHRASE=wrong ks recover all.kbk --yes --kdf-cost 10
 expect_rc 3 "a wrong backup passphrase: exit 3"
-[ ! -e "$KEYSAFE_STORE" ] && ok || bad "a wrong backup passphrase created no store"
+! store_exists && ok || bad "a wrong backup passphrase created no store"
 ks_notty recover all.kbk --kdf-cost 10 --yes
 expect_rc 2 "no source for the new store's passphrase and no terminal: usage error (2)"
-[ ! -e "$KEYSAFE_STORE" ] && ok || bad "no store was created without a passphrase"
+! store_exists && ok || bad "no store was created without a passphrase"
 ks recover all.kbk --kdf-cost 10
 expect_rc 6 "without --yes and a terminal: refused (6)"
 expect_in "--yes" "$ERR" "the error says to add --yes"
-[ ! -e "$KEYSAFE_STORE" ] && ok || bad "a refused recover created no store"
+! store_exists && ok || bad "a refused recover created no store"
 ks recover all.p7m --yes --kdf-cost 10
 expect_rc 2 "a recipient backup needs --recovery-key"
 
@@ -69,7 +68,7 @@ ks deployments --json
 expect_eq "$OUT" "$DEPLOYMENTS_BEFORE" "the deployments are recorded as before"
 
 # --- recover into a new store: every target deployed ------------------------------------------------
-wipe "$KEYSAFE_STORE"
+store_remove
 ks recover all.p7m --recovery-key rec-rsa.key --yes --kdf-cost 10 --json
 expect_rc 0 "recover from a recipient backup"
 expect_eq "$(jget '.targets[0].result')" "deployed" "api deployed"
@@ -84,7 +83,7 @@ ks check
 expect_rc 0 "check passes"
 
 # --- a target that cannot be deployed: listed, the others still deployed, exit 1 --------------------
-wipe "$KEYSAFE_STORE"
+store_remove
 rm -rf sites reloads.log
 mkdir -p sites/www
 echo "not keysafe's" >sites/www/privkey.pem

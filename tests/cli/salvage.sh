@@ -1,3 +1,4 @@
+# keysafe-test: sqlite-only — damages pages of the SQLite file with dd; salvage reads a damaged file
 # A damaged store: check reports the damage (exit 8) and lists, entry by entry, what still
 # reads; salvage copies every entry whose rows read and verify into a new store with the same
 # passphrase, names the lost ones and points at keysafe restore. Damage made with dd: a page of

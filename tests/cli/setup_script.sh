@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# keysafe-test: no-store — scripts/setup.sh run with stand-ins
 # scripts/setup.sh, the README's first command, runs as written both as root without sudo (a
 # container) and as a user with sudo: only apt-get is elevated, through sudo only when not root.
 # Its build step prints nothing that looks like an error unless the build fails. Run on a copy

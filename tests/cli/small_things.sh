@@ -7,22 +7,23 @@ source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" ||
 require_tool python3 python3
 
 # --- new passphrases ---------------------------------------------------------------------------
-KEYSAFE_PASSPHRASE="short" ks --store "$T/short.db" init --kdf-cost 10
+SHORT=$(store_at short)
+KEYSAFE_PASSPHRASE="short" ks --store "$SHORT" init --kdf-cost 10
 expect_rc 6 "init with a 5-character passphrase is refused"
 expect_in "too short (5 characters)" "$ERR" "the refusal says how short"
 expect_in "--weak-passphrase" "$ERR" "and names --weak-passphrase"
-[ ! -e "$T/short.db" ] && ok || bad "a refused init left a store"
-KEYSAFE_PASSPHRASE="short" ks --store "$T/short.db" init --kdf-cost 10 --weak-passphrase
+! KEYSAFE_STORE=$SHORT store_exists && ok || bad "a refused init left a store"
+KEYSAFE_PASSPHRASE="short" ks --store "$SHORT" init --kdf-cost 10 --weak-passphrase
 expect_rc 0 "init --weak-passphrase accepts it"
 expect_in "warning: the new passphrase has 5 characters" "$ERR" "with a warning"
-KEYSAFE_PASSPHRASE="ten chars!" ks --store "$T/ten.db" init --kdf-cost 10
+KEYSAFE_PASSPHRASE="ten chars!" ks --store "$(store_at ten)" init --kdf-cost 10
 expect_rc 0 "init with a 10-character passphrase"
 expect_in "warning: the new passphrase has 10 characters" "$ERR" "a passphrase under 12 gets a warning"
-KEYSAFE_PASSPHRASE="twelve chars" ks --store "$T/twelve.db" init --kdf-cost 10
+KEYSAFE_PASSPHRASE="twelve chars" ks --store "$(store_at twelve)" init --kdf-cost 10
 expect_rc 0 "init with a 12-character passphrase"
 expect_not_in "passphrase has" "$ERR" "12 characters: no warning"
 # Characters, not bytes: 8 two-byte letters are 8 characters.
-KEYSAFE_PASSPHRASE="ééééééééééé" ks --store "$T/utf8.db" init --kdf-cost 10
+KEYSAFE_PASSPHRASE="ééééééééééé" ks --store "$(store_at utf8)" init --kdf-cost 10
 expect_rc 0 "11 two-byte characters"
 expect_in "has 11 characters" "$ERR" "counted as characters"
 

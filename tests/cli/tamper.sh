@@ -1,10 +1,16 @@
 # Integrity MACs: rows an attacker who can write the store file could abuse (settings,
 # deployments, CA state, the audit head) are edited with the sqlite3 shell, the way such an
-# attacker would (dropping the triggers that need keysafe's MAC function). Each edit is caught
+# attacker would (dropping the triggers that need keysafe's MAC function); on PostgreSQL with
+# psql, as a database administrator would (the tables' triggers disabled first). Each edit is caught
 # and named: exit 8 from check and audit --verify, exit 4 from every command that unlocks, and
 # the planted value is not used. Then a stripped/downgraded store, and passwd --rotate-data-key.
 source "$KEYSAFE_TESTS/lib.sh"
-command -v sqlite3 >/dev/null || { echo "sqlite3 is needed" >&2; exit 1; }
+on_sqlite && { command -v sqlite3 >/dev/null || { echo "sqlite3 is needed" >&2; exit 1; }; }
+# tamper SQLITE-SQL PG-SQL: edits the store behind keysafe's back with the backend's own shell.
+tamper() {
+  if on_sqlite; then sqlite3 "$KEYSAFE_STORE" "$1"
+  else store_sql "$2" >/dev/null || bad "psql could not tamper: $2"; fi
+}
 
 # --- a store with everything the MACs protect -----------------------------------------------
 new_store
@@ -24,9 +30,9 @@ ks check;                                        expect_rc 0 "the untouched stor
 expect_not_in "tampered" "$OUT" "no tampering reported on the untouched store"
 ks audit --verify;                               expect_rc 0 "the untouched audit log verifies"
 expect_in "head MAC verified" "$OUT" "audit --verify checks the MAC'd head with the passphrase"
-cp "$KEYSAFE_STORE" pristine.db
+store_copy pristine
 rm -f reloaded
-restore_pristine() { rm -f "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"; cp pristine.db "$KEYSAFE_STORE"; }
+restore_pristine() { store_copy_back pristine; }
 backups_now() { ls backups | wc -l; }
 
 # check_caught TABLE ROW-WORDS DESCRIPTION: check exits 8 naming the table and the row.
@@ -47,8 +53,10 @@ unlock_refused() {
 
 # --- 1. a planted recovery certificate --------------------------------------------------------
 restore_pristine
-sqlite3 "$KEYSAFE_STORE" "DROP TRIGGER settings_mac_update;
-  UPDATE settings SET value = readfile('attacker.der') WHERE key = 'recovery_certificate'"
+tamper "DROP TRIGGER settings_mac_update;
+  UPDATE settings SET value = readfile('attacker.der') WHERE key = 'recovery_certificate'" \
+  "ALTER TABLE settings DISABLE TRIGGER ALL;
+  UPDATE settings SET value = '\\x$(xxd -p attacker.der | tr -d '\n')' WHERE key = 'recovery_certificate'"
 check_caught settings 'key "recovery_certificate"' "planted recovery certificate"
 before=$(backups_now)
 ks create new --dns new.example.test
@@ -62,8 +70,9 @@ ks audit --verify; expect_rc 0 "audit --verify covers the audit log only (settin
 
 # --- 2. a deployment's reload command ---------------------------------------------------------
 restore_pristine
-sqlite3 "$KEYSAFE_STORE" "DROP TRIGGER deployments_mac_update;
-  UPDATE deployments SET reload_cmd = 'touch $T/pwned'"
+tamper "DROP TRIGGER deployments_mac_update;
+  UPDATE deployments SET reload_cmd = 'touch $T/pwned'" \
+  "ALTER TABLE deployments DISABLE TRIGGER ALL; UPDATE deployments SET reload_cmd = 'touch $T/pwned'"
 check_caught deployments "id 1" "changed reload command"
 ks renew --all --due 3650
 unlock_refused deployments "id 1" "renew --all refuses before running any command"
@@ -73,7 +82,8 @@ unlock_refused deployments "id 1" "deploy refuses too"
 
 # --- 3. a CA's CRL number ---------------------------------------------------------------------
 restore_pristine
-sqlite3 "$KEYSAFE_STORE" "DROP TRIGGER authorities_mac_update; UPDATE authorities SET crl_number = 41"
+tamper "DROP TRIGGER authorities_mac_update; UPDATE authorities SET crl_number = 41" \
+  "ALTER TABLE authorities DISABLE TRIGGER ALL; UPDATE authorities SET crl_number = 41"
 check_caught authorities "key_id 1 (corp-root)" "changed crl_number"
 ks ca crl corp-root -o corp.crl
 unlock_refused authorities "key_id 1 (corp-root)" "ca crl refuses"
@@ -81,14 +91,17 @@ unlock_refused authorities "key_id 1 (corp-root)" "ca crl refuses"
 
 # --- 3b. a revocation undone ------------------------------------------------------------------
 restore_pristine
-sqlite3 "$KEYSAFE_STORE" "DROP TRIGGER issued_certificates_mac_update;
+tamper "DROP TRIGGER issued_certificates_mac_update;
+  UPDATE issued_certificates SET revoked_at = NULL, revocation_reason = NULL" \
+  "ALTER TABLE issued_certificates DISABLE TRIGGER ALL;
   UPDATE issued_certificates SET revoked_at = NULL, revocation_reason = NULL"
 check_caught issued_certificates "serial" "an undone revocation"
 
 # --- 4. the last audit row deleted ------------------------------------------------------------
 restore_pristine
-last=$(sqlite3 "$KEYSAFE_STORE" "SELECT max(id) FROM audit")
-sqlite3 "$KEYSAFE_STORE" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = $last"
+last=$(store_sql "SELECT max(id) FROM audit")
+tamper "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = $last" \
+  "ALTER TABLE audit DISABLE TRIGGER ALL; DELETE FROM audit WHERE id = $last"
 check_caught audit "$last" "the last audit row deleted"
 ks audit --verify
 expect_rc 8 "audit --verify: the last row deleted"
@@ -101,6 +114,7 @@ unlock_refused audit "$last" "export refuses a store whose audit log was cut"
 
 # --- 5. every audit row deleted and the chain rebuilt with correct SHA-256 --------------------
 restore_pristine
+if on_sqlite; then
 python3 - "$KEYSAFE_STORE" <<'PY'
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -119,6 +133,31 @@ for i, (at, user, action, entry, detail) in enumerate(rows, 1):
     prev = h
 db.commit()
 PY
+else
+# The same rebuild, the rows read and written through psql.
+store_sql "COPY (SELECT at, \"user\", action, entry, detail FROM audit ORDER BY id) TO STDOUT WITH (FORMAT csv)" >audit.csv
+python3 - audit.csv >rebuild.sql <<'PY'
+import csv, hashlib, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if r[2] != "revoked"]
+def field(b):
+    return len(b).to_bytes(4, "big") + b
+def q(t):
+    return "'" + t.replace("'", "''") + "'"
+def hx(b):
+    return "'\\x" + b.hex() + "'"
+print("ALTER TABLE audit DISABLE TRIGGER ALL; DELETE FROM audit;")
+prev = bytes(32)
+for i, (at, user, action, entry, detail) in enumerate(rows, 1):
+    h = hashlib.sha256(field(b"keysafe-audit-v1") + field(prev) + field(str(i).encode()) +
+                       field(at.encode()) + b"".join(field(x.encode()) for x in
+                       (user, action, entry, detail))).digest()
+    print(f"INSERT INTO audit VALUES ({i}, {at}, {q(user)}, {q(action)}, {q(entry)}, {q(detail)}, "
+          f"{hx(prev)}, {hx(h)});")
+    prev = h
+PY
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$KEYSAFE_STORE" -f rebuild.sql >/dev/null ||
+    bad "psql could not rebuild the audit chain"
+fi
 ks_notty audit --verify
 expect_rc 0 "the rebuilt chain passes the unkeyed check (what the MAC is for)"
 ks audit --verify
@@ -128,7 +167,9 @@ check_caught audit "" "the rebuilt audit chain"
 ks renew --all --due 3650
 unlock_refused audit "" "renew --all refuses a store whose audit chain was rebuilt"
 
-# --- 6. MACs stripped and the schema rolled back ----------------------------------------------
+# --- 6. MACs stripped and the schema rolled back (SQLite: its version 8 had no MACs; a
+# PostgreSQL store starts at version 9, with them) --------------------------------------------
+if on_sqlite; then
 restore_pristine
 sqlite3 "$KEYSAFE_STORE" "
   DROP TRIGGER settings_mac_insert; DROP TRIGGER settings_mac_update;
@@ -150,6 +191,7 @@ before=$(backups_now)
 ks create new --dns new.example.test
 unlock_refused settings 'key "recovery_certificate"' "the stripped store is not re-MAC'd on unlock"
 expect_eq "$(backups_now)" "$before" "no backup to the planted certificate after the downgrade"
+fi
 
 # --- locked writes: what needs the passphrase now -------------------------------------------
 restore_pristine
@@ -163,7 +205,7 @@ ks check;                    expect_rc 0 "the store checks clean after keysafe's
 new_store
 ks create a --dns a.example.test;   expect_rc 0 "create a"
 ks passwd --add-key-file unlock.key; expect_rc 0 "add a key file"
-cp "$KEYSAFE_STORE" old-copy.db
+store_copy old-copy
 ks passwd --rotate-data-key --key-file unlock.key
 expect_rc 2 "rotation refuses a key file (the new key is wrapped under the passphrase)"
 ks passwd --rotate-data-key
@@ -178,18 +220,30 @@ expect_in "2 private key(s) opened" "$OUT" "both keys open under the new data ke
 ks audit --verify;                  expect_rc 0 "the audit log verifies after rotation"
 expect_in "data-key-rotated" "$OUT" "the rotation is audited"
 # An old copy's header (old data key, old passphrase) put back: opens nothing added since.
+if on_sqlite; then
 sqlite3 "$KEYSAFE_STORE" "ATTACH 'old-copy.db' AS o;
   UPDATE store_header SET wrapped_data_key = (SELECT wrapped_data_key FROM o.store_header),
     checksum = (SELECT checksum FROM o.store_header)"
+else
+  IFS='|' read -r old_wrapped old_checksum < <(KEYSAFE_STORE=$(store_at old-copy) store_sql \
+    "SELECT encode(wrapped_data_key, 'hex'), encode(checksum, 'hex') FROM store_header")
+  store_sql "UPDATE store_header SET wrapped_data_key = '\\x$old_wrapped', checksum = '\\x$old_checksum'" >/dev/null
+fi
 ks export b -o b.p12 --yes
 expect_rc 4 "the old data key does not open the rotated store"
 expect_in "tampered" "$ERR" "every MAC fails under the old data key"
 [ ! -e b.p12 ] && ok || bad "nothing was exported with the old data key"
+if on_sqlite; then
 python3 - "$KEYSAFE_STORE" old-copy.db <<'PY' && ok || bad "a sealed key still matches the old copy"
 import sqlite3, sys
 new = dict(sqlite3.connect(sys.argv[1]).execute("SELECT name, sealed_private_key FROM keys"))
 old = dict(sqlite3.connect(sys.argv[2]).execute("SELECT name, sealed_private_key FROM keys"))
 sys.exit(0 if new["a"] != old["a"] else 1)
 PY
+else
+  new_a=$(store_sql "SELECT encode(sealed_private_key, 'hex') FROM keys WHERE name = 'a'")
+  old_a=$(KEYSAFE_STORE=$(store_at old-copy) store_sql "SELECT encode(sealed_private_key, 'hex') FROM keys WHERE name = 'a'")
+  [ -n "$new_a" ] && [ -n "$old_a" ] && [ "$new_a" != "$old_a" ] && ok || bad "a sealed key still matches the old copy"
+fi
 
 finish

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# keysafe-test: no-store — the passphrase prompt on a terminal: keysafe is interrupted before it opens a store
 # The passphrase prompt turns echo off on the terminal; a Ctrl-C (SIGINT), SIGTERM, SIGHUP or
 # SIGQUIT at the prompt ends keysafe with echo back on, so the shell is not left typing blind.
 # keysafe runs on a pseudo-terminal (python3's pty module) whose settings are read afterwards.

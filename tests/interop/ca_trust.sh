@@ -1,8 +1,8 @@
 # ca trust / ca untrust against real clients: curl (no --cacert) to a private nginx on loopback
 # serving a certificate of a local CA fails before `ca trust`, succeeds after, and fails again
 # after `ca untrust`; certutil -L lists the CA in an NSS database after trust, not after
-# untrust. This changes the system trust store: a unique CA name, and a trap that removes it
-# whatever happens.
+# untrust. This changes the system trust store: a unique CA name, and an exit hook (on_exit) that
+# removes it whatever happens.
 source "$KEYSAFE_TESTS/lib.sh"
 require_tool curl curl
 require_tool certutil libnss3-tools
@@ -15,7 +15,7 @@ SYSFILE="/usr/local/share/ca-certificates/keysafe-$CA.crt"
 cleanup_trust() {
   if [ -e "$SYSFILE" ]; then rm -f "$SYSFILE"; update-ca-certificates >/dev/null 2>&1; fi
 }
-trap 'cleanup_trust; [ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
+on_exit cleanup_trust
 
 new_store
 ks ca init "$CA" --key ec-p256 --days 30; expect_rc 0 "ca init"
@@ -27,8 +27,6 @@ openssl pkey -in site-key.pem -passin pass:x -out site.key 2>/dev/null
 
 PORT=$(free_port)
 nginx_config "$(nginx_tls_server "$PORT" "$T/site.pem" "$T/site.key")"
-# nginx_config set its own trap; keep the trust-store cleanup in it.
-trap 'cleanup_trust; [ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
 start_nginx
 fetch() { curl -sS --max-time 10 "https://127.0.0.1:$PORT/" 2>&1; }
 

@@ -35,7 +35,7 @@ TEST_CMD="$HA -c -q"
 # Daemon mode with a pid file; a reload starts a new process that takes over (-sf) the old one.
 RELOAD_CMD="$HA -D -p $PIDFILE -sf \$(cat $PIDFILE)"
 stop_haproxy() { for p in $(cat "$PIDFILE" 2>/dev/null); do kill "$p" 2>/dev/null; done; }
-trap 'stop_haproxy; rm -rf "$T"' EXIT
+on_exit stop_haproxy
 
 new_store
 make_ca

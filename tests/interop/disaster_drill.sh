@@ -69,8 +69,8 @@ expect_rc 0 "backup --all"
 # --- the disaster: nginx down, store and deployed files gone -----------------------------------
 kill "$(cat nginx/nginx.pid)"
 for _ in $(seq 50); do [ -f nginx/nginx.pid ] || break; sleep 0.1; done
-rm -rf sites "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
-[ ! -e "$KEYSAFE_STORE" ] && [ ! -e sites ] && ok || bad "store and sites wiped"
+rm -rf sites; store_remove
+! store_exists && [ ! -e sites ] && ok || bad "store and sites wiped"
 OUT=$(openssl s_client -connect "127.0.0.1:$PORT" -servername site-01.example.test </dev/null 2>&1); RC=$?
 [ "$RC" != 0 ] && ok || bad "nothing is served after the disaster"
 

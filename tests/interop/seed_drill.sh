@@ -12,7 +12,7 @@ SERVER_PID=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; fi
 }
-trap 'stop_server; rm -rf "$T"' EXIT
+on_exit stop_server
 
 # --- create, request, sign, install -------------------------------------------------------------
 new_store
@@ -37,8 +37,8 @@ ks backup www -o www.kbk --kdf-cost 10 --yes
 expect_rc 0 "backup"
 expect_in "verified" "$OUT" "backup verified"
 expect_eq "$(stat -c %a www.kbk)" "600" "backup mode 0600"
-rm -f "$KEYSAFE_STORE" "$KEYSAFE_STORE-wal" "$KEYSAFE_STORE-shm"
-[ ! -e "$KEYSAFE_STORE" ] && ok || bad "store deleted"
+store_remove
+! store_exists && ok || bad "store deleted"
 
 new_store
 h=$(store_hash)
