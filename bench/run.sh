@@ -375,6 +375,7 @@ if want findkey; then
     mkdir -p "fk/$((d % 10))/$d" && cp fk_src/* "fk/$((d % 10))/$d/"
   done
   "$KS" --store fk.db create target --dns target.bench.example -o fk_target.req >/dev/null
+  mkdir -p fk/7  # --quick makes only 5 directories
   "$KS" --store fk.db backup target k1 --recipient fk_rec.pem -o fk/7/target.p7m --yes >/dev/null
   spki=$(openssl req -in fk_target.req -pubkey -noout | openssl pkey -pubin -outform DER |
     sha256sum | cut -d' ' -f1)
