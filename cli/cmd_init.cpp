@@ -37,6 +37,10 @@ EXAMPLES:
     const auto path = ctx.store_path();
     const bool in_database = store::is_database_uri(path.string());
     // Refuse before asking for a passphrase (a database is checked for emptiness at create).
+    if (in_database && store::Keystore::exists(path))
+      throw Error(Errc::AlreadyExists, "a keystore already exists in the database " + path.string(),
+                  "keysafe init never overwrites an existing store (it may hold your keys)",
+                  "use that store, or choose another database or schema with --store");
     if (!in_database && std::filesystem::exists(std::filesystem::symlink_status(path)))
       throw Error(Errc::AlreadyExists, "a file already exists at \"" + path.string() + "\"",
                   "keysafe init never overwrites an existing file (it may hold your keys)",

@@ -790,7 +790,9 @@ std::vector<EntryRecord> Keystore::entries(std::optional<std::int64_t> expiring_
   // scanning every key; the few rows found are then sorted by name. CROSS JOIN fixes that loop
   // order: without statistics SQLite would rather walk all keys in name order to skip the sort.
   if (expiring_by)
-    sql += " FROM certificates c CROSS JOIN keys k"
+    // (PostgreSQL has statistics and no CROSS JOIN ... ON: a plain join.)
+    sql += std::string(" FROM certificates c ") +
+           (m_db.backend() == Backend::Sqlite ? "CROSS JOIN" : "JOIN") + " keys k"
            " ON k.id = c.key_id AND k.current_certificate_id = c.id WHERE c.not_after <= ?";
   else
     sql += " FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id";
