@@ -276,10 +276,10 @@ if [ "$KEYSAFE_TEST_BACKEND" = postgresql ]; then
       -d "$KEYSAFE_STORE" | grep '^INSERT INTO ' | sed -E 's/^INSERT INTO [a-z_]+\./INSERT INTO /' |
       LC_ALL=C sort
   }
-  STORE_FILE_COPIES=0
+  # A new name each time (callers use $(...), a subshell: a counter would not count).
   store_sqlite_file() {
-    STORE_FILE_COPIES=$((STORE_FILE_COPIES + 1))
-    local file="$T/.sqlite-copy-$STORE_FILE_COPIES.db"
+    local file
+    file=$(mktemp -u "$T/.sqlite-copy.XXXXXX") && file="$file.db"
     "$KEYSAFE_BIN" store copy "$KEYSAFE_STORE" "$file" >"$T/.store-copy.out" 2>&1 ||
       { echo "store_sqlite_file: keysafe store copy failed: $(cat "$T/.store-copy.out")" >&2; return 1; }
     echo "$file"
