@@ -13,6 +13,7 @@
 
 #include "keysafe/error.hpp"
 #include "keysafe/files/io.hpp"
+#include "keysafe/ops/key_file.hpp"
 #include "keysafe/ossl/errors.hpp"
 
 namespace keysafe::ops {
@@ -63,23 +64,7 @@ void write_host_key_file(const std::filesystem::path& file, EVP_PKEY* host_key,
 }
 
 HostKeyFile read_host_key_file(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    throw Error(Errc::Io, "cannot read the host key file " + quoted(file), std::strerror(errno),
-                errno == ELOOP ? "a host key file must not be a symbolic link"
-                               : "check --host-key");
-  struct stat st {};
-  ::fstat(fd, &st);
-  if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-    ::close(fd);
-    throw Error(Errc::Refused, "refusing the host key file " + quoted(file),
-                S_ISREG(st.st_mode) ? "group or others can read it (mode " +
-                                          std::to_string((st.st_mode >> 6) & 7) +
-                                          std::to_string((st.st_mode >> 3) & 7) +
-                                          std::to_string(st.st_mode & 7) + ")"
-                                    : std::string("it is not a regular file"),
-                "chmod 600 " + file.string());
-  }
+  const int fd = open_secret_file(file, "host key file", "--host-key");
   SecureBytes text(k_max_host_key_file + 1);
   std::size_t got = 0;
   while (got < text.size()) {

@@ -20,24 +20,29 @@ constexpr std::size_t k_secret_size = 32;
 
 }  // namespace
 
-SecureBytes read_key_file(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+int open_secret_file(const std::filesystem::path& file, const std::string& what,
+                     const std::string& option) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    throw Error(Errc::Io, "cannot read the key file " + quoted(file), std::strerror(errno),
-                errno == ELOOP ? "a key file must not be a symbolic link"
-                               : "check --key-file / KEYSAFE_KEY_FILE");
+    throw Error(Errc::Io, "cannot read the " + what + " " + quoted(file), std::strerror(errno),
+                errno == ELOOP ? "a " + what + " must not be a symbolic link" : "check " + option);
   struct stat st {};
   ::fstat(fd, &st);
   if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
     ::close(fd);
     throw Error(
-        Errc::Refused, "refusing the key file " + quoted(file),
+        Errc::Refused, "refusing the " + what + " " + quoted(file),
         S_ISREG(st.st_mode)
             ? "it can be read by group or others (mode " + std::to_string((st.st_mode >> 6) & 7) +
                   std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) + ")"
             : std::string("it is not a regular file"),
         "chmod 600 " + file.string());
   }
+  return fd;
+}
+
+SecureBytes read_key_file(const std::filesystem::path& file) {
+  const int fd = open_secret_file(file, "key file", "--key-file / KEYSAFE_KEY_FILE");
   SecureBytes text(200);
   const ssize_t n = ::read(fd, text.data(), text.size());
   ::close(fd);

@@ -3,18 +3,40 @@
 
 #include <nlohmann/json.hpp>
 
+#include "row_values.hpp"
+
 namespace keysafe::store {
+
+namespace detail {
+
+std::string files_json(const std::vector<DeployedFile>& files) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : files) list.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  return list.dump();
+}
+
+std::optional<std::vector<DeployedFile>> parse_files_json(const std::string& text) {
+  const auto list = nlohmann::json::parse(text, nullptr, false);
+  if (!list.is_array()) return std::nullopt;
+  std::vector<DeployedFile> out;
+  for (const auto& f : list)
+    if (f.is_object() && f.contains("path") && f["path"].is_string() && f.contains("sha256") &&
+        f["sha256"].is_string())
+      out.push_back({f["path"].get<std::string>(), f["sha256"].get<std::string>()});
+  return out;
+}
+
+}  // namespace detail
+
 namespace {
+
+using detail::bind_optional;
+using detail::optional_text;
 
 constexpr const char* k_columns =
     "SELECT d.id, d.key_id, k.name, d.target_dir, d.layout, d.files, d.test_cmd, d.reload_cmd, "
     "d.probe, d.sni, d.certificate_fingerprint, d.deployed_at "
     "FROM deployments d JOIN keys k ON k.id = d.key_id ";
-
-std::optional<std::string> optional_text(const Statement& q, int column) {
-  if (q.is_null(column)) return std::nullopt;
-  return q.text(column);
-}
 
 DeploymentRecord read_row(const Statement& q) {
   DeploymentRecord r;
@@ -23,13 +45,12 @@ DeploymentRecord read_row(const Statement& q) {
   r.entry = q.text(2);
   r.target_dir = q.text(3);
   r.layout = q.text(4);
-  const auto files = nlohmann::json::parse(q.text(5), nullptr, false);
-  if (!files.is_array())
+  auto files = detail::parse_files_json(q.text(5));
+  if (!files)
     throw Error(Errc::StoreDamaged,
                 "the deployment record of \"" + r.target_dir + "\" is damaged",
                 "its list of files is not valid JSON", "deploy to that directory again with --force");
-  for (const auto& f : files)
-    r.files.push_back({f.value("path", std::string()), f.value("sha256", std::string())});
+  r.files = std::move(*files);
   r.test_cmd = optional_text(q, 6);
   r.reload_cmd = optional_text(q, 7);
   r.probe = optional_text(q, 8);
@@ -37,13 +58,6 @@ DeploymentRecord read_row(const Statement& q) {
   r.certificate_fingerprint = q.text(10);
   r.deployed_at = q.int64(11);
   return r;
-}
-
-void bind_optional(Statement& q, int index, const std::optional<std::string>& v) {
-  if (v)
-    q.bind(index, std::string_view(*v));
-  else
-    q.bind_null(index);
 }
 
 }  // namespace
@@ -65,8 +79,7 @@ std::optional<DeploymentRecord> deployment_at(Database& db, const std::string& t
 }
 
 void save_deployment(Database& db, const DeploymentRecord& r) {
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : r.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  const std::string files = detail::files_json(r.files);
   auto q = db.prepare(
       "INSERT INTO deployments (key_id, target_dir, layout, files, test_cmd, reload_cmd, probe, "
       "sni, certificate_fingerprint, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -78,7 +91,7 @@ void save_deployment(Database& db, const DeploymentRecord& r) {
   q.bind(1, r.key_id)
       .bind(2, std::string_view(r.target_dir))
       .bind(3, std::string_view(r.layout))
-      .bind(4, std::string_view(files.dump()));
+      .bind(4, std::string_view(files));
   bind_optional(q, 5, r.test_cmd);
   bind_optional(q, 6, r.reload_cmd);
   bind_optional(q, 7, r.probe);

@@ -2,24 +2,14 @@
 // signatures cover.
 #include "keysafe/store/fleet.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "keysafe/store/header.hpp"
+#include "row_values.hpp"
 
 namespace keysafe::store {
 namespace {
 
-std::optional<std::string> optional_text(const Statement& q, int column) {
-  if (q.is_null(column)) return std::nullopt;
-  return q.text(column);
-}
-
-void bind_optional(Statement& q, int index, const std::optional<std::string>& v) {
-  if (v)
-    q.bind(index, std::string_view(*v));
-  else
-    q.bind_null(index);
-}
+using detail::bind_optional;
+using detail::optional_text;
 
 void put_optional(Bytes& out, const std::optional<std::string>& v) {
   out.push_back(v ? 1 : 0);
@@ -182,22 +172,13 @@ std::optional<HostReport> host_report(Database& db, std::int64_t assignment_id) 
   r.deployed_fingerprint = optional_text(q, 2);
   r.served_fingerprint = optional_text(q, 3);
   // Written by a host, so read as untrusted: a list that does not parse is no list.
-  if (!q.is_null(4)) {
-    const auto files = nlohmann::json::parse(q.text(4), nullptr, false);
-    if (files.is_array())
-      for (const auto& f : files)
-        if (f.is_object() && f.contains("path") && f["path"].is_string() && f.contains("sha256") &&
-            f["sha256"].is_string())
-          r.files.push_back({f["path"].get<std::string>(), f["sha256"].get<std::string>()});
-  }
+  if (!q.is_null(4)) r.files = detail::parse_files_json(q.text(4)).value_or(std::vector<DeployedFile>{});
   r.error = optional_text(q, 5);
   r.reported_at = q.int64(6);
   return r;
 }
 
 void save_host_report(Database& db, const HostReport& r) {
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : r.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
   auto q = db.prepare(
       "INSERT INTO host_reports (assignment_id, state, deployed_fingerprint, served_fingerprint, "
       "files, error, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (assignment_id) DO "
@@ -207,8 +188,8 @@ void save_host_report(Database& db, const HostReport& r) {
   q.bind(1, r.assignment_id).bind(2, std::string_view(r.state));
   bind_optional(q, 3, r.deployed_fingerprint);
   bind_optional(q, 4, r.served_fingerprint);
-  const std::string text = files.dump();
-  q.bind(5, std::string_view(text));
+  const std::string files = detail::files_json(r.files);
+  q.bind(5, std::string_view(files));
   bind_optional(q, 6, r.error);
   q.bind(7, r.reported_at);
   q.run();

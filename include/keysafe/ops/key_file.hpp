@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "keysafe/ossl/bytes.hpp"
 #include "keysafe/store/keystore.hpp"
@@ -13,6 +14,13 @@ namespace keysafe::ops {
 // Reads FILE (64 hex digits). Refuses a file that group or others can read, a symlink, or a
 // file with the wrong content.
 SecureBytes read_key_file(const std::filesystem::path& file);
+
+// Opens a file that holds a secret (a key file, a host key file) for reading: Errc::Io when it
+// cannot be opened (a symlink named as such), Errc::Refused when it is not a regular file or
+// group or others can read it (fix: chmod 600). `what` names it in messages ("key file"),
+// `option` is where it was given ("--key-file / KEYSAFE_KEY_FILE"). Returns the descriptor.
+int open_secret_file(const std::filesystem::path& file, const std::string& what,
+                     const std::string& option);
 
 // Creates FILE (O_EXCL|O_NOFOLLOW, 0600 whatever the umask) with a fresh secret.
 SecureBytes create_key_file(const std::filesystem::path& file);
