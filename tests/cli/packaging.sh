@@ -21,7 +21,7 @@ expect_rc 0 "cmake --install into a temporary prefix"
 for f in bin/keysafe share/man/man1/keysafe.1 share/bash-completion/completions/keysafe \
   lib/systemd/system/keysafe-renew.service lib/systemd/system/keysafe-renew.timer \
   lib/systemd/system/keysafe-agent.service lib/systemd/system/keysafe-agent.timer \
-  share/doc/keysafe/README.md share/doc/keysafe/DEPLOY.md share/doc/keysafe/EXIT-CODES.md \
+  share/doc/keysafe/README.md share/doc/keysafe/DEPLOY.md share/doc/keysafe/FLEET.md share/doc/keysafe/EXIT-CODES.md \
   share/doc/keysafe/recover-key.py; do
   [ -s "$PREFIX/$f" ] && ok || bad "installed: $f"
 done
