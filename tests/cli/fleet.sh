@@ -135,8 +135,10 @@ expect_in "host1" "$ERR" "the refusal names the host"
 expect_eq "$(find h1 -name '*.pem' | wc -l)" "0" "nothing deployed with another host's key"
 expect_eq "$(calls 1)" "" "no command run with another host's key"
 ks audit --json
-expect_in "host1" "$(jget '[.[] | select(.operation | test("agent|host")) | tostring] | join(" ")')" \
-  "the refused attempt is in the audit log"
+expect_eq "$(jget '[.entries[] | select(.action == "host-refused")] | length')" "1" "the refused attempt is in the audit log"
+expect_in "host1" "$(jget '[.entries[] | select(.action == "host-refused")][0].detail')" "naming host1"
+ks host show host1 --json
+expect_eq "$(jget '[.events[] | select(.action == "refused")] | length')" "1" "and among host1's events (host show)"
 ks fleet --json
 expect_eq "$(jget '[.[] | select(.state == "current")] | length')" "0" "the refused attempt deployed nothing"
 
@@ -227,10 +229,17 @@ tamper "UPDATE assignments SET target_dir = '$T/evil' WHERE target_dir = '$T/h1/
 expect_eq "$(store_sql "SELECT count(*) FROM assignments WHERE target_dir = '$T/evil'")" "1" \
   "setup: the stored assignment now points at $T/evil"
 agent 1
-[ "$RC" != 0 ] && ok || bad "the agent refuses an assignment whose signature does not verify"
-expect_in "e1a" "$ERR" "the refusal names the assignment"
+expect_rc 1 "the agent refuses an assignment whose signature does not verify (failed: 1)"
+expect_in "signature" "$OUT$ERR" "the refusal says why"
 [ -e evil ] && bad "the tampered target directory was written: $(ls -la evil)" || ok
 expect_eq "$(state_of h1/a; state_of h1/b)" "${FILES[1]}" "host1's files are untouched"
+ks fleet --json
+expect_rc 1 "fleet: a failed row makes it exit 1"
+expect_eq "$(row host1 e1a state)" "failed" "host1/e1a failed"
+expect_eq "$(row host1 e1b state)" "current" "the other assignment of host1 is still current"
+ks audit --json
+expect_eq "$(jget '[.entries[] | select(.action == "host-refused" and .entry == "e1a")] | length')" "1" \
+  "the refused assignment is in the audit log"
 store_copy_back before-tamper
 
 # Host 2 cannot take host 1's assignment by moving it to itself: signed for host1, sealed to
@@ -240,7 +249,8 @@ tamper "UPDATE assignments SET host_id = (SELECT id FROM hosts WHERE name = 'hos
 expect_eq "$(store_sql "SELECT h.name FROM assignments a JOIN hosts h ON h.id = a.host_id
   JOIN keys k ON k.id = a.key_id WHERE k.name = 'e1a'")" "host2" "setup: e1a's assignment now belongs to host2"
 agent 2
-[ "$RC" != 0 ] && ok || bad "host2's agent refuses an assignment moved to it from host1"
+expect_rc 1 "host2's agent refuses an assignment moved to it from host1 (failed: 1)"
+expect_in "e1a" "$OUT$ERR" "naming e1a"
 expect_eq "$(state_of h1/a; state_of h1/b)" "${FILES[1]}" "e1a's directory is untouched"
 expect_eq "$(state_of h2/a; state_of h2/b)" "${FILES[2]}" "host2's files are untouched"
 store_copy_back before-tamper
