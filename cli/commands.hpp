@@ -59,6 +59,11 @@ Action setup_find_key(CLI::App& command);
 Action setup_inspect(CLI::App& command);
 Action setup_salvage(CLI::App& command);
 Action setup_store(CLI::App& command);
+Action setup_host(CLI::App& command);
+Action setup_assign(CLI::App& command);
+Action setup_unassign(CLI::App& command);
+Action setup_agent(CLI::App& command);
+Action setup_fleet(CLI::App& command);
 // ca trust / ca untrust, added to `ca` (cmd_ca_trust.cpp).
 Action setup_ca_trust(CLI::App& ca);
 Action setup_rename(CLI::App& command);

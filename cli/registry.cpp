@@ -47,6 +47,13 @@ std::span<const CommandSpec> commands() {
       {"salvage", "copy what still reads of a damaged store into a new store", setup_salvage},
       {"inspect", "tell what a file is and which entry holds its key (no passphrase)", setup_inspect},
       {"store", "copy a whole store between backends (SQLite file <-> PostgreSQL)", setup_store},
+      {"host", "fleet hosts: add (a host key), list, show, remove", setup_host},
+      {"assign", "have a host serve an entry: its key sealed to the host, the assignment signed",
+       setup_assign},
+      {"unassign", "stop a host serving an entry", setup_unassign},
+      {"agent", "on a host: deploy what the store assigns to it, report what it serves",
+       setup_agent},
+      {"fleet", "every host x entry: newest, deployed and served certificate, state", setup_fleet},
   };
   return k_commands;
 }
@@ -61,11 +68,13 @@ std::span<const HelpGroup> help_groups() {
   static constexpr const char* k_ca[] = {"ca", "issue-bulk"};
   static constexpr const char* k_deploy[] = {"deploy", "deployments", "status"};
   static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar", "store"};
-  static const std::array<HelpGroup, 5> k_groups = {{
+  static constexpr const char* k_fleet[] = {"host", "assign", "unassign", "agent", "fleet"};
+  static const std::array<HelpGroup, 6> k_groups = {{
       {"Keys and certificates", k_keys},
       {"Backup and recovery", k_backup},
       {"Local certificate authorities", k_ca},
       {"Deployment", k_deploy},
+      {"Fleets of hosts", k_fleet},
       {"Store and monitoring", k_store},
   }};
   return k_groups;

@@ -15,6 +15,7 @@
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/x509/certificate_info.hpp"
+#include "deploy_steps.hpp"
 
 namespace keysafe::ops {
 namespace {
@@ -57,13 +58,24 @@ Target target_entry(store::Keystore& store, std::string_view name) {
 }
 
 deploy::Material material_of(store::Keystore& store, const Target& t) {
+  return detail::deploy_material(store.open_private_key(t.entry.key),
+                                 store.certificate_der(t.certificate.id),
+                                 store.chain_of(t.certificate.id));
+}
+
+}  // namespace
+
+namespace detail {
+
+deploy::Material deploy_material(const SecureBytes& pkcs8, std::span<const std::uint8_t> leaf_der,
+                                 const std::vector<Bytes>& chain_der) {
   deploy::Material m;
-  m.key_pem = private_key_pem(store.open_private_key(t.entry.key));
-  const auto leaf = x509::certificate_from_der(store.certificate_der(t.certificate.id));
+  m.key_pem = private_key_pem(pkcs8);
+  const auto leaf = x509::certificate_from_der(leaf_der);
   m.leaf_pem = x509::certificate_pem(leaf.get());
   // The chain a server sends: the intermediates, not the self-signed root (RFC 8446 §4.4.2
   // allows omitting it, and clients must have it already).
-  for (const auto& der : store.chain_of(t.certificate.id)) {
+  for (const auto& der : chain_der) {
     const auto c = x509::certificate_from_der(der);
     const bool self_signed = X509_check_issued(c.get(), c.get()) == X509_V_OK;
     ossl::clear_errors();
@@ -72,8 +84,6 @@ deploy::Material material_of(store::Keystore& store, const Target& t) {
   return m;
 }
 
-// The target directory, resolved without following anything another user controls and kept
-// open (files::TrustedDirectory); its errors say that deploying is what could not be done.
 files::TrustedDirectory target_directory(const std::filesystem::path& dir) {
   try {
     return files::TrustedDirectory::resolve(dir);
@@ -87,7 +97,6 @@ files::TrustedDirectory target_directory(const std::filesystem::path& dir) {
   }
 }
 
-// A failed deployment removes the directories it created; one it could not remove is said.
 std::string remove_created(files::TrustedDirectory& dir) {
   std::string left;
   for (const auto& l : dir.remove_created()) left += "\ncould not remove the created directory " + l;
@@ -103,12 +112,19 @@ std::string command_failure_cause(const std::string& which, const std::string& c
   return cause;
 }
 
+}  // namespace detail
+
+namespace {
+
 std::optional<std::string> non_empty(const std::optional<std::string>& s) {
   if (!s || s->empty()) return std::nullopt;
   return s;
 }
 
-// The leaf of a PEM file on disk (first certificate block), by fingerprint.
+}  // namespace
+
+namespace detail {
+
 std::optional<std::string> leaf_fingerprint_on_disk(const std::filesystem::path& path,
                                                     std::string& problem) {
   Bytes data;
@@ -128,7 +144,12 @@ std::optional<std::string> leaf_fingerprint_on_disk(const std::filesystem::path&
   return x509::inspect_certificate(cert.get()).fingerprint_sha256;
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::command_failure_cause;
+using detail::leaf_fingerprint_on_disk;
+using detail::remove_created;
+using detail::target_directory;
 
 DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) {
   const Target t = target_entry(store, request.name);

@@ -7,6 +7,7 @@
 
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/fleet.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/store/deployments.hpp"
@@ -204,6 +205,7 @@ std::optional<RenewalSwap> swap_in_renewal(store::Keystore& store, std::int64_t 
     store::rename_key(d, *old_id, swap.replaced_name);
     store::rename_key(d, key_id, swap.name);
     store::reassign_deployments(d, *old_id, key_id);
+    swap.assignments_moved = reseal_assignments(store, d, *old_id, key_id, now);
   });
   return swap;
 }

@@ -20,7 +20,7 @@ struct TableSpec {
 
 // In an order that satisfies the foreign keys that are not deferred (all are deferrable, but
 // a parent first keeps the copy readable while it runs).
-constexpr std::array<TableSpec, 12> k_tables = {{
+constexpr std::array<TableSpec, 17> k_tables = {{
     {"store_header", "id",
      "id, store_id, kdf, kdf_log2_n, kdf_r, kdf_p, kdf_salt, wrapped_data_key, checksum, "
      "created_at",
@@ -48,11 +48,23 @@ constexpr std::array<TableSpec, 12> k_tables = {{
      "certificate_fingerprint, deployed_at",
      "id = ?", 1},
     {"audit_head", "id", "id, last_id, last_hash", "id = ?", 1},
+    {"fleet_signing_key", "id", "id, public_key, sealed_private_key, created_at", "id = ?", 1},
+    {"hosts", "id", "id, name, algorithm, public_key, public_key_sha256, role, created_at",
+     "id = ?", 1},
+    {"assignments", "id",
+     "id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, "
+     "sealed_private_key, signature, assigned_at",
+     "id = ?", 1},
+    {"host_reports", "assignment_id",
+     "assignment_id, state, deployed_fingerprint, served_fingerprint, files, error, reported_at",
+     nullptr, 0},
+    {"host_events", "id", "id, at, host, action, entry, detail", nullptr, 0},
 }};
 
 // Tables whose ids come from an identity column on PostgreSQL: after rows with explicit ids,
 // the sequence must continue after them.
-constexpr std::array<const char*, 3> k_identity_tables = {"requests", "key_slots", "deployments"};
+constexpr std::array<const char*, 6> k_identity_tables = {"requests",    "key_slots",   "deployments",
+                                                         "hosts",       "assignments", "host_events"};
 
 int count_columns(const char* columns) {
   int n = 1;

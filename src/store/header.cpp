@@ -13,8 +13,6 @@ using crypto::derive_kek;
 using crypto::k_key_size;
 using crypto::KdfParams;
 
-namespace {
-
 void put_u32(Bytes& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
@@ -25,8 +23,6 @@ void put_field(Bytes& out, std::span<const std::uint8_t> field) {
   put_u32(out, static_cast<std::uint32_t>(field.size()));
   out.insert(out.end(), field.begin(), field.end());
 }
-
-}  // namespace
 
 Bytes header_checksum(const StoreHeader& h) {
   Bytes buf;
@@ -61,6 +57,14 @@ Bytes private_key_aad(const Bytes& store_id, std::int64_t key_id, std::string_vi
   put_field(aad, store_id);
   put_u64(aad, static_cast<std::uint64_t>(key_id));
   put_field(aad, as_span(spki_sha256_hex));
+  return aad;
+}
+
+Bytes secret_aad(const Bytes& store_id, std::string_view purpose) {
+  Bytes aad;
+  put_field(aad, as_span("keysafe-secret-v1"));
+  put_field(aad, store_id);
+  put_field(aad, as_span(purpose));
   return aad;
 }
 

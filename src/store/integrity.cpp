@@ -29,7 +29,7 @@ struct ProtectedTable {
   const char* columns;
   const char* describe;  // SQL naming the row for an administrator
 };
-constexpr std::array<ProtectedTable, 6> k_protected = {{
+constexpr std::array<ProtectedTable, 9> k_protected = {{
     {"settings", "key, value", "'key \"' || key || '\"'"},
     {"deployments",
      "id, key_id, target_dir, layout, files, test_cmd, reload_cmd, probe, sni, "
@@ -44,6 +44,13 @@ constexpr std::array<ProtectedTable, 6> k_protected = {{
      "revoked_at, revocation_reason",
      "'serial ' || serial || ' of authority key_id ' || authority_key_id"},
     {"audit_head", "id, last_id, last_hash", "'id ' || id || ' (last id ' || last_id || ')'"},
+    {"fleet_signing_key", "id, public_key, sealed_private_key, created_at", "'id ' || id"},
+    {"hosts", "id, name, algorithm, public_key, public_key_sha256, role, created_at",
+     "'host \"' || name || '\"'"},
+    {"assignments",
+     "id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, "
+     "sealed_private_key, signature, assigned_at",
+     "'id ' || id || ' (' || target_dir || ')'"},
 }};
 
 void put_be64(Bytes& out, std::uint64_t v) {

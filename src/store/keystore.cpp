@@ -720,6 +720,13 @@ std::optional<KeyRecord> Keystore::key_by_name(std::string_view name) {
   return read_key(q);
 }
 
+std::optional<KeyRecord> Keystore::key_by_id(std::int64_t id) {
+  auto q = m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.id = ?");
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_key(q);
+}
+
 std::optional<KeyRecord> Keystore::key_by_spki(std::string_view spki_sha256) {
   auto q =
       m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
@@ -966,6 +973,22 @@ std::vector<MergeOutcome> Keystore::merge_entries(
   return outcomes;
 }
 
+Bytes Keystore::seal_secret(std::string_view purpose, std::span<const std::uint8_t> secret) const {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a secret");
+  return aead_seal(m_data_key, secret, secret_aad(m_header.store_id, purpose));
+}
+
+SecureBytes Keystore::open_secret(std::string_view purpose,
+                                  std::span<const std::uint8_t> sealed) const {
+  if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to open a secret");
+  SecureBytes out;
+  if (!aead_open(m_data_key, sealed, secret_aad(m_header.store_id, purpose), out))
+    throw Error(Errc::StoreDamaged, "the store's " + std::string(purpose) + " is damaged",
+                "its sealed copy fails authentication",
+                "restore the store from a backup (keysafe restore)");
+  return out;
+}
+
 Bytes Keystore::seal_private_key(std::int64_t key_id, std::string_view spki_sha256,
                                 std::span<const std::uint8_t> pkcs8) const {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to seal a key");
@@ -1088,6 +1111,21 @@ std::size_t Keystore::rotate_data_key() {
         reseal.reset();
         reseal.bind(1, aead_seal(new_key, pkcs8, aad)).bind(2, id);
         reseal.run();
+      }
+    }
+    {
+      // The fleet signing key: sealed under the data key like a private key.
+      auto signing = m_db.prepare("SELECT sealed_private_key FROM fleet_signing_key WHERE id = 1");
+      if (signing.step()) {
+        const Bytes aad = secret_aad(h.store_id, k_fleet_signing_purpose);
+        SecureBytes pkcs8;
+        if (!aead_open(old_key, signing.blob(0), aad, pkcs8))
+          throw Error(Errc::StoreDamaged, "the store's fleet signing key is damaged",
+                      "its row fails authentication, so it cannot be re-sealed; nothing changed",
+                      "restore the store from a backup, then rotate again");
+        auto up = m_db.prepare("UPDATE fleet_signing_key SET sealed_private_key = ? WHERE id = 1");
+        up.bind(1, aead_seal(new_key, pkcs8, aad));
+        up.run();
       }
     }
     auto slots = m_db.prepare("SELECT count(*) FROM key_slots");

@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 10> k_migrations = {
+constexpr std::array<std::string_view, 11> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -277,6 +277,92 @@ END;
     // a store whose user_version was set back by hand keeps its index.
     R"sql(
 CREATE INDEX IF NOT EXISTS keys_renews ON keys(renews_key_id) WHERE renews_key_id IS NOT NULL;
+)sql",
+    // v11: fleets (docs/FLEET.md). Hosts with their X25519 public keys; assignments of entries
+    // to hosts, each carrying the entry's private key sealed to the host's key and signed by
+    // the store's Ed25519 fleet signing key (whose private half is sealed under the data key);
+    // the agents' reports and events, written by hosts without the passphrase, so unkeyed.
+    // Admin rows carry MACs like the other protected tables.
+    R"sql(
+CREATE TABLE fleet_signing_key (
+  id                 INTEGER PRIMARY KEY CHECK (id = 1),
+  public_key         BLOB    NOT NULL,  -- Ed25519 SubjectPublicKeyInfo DER
+  sealed_private_key BLOB    NOT NULL,  -- PKCS#8 sealed under the data key
+  created_at         INTEGER NOT NULL,
+  mac                BLOB               -- keysafe_row_mac('fleet_signing_key', id, public_key, sealed_private_key, created_at)
+);
+CREATE TABLE hosts (
+  id                INTEGER PRIMARY KEY,
+  name              TEXT    NOT NULL UNIQUE,
+  algorithm         TEXT    NOT NULL,         -- x25519
+  public_key        BLOB    NOT NULL,         -- SubjectPublicKeyInfo DER
+  public_key_sha256 TEXT    NOT NULL UNIQUE,  -- hex SHA-256 of public_key
+  role              TEXT,                     -- its PostgreSQL login role, when it has one
+  created_at        INTEGER NOT NULL,
+  mac               BLOB  -- keysafe_row_mac('hosts', id, name, algorithm, public_key, public_key_sha256, role, created_at)
+);
+CREATE TABLE assignments (
+  id                 INTEGER PRIMARY KEY,
+  host_id            INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  key_id             INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+  target_dir         TEXT    NOT NULL,  -- absolute, on the host
+  layout             TEXT    NOT NULL,
+  test_cmd           TEXT,
+  reload_cmd         TEXT,
+  probe              TEXT,
+  sni                TEXT,
+  sealed_private_key BLOB    NOT NULL,  -- the key's PKCS#8 sealed to the host's public key
+  signature          BLOB    NOT NULL,  -- Ed25519 by the fleet signing key (store/fleet.cpp)
+  assigned_at        INTEGER NOT NULL,
+  mac                BLOB,  -- keysafe_row_mac('assignments', id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, sealed_private_key, signature, assigned_at)
+  UNIQUE (host_id, key_id),
+  UNIQUE (host_id, target_dir)
+);
+CREATE INDEX assignments_key ON assignments(key_id);
+CREATE TABLE host_reports (
+  assignment_id        INTEGER PRIMARY KEY REFERENCES assignments(id) ON DELETE CASCADE,
+  state                TEXT    NOT NULL,  -- current, stale, unreachable, failed
+  deployed_fingerprint TEXT,              -- hex SHA-256 of the leaf the agent last wrote
+  served_fingerprint   TEXT,              -- what the probe (or the files) showed
+  files                TEXT,              -- JSON [{path, sha256}] the agent wrote
+  error                TEXT,
+  reported_at          INTEGER NOT NULL
+);
+CREATE TABLE host_events (
+  id     INTEGER PRIMARY KEY,
+  at     INTEGER NOT NULL,
+  host   TEXT    NOT NULL,
+  action TEXT    NOT NULL,  -- refused, deployed, deploy-failed
+  entry  TEXT    NOT NULL,
+  detail TEXT    NOT NULL
+);
+CREATE TRIGGER host_events_no_update BEFORE UPDATE ON host_events BEGIN
+  SELECT RAISE(ABORT, 'host events are append-only');
+END;
+CREATE TRIGGER fleet_signing_key_mac_insert AFTER INSERT ON fleet_signing_key BEGIN
+  UPDATE fleet_signing_key SET mac = keysafe_row_mac('fleet_signing_key', NEW.id, NEW.public_key, NEW.sealed_private_key, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER fleet_signing_key_mac_update AFTER UPDATE OF id, public_key, sealed_private_key, created_at ON fleet_signing_key BEGIN
+  UPDATE fleet_signing_key SET mac = keysafe_row_mac('fleet_signing_key', NEW.id, NEW.public_key, NEW.sealed_private_key, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER hosts_mac_insert AFTER INSERT ON hosts BEGIN
+  UPDATE hosts SET mac = keysafe_row_mac('hosts', NEW.id, NEW.name, NEW.algorithm, NEW.public_key, NEW.public_key_sha256, NEW.role, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER hosts_mac_update AFTER UPDATE OF id, name, algorithm, public_key, public_key_sha256, role, created_at ON hosts BEGIN
+  UPDATE hosts SET mac = keysafe_row_mac('hosts', NEW.id, NEW.name, NEW.algorithm, NEW.public_key, NEW.public_key_sha256, NEW.role, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER assignments_mac_insert AFTER INSERT ON assignments BEGIN
+  UPDATE assignments SET mac = keysafe_row_mac('assignments', NEW.id, NEW.host_id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.sealed_private_key, NEW.signature, NEW.assigned_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER assignments_mac_update AFTER UPDATE OF id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, sealed_private_key, signature, assigned_at ON assignments BEGIN
+  UPDATE assignments SET mac = keysafe_row_mac('assignments', NEW.id, NEW.host_id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.sealed_private_key, NEW.signature, NEW.assigned_at)
+    WHERE id = NEW.id;
+END;
 )sql",
 };
 

@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <limits>
 
+#include "keysafe/crypto/host_seal.hpp"
 #include "keysafe/crypto/kdf.hpp"
 #include "keysafe/crypto/kdf_bounds.hpp"
 #include "keysafe/error.hpp"
+#include "keysafe/x509/public_key.hpp"
 
 namespace keysafe::crypto {
 namespace {
@@ -91,6 +93,63 @@ TEST(KdfBounds, DeriveRefusesUncheckedParametersWithoutDeriving) {
   EXPECT_EQ(derive_kek(as_span("pass"), as_span("salt-salt-salt-s"), KdfParams{10, 8, 1}).size(),
             k_key_size);
   EXPECT_EQ(kdf_derivations(), before + 1);
+}
+
+
+// Host seals (fleets): a copy opens with its host's key and associated data only.
+TEST(HostSeal, OpensWithTheHostKeyAndTheSameBindingOnly) {
+  const auto host = generate_host_key();
+  const auto other = generate_host_key();
+  const Bytes spki = x509::spki_der(host.get());
+  const Bytes secret{1, 2, 3, 4, 5};
+  const Bytes aad{'h', 'o', 's', 't', '1'};
+  const Bytes sealed = seal_to_host(spki, secret, aad);
+  SecureBytes opened;
+  ASSERT_TRUE(open_as_host(host.get(), sealed, aad, opened));
+  EXPECT_EQ(Bytes(opened.begin(), opened.end()), secret);
+  EXPECT_FALSE(open_as_host(other.get(), sealed, aad, opened)) << "another host's key";
+  const Bytes moved{'h', 'o', 's', 't', '2'};
+  EXPECT_FALSE(open_as_host(host.get(), sealed, moved, opened)) << "bound to other data";
+  for (std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{33}, sealed.size() - 1}) {
+    Bytes flipped = sealed;
+    flipped[i] ^= 0x01;
+    EXPECT_FALSE(open_as_host(host.get(), flipped, aad, opened)) << "byte " << i << " flipped";
+  }
+  EXPECT_FALSE(open_as_host(host.get(), Bytes(sealed.begin(), sealed.begin() + 40), aad, opened));
+  EXPECT_FALSE(open_as_host(host.get(), Bytes{}, aad, opened));
+  // An ephemeral key of all zeros is a low-order point: refused, never a zero shared secret.
+  Bytes low_order = sealed;
+  std::fill(low_order.begin() + 1, low_order.begin() + 33, std::uint8_t{0});
+  EXPECT_FALSE(open_as_host(host.get(), low_order, aad, opened));
+}
+
+TEST(HostSeal, EachSealUsesAFreshEphemeralKey) {
+  const auto host = generate_host_key();
+  const Bytes spki = x509::spki_der(host.get());
+  const Bytes secret{9, 9, 9};
+  EXPECT_NE(seal_to_host(spki, secret, {}), seal_to_host(spki, secret, {}));
+}
+
+TEST(HostSeal, RefusesAPublicKeyThatIsNotX25519) {
+  const auto signing = generate_signing_key();
+  EXPECT_THROW(seal_to_host(x509::spki_der(signing.get()), Bytes{1}, {}), Error);
+  EXPECT_THROW(seal_to_host(Bytes{0x30, 0x00}, Bytes{1}, {}), Error);
+}
+
+TEST(FleetSignature, VerifiesTheSignedMessageOnly) {
+  const auto key = generate_signing_key();
+  const auto other = generate_signing_key();
+  const Bytes message{'a', 's', 's', 'i', 'g', 'n'};
+  const Bytes signature = sign_ed25519(key.get(), message);
+  EXPECT_TRUE(verify_ed25519(key.get(), message, signature));
+  EXPECT_FALSE(verify_ed25519(other.get(), message, signature));
+  Bytes changed = message;
+  changed[0] ^= 0x20;
+  EXPECT_FALSE(verify_ed25519(key.get(), changed, signature));
+  Bytes bad = signature;
+  bad[5] ^= 0x01;
+  EXPECT_FALSE(verify_ed25519(key.get(), message, bad));
+  EXPECT_FALSE(verify_ed25519(key.get(), message, Bytes{}));
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ struct RenewalSwap {
   std::string replaced_name;  // the old entry's new name
   std::int64_t old_key_id = 0;
   std::int64_t new_key_id = 0;
+  std::size_t assignments_moved = 0;  // fleet assignments re-sealed to the new key
   // What the after-renewal hook is told.
   RenewalEvent event(std::int64_t now) const;
 };

@@ -205,6 +205,7 @@ class Keystore final {
   std::int64_t key_file_count();
 
   std::optional<KeyRecord> key_by_name(std::string_view name);
+  std::optional<KeyRecord> key_by_id(std::int64_t id);
   std::optional<KeyRecord> key_by_spki(std::string_view spki_sha256);
   std::vector<KeyRecord> all_keys();
   // Every entry name (for naming a large import without one query per entry).
@@ -245,6 +246,11 @@ class Keystore final {
   // associated data binds it there). Reads only the data key: safe from several threads.
   Bytes seal_private_key(std::int64_t key_id, std::string_view spki_sha256,
                          std::span<const std::uint8_t> pkcs8) const;
+
+  // Another secret of the store (the fleet signing key), sealed under the data key for
+  // `purpose`. Needs unlock; open throws StoreDamaged when the seal does not open.
+  Bytes seal_secret(std::string_view purpose, std::span<const std::uint8_t> secret) const;
+  SecureBytes open_secret(std::string_view purpose, std::span<const std::uint8_t> sealed) const;
 
   // Replaces the chain stored with a certificate and its verdict (installing it again with new
   // chain material or trust anchors), with the queued audit rows, in one transaction.

@@ -1,0 +1,105 @@
+// The fleet tables (schema v11): hosts, assignments with their sealed private keys, the fleet
+// signing key, and the agents' reports and events; and the exact bytes that seal and signature
+// bind (docs/FLEET.md, docs/FORMAT.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysafe/ossl/bytes.hpp"
+#include "keysafe/store/database.hpp"
+#include "keysafe/store/deployments.hpp"
+
+namespace keysafe::store {
+
+struct HostRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string algorithm;  // x25519
+  Bytes public_key;       // SubjectPublicKeyInfo DER
+  std::string public_key_sha256;
+  std::optional<std::string> role;
+  std::int64_t created_at = 0;
+};
+
+struct AssignmentRecord {
+  std::int64_t id = 0;
+  std::int64_t host_id = 0;
+  std::int64_t key_id = 0;
+  std::string host;   // joined from hosts
+  std::string entry;  // joined from keys
+  std::string target_dir;
+  std::string layout;
+  std::optional<std::string> test_cmd;
+  std::optional<std::string> reload_cmd;
+  std::optional<std::string> probe;
+  std::optional<std::string> sni;
+  Bytes sealed_private_key;
+  Bytes signature;
+  std::int64_t assigned_at = 0;
+};
+
+struct HostReport {
+  std::int64_t assignment_id = 0;
+  std::string state;  // current, stale, unreachable, failed
+  std::optional<std::string> deployed_fingerprint;
+  std::optional<std::string> served_fingerprint;
+  std::vector<DeployedFile> files;
+  std::optional<std::string> error;
+  std::int64_t reported_at = 0;
+};
+
+struct HostEvent {
+  std::int64_t id = 0;
+  std::int64_t at = 0;
+  std::string host;
+  std::string action;
+  std::string entry;
+  std::string detail;
+};
+
+struct FleetSigningKey {
+  Bytes public_key;  // Ed25519 SubjectPublicKeyInfo DER
+  Bytes sealed_private_key;
+  std::int64_t created_at = 0;
+};
+
+std::optional<FleetSigningKey> fleet_signing_key(Database& db);
+void insert_fleet_signing_key(Database& db, const FleetSigningKey& key);
+
+std::vector<HostRecord> hosts(Database& db);
+std::optional<HostRecord> host_by_name(Database& db, std::string_view name);
+std::int64_t insert_host(Database& db, const HostRecord& host);
+// Its assignments and their reports go with it (ON DELETE CASCADE).
+void delete_host(Database& db, std::int64_t host_id);
+
+// By host name then entry name; only one host's, or one key's, when given.
+std::vector<AssignmentRecord> assignments(Database& db,
+                                          std::optional<std::int64_t> host_id = std::nullopt,
+                                          std::optional<std::int64_t> key_id = std::nullopt);
+std::optional<AssignmentRecord> assignment(Database& db, std::int64_t host_id, std::int64_t key_id);
+// Inserts, or replaces the row of (host_id, key_id); returns its id.
+std::int64_t save_assignment(Database& db, const AssignmentRecord& a);
+void delete_assignment(Database& db, std::int64_t id);
+// A renewal's new key in assignment `a.id` (key, sealed copy, signature, time): its report stays.
+void move_assignment_key(Database& db, const AssignmentRecord& a);
+
+std::optional<HostReport> host_report(Database& db, std::int64_t assignment_id);
+void save_host_report(Database& db, const HostReport& report);
+
+void add_host_event(Database& db, const HostEvent& event);
+// Newest first; one host's when given; at most `limit`.
+std::vector<HostEvent> host_events(Database& db, std::optional<std::string> host,
+                                   std::size_t limit);
+
+// What a host's sealed copy of key `key_id` is bound to: the host (name and public key) and
+// the key (row id and public-key hash). A copy moved to another host or key does not open.
+Bytes host_seal_aad(const HostRecord& host, std::int64_t key_id, std::string_view spki_sha256);
+// What the fleet signing key signs for an assignment: every field the agent acts on, the
+// host, the key, and a hash of the sealed copy.
+Bytes assignment_message(const AssignmentRecord& a, const HostRecord& host,
+                         std::string_view spki_sha256);
+
+}  // namespace keysafe::store

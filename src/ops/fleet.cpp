@@ -1,0 +1,309 @@
+// Fleets, the administrator's side: hosts, signed assignments with sealed keys, re-sealing on
+// renewal, and the fleet's state from the agents' reports.
+#include "keysafe/ops/fleet.hpp"
+
+#include <openssl/x509.h>
+
+#include "keysafe/crypto/host_seal.hpp"
+#include "keysafe/deploy/probe.hpp"
+#include "keysafe/ops/host_key.hpp"
+#include "keysafe/ossl/errors.hpp"
+#include "keysafe/store/header.hpp"
+#include "keysafe/x509/public_key.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
+
+// Host names appear in role names, file names and messages: the rules of an entry name's
+// simplest form (letters, digits, '.', '-', '_'; at most 63, not starting with '-' or '.').
+void check_host_name(const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 63 && name[0] != '-' && name[0] != '.' &&
+                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789.-_") == std::string::npos;
+  if (!ok)
+    throw Error(Errc::Usage, "invalid host name " + in_quotes(name),
+                "a host name has 1 to 63 letters, digits, '.', '-' or '_', and does not start "
+                "with '-' or '.'",
+                "choose a name such as web1 or web1.example.com");
+}
+
+store::HostRecord need_host(store::Database& db, const std::string& name) {
+  auto host = store::host_by_name(db, name);
+  if (!host)
+    throw Error(Errc::NotFound, "there is no host " + in_quotes(name) + " in the store", "",
+                "see the hosts with: keysafe host list");
+  return *host;
+}
+
+// The fleet signing key's private half (made on first use when `create`).
+ossl::PKey signing_key(store::Keystore& store, store::Database& db, std::int64_t now,
+                       bool& created) {
+  created = false;
+  if (auto existing = store::fleet_signing_key(db)) {
+    const SecureBytes pkcs8 =
+        store.open_secret(store::k_fleet_signing_purpose, existing->sealed_private_key);
+    return x509::private_key_from_pkcs8(pkcs8);
+  }
+  ossl::PKey key = crypto::generate_signing_key();
+  store::FleetSigningKey row;
+  row.public_key = x509::spki_der(key.get());
+  row.sealed_private_key = store.seal_secret(store::k_fleet_signing_purpose,
+                                             x509::private_key_to_pkcs8(key.get()));
+  row.created_at = now;
+  store::insert_fleet_signing_key(db, row);
+  created = true;
+  return key;
+}
+
+// Seals `key`'s private key to `host` and signs `a` (its fields set) with `signer`.
+void seal_and_sign(store::Keystore& store, const store::HostRecord& host,
+                   const store::KeyRecord& key, EVP_PKEY* signer, store::AssignmentRecord& a) {
+  const SecureBytes pkcs8 = store.open_private_key(key);
+  a.sealed_private_key = crypto::seal_to_host(
+      host.public_key, pkcs8, store::host_seal_aad(host, key.id, key.spki_sha256));
+  a.signature = crypto::sign_ed25519(signer, store::assignment_message(a, host, key.spki_sha256));
+}
+
+std::optional<std::string> non_empty(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return std::nullopt;
+  return s;
+}
+
+}  // namespace
+
+HostAddResult add_host(store::Keystore& store, const std::string& name,
+                       const std::filesystem::path& key_out, std::int64_t now) {
+  check_host_name(name);
+  auto& db = store.database();
+  if (store::host_by_name(db, name))
+    throw Error(Errc::AlreadyExists, "there is already a host " + in_quotes(name),
+                "host names are unique in a store",
+                "choose another name, or replace its key: keysafe host remove " + name +
+                    " && keysafe host add " + name + " --key-out FILE");
+  if (std::filesystem::exists(std::filesystem::symlink_status(key_out)))
+    throw Error(Errc::AlreadyExists, in_quotes(key_out.string()) + " already exists",
+                "a host key file is never overwritten", "choose a path for a new file");
+  ossl::PKey host_key = crypto::generate_host_key();
+  HostAddResult result;
+  result.host.name = name;
+  result.host.algorithm = "x25519";
+  result.host.public_key = x509::spki_der(host_key.get());
+  result.host.public_key_sha256 = to_hex(sha256(result.host.public_key));
+  result.host.created_at = now;
+  result.key_file = key_out;
+  store.record("host-added", "",
+               "host " + in_quotes(name) + ", x25519 public key sha-256 " +
+                   result.host.public_key_sha256 + "; private key written to " + key_out.string());
+  bool written = false;
+  try {
+    store.write([&](store::Database& d) {
+      bool created = false;
+      ossl::PKey signer = signing_key(store, d, now, created);
+      result.signing_key_created = created;
+      result.host.id = store::insert_host(d, result.host);
+      // Inside the transaction: a file that cannot be written leaves no host behind, and a host
+      // that cannot be stored leaves no file (removed below).
+      write_host_key_file(key_out, host_key.get(), x509::spki_der(signer.get()));
+      written = true;
+    });
+  } catch (...) {
+    if (written) std::filesystem::remove(key_out);
+    throw;
+  }
+  return result;
+}
+
+std::vector<HostView> list_hosts(store::Keystore& store) {
+  auto& db = store.database();
+  std::vector<HostView> out;
+  for (auto& h : store::hosts(db)) {
+    HostView v;
+    v.assignments = store::assignments(db, h.id);
+    v.host = std::move(h);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+HostView show_host(store::Keystore& store, const std::string& name) {
+  auto& db = store.database();
+  HostView v;
+  v.host = need_host(db, name);
+  v.assignments = store::assignments(db, v.host.id);
+  v.events = store::host_events(db, name, 20);
+  return v;
+}
+
+HostView remove_host(store::Keystore& store, const std::string& name, std::int64_t now) {
+  (void)now;
+  HostView v = show_host(store, name);
+  std::string held;
+  for (const auto& a : v.assignments) held += (held.empty() ? "" : ", ") + a.entry;
+  store.record("host-removed", "",
+               "host " + in_quotes(name) + " with " + std::to_string(v.assignments.size()) +
+                   " assignment(s)" + (held.empty() ? "" : ": " + held));
+  store.write([&](store::Database& d) { store::delete_host(d, v.host.id); });
+  return v;
+}
+
+AssignResult assign_entry(store::Keystore& store, const AssignRequest& r) {
+  auto& db = store.database();
+  const store::HostRecord host = need_host(db, r.host);
+  const auto key = store.key_by_name(r.entry);
+  if (!key)
+    throw Error(Errc::NotFound, "there is no entry " + in_quotes(r.entry) + " in the store", "",
+                "see the entries with: keysafe list");
+  if (!key->has_private_key)
+    throw Error(Errc::Usage, in_quotes(r.entry) + " has no private key to assign",
+                "the entry holds a certificate only", "import its key first: keysafe import KEY-FILE");
+  if (!r.target_dir.is_absolute())
+    throw Error(Errc::Usage, "--to must be an absolute directory on the host",
+                in_quotes(r.target_dir.string()) + " is relative: the agent runs elsewhere",
+                "give the directory as the host sees it, e.g. --to /etc/nginx/keysafe/" + r.entry);
+  for (const auto& part : r.target_dir)
+    if (part == "..")
+      throw Error(Errc::Usage, "--to must not contain '..'", in_quotes(r.target_dir.string()),
+                  "give the directory without '..'");
+  if (r.sni && !r.probe)
+    throw Error(Errc::Usage, "--sni needs --probe", "the server name is sent when probing",
+                "add --probe HOST:PORT");
+  if (r.probe) (void)deploy::parse_endpoint(*r.probe);
+
+  store::AssignmentRecord a;
+  a.host_id = host.id;
+  a.key_id = key->id;
+  a.host = host.name;
+  a.entry = key->name;
+  a.target_dir = r.target_dir.lexically_normal().string();
+  while (a.target_dir.size() > 1 && a.target_dir.back() == '/') a.target_dir.pop_back();
+  a.layout = std::string(deploy::layout_name(r.layout));
+  a.test_cmd = non_empty(r.test_cmd);
+  a.reload_cmd = non_empty(r.reload_cmd);
+  a.probe = non_empty(r.probe);
+  a.sni = non_empty(r.sni);
+  a.assigned_at = r.now;
+
+  AssignResult result;
+  for (const auto& other : store::assignments(db, host.id)) {
+    if (other.key_id == key->id) {
+      result.replaced = true;
+    } else if (other.target_dir == a.target_dir) {
+      throw Error(Errc::Refused,
+                  "refusing to assign " + in_quotes(r.entry) + " to " + in_quotes(a.target_dir) +
+                      " on " + in_quotes(host.name),
+                  "that directory on the host is assigned to " + in_quotes(other.entry),
+                  "choose another directory, or first: keysafe unassign " + other.entry +
+                      " --host " + host.name);
+    }
+  }
+  store.record("assigned", key->name,
+               "to host " + in_quotes(host.name) + ", " + a.target_dir + " (layout " + a.layout +
+                   "); private key sealed to the host's key " +
+                   host.public_key_sha256.substr(0, 16) + "...");
+  store.write([&](store::Database& d) {
+    bool created = false;
+    ossl::PKey signer = signing_key(store, d, r.now, created);
+    seal_and_sign(store, host, *key, signer.get(), a);
+    a.id = store::save_assignment(d, a);
+  });
+  result.assignment = std::move(a);
+  return result;
+}
+
+store::AssignmentRecord unassign_entry(store::Keystore& store, const std::string& entry,
+                                       const std::string& host_name, std::int64_t now) {
+  (void)now;
+  auto& db = store.database();
+  const store::HostRecord host = need_host(db, host_name);
+  const auto key = store.key_by_name(entry);
+  if (!key)
+    throw Error(Errc::NotFound, "there is no entry " + in_quotes(entry) + " in the store", "",
+                "see the entries with: keysafe list");
+  auto a = store::assignment(db, host.id, key->id);
+  if (!a)
+    throw Error(Errc::NotFound, in_quotes(entry) + " is not assigned to host " + in_quotes(host_name),
+                "", "see what it serves: keysafe host show " + host_name);
+  store.record("unassigned", entry,
+               "from host " + in_quotes(host_name) + " (" + a->target_dir +
+                   "); its files stay on the host until removed there");
+  store.write([&](store::Database& d) { store::delete_assignment(d, a->id); });
+  return *a;
+}
+
+std::size_t reseal_assignments(store::Keystore& store, store::Database& db,
+                               std::int64_t old_key_id, std::int64_t new_key_id,
+                               std::int64_t now) {
+  auto moving = store::assignments(db, std::nullopt, old_key_id);
+  if (moving.empty()) return 0;
+  const auto key = store.key_by_id(new_key_id);
+  if (!key || !key->has_private_key)
+    throw Error(Errc::Internal, "the renewal's key is missing while moving its assignments");
+  bool created = false;
+  ossl::PKey signer = signing_key(store, db, now, created);
+  for (auto& a : moving) {
+    const auto host = store::host_by_name(db, a.host);
+    if (!host) continue;
+    // In place: the host's report on it stays, so the fleet shows it stale until the agent
+    // deploys the new key.
+    a.key_id = new_key_id;
+    a.assigned_at = now;
+    seal_and_sign(store, *host, *key, signer.get(), a);
+    store::move_assignment_key(db, a);
+  }
+  return moving.size();
+}
+
+std::vector<FleetRow> fleet_status(store::Keystore& store, std::int64_t silent_after,
+                                   std::int64_t now) {
+  auto& db = store.database();
+  std::vector<FleetRow> out;
+  for (const auto& a : store::assignments(db)) {
+    FleetRow row;
+    row.host = a.host;
+    row.entry = a.entry;
+    row.target_dir = a.target_dir;
+    if (auto e = store.entry(a.entry); e && e->current)
+      row.newest_fingerprint = e->current->fingerprint_sha256;
+    const auto report = store::host_report(db, a.id);
+    if (report) {
+      row.deployed_fingerprint = report->deployed_fingerprint;
+      row.served_fingerprint = report->served_fingerprint;
+      row.last_report = report->reported_at;
+    }
+    const std::string newest = row.newest_fingerprint.value_or("");
+    if (!report) {
+      row.state = "silent";
+      row.detail = "host " + in_quotes(a.host) + " has not reported on this entry yet: run keysafe "
+                   "agent --host " + a.host + " on it";
+    } else if (now - report->reported_at > silent_after) {
+      row.state = "silent";
+      row.detail = "no report from host " + in_quotes(a.host) + " for " +
+                   std::to_string(now - report->reported_at) + " s (more than --silent-after " +
+                   std::to_string(silent_after) + " s): is its agent running?";
+    } else if (report->state == "failed") {
+      row.state = "failed";
+      row.detail = report->error.value_or("the agent failed");
+    } else if (report->state == "unreachable") {
+      row.state = "unreachable";
+      row.detail = report->error.value_or("the agent could not reach the server");
+    } else if (!row.newest_fingerprint || row.deployed_fingerprint != newest ||
+               row.served_fingerprint != newest) {
+      row.state = "stale";
+      row.detail = row.deployed_fingerprint != newest
+                       ? "the newest certificate is not deployed yet: the host's next agent run "
+                         "deploys it"
+                       : "the server does not serve the newest certificate";
+    } else {
+      row.state = "current";
+      row.detail = "serves the newest certificate";
+    }
+    if (row.state != "current" && report && report->error && row.state == "stale")
+      row.detail += " (last error: " + *report->error + ")";
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace keysafe::ops
