@@ -161,7 +161,7 @@ for n in 1 2 3; do
       "host$n's nginx serves e$n$s (SNI e$n$s.example.test), verified against the local CA"
   done
 done
-expect_eq "$(ls h1)" "a b calls nginx" "host1's agent wrote only host1's directories"
+expect_eq "$(ls h1 | tr "\n" " ")" "a b calls nginx " "host1's agent wrote only host1's directories"
 ks fleet --json
 expect_rc 0 "fleet: all current"
 expect_eq "$(jget '[.[] | select(.state == "current")] | length')" "6" "six rows current"
@@ -223,16 +223,23 @@ ks fleet --silent-after 3600
 expect_rc 0 "the same reports within --silent-after 3600: current"
 
 # --- a tampered assignment is refused by the agent (its signature) -------------------------------
+# e1a is renewed first, so that host1's agent has something due: a tampered assignment it
+# accepted would be deployed (and its commands run) on this pass.
 for n in 1 2 3; do FILES[$n]=$(state_of "h$n/a"; state_of "h$n/b"); done
+CALLS1=$(calls 1)
 store_copy before-tamper
-tamper "UPDATE assignments SET target_dir = '$T/evil' WHERE target_dir = '$T/h1/a'"
+ks renew e1a
+expect_rc 0 "setup: e1a renewed, due on host1"
+tamper "UPDATE assignments SET target_dir = '$T/evil', reload_cmd = 'touch $T/pwned' WHERE target_dir = '$T/h1/a'"
 expect_eq "$(store_sql "SELECT count(*) FROM assignments WHERE target_dir = '$T/evil'")" "1" \
   "setup: the stored assignment now points at $T/evil"
 agent 1
 expect_rc 1 "the agent refuses an assignment whose signature does not verify (failed: 1)"
 expect_in "signature" "$OUT$ERR" "the refusal says why"
 [ -e evil ] && bad "the tampered target directory was written: $(ls -la evil)" || ok
+[ -e pwned ] && bad "the tampered reload command ran" || ok
 expect_eq "$(state_of h1/a; state_of h1/b)" "${FILES[1]}" "host1's files are untouched"
+expect_eq "$(calls 1)" "$CALLS1" "no command of host1 ran"
 ks fleet --json
 expect_rc 1 "fleet: a failed row makes it exit 1"
 expect_eq "$(row host1 e1a state)" "failed" "host1/e1a failed"
@@ -242,8 +249,9 @@ expect_eq "$(jget '[.entries[] | select(.action == "host-refused" and .entry == 
   "the refused assignment is in the audit log"
 store_copy_back before-tamper
 
-# Host 2 cannot take host 1's assignment by moving it to itself: signed for host1, sealed to
-# host1's key.
+# Host 2 cannot take host 1's (renewed, so due) assignment by moving it to itself: it is signed
+# for host1 and sealed to host1's key.
+ks renew e1a
 tamper "UPDATE assignments SET host_id = (SELECT id FROM hosts WHERE name = 'host2')
   WHERE host_id = (SELECT id FROM hosts WHERE name = 'host1') AND key_id = (SELECT id FROM keys WHERE name = 'e1a')"
 expect_eq "$(store_sql "SELECT h.name FROM assignments a JOIN hosts h ON h.id = a.host_id
@@ -253,6 +261,7 @@ expect_rc 1 "host2's agent refuses an assignment moved to it from host1 (failed:
 expect_in "e1a" "$OUT$ERR" "naming e1a"
 expect_eq "$(state_of h1/a; state_of h1/b)" "${FILES[1]}" "e1a's directory is untouched"
 expect_eq "$(state_of h2/a; state_of h2/b)" "${FILES[2]}" "host2's files are untouched"
+expect_eq "$(calls 2)" "test reload test reload " "no command of host2 ran"
 store_copy_back before-tamper
 
 # --- unassign and host remove --------------------------------------------------------------
