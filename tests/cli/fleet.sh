@@ -102,13 +102,17 @@ for n in 1 2 3; do
     expect_rc 0 "the local CA issues e$n$s"
   done
 done
+# assign_site N S: assigns entry eNS to hostN, served by hostN's nginx for SNI eNS.example.test.
+# nginx is not running before the first agent run: the reload command starts it then.
+assign_site() {
+  ks assign "e$1$2" --host "host$1" --to "$T/h$1/$2" --layout nginx \
+    --test-cmd "echo test >>$T/h$1/calls && ${NGC[$1]} -t -q" \
+    --reload-cmd "echo reload >>$T/h$1/calls && { ${NGC[$1]} -s reload 2>/dev/null || ${NGC[$1]} </dev/null >/dev/null 2>&1; }" \
+    --probe "127.0.0.1:${PORT[$1]}" --sni "e$1$2.example.test"
+}
 for n in 1 2 3; do
   for s in a b; do
-    # nginx is not running before the first agent run: the reload command starts it then.
-    ks assign "e$n$s" --host "host$n" --to "$T/h$n/$s" --layout nginx \
-      --test-cmd "echo test >>$T/h$n/calls && ${NGC[$n]} -t -q" \
-      --reload-cmd "echo reload >>$T/h$n/calls && { ${NGC[$n]} -s reload 2>/dev/null || ${NGC[$n]} </dev/null >/dev/null 2>&1; }" \
-      --probe "127.0.0.1:${PORT[$n]}" --sni "e$n$s.example.test"
+    assign_site $n $s
     expect_rc 0 "assign e$n$s to host$n"
   done
 done
@@ -290,6 +294,24 @@ expect_eq "$(store_sql "SELECT count(*) FROM assignments a JOIN hosts h ON h.id 
   "host3's assignments are gone from the store"
 agent 3
 [ "$RC" != 0 ] && ok || bad "a removed host's agent is refused"
+# --- rotating host1's key, as docs/FLEET.md says ------------------------------------------------
+ks host remove host1 --yes
+expect_rc 0 "rotation: host remove host1"
+ks host add host1 --key-out keys/host1-new.key
+expect_rc 0 "rotation: host add host1 with a new key"
+assign_site 1 a
+expect_rc 0 "rotation: assign e1a again"
+OLD_E1A=$(newest_fp e1a)
+ks renew e1a
+expect_rc 0 "rotation: renew the entry the old key could open"
+agent 1
+[ "$RC" != 0 ] && [ "$RC" != 12 ] && [ "$RC" != 13 ] && ok || bad "the old host1 key is refused after the rotation"
+[ "$(newest_fp e1a)" != "$OLD_E1A" ] && ok || bad "e1a has a new certificate"
+expect_eq "$(served_fp "${PORT[1]}" e1a.example.test)" "$OLD_E1A" "nothing deployed with the old key"
+ks_notty agent --host host1 --host-key "$T/keys/host1-new.key" --once
+expect_rc 0 "the new key's agent deploys the renewed e1a"
+expect_eq "$(served_fp "${PORT[1]}" e1a.example.test)" "$(newest_fp e1a)" "host1's nginx serves the renewed e1a"
+
 ks audit --verify
 expect_rc 0 "the audit chain verifies after all of it"
 finish
