@@ -23,18 +23,20 @@ W=$(mktemp -d /tmp/keysafe-fleet-bench.XXXXXX)
 PGBIN=/usr/lib/postgresql/15/bin
 cleanup() {
   if [ "$BACKEND" = postgresql ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/data" -m immediate -w -s stop 2>/dev/null || true
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg/data" -m immediate -w -s stop 2>/dev/null || true
   fi
   rm -rf "$W"
 }
 trap cleanup EXIT
 if [ "$BACKEND" = postgresql ]; then
   # A throwaway cluster on loopback, durable settings (fsync, synchronous_commit on).
-  chown postgres "$W"
+  # Its own directory: the hosts' directories stay under root-owned $W (the agents refuse to
+  # write under a directory another user can write).
+  chmod 711 "$W" && mkdir "$W/pg" && chown postgres "$W/pg"
   PORT=$((20000 + RANDOM % 20000))
-  runuser -u postgres -- "$PGBIN/initdb" -D "$W/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/data" -l "$W/server.log" -w -s \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $W" start
+  runuser -u postgres -- "$PGBIN/initdb" -D "$W/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg/data" -l "$W/pg/server.log" -w -s \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $W/pg" start
   runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres bench
   export KEYSAFE_STORE="postgresql://postgres@127.0.0.1:$PORT/bench"
 else
@@ -58,7 +60,7 @@ converge() {
     for _ in 1 2 3; do
       runs=$((runs + 1)); rc=0; agent "$h" || rc=$?
       [ "$rc" = 0 ] && break
-      echo "  $h: agent --once exited $rc: $(tail -3 "$W/agent-$h.err")" >&2
+      echo "  $h: agent --once exited $rc: $(jq -r '.[] | select(.state != "current") | .detail' "$W/agent-$h.out" 2>/dev/null | head -3) $(grep -v '^keysafe: stats' "$W/agent-$h.err" | tail -3)" >&2
     done
     [ "$rc" = 0 ] || { echo "$h did not converge" >&2; exit 1; }
   done
