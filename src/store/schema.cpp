@@ -282,16 +282,17 @@ CREATE INDEX IF NOT EXISTS keys_renews ON keys(renews_key_id) WHERE renews_key_i
     // to hosts, each carrying the entry's private key sealed to the host's key and signed by
     // the store's Ed25519 fleet signing key (whose private half is sealed under the data key);
     // the agents' reports and events, written by hosts without the passphrase, so unkeyed.
-    // Admin rows carry MACs like the other protected tables.
+    // Admin rows carry MACs like the other protected tables. IF NOT EXISTS: a store whose
+    // user_version was set back by hand migrates again without failing.
     R"sql(
-CREATE TABLE fleet_signing_key (
+CREATE TABLE IF NOT EXISTS fleet_signing_key (
   id                 INTEGER PRIMARY KEY CHECK (id = 1),
   public_key         BLOB    NOT NULL,  -- Ed25519 SubjectPublicKeyInfo DER
   sealed_private_key BLOB    NOT NULL,  -- PKCS#8 sealed under the data key
   created_at         INTEGER NOT NULL,
   mac                BLOB               -- keysafe_row_mac('fleet_signing_key', id, public_key, sealed_private_key, created_at)
 );
-CREATE TABLE hosts (
+CREATE TABLE IF NOT EXISTS hosts (
   id                INTEGER PRIMARY KEY,
   name              TEXT    NOT NULL UNIQUE,
   algorithm         TEXT    NOT NULL,         -- x25519
@@ -301,7 +302,7 @@ CREATE TABLE hosts (
   created_at        INTEGER NOT NULL,
   mac               BLOB  -- keysafe_row_mac('hosts', id, name, algorithm, public_key, public_key_sha256, role, created_at)
 );
-CREATE TABLE assignments (
+CREATE TABLE IF NOT EXISTS assignments (
   id                 INTEGER PRIMARY KEY,
   host_id            INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
   key_id             INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
@@ -318,8 +319,8 @@ CREATE TABLE assignments (
   UNIQUE (host_id, key_id),
   UNIQUE (host_id, target_dir)
 );
-CREATE INDEX assignments_key ON assignments(key_id);
-CREATE TABLE host_reports (
+CREATE INDEX IF NOT EXISTS assignments_key ON assignments(key_id);
+CREATE TABLE IF NOT EXISTS host_reports (
   assignment_id        INTEGER PRIMARY KEY REFERENCES assignments(id) ON DELETE CASCADE,
   state                TEXT    NOT NULL,  -- current, stale, unreachable, failed
   deployed_fingerprint TEXT,              -- hex SHA-256 of the leaf the agent last wrote
@@ -328,7 +329,7 @@ CREATE TABLE host_reports (
   error                TEXT,
   reported_at          INTEGER NOT NULL
 );
-CREATE TABLE host_events (
+CREATE TABLE IF NOT EXISTS host_events (
   id     INTEGER PRIMARY KEY,
   at     INTEGER NOT NULL,
   host   TEXT    NOT NULL,
@@ -336,30 +337,30 @@ CREATE TABLE host_events (
   entry  TEXT    NOT NULL,
   detail TEXT    NOT NULL
 );
-CREATE TRIGGER host_events_no_update BEFORE UPDATE ON host_events BEGIN
+CREATE TRIGGER IF NOT EXISTS host_events_no_update BEFORE UPDATE ON host_events BEGIN
   SELECT RAISE(ABORT, 'host events are append-only');
 END;
-CREATE TRIGGER fleet_signing_key_mac_insert AFTER INSERT ON fleet_signing_key BEGIN
+CREATE TRIGGER IF NOT EXISTS fleet_signing_key_mac_insert AFTER INSERT ON fleet_signing_key BEGIN
   UPDATE fleet_signing_key SET mac = keysafe_row_mac('fleet_signing_key', NEW.id, NEW.public_key, NEW.sealed_private_key, NEW.created_at)
     WHERE id = NEW.id;
 END;
-CREATE TRIGGER fleet_signing_key_mac_update AFTER UPDATE OF id, public_key, sealed_private_key, created_at ON fleet_signing_key BEGIN
+CREATE TRIGGER IF NOT EXISTS fleet_signing_key_mac_update AFTER UPDATE OF id, public_key, sealed_private_key, created_at ON fleet_signing_key BEGIN
   UPDATE fleet_signing_key SET mac = keysafe_row_mac('fleet_signing_key', NEW.id, NEW.public_key, NEW.sealed_private_key, NEW.created_at)
     WHERE id = NEW.id;
 END;
-CREATE TRIGGER hosts_mac_insert AFTER INSERT ON hosts BEGIN
+CREATE TRIGGER IF NOT EXISTS hosts_mac_insert AFTER INSERT ON hosts BEGIN
   UPDATE hosts SET mac = keysafe_row_mac('hosts', NEW.id, NEW.name, NEW.algorithm, NEW.public_key, NEW.public_key_sha256, NEW.role, NEW.created_at)
     WHERE id = NEW.id;
 END;
-CREATE TRIGGER hosts_mac_update AFTER UPDATE OF id, name, algorithm, public_key, public_key_sha256, role, created_at ON hosts BEGIN
+CREATE TRIGGER IF NOT EXISTS hosts_mac_update AFTER UPDATE OF id, name, algorithm, public_key, public_key_sha256, role, created_at ON hosts BEGIN
   UPDATE hosts SET mac = keysafe_row_mac('hosts', NEW.id, NEW.name, NEW.algorithm, NEW.public_key, NEW.public_key_sha256, NEW.role, NEW.created_at)
     WHERE id = NEW.id;
 END;
-CREATE TRIGGER assignments_mac_insert AFTER INSERT ON assignments BEGIN
+CREATE TRIGGER IF NOT EXISTS assignments_mac_insert AFTER INSERT ON assignments BEGIN
   UPDATE assignments SET mac = keysafe_row_mac('assignments', NEW.id, NEW.host_id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.sealed_private_key, NEW.signature, NEW.assigned_at)
     WHERE id = NEW.id;
 END;
-CREATE TRIGGER assignments_mac_update AFTER UPDATE OF id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, sealed_private_key, signature, assigned_at ON assignments BEGIN
+CREATE TRIGGER IF NOT EXISTS assignments_mac_update AFTER UPDATE OF id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, sealed_private_key, signature, assigned_at ON assignments BEGIN
   UPDATE assignments SET mac = keysafe_row_mac('assignments', NEW.id, NEW.host_id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.sealed_private_key, NEW.signature, NEW.assigned_at)
     WHERE id = NEW.id;
 END;

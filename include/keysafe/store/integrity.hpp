@@ -39,8 +39,9 @@ std::vector<Tampering> row_mac_mismatches(Database& db);
 // Gives every protected row its MAC (upgrading a store, rotating the data key).
 void mac_every_row(Database& db);
 // PostgreSQL, before each commit: the rows changed in the transaction (their triggers cleared
-// the MAC) get theirs, computed by keysafe, so the MAC key never reaches the server. Throws
-// when the store is locked, as SQLite's triggers do. Nothing on SQLite.
+// the MAC) get theirs, computed by keysafe, so the MAC key never reaches the server. Nothing
+// while the store is locked: a row left without a MAC is reported as tampering by the next
+// unlock (SQLite's triggers refuse such a write at once). Nothing on SQLite.
 void seal_pending_rows(Database& db);
 
 }  // namespace keysafe::store
