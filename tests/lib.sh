@@ -175,30 +175,32 @@ nginx_tls_server() {
   printf '    ssl_certificate %s;\n    ssl_certificate_key %s;\n' "$2" "$3"
   printf '    location / { return 200 "ok\\n"; }\n  }\n'
 }
-# nginx_config SERVER_BLOCKS: writes $T/nginx/nginx.conf for an nginx of this script alone
-# (pid, logs and temp directories in $T/nginx; TLS 1.2 and 1.3) serving SERVER_BLOCKS (see
-# nginx_tls_server); sets NG, the nginx command for it (`$NG -t -q` tests, `$NG -s reload`
-# reloads), and stops that nginx when the script exits.
+# nginx_config SERVER_BLOCKS [DIR]: writes DIR/nginx.conf (DIR: $T/nginx by default) for an
+# nginx of this script alone (pid, logs and temp directories in DIR; TLS 1.2 and 1.3) serving
+# SERVER_BLOCKS (see nginx_tls_server); sets NG, the nginx command for it (`$NG -t -q` tests,
+# `$NG -s reload` reloads), and stops that nginx when the script exits. A script running
+# several nginx instances gives each its own DIR and keeps each NG.
 nginx_config() {
-  mkdir -p "$T/nginx"
-  cat >"$T/nginx/nginx.conf" <<CONF
+  local dir=${2:-$T/nginx}
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
 worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
 events { worker_connections 64; }
 http {
   access_log off;
-  client_body_temp_path $T/nginx/body;
-  proxy_temp_path $T/nginx/proxy;
-  fastcgi_temp_path $T/nginx/fastcgi;
-  uwsgi_temp_path $T/nginx/uwsgi;
-  scgi_temp_path $T/nginx/scgi;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
   ssl_protocols TLSv1.2 TLSv1.3;
 $1
 }
 CONF
-  NG="$NGINX -c $T/nginx/nginx.conf -e $T/nginx/error.log"
-  on_exit '[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null'
+  NG="$NGINX -c $dir/nginx.conf -e $dir/error.log"
+  on_exit "[ -f '$dir/nginx.pid' ] && kill \"\$(cat '$dir/nginx.pid')\" 2>/dev/null"
 }
 # start_nginx: starts it; a failure ends the script, showing nginx's error log.
 start_nginx() { $NG || { bad "nginx did not start: $(cat "$T/nginx/error.log")"; finish; exit 1; }; }

@@ -25,6 +25,7 @@ CONTENT=$(dpkg-deb -c "$DEB" | awk '{print $NF}')
 for f in ./usr/bin/keysafe ./usr/share/man/man1/keysafe.1 \
   ./usr/share/bash-completion/completions/keysafe \
   ./usr/lib/systemd/system/keysafe-renew.service ./usr/lib/systemd/system/keysafe-renew.timer \
+  ./usr/lib/systemd/system/keysafe-agent.service ./usr/lib/systemd/system/keysafe-agent.timer \
   ./usr/share/doc/keysafe/README.md ./usr/share/doc/keysafe/CA.md \
   ./usr/share/doc/keysafe/EXIT-CODES.md ./usr/share/doc/keysafe/DEPLOY.md; do
   expect_in "$f" "$CONTENT" "the package holds $f"
@@ -46,6 +47,8 @@ SIZE=$(stat -c %s "$ROOT/usr/bin/keysafe")
 [ "$SIZE" -lt $((20 * 1024 * 1024)) ] && ok || bad "the packaged binary is small ($SIZE bytes)"
 expect_in "ExecStart=/usr/bin/keysafe renew" "$(cat "$ROOT/usr/lib/systemd/system/keysafe-renew.service")" \
   "the service runs the packaged binary"
+expect_in "ExecStart=/usr/bin/keysafe agent --host" "$(cat "$ROOT/usr/lib/systemd/system/keysafe-agent.service")" \
+  "the agent service runs the packaged binary"
 
 # cmake --install --strip: the same stripped binary without a package.
 OUT=$(cmake --install "$BUILD" --prefix "$T/prefix" --strip 2>&1); RC=$?

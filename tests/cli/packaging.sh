@@ -20,7 +20,8 @@ OUT=$(cmake --install "$BUILD" --prefix "$PREFIX" 2>&1); RC=$?; ERR=""
 expect_rc 0 "cmake --install into a temporary prefix"
 for f in bin/keysafe share/man/man1/keysafe.1 share/bash-completion/completions/keysafe \
   lib/systemd/system/keysafe-renew.service lib/systemd/system/keysafe-renew.timer \
-  share/doc/keysafe/README.md share/doc/keysafe/DEPLOY.md share/doc/keysafe/EXIT-CODES.md \
+  lib/systemd/system/keysafe-agent.service lib/systemd/system/keysafe-agent.timer \
+  share/doc/keysafe/README.md share/doc/keysafe/DEPLOY.md share/doc/keysafe/FLEET.md share/doc/keysafe/EXIT-CODES.md \
   share/doc/keysafe/recover-key.py; do
   [ -s "$PREFIX/$f" ] && ok || bad "installed: $f"
 done
@@ -82,9 +83,25 @@ expect_in "ExecStart=$PREFIX/bin/keysafe renew --all --due 30 --key-file" "$(cat
 expect_in "KEYSAFE_KEY_FILE=" "$(cat "$SERVICE")" "the key file is named in the environment"
 expect_in "ProtectSystem=" "$(cat "$SERVICE")" "the service is hardened"
 expect_in "OnCalendar=" "$(cat "$PREFIX/lib/systemd/system/keysafe-renew.timer")" "the timer has a schedule"
-V=$(cd "$PREFIX/lib/systemd/system" && systemd-analyze verify --man=no ./keysafe-renew.service ./keysafe-renew.timer 2>&1)
+# The fleet agent: host name and host key from /etc/keysafe/agent.env, no store passphrase.
+AGENT="$PREFIX/lib/systemd/system/keysafe-agent.service"
+expect_in 'ExecStart='"$PREFIX"'/bin/keysafe agent --host ${KEYSAFE_HOST} --host-key ${KEYSAFE_HOST_KEY} --once' \
+  "$(cat "$AGENT")" "the agent service runs the installed keysafe agent --once for the host named in its environment"
+expect_in "EnvironmentFile=/etc/keysafe/agent.env" "$(cat "$AGENT")" "the host name and key path come from /etc/keysafe/agent.env"
+expect_not_in "KEYSAFE_PASSPHRASE" "$(cat "$AGENT")" "the agent is given no store passphrase"
+expect_not_in "KEYSAFE_KEY_FILE=" "$(cat "$AGENT")" "nor the store's key file"
+# Hardened like the renew service: every hardening line of it is in the agent's too.
+HARDENING=$(grep -E '^(Protect|Private|NoNew|Restrict|Lock|SystemCall|UMask)' "$SERVICE")
+[ "$(printf '%s\n' "$HARDENING" | wc -l)" -ge 15 ] && ok || bad "read the renew service's hardening: $HARDENING"
+while IFS= read -r line; do
+  expect_in "$line" "$(cat "$AGENT")" "the agent service is hardened like the renew service ($line)"
+done < <(printf '%s\n' "$HARDENING")
+expect_in "OnUnitActiveSec=" "$(cat "$PREFIX/lib/systemd/system/keysafe-agent.timer")" "the agent timer repeats"
+expect_in "WantedBy=timers.target" "$(cat "$PREFIX/lib/systemd/system/keysafe-agent.timer")" "the agent timer can be enabled"
+V=$(cd "$PREFIX/lib/systemd/system" && systemd-analyze verify --man=no ./keysafe-renew.service ./keysafe-renew.timer \
+  ./keysafe-agent.service ./keysafe-agent.timer 2>&1)
 RC=$?
 expect_rc 0 "systemd-analyze verify accepts the units"
-expect_not_in "keysafe-renew" "$V" "systemd-analyze has nothing to say about them: $V"
+expect_not_in "keysafe-" "$V" "systemd-analyze has nothing to say about them: $V"
 
 finish
