@@ -71,6 +71,24 @@ The first host added creates that signing key. Needs the store passphrase. See d
 EXAMPLES:
   keysafe host add web1 --key-out web1.key
   scp web1.key root@web1:/etc/keysafe/host.key && shred -u web1.key)");
+  auto* rotate = cmd.add_subcommand(
+      "rotate", "give a host a new key pair; its assignments are sealed to the new key");
+  rotate->add_option("NAME", a->name, "the host")->required();
+  rotate->add_option("--key-out", a->key_out,
+                     "where to write the host's new private key (0600, never over a file)")
+      ->required()
+      ->type_name("FILE");
+  rotate->footer(R"(
+Replaces the host's key pair: every entry assigned to it is sealed again to the new public key
+and its assignment signed again, in one transaction, and the host's reports stay (its files
+remain its own). From then on the old host key opens nothing in the store; replace the file on
+the host. If the old key leaked, the keys it could open did too: renew them (keysafe renew
+NAME) and the host's agent deploys the new ones. Needs the store passphrase.
+
+EXAMPLES:
+  keysafe host rotate web1 --key-out web1.key
+  scp web1.key root@web1:/etc/keysafe/host.key && shred -u web1.key
+  keysafe renew www.example.com)");
   auto* list = cmd.add_subcommand("list", "list the hosts (no passphrase needed)");
   list->footer(R"(
 EXAMPLES:
@@ -86,8 +104,34 @@ Removes the host, its assignments and the sealed copies of their keys from the s
 host keeps whatever it deployed: renew the entries it held (keysafe renew NAME) if the host
 was lost or compromised. Needs the store passphrase.)");
 
-  return [a, add, list, show, remove](Context& ctx) {
+  return [a, add, rotate, list, show, remove](Context& ctx) {
     const std::int64_t now = ctx.env.now();
+    if (rotate->parsed()) {
+      auto store = ctx.open_store();
+      ctx.unlock(store);
+      const auto r = ops::rotate_host(store, a->name, a->key_out, now);
+      const auto held = ops::show_host(store, a->name).assignments;
+      if (ctx.options.json) {
+        ctx.out << nlohmann::json{{"name", r.host.name},
+                                  {"public_key_sha256", r.host.public_key_sha256},
+                                  {"key_file", r.key_file.string()},
+                                  {"assignments", held.size()}}
+                       .dump(2, ' ', false, k_invalid_utf8)
+                << '\n';
+        return 0;
+      }
+      ctx.out << "host \"" << r.host.name << "\" has a new key (x25519, public key sha-256 "
+              << r.host.public_key_sha256 << "); " << held.size()
+              << " assignment(s) sealed to it\n"
+              << "  its private key is in " << r.key_file.string()
+              << " (mode 0600): replace the host's key file with it; the old one opens nothing now\n";
+      if (!held.empty()) {
+        ctx.out << "  if the old key leaked, so did the keys it could open; renew them:\n";
+        for (const auto& as : held)
+          ctx.out << ctx.fixes("    keysafe renew " + shell_quote(as.entry) + "\n");
+      }
+      return 0;
+    }
     if (add->parsed()) {
       auto store = ctx.open_store();
       ctx.unlock(store);

@@ -10,8 +10,10 @@
 #include <string_view>
 
 #include "app.hpp"
+#include "keysafe/crypto/host_seal.hpp"
 #include "render.hpp"
 #include "keysafe/store/keystore.hpp"
+#include "keysafe/crypto/host_seal.hpp"
 #include "keysafe/crypto/kdf.hpp"
 
 int main(int argc, char** argv) {
@@ -25,7 +27,8 @@ int main(int argc, char** argv) {
   // KEYSAFE_STATS=1: what this process did that costs (docs: bench/README.md), on stderr.
   if (const char* stats = std::getenv("KEYSAFE_STATS"); stats != nullptr && stats == std::string_view("1"))
     std::cerr << "keysafe: stats: kdf_derivations=" << keysafe::crypto::kdf_derivations()
-              << " keys_opened=" << keysafe::store::private_keys_opened() << '\n';
+              << " keys_opened=" << keysafe::store::private_keys_opened()
+              << " host_copies_opened=" << keysafe::crypto::host_seals_opened() << '\n';
   // Output that never arrived is a failure (`keysafe list > /dev/full`): the buffered rest is
   // written now, and any write that failed on the way is reported.
   errno = 0;

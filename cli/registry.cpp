@@ -47,7 +47,7 @@ std::span<const CommandSpec> commands() {
       {"salvage", "copy what still reads of a damaged store into a new store", setup_salvage},
       {"inspect", "tell what a file is and which entry holds its key (no passphrase)", setup_inspect},
       {"store", "copy a whole store between backends (SQLite file <-> PostgreSQL)", setup_store},
-      {"host", "fleet hosts: add (a host key), list, show, remove", setup_host},
+      {"host", "fleet hosts: add (a host key), rotate, list, show, remove", setup_host},
       {"assign", "have a host serve an entry: its key sealed to the host, the assignment signed",
        setup_assign},
       {"unassign", "stop a host serving an entry", setup_unassign},

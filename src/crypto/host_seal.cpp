@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <atomic>
+
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/ossl/errors.hpp"
 
@@ -15,6 +17,7 @@ namespace {
 constexpr std::uint8_t k_seal_version = 1;
 constexpr std::size_t k_x25519_size = 32;
 constexpr char k_info[] = "keysafe-host-seal-v1";
+std::atomic<std::uint64_t> g_opened{0};
 
 ossl::PKey generate(const char* type) {
   ossl::PKey key(EVP_PKEY_Q_keygen(nullptr, nullptr, type));
@@ -95,6 +98,7 @@ Bytes seal_to_host(std::span<const std::uint8_t> host_spki_der,
 
 bool open_as_host(EVP_PKEY* host_key, std::span<const std::uint8_t> sealed,
                   std::span<const std::uint8_t> aad, SecureBytes& plaintext) {
+  ++g_opened;
   if (sealed.size() < 1 + k_x25519_size + k_nonce_size + k_tag_size || sealed[0] != k_seal_version)
     return false;
   const Bytes ephemeral_public(sealed.begin() + 1, sealed.begin() + 1 + k_x25519_size);
@@ -112,6 +116,8 @@ bool open_as_host(EVP_PKEY* host_key, std::span<const std::uint8_t> sealed,
   const SecureBytes key = seal_key(secret, ephemeral_public, raw_public(host_key));
   return aead_open(key, sealed.subspan(1 + k_x25519_size), aad, plaintext);
 }
+
+std::uint64_t host_seals_opened() noexcept { return g_opened.load(); }
 
 Bytes sign_ed25519(EVP_PKEY* key, std::span<const std::uint8_t> message) {
   ossl::MdCtx ctx(EVP_MD_CTX_new());

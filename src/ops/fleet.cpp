@@ -115,6 +115,47 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   return result;
 }
 
+HostAddResult rotate_host(store::Keystore& store, const std::string& name,
+                          const std::filesystem::path& key_out, std::int64_t now) {
+  auto& db = store.database();
+  HostAddResult result;
+  result.host = need_host(db, name);
+  if (std::filesystem::exists(std::filesystem::symlink_status(key_out)))
+    throw Error(Errc::AlreadyExists, in_quotes(key_out.string()) + " already exists",
+                "a host key file is never overwritten", "choose a path for a new file");
+  const std::string old_sha256 = result.host.public_key_sha256;
+  ossl::PKey host_key = crypto::generate_host_key();
+  result.host.public_key = x509::spki_der(host_key.get());
+  result.host.public_key_sha256 = to_hex(sha256(result.host.public_key));
+  result.key_file = key_out;
+  auto moving = store::assignments(db, result.host.id);
+  store.record("host-rotated", "",
+               "host " + in_quotes(name) + ": x25519 public key sha-256 " + old_sha256 + " -> " +
+                   result.host.public_key_sha256 + "; " + std::to_string(moving.size()) +
+                   " assignment(s) sealed again; private key written to " + key_out.string());
+  bool written = false;
+  try {
+    store.write([&](store::Database& d) {
+      bool created = false;
+      ossl::PKey signer = signing_key(store, d, now, created);
+      store::update_host_key(d, result.host);
+      for (auto& a : moving) {
+        const auto key = store.key_by_id(a.key_id);
+        if (!key) continue;
+        a.assigned_at = now;
+        seal_and_sign(store, result.host, *key, signer.get(), a);
+        store::move_assignment_key(d, a);
+      }
+      write_host_key_file(key_out, host_key.get(), x509::spki_der(signer.get()));
+      written = true;
+    });
+  } catch (...) {
+    if (written) std::filesystem::remove(key_out);
+    throw;
+  }
+  return result;
+}
+
 std::vector<HostView> list_hosts(store::Keystore& store) {
   auto& db = store.database();
   std::vector<HostView> out;

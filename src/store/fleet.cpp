@@ -98,6 +98,12 @@ std::int64_t insert_host(Database& db, const HostRecord& h) {
   return q.int64(0);
 }
 
+void update_host_key(Database& db, const HostRecord& h) {
+  auto q = db.prepare("UPDATE hosts SET public_key = ?, public_key_sha256 = ? WHERE id = ?");
+  q.bind(1, h.public_key).bind(2, std::string_view(h.public_key_sha256)).bind(3, h.id);
+  q.run();
+}
+
 void delete_host(Database& db, std::int64_t host_id) {
   auto q = db.prepare("DELETE FROM hosts WHERE id = ?");
   q.bind(1, host_id);

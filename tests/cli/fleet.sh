@@ -295,12 +295,17 @@ expect_eq "$(store_sql "SELECT count(*) FROM assignments a JOIN hosts h ON h.id 
 agent 3
 [ "$RC" != 0 ] && ok || bad "a removed host's agent is refused"
 # --- rotating host1's key, as docs/FLEET.md says ------------------------------------------------
-ks host remove host1 --yes
-expect_rc 0 "rotation: host remove host1"
-ks host add host1 --key-out keys/host1-new.key
-expect_rc 0 "rotation: host add host1 with a new key"
-assign_site 1 a
-expect_rc 0 "rotation: assign e1a again"
+before_rotation=$(ks host show host1 --json; jget '.assignments | length')
+ks host rotate host1 --key-out keys/host1.key
+expect_rc 6 "rotation never writes over an existing key file"
+ks host rotate host1 --key-out keys/host1-new.key
+expect_rc 0 "rotation: host rotate host1"
+expect_eq "$(stat -c %a keys/host1-new.key)" 600 "the new host key file is 0600"
+expect_in "renew e1a" "$OUT" "rotation names the entries to renew"
+ks host show host1 --json
+expect_eq "$(jget '.assignments | length')" "$before_rotation" "host1 keeps its assignments"
+ks_notty agent --host host1 --host-key "$T/keys/host1-new.key" --once
+expect_rc 0 "the new key's agent: nothing to deploy, its files are its own"
 OLD_E1A=$(newest_fp e1a)
 ks renew e1a
 expect_rc 0 "rotation: renew the entry the old key could open"

@@ -62,14 +62,16 @@ unset KEYSAFE_PASSPHRASE
 KEYSAFE_STATS=1 ks agent --host web1 --host-key web1.key --once --json
 expect_rc 0 "web1's agent deploys its two entries without the store passphrase"
 expect_eq "$(jget 'map(select(.deployed)) | length')" 2 "both deployed now"
+expect_in "kdf_derivations=0 keys_opened=0 host_copies_opened=2" "$ERR" "no store unlock; one key agreement per deployed entry"
 expect_eq "$(openssl x509 -in "$T/h1/a/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" \
   "$(fp a)" "web1 holds a's newest certificate"
 expect_eq "$(openssl pkey -in "$T/h1/a/privkey.pem" -pubout | sha256sum)" \
   "$(openssl x509 -in "$T/h1/a/cert.pem" -noout -pubkey | sha256sum)" "with its key"
 [ ! -e "$T/h2" ] && ok || bad "web1's agent wrote nothing of web2's"
 sums=$(sha256sum "$T"/h1/*/* ; stat -c '%n %Y' "$T"/h1/*/*)
-ks agent --host web1 --host-key web1.key --once --json
+KEYSAFE_STATS=1 ks agent --host web1 --host-key web1.key --once --json
 expect_rc 0 "a second pass"
+expect_in "host_copies_opened=0" "$ERR" "an idle pass opens no sealed copy"
 expect_eq "$(jget 'map(select(.deployed)) | length')" 0 "deploys nothing"
 expect_eq "$(sha256sum "$T"/h1/*/* ; stat -c '%n %Y' "$T"/h1/*/*)" "$sums" "and leaves the files alone"
 ks fleet --json
@@ -122,6 +124,7 @@ c_sum=$(sha256sum "$T"/h2/c/*)
 KEYSAFE_STATS=1 ks agent --host web1 --host-key web1.key --once --json
 expect_rc 0 "web1's agent deploys the renewal"
 expect_eq "$(jget '[.[] | select(.deployed) | .entry] | join(",")')" a "only a is deployed"
+expect_in "host_copies_opened=1" "$ERR" "one key agreement, for a"
 expect_eq "$(openssl x509 -in "$T/h1/a/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" "$new_a" "the new certificate"
 expect_eq "$(openssl pkey -in "$T/h1/a/privkey.pem" -pubout | sha256sum)" \
   "$(openssl x509 -in "$T/h1/a/cert.pem" -noout -pubkey | sha256sum)" "with the new key"

@@ -27,6 +27,10 @@ Bytes seal_to_host(std::span<const std::uint8_t> host_spki_der,
 bool open_as_host(EVP_PKEY* host_key, std::span<const std::uint8_t> sealed,
                   std::span<const std::uint8_t> aad, SecureBytes& plaintext);
 
+// How many host seals this process has tried to open (each one X25519 agreement): shown by
+// KEYSAFE_STATS=1, so "one key agreement per deployed entry, none per idle poll" is checkable.
+std::uint64_t host_seals_opened() noexcept;
+
 Bytes sign_ed25519(EVP_PKEY* key, std::span<const std::uint8_t> message);
 bool verify_ed25519(EVP_PKEY* public_key, std::span<const std::uint8_t> message,
                     std::span<const std::uint8_t> signature);

@@ -28,6 +28,13 @@ struct HostAddResult {
 HostAddResult add_host(store::Keystore& store, const std::string& name,
                        const std::filesystem::path& key_out, std::int64_t now);
 
+// A new X25519 key for an existing host (the old one leaked, or routine rotation): written to
+// `key_out` as by add_host, every assignment's key sealed again to it and signed, in one
+// transaction; the agents' reports stay, so the host's files remain its own. The old host key
+// opens nothing from then on. Needs unlock.
+HostAddResult rotate_host(store::Keystore& store, const std::string& name,
+                          const std::filesystem::path& key_out, std::int64_t now);
+
 struct HostView {
   store::HostRecord host;
   std::vector<store::AssignmentRecord> assignments;

@@ -72,6 +72,8 @@ void insert_fleet_signing_key(Database& db, const FleetSigningKey& key);
 std::vector<HostRecord> hosts(Database& db);
 std::optional<HostRecord> host_by_name(Database& db, std::string_view name);
 std::int64_t insert_host(Database& db, const HostRecord& host);
+// A new public key for host `host.id` (its assignments must be sealed again).
+void update_host_key(Database& db, const HostRecord& host);
 // Its assignments and their reports go with it (ON DELETE CASCADE).
 void delete_host(Database& db, std::int64_t host_id);
 
