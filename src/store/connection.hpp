@@ -58,4 +58,8 @@ class Connection {
 std::unique_ptr<Connection> open_sqlite(const std::filesystem::path& path);
 std::unique_ptr<Connection> open_postgresql(const std::string& uri);
 
+// A database connection kept for the next Database opened on the same URI in this process
+// (Keystore::exists asks, then the command opens the store: one login, not two).
+void park_connection(std::string uri, std::unique_ptr<Connection> connection);
+
 }  // namespace keysafe::store

@@ -1,6 +1,8 @@
 // Database, Statement and transactions over either backend (connection.hpp).
 #include "keysafe/store/database.hpp"
 
+#include <mutex>
+
 #include "connection.hpp"
 #include "keysafe/store/integrity.hpp"
 
@@ -10,9 +12,29 @@ bool is_database_uri(std::string_view location) {
   return location.starts_with("postgresql://") || location.starts_with("postgres://");
 }
 
+namespace {
+std::mutex g_parked_mutex;
+std::string g_parked_uri;
+std::unique_ptr<Connection> g_parked;
+
+std::unique_ptr<Connection> connect(const std::string& uri) {
+  {
+    std::lock_guard lock(g_parked_mutex);
+    if (g_parked && g_parked_uri == uri) return std::move(g_parked);
+  }
+  return open_postgresql(uri);
+}
+}  // namespace
+
+void park_connection(std::string uri, std::unique_ptr<Connection> connection) {
+  std::lock_guard lock(g_parked_mutex);
+  g_parked_uri = std::move(uri);
+  g_parked = std::move(connection);
+}
+
 Database::Database(const std::filesystem::path& location) : m_location(location) {
   const std::string text = location.string();
-  m_connection = is_database_uri(text) ? open_postgresql(text) : open_sqlite(location);
+  m_connection = is_database_uri(text) ? connect(text) : open_sqlite(location);
 }
 
 Database::~Database() = default;

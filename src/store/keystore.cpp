@@ -15,6 +15,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "connection.hpp"
 #include "entry_writer.hpp"
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/crypto/kdf_bounds.hpp"
@@ -417,10 +418,16 @@ bool Keystore::exists(const std::filesystem::path& location) {
     std::error_code ec;
     return std::filesystem::exists(std::filesystem::symlink_status(location, ec));
   }
-  Database db(location);
-  auto q = db.prepare("SELECT to_regclass('store_header') IS NOT NULL");
-  q.step();
-  return q.int64(0) != 0;
+  // The command opens the store next: the connection waits for it (park_connection).
+  auto connection = open_postgresql(location.string());
+  bool found = false;
+  {
+    auto q = connection->prepare("SELECT to_regclass('store_header') IS NOT NULL");
+    q->step();
+    found = q->int64(0) != 0;
+  }
+  park_connection(location.string(), std::move(connection));
+  return found;
 }
 
 Keystore Keystore::open_for_listing(const std::filesystem::path& path) {

@@ -4,11 +4,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "connection.hpp"
 #include "keysafe/shell_word.hpp"
 #include "lock_timeout.hpp"
+#include "pg_placeholders.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -164,9 +166,16 @@ class PgConnection final : public Connection {
     const auto status = PQtransactionStatus(m_conn);
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
   }
+  // BEGIN and the write lock in one round trip (one simple query of two statements). A lock
+  // that is not granted leaves no transaction open behind the error.
   void begin_write() override {
-    exec("BEGIN");
-    take_write_lock();
+    try {
+      exec("BEGIN; " + write_lock_sql());
+    } catch (...) {
+      rollback();
+      throw;
+    }
+    m_write_locked = true;
   }
   void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
   void commit() override {
@@ -178,13 +187,15 @@ class PgConnection final : public Connection {
     PQclear(PQexec(m_conn, "ROLLBACK"));
   }
   void upgrade_to_write() override {
-    if (!m_write_locked) take_write_lock();
+    if (m_write_locked) return;
+    exec(write_lock_sql());
+    m_write_locked = true;
   }
   void set_row_mac_key(const RowMacKey*) override {}  // MACs are computed at commit (integrity.cpp)
   void defer_foreign_keys() override { exec("SET CONSTRAINTS ALL DEFERRED"); }
 
   // Executes a statement; the result is the caller's.
-  PGresult* run(const PgStatement& /*unused*/, const std::string& sql,
+  PGresult* run(const std::string& sql,
                 const std::vector<const char*>& values, const std::vector<int>& lengths,
                 const std::vector<Oid>& types, const std::vector<int>& formats) {
     PGresult* r = PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()),
@@ -203,10 +214,11 @@ class PgConnection final : public Connection {
   // before it (READ COMMITTED). Name uniqueness, serial numbers, renewal swaps and the audit
   // chain then never race, and no transaction can deadlock or fail serialisation with another
   // keysafe writer. KEYSAFE_LOCK_TIMEOUT bounds the wait.
-  void take_write_lock() {
-    exec("SET LOCAL lock_timeout = " + std::to_string(std::max(1, lock_timeout_ms())));
-    exec("SELECT pg_advisory_xact_lock(1801812339, hashtext(current_schema()))");
-    m_write_locked = true;
+  // KEYSAFE_LOCK_TIMEOUT bounds the wait: set for this transaction only (set_config's `true`),
+  // by the same statement, before the lock is asked for (its select list runs left to right).
+  static std::string write_lock_sql() {
+    return "SELECT set_config('lock_timeout', '" + std::to_string(std::max(1, lock_timeout_ms())) +
+           "', true), pg_advisory_xact_lock(1801812339, hashtext(current_schema()))";
   }
   // Throws the keysafe error for a failed result (clearing it).
   void check(PGresult* r, const std::string& what);
@@ -302,26 +314,9 @@ void PgConnection::check(PGresult* r, const std::string& what) {
               cause + (state.empty() ? "" : " (SQLSTATE " + state + ")"));
 }
 
-// `?` placeholders become $1, $2, ... (not inside quoted text or identifiers).
 std::unique_ptr<StatementBackend> PgConnection::prepare(std::string_view sql) {
-  std::string out;
-  out.reserve(sql.size() + 16);
-  int parameters = 0;
-  char quote = 0;
-  for (const char c : sql) {
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      out += c;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      out += c;
-    } else if (c == '?') {
-      out += '$' + std::to_string(++parameters);
-    } else {
-      out += c;
-    }
-  }
-  return std::make_unique<PgStatement>(*this, std::move(out), parameters);
+  NumberedSql numbered = numbered_placeholders(sql);
+  return std::make_unique<PgStatement>(*this, std::move(numbered.sql), numbered.parameters);
 }
 
 bool PgStatement::step() {
@@ -334,7 +329,7 @@ bool PgStatement::step() {
       lengths[i] = static_cast<int>(m_values[i].size());
       if (m_null[i]) types[i] = 0;
     }
-    m_result = m_db->run(*this, m_sql, values, lengths, types, m_formats);
+    m_result = m_db->run(m_sql, values, lengths, types, m_formats);
     m_row = -1;
   }
   if (m_row + 1 >= PQntuples(m_result)) {
@@ -378,6 +373,77 @@ std::string PgStatement::text(int column) const {
 }
 
 }  // namespace
+
+namespace {
+
+// The tag of a dollar quote starting at `at` ("$$" or "$name$"), or empty when there is none.
+// A tag's name is an identifier that does not start with a digit ($1 is a parameter).
+std::string_view dollar_tag(std::string_view sql, std::size_t at) {
+  std::size_t end = at + 1;
+  while (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) != 0 ||
+                              sql[end] == '_' || static_cast<unsigned char>(sql[end]) >= 0x80))
+    ++end;
+  if (end >= sql.size() || sql[end] != '$') return {};
+  if (end > at + 1 && std::isdigit(static_cast<unsigned char>(sql[at + 1])) != 0) return {};
+  return sql.substr(at, end - at + 1);
+}
+
+// A word character before `at`: `a$b$` is an identifier, not a dollar quote.
+bool after_identifier(std::string_view sql, std::size_t at) {
+  if (at == 0) return false;
+  const auto c = static_cast<unsigned char>(sql[at - 1]);
+  return std::isalnum(c) != 0 || c == '_' || c == '$' || c >= 0x80;
+}
+
+}  // namespace
+
+NumberedSql numbered_placeholders(std::string_view sql) {
+  NumberedSql out;
+  out.sql.reserve(sql.size() + 16);
+  std::size_t i = 0;
+  // Copies sql[i, end) unchanged and moves past it.
+  const auto keep_until = [&](std::size_t end) {
+    end = std::min(end, sql.size());
+    out.sql.append(sql.substr(i, end - i));
+    i = end;
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+    if (c == '\'' || c == '"') {
+      // A doubled quote inside reads as the closing quote and a new opening one: same result.
+      const auto close = sql.find(c, i + 1);
+      keep_until(close == std::string_view::npos ? sql.size() : close + 1);
+    } else if (c == '-' && next == '-') {
+      keep_until(sql.find('\n', i));
+    } else if (c == '/' && next == '*') {
+      std::size_t end = i + 2;
+      for (int depth = 1; depth > 0 && end < sql.size(); ) {
+        if (sql.compare(end, 2, "/*") == 0) {
+          ++depth;
+          end += 2;
+        } else if (sql.compare(end, 2, "*/") == 0) {
+          --depth;
+          end += 2;
+        } else {
+          ++end;
+        }
+      }
+      keep_until(end);
+    } else if (c == '$' && !after_identifier(sql, i) && !dollar_tag(sql, i).empty()) {
+      const std::string_view tag = dollar_tag(sql, i);
+      const auto close = sql.find(tag, i + tag.size());
+      keep_until(close == std::string_view::npos ? sql.size() : close + tag.size());
+    } else if (c == '?') {
+      out.sql += '$' + std::to_string(++out.parameters);
+      ++i;
+    } else {
+      out.sql += c;
+      ++i;
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<Connection> open_postgresql(const std::string& uri) {
   return std::make_unique<PgConnection>(uri);
