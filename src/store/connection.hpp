@@ -53,6 +53,9 @@ class Connection {
   virtual std::vector<std::string> integrity_problems() { return {}; }
   virtual void checkpoint() {}
   virtual void defer_foreign_keys() = 0;
+  // Whether the last failed statement failed because the server aborted the transaction for a
+  // serialization failure or a deadlock (PostgreSQL 40001, 40P01): running it again may succeed.
+  virtual bool conflicted() const noexcept { return false; }
 };
 
 std::unique_ptr<Connection> open_sqlite(const std::filesystem::path& path);

@@ -1,7 +1,10 @@
 // Database, Statement and transactions over either backend (connection.hpp).
 #include "keysafe/store/database.hpp"
 
+#include <chrono>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include "connection.hpp"
 #include "keysafe/store/integrity.hpp"
@@ -134,6 +137,26 @@ void Transaction::commit() {
     m_db.connection().commit();
   }
   m_done = true;
+}
+
+void retry_on_conflict(Database& db, const std::function<void()>& attempt) {
+  if (db.in_transaction()) {
+    attempt();
+    return;
+  }
+  std::minstd_rand jitter(std::random_device{}());
+  for (int run = 1;; ++run) {
+    try {
+      attempt();
+      return;
+    } catch (const Error&) {
+      if (run >= k_write_attempts || !db.connection().conflicted()) throw;
+    }
+    // Two sessions that collided wait for different times, so they do not collide again.
+    const int base_ms = 20 << (run - 1);  // 20, 40, 80, 160, 320
+    std::uniform_int_distribution<int> spread(base_ms / 2, base_ms + base_ms / 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(spread(jitter)));
+  }
 }
 
 ReadSnapshot::ReadSnapshot(Database& db) : m_db(db), m_owner(!db.in_transaction()) {

@@ -169,8 +169,12 @@ class PgConnection final : public Connection {
   // BEGIN and the write lock in one round trip (one simple query of two statements). A lock
   // that is not granted leaves no transaction open behind the error.
   void begin_write() override {
+    m_conflicted = false;
     try {
-      exec("BEGIN; " + write_lock_sql());
+      // READ COMMITTED whatever the database's default_transaction_isolation: writers take
+      // turns on the lock, and each statement after it must see every commit before it (a
+      // REPEATABLE READ snapshot, taken while waiting for the lock, would not).
+      exec("BEGIN ISOLATION LEVEL READ COMMITTED; " + write_lock_sql());
     } catch (...) {
       rollback();
       throw;
@@ -191,6 +195,7 @@ class PgConnection final : public Connection {
     exec(write_lock_sql());
     m_write_locked = true;
   }
+  bool conflicted() const noexcept override { return m_conflicted; }
   void set_row_mac_key(const RowMacKey*) override {}  // MACs are computed at commit (integrity.cpp)
   void defer_foreign_keys() override { exec("SET CONSTRAINTS ALL DEFERRED"); }
 
@@ -228,6 +233,7 @@ class PgConnection final : public Connection {
   PGconn* m_conn = nullptr;
   int m_changes = 0;
   bool m_write_locked = false;
+  bool m_conflicted = false;
 };
 
 PgConnection::PgConnection(std::string uri) : m_uri(std::move(uri)) {
@@ -278,6 +284,7 @@ void PgConnection::check(PGresult* r, const std::string& what) {
                                        ? PQresultErrorMessage(r)
                                        : PQerrorMessage(m_conn));
   PQclear(r);
+  m_conflicted = state == "40001" || state == "40P01";
   const std::string store = "the keystore database " + m_uri;
   const std::string cause = what + ": " + why;
   if (PQstatus(m_conn) == CONNECTION_BAD || state.starts_with("08") || state == "57P01" ||
@@ -303,6 +310,16 @@ void PgConnection::check(PGresult* r, const std::string& what) {
                 "wait for the other keysafe command to finish (SELECT pid, application_name, "
                 "client_addr FROM pg_stat_activity), then run this one again; "
                 "KEYSAFE_LOCK_TIMEOUT=SECONDS waits longer");
+  if (m_conflicted)
+    throw Error(Errc::StoreLocked,
+                "the server aborted keysafe's transaction on " + store +
+                    ": it conflicted with another session's",
+                cause + " (SQLSTATE " + state + ")",
+                "nothing of it was kept. keysafe runs such a transaction up to " +
+                    std::to_string(k_write_attempts) +
+                    " times before giving up: find the session that holds rows of the store's "
+                    "tables (SELECT pid, application_name, state, query FROM pg_stat_activity), "
+                    "then run the command again");
   if (state == "53100")
     throw Error(Errc::Io, "the disk of the database server is full (" + store + ")", cause,
                 "free space on the server, then run the command again");
