@@ -23,6 +23,12 @@ class StatementBackend {
   virtual void bind(int index, std::span<const std::uint8_t> value) = 0;
   virtual void bind_null(int index) = 0;
   virtual bool step() = 0;
+  // Runs the statement, its rows (if any) unread, without waiting for the server where the
+  // backend can (Statement::queue). SQLite runs it at once.
+  virtual void queue() {
+    while (step()) {
+    }
+  }
   virtual void reset() = 0;
   virtual std::int64_t int64(int column) const = 0;
   virtual std::string text(int column) const = 0;

@@ -90,6 +90,7 @@ void Statement::run() {
   while (step()) {
   }
 }
+void Statement::queue() { m_impl->queue(); }
 void Statement::reset() { m_impl->reset(); }
 std::int64_t Statement::int64(int column) const { return m_impl->int64(column); }
 std::optional<std::int64_t> Statement::optional_int64(int column) const {

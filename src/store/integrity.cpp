@@ -162,7 +162,7 @@ void mac_rows(Database& db, const ProtectedTable& t, const char* where) {
   for (const auto& [ctid, mac] : macs) {
     up.reset();
     up.bind(1, mac).bind(2, ctid);
-    up.run();
+    up.queue();
   }
 }
 

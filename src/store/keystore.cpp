@@ -13,6 +13,8 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <unordered_map>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "connection.hpp"
@@ -189,6 +191,9 @@ StoreHeader read_header(Database& db) {
                            "from a backup: keysafe restore BACKUP-FILE");
   return h;
 }
+
+// A merge or lookup this large reads once what the store holds instead of asking per entry.
+constexpr std::size_t k_bulk_merge = 64;
 
 constexpr const char* k_key_columns =
     "k.id, k.name, k.algorithm, k.spki_der, k.spki_sha256, k.sealed_private_key IS NOT NULL, "
@@ -758,6 +763,20 @@ std::vector<std::optional<KeyRecord>> Keystore::keys_by_spki(
   std::vector<std::optional<KeyRecord>> out;
   out.reserve(spki_sha256.size());
   const ReadSnapshot snapshot(m_db);  // an import looks up every certificate of a bundle
+  if (spki_sha256.size() > k_bulk_merge) {
+    // Many lookups: the keys read once (one query, not one round trip per certificate).
+    auto all = m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k");
+    std::unordered_map<std::string, KeyRecord> by_hash;
+    while (all.step()) {
+      KeyRecord k = read_key(all);
+      by_hash.emplace(k.spki_sha256, std::move(k));
+    }
+    for (const auto& hash : spki_sha256) {
+      const auto found = by_hash.find(hash);
+      out.push_back(found != by_hash.end() ? std::optional<KeyRecord>(found->second) : std::nullopt);
+    }
+    return out;
+  }
   for (const auto& hash : spki_sha256) {
     q.reset();
     q.bind(1, hash);
@@ -893,6 +912,53 @@ std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate
   return id;
 }
 
+namespace {
+
+// What a large merge must not collide with: the store's names, public keys and certificate
+// fingerprints (read once), plus those the merge has written so far, and the next free ids.
+struct MergeIndex {
+  std::unordered_set<std::string> names;
+  std::unordered_set<std::string> spkis;
+  std::unordered_set<std::string> fingerprints;
+  std::int64_t next_key_id = 1;
+  std::int64_t next_certificate_id = 1;
+
+  static MergeIndex read(Database& db) {
+    MergeIndex index;
+    auto keys = db.prepare("SELECT name, spki_sha256 FROM keys");
+    while (keys.step()) {
+      index.names.insert(keys.text(0));
+      index.spkis.insert(keys.text(1));
+    }
+    auto certificates = db.prepare("SELECT fingerprint_sha256 FROM certificates");
+    while (certificates.step()) index.fingerprints.insert(certificates.text(0));
+    auto ids = db.prepare(
+        "SELECT (SELECT coalesce(max(id), 0) FROM keys), "
+        "(SELECT coalesce(max(id), 0) FROM certificates)");
+    ids.step();
+    index.next_key_id = ids.int64(0) + 1;
+    index.next_certificate_id = ids.int64(1) + 1;
+    return index;
+  }
+  // An entry that shares nothing with the store or the merge so far, whose certificates all
+  // belong to its key: written without reading anything back.
+  bool is_new(const IncomingEntry& in, const std::string& spki_hash) const {
+    if (names.contains(in.key.name) || spkis.contains(spki_hash)) return false;
+    for (const auto& c : in.certificates)
+      if (c.certificate.info.spki_sha256 != spki_hash ||
+          fingerprints.contains(c.certificate.info.fingerprint_sha256))
+        return false;
+    return true;
+  }
+  void add(const IncomingEntry& in, const std::string& spki_hash, const std::string& name) {
+    names.insert(name);
+    spkis.insert(spki_hash);
+    for (const auto& c : in.certificates) fingerprints.insert(c.certificate.info.fingerprint_sha256);
+  }
+};
+
+}  // namespace
+
 std::vector<MergeOutcome> Keystore::merge_entries(
     const std::vector<IncomingEntry>& entries,
     const std::function<void(std::size_t, std::size_t)>& progress) {
@@ -915,10 +981,67 @@ std::vector<MergeOutcome> Keystore::merge_entries(
                               std::span<const std::uint8_t> pkcs8) {
       w.sealed_key(key_id, seal_private_key(key_id, spki_hash, pkcs8));
     };
+    // The write lock is held: the ids after the largest ones stay free for this transaction.
+    std::optional<MergeIndex> index;
+    if (entries.size() >= k_bulk_merge) {
+      index = MergeIndex::read(m_db);
+      // A new key row names its current certificate before that row exists.
+      m_db.defer_foreign_keys();
+    }
+
+    // A new entry with nothing to look up (MergeIndex::is_new): the rows the general path below
+    // writes for it, with the ids the database would give, queued (Statement::queue).
+    const auto add_new = [&](const IncomingEntry& in, const std::string& spki_hash) {
+      MergeOutcome out;
+      out.name = in.key.name;
+      out.created = true;
+      const std::int64_t key_id = index->next_key_id++;
+      Bytes sealed;
+      if (in.pkcs8) sealed = seal_private_key(key_id, spki_hash, *in.pkcs8);
+      // The certificates' ids, and which one ends up current (as below: the first, then one
+      // marked current that is at least as new), so the key row names it when inserted.
+      std::unordered_set<std::string> added;
+      std::vector<std::pair<const NewCertificate*, std::int64_t>> certificates;
+      std::optional<std::pair<std::int64_t, std::int64_t>> current;
+      for (const auto& c : in.certificates) {
+        if (!added.insert(c.certificate.info.fingerprint_sha256).second) continue;
+        const std::int64_t cert_id = index->next_certificate_id++;
+        certificates.emplace_back(&c.certificate, cert_id);
+        const std::int64_t not_before = c.certificate.info.not_before;
+        if (!current || (c.current && current->second <= not_before))
+          current = std::make_pair(cert_id, not_before);
+      }
+      w.key(in.key, spki_hash, key_id, sealed,
+            current ? std::optional<std::int64_t>(current->first) : std::nullopt);
+      std::vector<const Bytes*> requests;
+      for (const auto& [der, created] : in.requests) {
+        if (std::any_of(requests.begin(), requests.end(), [&](const Bytes* r) { return *r == der; }))
+          continue;
+        requests.push_back(&der);
+        w.request(key_id, der, created);
+        ++out.requests_added;
+      }
+      for (const auto& [certificate, cert_id] : certificates) {
+        w.certificate(key_id, *certificate, cert_id);
+        ++out.certificates_added;
+      }
+      if (in.last_backup_at) {
+        backup.reset();
+        backup.bind(1, *in.last_backup_at).bind(2, key_id).bind(3, *in.last_backup_at);
+        backup.queue();
+      }
+      return out;
+    };
 
     for (const auto& in : entries) {
-      MergeOutcome out;
       const std::string spki_hash = to_hex(sha256(in.key.spki_der));
+      if (index && index->is_new(in, spki_hash)) {
+        outcomes.push_back(add_new(in, spki_hash));
+        index->add(in, spki_hash, in.key.name);
+        if (progress) progress(outcomes.size(), entries.size());
+        continue;
+      }
+      MergeOutcome out;
       by_spki.reset();
       by_spki.bind(1, spki_hash);
       std::optional<KeyRecord> existing;
@@ -963,6 +1086,7 @@ std::vector<MergeOutcome> Keystore::merge_entries(
         has_cert.bind(1, c.certificate.info.fingerprint_sha256);
         if (has_cert.step()) continue;
         const std::int64_t cert_id = w.certificate(key_id, c.certificate);
+        if (index) index->next_certificate_id = std::max(index->next_certificate_id, cert_id + 1);
         ++out.certificates_added;
         // Becomes current when marked so and at least as new as what the store has.
         const std::int64_t not_before = c.certificate.info.not_before;
@@ -974,7 +1098,11 @@ std::vector<MergeOutcome> Keystore::merge_entries(
       if (in.last_backup_at) {
         backup.reset();
         backup.bind(1, *in.last_backup_at).bind(2, key_id).bind(3, *in.last_backup_at);
-        backup.run();
+        backup.queue();
+      }
+      if (index) {
+        index->next_key_id = std::max(index->next_key_id, key_id + 1);
+        index->add(in, spki_hash, out.name);
       }
       outcomes.push_back(std::move(out));
       if (progress) progress(outcomes.size(), entries.size());
@@ -1031,7 +1159,7 @@ void Keystore::add_prepared_entries(std::size_t count,
           .bind(5, k.name)
           .bind(6, i.not_after)
           .bind(7, c.now);
-      ins_issued.run();
+      ins_issued.queue();
     }
   }
   commit(tx);
@@ -1167,7 +1295,7 @@ void Keystore::commit(Transaction& tx) {
           .bind(6, r.detail)
           .bind(7, r.prev_hash)
           .bind(8, r.hash);
-      ins.run();
+      ins.queue();
       prev = r.hash;
     }
   }

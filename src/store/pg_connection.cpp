@@ -66,7 +66,7 @@ class PgStatement final : public StatementBackend {
         m_null(static_cast<std::size_t>(parameters), true),
         m_types(static_cast<std::size_t>(parameters), 0),
         m_formats(static_cast<std::size_t>(parameters), 0) {}
-  ~PgStatement() override { PQclear(m_result); }
+  ~PgStatement() override;
   PgStatement(const PgStatement&) = delete;
   PgStatement& operator=(const PgStatement&) = delete;
 
@@ -86,6 +86,7 @@ class PgStatement final : public StatementBackend {
     m_types[i] = 0;
   }
   bool step() override;
+  void queue() override;
   void reset() override {
     PQclear(m_result);
     m_result = nullptr;
@@ -128,6 +129,21 @@ class PgStatement final : public StatementBackend {
                   "parameter " + std::to_string(index) + " of " + std::to_string(m_values.size()));
     return static_cast<std::size_t>(index - 1);
   }
+  // The bound values as libpq takes them (pointers into m_values).
+  struct Params {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<Oid> types;
+  };
+  Params params() const {
+    Params p{std::vector<const char*>(m_values.size()), std::vector<int>(m_values.size()), m_types};
+    for (std::size_t i = 0; i < m_values.size(); ++i) {
+      p.values[i] = m_null[i] ? nullptr : m_values[i].data();
+      p.lengths[i] = static_cast<int>(m_values[i].size());
+      if (m_null[i]) p.types[i] = 0;
+    }
+    return p;
+  }
   void set(int index, std::string value, Oid type, int format) {
     const auto i = slot(index);
     m_values[i] = std::move(value);
@@ -144,6 +160,8 @@ class PgStatement final : public StatementBackend {
   std::vector<int> m_formats;
   PGresult* m_result = nullptr;
   int m_row = -1;
+  // The server-side prepared statement queue() made on first use (parsed and planned once).
+  std::string m_prepared;
 };
 
 class PgConnection final : public Connection {
@@ -155,6 +173,7 @@ class PgConnection final : public Connection {
 
   Backend backend() const noexcept override { return Backend::Postgresql; }
   void exec(std::string_view sql) override {
+    drain();
     PGresult* r = PQexec(m_conn, std::string(sql).c_str());
     check(r, "running " + std::string(sql.substr(0, 40)));
     PQclear(r);
@@ -185,10 +204,21 @@ class PgConnection final : public Connection {
   void commit() override {
     m_write_locked = false;
     exec("COMMIT");
+    deallocate_unused();
   }
   void rollback() noexcept override {
     m_write_locked = false;
+    try {
+      drain();
+    } catch (...) {
+      // Rolling back is what a queued statement's failure asks for anyway.
+    }
     PQclear(PQexec(m_conn, "ROLLBACK"));
+    try {
+      deallocate_unused();
+    } catch (...) {
+      // A session that cannot deallocate has lost its connection, and its statements with it.
+    }
   }
   void upgrade_to_write() override {
     if (m_write_locked) return;
@@ -200,15 +230,51 @@ class PgConnection final : public Connection {
   void defer_foreign_keys() override { exec("SET CONSTRAINTS ALL DEFERRED"); }
 
   // Executes a statement; the result is the caller's.
-  PGresult* run(const std::string& sql,
-                const std::vector<const char*>& values, const std::vector<int>& lengths,
-                const std::vector<Oid>& types, const std::vector<int>& formats) {
+  PGresult* run(const std::string& sql, const std::vector<const char*>& values,
+                const std::vector<int>& lengths, const std::vector<Oid>& types,
+                const std::vector<int>& formats) {
+    drain();
     PGresult* r = PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()),
                                types.data(), values.data(), lengths.data(), formats.data(), 1);
     check(r, "reading or writing the store");
     const char* tuples = PQcmdTuples(r);
     m_changes = tuples != nullptr && *tuples != '\0' ? std::atoi(tuples) : 0;
     return r;
+  }
+  // Sends a statement in pipeline mode (entered on first use); its result is read by drain().
+  // `prepared` names the server-side statement to run, made (in the same pipeline) when empty.
+  void send(std::string& prepared, const std::string& sql, const std::vector<const char*>& values,
+            const std::vector<int>& lengths, const std::vector<Oid>& types,
+            const std::vector<int>& formats) {
+    if (!m_pipeline) {
+      if (PQenterPipelineMode(m_conn) != 1) check(nullptr, "starting a pipeline of writes");
+      m_pipeline = true;
+    }
+    if (prepared.empty()) {
+      std::string name = "keysafe_" + std::to_string(++m_prepared_count);
+      if (PQsendPrepare(m_conn, name.c_str(), sql.c_str(), static_cast<int>(types.size()),
+                        types.data()) != 1) {
+        drain();
+        check(nullptr, "queueing a write to the store");
+      }
+      ++m_queued;
+      prepared = std::move(name);
+    }
+    if (PQsendQueryPrepared(m_conn, prepared.c_str(), static_cast<int>(values.size()),
+                            values.data(), lengths.data(), formats.data(), 1) != 1) {
+      drain();
+      check(nullptr, "queueing a write to the store");
+    }
+    // Bounded, so the results waiting in memory stay few (one round trip per batch).
+    if (++m_queued >= k_pipeline_batch) drain();
+  }
+  // A prepared statement no longer used: deallocated after the transaction ends (never in the
+  // middle of one, where a failure could not be reported).
+  void forget(std::string name) noexcept {
+    try {
+      m_unused.push_back(std::move(name));
+    } catch (...) {
+    }
   }
   const std::string& uri() const noexcept { return m_uri; }
 
@@ -229,8 +295,24 @@ class PgConnection final : public Connection {
   void check(PGresult* r, const std::string& what);
   [[noreturn]] void fail_connect();
 
+  // Ends pipeline mode: one sync, then every queued statement's result read in order; the first
+  // failure is thrown (as check() maps it) once the pipeline is closed again.
+  void drain();
+  void deallocate_unused() {
+    if (m_unused.empty() || in_transaction()) return;
+    std::string sql;
+    for (const auto& name : m_unused) sql += "DEALLOCATE " + name + ";";
+    m_unused.clear();
+    exec(sql);
+  }
+
+  static constexpr int k_pipeline_batch = 1000;
+  int m_prepared_count = 0;
+  std::vector<std::string> m_unused;
   std::string m_uri;
   PGconn* m_conn = nullptr;
+  bool m_pipeline = false;
+  int m_queued = 0;
   int m_changes = 0;
   bool m_write_locked = false;
   bool m_conflicted = false;
@@ -246,6 +328,34 @@ PgConnection::PgConnection(std::string uri) : m_uri(std::move(uri)) {
   if (m_conn == nullptr || PQstatus(m_conn) != CONNECTION_OK) fail_connect();
   // Notices (e.g. "schema already exists, skipping") are not for the administrator.
   PQsetNoticeProcessor(m_conn, [](void*, const char*) {}, nullptr);
+}
+
+void PgConnection::drain() {
+  if (!m_pipeline) return;
+  PGresult* failure = nullptr;
+  const auto keep = [&](PGresult* r) {
+    const auto status = PQresultStatus(r);
+    if (failure == nullptr && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+        status != PGRES_PIPELINE_ABORTED && status != PGRES_PIPELINE_SYNC)
+      failure = r;
+    else
+      PQclear(r);
+  };
+  if (PQpipelineSync(m_conn) == 1) {
+    // Each queued statement's results end with a null; the sync's own result comes last.
+    for (int i = 0; i < m_queued && PQstatus(m_conn) == CONNECTION_OK; ++i)
+      while (PGresult* r = PQgetResult(m_conn)) keep(r);
+    while (PGresult* r = PQgetResult(m_conn)) {
+      const bool synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      keep(r);
+      if (synced) break;
+    }
+  }
+  const bool exited = PQexitPipelineMode(m_conn) == 1;
+  m_pipeline = !exited;
+  m_queued = 0;
+  if (failure != nullptr) check(failure, "writing the store");
+  if (!exited) check(nullptr, "finishing a pipeline of writes");
 }
 
 void PgConnection::fail_connect() {
@@ -338,15 +448,8 @@ std::unique_ptr<StatementBackend> PgConnection::prepare(std::string_view sql) {
 
 bool PgStatement::step() {
   if (m_result == nullptr) {
-    std::vector<const char*> values(m_values.size());
-    std::vector<int> lengths(m_values.size());
-    std::vector<Oid> types(m_types);
-    for (std::size_t i = 0; i < m_values.size(); ++i) {
-      values[i] = m_null[i] ? nullptr : m_values[i].data();
-      lengths[i] = static_cast<int>(m_values[i].size());
-      if (m_null[i]) types[i] = 0;
-    }
-    m_result = m_db->run(m_sql, values, lengths, types, m_formats);
+    const Params p = params();
+    m_result = m_db->run(m_sql, p.values, p.lengths, p.types, m_formats);
     m_row = -1;
   }
   if (m_row + 1 >= PQntuples(m_result)) {
@@ -355,6 +458,16 @@ bool PgStatement::step() {
   }
   ++m_row;
   return true;
+}
+
+void PgStatement::queue() {
+  const Params p = params();
+  m_db->send(m_prepared, m_sql, p.values, p.lengths, p.types, m_formats);
+}
+
+PgStatement::~PgStatement() {
+  PQclear(m_result);
+  if (!m_prepared.empty()) m_db->forget(std::move(m_prepared));
 }
 
 std::int64_t PgStatement::int64(int column) const {

@@ -106,6 +106,13 @@ class Statement final {
   bool step();
   // Steps to completion (for statements without rows).
   void run();
+  // Runs it with its current bindings without waiting for the server where the backend can
+  // (PostgreSQL: libpq pipeline mode, many statements per round trip; SQLite: as run()), for
+  // bulk writes whose rows nothing reads back. Its rows are discarded and changes() does not
+  // count it. A failure is thrown by the next statement, exec or commit on the connection at
+  // the latest, with the code run() would have given; the transaction then rolls back whole.
+  // Later statements see its changes, as after run().
+  void queue();
   void reset();
 
   // Integers (and booleans, as 0 or 1).
