@@ -1014,11 +1014,12 @@ std::vector<MergeOutcome> Keystore::merge_entries(
       w.key(in.key, spki_hash, key_id, sealed,
             current ? std::optional<std::int64_t>(current->first) : std::nullopt);
       std::vector<const Bytes*> requests;
-      for (const auto& [der, created] : in.requests) {
+      for (const auto& request : in.requests) {
+        const Bytes& der = request.first;  // (not a structured binding: clang 14 lambdas)
         if (std::any_of(requests.begin(), requests.end(), [&](const Bytes* r) { return *r == der; }))
           continue;
         requests.push_back(&der);
-        w.request(key_id, der, created);
+        w.request(key_id, der, request.second);
         ++out.requests_added;
       }
       for (const auto& [certificate, cert_id] : certificates) {
