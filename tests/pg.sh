@@ -69,7 +69,7 @@ pg_log_tail() { tail -n 15 "$PG_ROOT/$1/server.log" 2>/dev/null; }
 # connections. A port taken between choosing and binding it (another test) is retried.
 pg_start() {
   local name=$1; shift
-  local dir port attempt
+  local dir
   pg_root || return 1
   dir="$PG_ROOT/$name"
   mkdir "$dir" && { [ "$(id -u)" != 0 ] || chown postgres: "$dir"; }
@@ -79,12 +79,21 @@ pg_start() {
     return 1
   fi
   PG_DATA[$name]="$dir/data"
+  # fsync off: a test cluster is thrown away, and a kill of the server is simulated with
+  # -m immediate (the WAL is still written, so crash recovery still runs on restart).
+  pg_launch pg_start "$name" -c fsync=off -c full_page_writes=off "$@"
+}
+
+# pg_launch CALLER NAME [SERVER OPTION]...: starts the cluster in PG_DATA[NAME] on a free
+# loopback port (PG_PORT[NAME]). A port taken between choosing and binding it (another test)
+# is retried; any other failure is printed with the server's log.
+pg_launch() {
+  local caller=$1 name=$2; shift 2
+  local dir="$PG_ROOT/$name" port attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    # fsync off: a test cluster is thrown away, and a kill of the server is simulated with
-    # -m immediate (the WAL is still written, so crash recovery still runs on restart).
-    if pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off $*" \
+    if pg_as_owner "$PG_BIN/pg_ctl" -D "${PG_DATA[$name]}" -l "$dir/server.log" -w -s -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $*" \
         start >"$dir/pg_ctl.log" 2>&1; then
       PG_PORT[$name]=$port
       return 0
@@ -92,7 +101,7 @@ pg_start() {
     grep -q "could not bind\|Address already in use\|could not create any TCP/IP sockets" \
       "$dir/server.log" 2>/dev/null || break
   done
-  echo "pg_start $name: the server did not start:" >&2
+  echo "$caller $name: the server did not start:" >&2
   cat "$dir/pg_ctl.log" >&2; pg_log_tail "$name" >&2
   return 1
 }
@@ -126,7 +135,7 @@ pg_uri() { echo "postgresql://postgres@127.0.0.1:${PG_PORT[$1]}/$2"; }
 # connections from 127.0.0.1 (pg_start's trust covers the `replication` pseudo-database only
 # through the line added here).
 pg_start_standby() {
-  local primary=$1 name=$2 dir port attempt
+  local primary=$1 name=$2 dir
   dir="$PG_ROOT/$name"
   mkdir "$dir" && { [ "$(id -u)" != 0 ] || chown postgres: "$dir"; }
   if ! pg_as_owner "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "${PG_PORT[$primary]}" -U postgres \
@@ -135,21 +144,8 @@ pg_start_standby() {
     return 1
   fi
   PG_DATA[$name]="$dir/data"
-  for attempt in 1 2 3 4 5; do
-    port=$(free_port)
-    # application_name names the standby in pg_stat_replication.
-    if pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c cluster_name=$name" \
-        start >"$dir/pg_ctl.log" 2>&1; then
-      PG_PORT[$name]=$port
-      return 0
-    fi
-    grep -q "could not bind\|Address already in use\|could not create any TCP/IP sockets" \
-      "$dir/server.log" 2>/dev/null || break
-  done
-  echo "pg_start_standby $name: the server did not start:" >&2
-  cat "$dir/pg_ctl.log" >&2; pg_log_tail "$name" >&2
-  return 1
+  # cluster_name names the standby in pg_stat_replication (its application_name).
+  pg_launch pg_start_standby "$name" -c cluster_name="$name"
 }
 
 # pg_allow_replication NAME: lets replication connections from 127.0.0.1 in (trust), reloaded.

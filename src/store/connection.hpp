@@ -23,6 +23,12 @@ class StatementBackend {
   virtual void bind(int index, std::span<const std::uint8_t> value) = 0;
   virtual void bind_null(int index) = 0;
   virtual bool step() = 0;
+  // Runs the statement, its rows (if any) unread, without waiting for the server where the
+  // backend can (Statement::queue). SQLite runs it at once.
+  virtual void queue() {
+    while (step()) {
+    }
+  }
   virtual void reset() = 0;
   virtual std::int64_t int64(int column) const = 0;
   virtual std::string text(int column) const = 0;
@@ -53,9 +59,16 @@ class Connection {
   virtual std::vector<std::string> integrity_problems() { return {}; }
   virtual void checkpoint() {}
   virtual void defer_foreign_keys() = 0;
+  // Whether the last failed statement failed because the server aborted the transaction for a
+  // serialization failure or a deadlock (PostgreSQL 40001, 40P01): running it again may succeed.
+  virtual bool conflicted() const noexcept { return false; }
 };
 
 std::unique_ptr<Connection> open_sqlite(const std::filesystem::path& path);
 std::unique_ptr<Connection> open_postgresql(const std::string& uri);
+
+// A database connection kept for the next Database opened on the same URI in this process
+// (Keystore::exists asks, then the command opens the store: one login, not two).
+void park_connection(std::string uri, std::unique_ptr<Connection> connection);
 
 }  // namespace keysafe::store

@@ -6,6 +6,7 @@
 #include "keysafe/store/integrity.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/store/schema.hpp"
+#include "value_encoding.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -66,12 +67,6 @@ constexpr std::array<TableSpec, 17> k_tables = {{
 constexpr std::array<const char*, 6> k_identity_tables = {"requests",    "key_slots",   "deployments",
                                                          "hosts",       "assignments", "host_events"};
 
-int count_columns(const char* columns) {
-  int n = 1;
-  for (const char* c = columns; *c != '\0'; ++c) n += *c == ',' ? 1 : 0;
-  return n;
-}
-
 void bind_value(Statement& q, int index, const Value& v) {
   switch (v.type) {
     case Value::Type::Null: q.bind_null(index); return;
@@ -96,7 +91,7 @@ std::string with_checks(const TableSpec& t) {
 // Row count and SHA-256 over every column (row checksums and MACs included) in key order.
 CopiedTable digest(Database& db, const TableSpec& t) {
   const std::string columns = with_checks(t);
-  const int n = count_columns(columns.c_str());
+  const int n = column_count(columns);
   auto q = db.prepare(std::string("SELECT ") + columns + " FROM " + t.table + " ORDER BY " + t.key);
   Bytes buf;
   CopiedTable out{t.table, 0, {}};
@@ -104,15 +99,7 @@ CopiedTable digest(Database& db, const TableSpec& t) {
   while (q.step()) {
     ++out.rows;
     buf.assign(running.begin(), running.end());
-    for (int i = 0; i < n; ++i) {
-      const Value v = q.value(i);
-      buf.push_back(static_cast<std::uint8_t>(v.type));
-      const std::string bytes =
-          v.type == Value::Type::Integer ? std::to_string(v.integer) : v.bytes;
-      for (int shift = 56; shift >= 0; shift -= 8)
-        buf.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(bytes.size()) >> shift));
-      buf.insert(buf.end(), bytes.begin(), bytes.end());
-    }
+    for (int i = 0; i < n; ++i) encode_value(buf, q.value(i));
     running = sha256(buf);  // chained, so memory stays flat however large the table
   }
   out.sha256 = to_hex(running);
@@ -120,7 +107,7 @@ CopiedTable digest(Database& db, const TableSpec& t) {
 }
 
 void copy_table(Database& src, Database& dst, const TableSpec& t) {
-  const int n = count_columns(t.columns);
+  const int n = column_count(t.columns);
   std::string placeholders;
   for (int i = 0; i < n; ++i) placeholders += i == 0 ? "?" : ", ?";
   auto read = src.prepare(std::string("SELECT ") + t.columns +

@@ -1,6 +1,11 @@
 // Database, Statement and transactions over either backend (connection.hpp).
 #include "keysafe/store/database.hpp"
 
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <thread>
+
 #include "connection.hpp"
 #include "keysafe/store/integrity.hpp"
 
@@ -10,9 +15,29 @@ bool is_database_uri(std::string_view location) {
   return location.starts_with("postgresql://") || location.starts_with("postgres://");
 }
 
+namespace {
+std::mutex g_parked_mutex;
+std::string g_parked_uri;
+std::unique_ptr<Connection> g_parked;
+
+std::unique_ptr<Connection> connect(const std::string& uri) {
+  {
+    std::lock_guard lock(g_parked_mutex);
+    if (g_parked && g_parked_uri == uri) return std::move(g_parked);
+  }
+  return open_postgresql(uri);
+}
+}  // namespace
+
+void park_connection(std::string uri, std::unique_ptr<Connection> connection) {
+  std::lock_guard lock(g_parked_mutex);
+  g_parked_uri = std::move(uri);
+  g_parked = std::move(connection);
+}
+
 Database::Database(const std::filesystem::path& location) : m_location(location) {
   const std::string text = location.string();
-  m_connection = is_database_uri(text) ? open_postgresql(text) : open_sqlite(location);
+  m_connection = is_database_uri(text) ? connect(text) : open_sqlite(location);
 }
 
 Database::~Database() = default;
@@ -65,6 +90,7 @@ void Statement::run() {
   while (step()) {
   }
 }
+void Statement::queue() { m_impl->queue(); }
 void Statement::reset() { m_impl->reset(); }
 std::int64_t Statement::int64(int column) const { return m_impl->int64(column); }
 std::optional<std::int64_t> Statement::optional_int64(int column) const {
@@ -112,6 +138,26 @@ void Transaction::commit() {
     m_db.connection().commit();
   }
   m_done = true;
+}
+
+void retry_on_conflict(Database& db, const std::function<void()>& attempt) {
+  if (db.in_transaction()) {
+    attempt();
+    return;
+  }
+  std::minstd_rand jitter(std::random_device{}());
+  for (int run = 1;; ++run) {
+    try {
+      attempt();
+      return;
+    } catch (const Error&) {
+      if (run >= k_write_attempts || !db.connection().conflicted()) throw;
+    }
+    // Two sessions that collided wait for different times, so they do not collide again.
+    const int base_ms = 20 << (run - 1);  // 20, 40, 80, 160, 320
+    std::uniform_int_distribution<int> spread(base_ms / 2, base_ms + base_ms / 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(spread(jitter)));
+  }
 }
 
 ReadSnapshot::ReadSnapshot(Database& db) : m_db(db), m_owner(!db.in_transaction()) {

@@ -55,20 +55,22 @@ std::int64_t EntryWriter::key(const NewKey& key, std::string_view spki_sha256,
       .bind(9, to_json_array(key.ip))
       .bind(10, current_certificate_id)
       .bind(11, key.now);
-  return inserted_id(q);
+  if (!id) return inserted_id(q);
+  q.queue();  // the id is known: nothing to wait for
+  return *id;
 }
 
 void EntryWriter::sealed_key(std::int64_t key_id, std::span<const std::uint8_t> sealed) {
   auto& q = prepared(m_sealed, "UPDATE keys SET sealed_private_key = ? WHERE id = ?");
   q.bind(1, sealed).bind(2, key_id);
-  q.run();
+  q.queue();
 }
 
 void EntryWriter::request(std::int64_t key_id, std::span<const std::uint8_t> der,
                           std::int64_t created_at) {
   auto& q = prepared(m_request, "INSERT INTO requests (key_id, der, created_at) VALUES (?, ?, ?)");
   q.bind(1, key_id).bind(2, der).bind(3, created_at);
-  q.run();
+  q.queue();
 }
 
 std::int64_t EntryWriter::certificate(std::int64_t key_id, const NewCertificate& cert,
@@ -99,12 +101,18 @@ std::int64_t EntryWriter::certificate(std::int64_t key_id, const NewCertificate&
   else
     q.bind(15, cert.chain_problem);
   q.bind(16, cert.now);
-  const std::int64_t certificate_id = inserted_id(q);
+  std::int64_t certificate_id = 0;
+  if (id) {
+    q.queue();
+    certificate_id = *id;
+  } else {
+    certificate_id = inserted_id(q);
+  }
   for (std::size_t pos = 0; pos < cert.chain.size(); ++pos) {
     auto& chain = prepared(
         m_chain, "INSERT INTO chain_certificates (certificate_id, position, der) VALUES (?, ?, ?)");
     chain.bind(1, certificate_id).bind(2, static_cast<std::int64_t>(pos)).bind(3, cert.chain[pos]);
-    chain.run();
+    chain.queue();
   }
   return certificate_id;
 }
@@ -112,7 +120,7 @@ std::int64_t EntryWriter::certificate(std::int64_t key_id, const NewCertificate&
 void EntryWriter::current_certificate(std::int64_t key_id, std::int64_t certificate_id) {
   auto& q = prepared(m_current, "UPDATE keys SET current_certificate_id = ? WHERE id = ?");
   q.bind(1, certificate_id).bind(2, key_id);
-  q.run();
+  q.queue();
 }
 
 }  // namespace keysafe::store

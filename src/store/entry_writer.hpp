@@ -1,7 +1,8 @@
 // The statements that write an entry's rows (key, request, certificate and its chain), shared
 // by every path that adds entries: one entry at a time (create, install), a merge (import,
 // restore) and a bulk issuance. Each statement is prepared on first use and kept, because the
-// last two run them thousands of times in one transaction.
+// last two run them thousands of times in one transaction. Writes whose result nothing waits
+// for (every one but an insert that must return its new id) are queued (Statement::queue).
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,7 @@
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/ossl/handles.hpp"
 #include "sqlite_functions.hpp"
+#include "value_encoding.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -53,10 +54,6 @@ constexpr std::array<ProtectedTable, 9> k_protected = {{
      "'id ' || id || ' (' || target_dir || ')'"},
 }};
 
-void put_be64(Bytes& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
 // Each argument as (SQLite type, 8-byte length, bytes), integers as 8 bytes big-endian, so
 // ("ab","c") and ("a","bc") differ and NULL differs from an empty text. The first argument is
 // the table name, so a row cannot be moved to another table.
@@ -74,20 +71,20 @@ void row_mac(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   Bytes input;
   for (int i = 0; i < argc; ++i) {
     const int type = sqlite3_value_type(argv[i]);
-    input.push_back(static_cast<std::uint8_t>(type));
     if (type == SQLITE_INTEGER) {
-      put_be64(input, 8);
-      put_be64(input, static_cast<std::uint64_t>(sqlite3_value_int64(argv[i])));
+      encode_integer(input, sqlite3_value_int64(argv[i]));
       continue;
     }
-    const unsigned char* data = nullptr;
-    if (type == SQLITE_BLOB)
-      data = static_cast<const unsigned char*>(sqlite3_value_blob(argv[i]));
-    else if (type != SQLITE_NULL)  // TEXT (and FLOAT as its text: keysafe stores none)
-      data = sqlite3_value_text(argv[i]);
-    const auto size = type == SQLITE_NULL ? 0 : static_cast<std::size_t>(sqlite3_value_bytes(argv[i]));
-    put_be64(input, size);
-    if (size > 0) input.insert(input.end(), data, data + size);
+    if (type == SQLITE_NULL) {
+      encode_value(input, Value::Type::Null, {});
+      continue;
+    }
+    // TEXT (and FLOAT as its text: keysafe stores none) or BLOB.
+    const void* data = type == SQLITE_BLOB ? sqlite3_value_blob(argv[i])
+                                           : static_cast<const void*>(sqlite3_value_text(argv[i]));
+    const auto size = static_cast<std::size_t>(sqlite3_value_bytes(argv[i]));
+    encode_value(input, type == SQLITE_BLOB ? Value::Type::Blob : Value::Type::Text,
+                 std::string_view(static_cast<const char*>(data), data != nullptr ? size : 0));
   }
   try {
     const Bytes mac = hmac_sha256(key->key, input);
@@ -145,27 +142,9 @@ namespace {
 // the same encoding as keysafe_row_mac() above, the table name first as text.
 Bytes mac_input(std::string_view table, const Statement& q, int first, int count) {
   Bytes input;
-  const auto put = [&](Value::Type type, std::string_view bytes) {
-    input.push_back(static_cast<std::uint8_t>(type));
-    put_be64(input, bytes.size());
-    input.insert(input.end(), bytes.begin(), bytes.end());
-  };
-  put(Value::Type::Text, table);
-  for (int i = first; i < first + count; ++i) {
-    const Value v = q.value(i);
-    if (v.type == Value::Type::Integer) {
-      input.push_back(static_cast<std::uint8_t>(v.type));
-      put_be64(input, 8);
-      put_be64(input, static_cast<std::uint64_t>(v.integer));
-    } else {
-      put(v.type, v.bytes);
-    }
-  }
+  encode_value(input, Value::Type::Text, table);
+  for (int i = first; i < first + count; ++i) encode_value(input, q.value(i));
   return input;
-}
-
-int column_count(const char* columns) {
-  return 1 + static_cast<int>(std::count(columns, columns + std::strlen(columns), ','));
 }
 
 const RowMacKey& unlocked_key(Database& db) {
@@ -190,7 +169,7 @@ void mac_rows(Database& db, const ProtectedTable& t, const char* where) {
   for (const auto& [ctid, mac] : macs) {
     up.reset();
     up.bind(1, mac).bind(2, ctid);
-    up.run();
+    up.queue();
   }
 }
 

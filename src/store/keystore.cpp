@@ -13,8 +13,11 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <unordered_map>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
+#include "connection.hpp"
 #include "entry_writer.hpp"
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/crypto/kdf_bounds.hpp"
@@ -188,6 +191,9 @@ StoreHeader read_header(Database& db) {
                            "from a backup: keysafe restore BACKUP-FILE");
   return h;
 }
+
+// A merge or lookup this large reads once what the store holds instead of asking per entry.
+constexpr std::size_t k_bulk_merge = 64;
 
 constexpr const char* k_key_columns =
     "k.id, k.name, k.algorithm, k.spki_der, k.spki_sha256, k.sealed_private_key IS NOT NULL, "
@@ -417,10 +423,16 @@ bool Keystore::exists(const std::filesystem::path& location) {
     std::error_code ec;
     return std::filesystem::exists(std::filesystem::symlink_status(location, ec));
   }
-  Database db(location);
-  auto q = db.prepare("SELECT to_regclass('store_header') IS NOT NULL");
-  q.step();
-  return q.int64(0) != 0;
+  // The command opens the store next: the connection waits for it (park_connection).
+  auto connection = open_postgresql(location.string());
+  bool found = false;
+  {
+    auto q = connection->prepare("SELECT to_regclass('store_header') IS NOT NULL");
+    q->step();
+    found = q->int64(0) != 0;
+  }
+  park_connection(location.string(), std::move(connection));
+  return found;
 }
 
 Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
@@ -698,13 +710,15 @@ void Keystore::add_key_file(std::span<const std::uint8_t> secret, std::int64_t n
   const Bytes wrapped =
       aead_seal(key_file_kek(secret), m_data_key,
                 m_marked ? integrity_data_key_aad(m_header.store_id) : data_key_aad(m_header.store_id));
-  Transaction tx(m_db);
-  auto q = m_db.prepare(
-      "INSERT INTO key_slots (kind, secret_id, wrapped_data_key, created_at) VALUES ('key-file', "
-      "?, ?, ?)");
-  q.bind(1, key_file_id(secret)).bind(2, wrapped).bind(3, now);
-  q.run();
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    auto q = m_db.prepare(
+        "INSERT INTO key_slots (kind, secret_id, wrapped_data_key, created_at) VALUES "
+        "('key-file', ?, ?, ?)");
+    q.bind(1, key_file_id(secret)).bind(2, wrapped).bind(3, now);
+    q.run();
+    commit(tx);
+  });
 }
 
 std::int64_t Keystore::key_file_count() {
@@ -756,6 +770,20 @@ std::vector<std::optional<KeyRecord>> Keystore::keys_by_spki(
   std::vector<std::optional<KeyRecord>> out;
   out.reserve(spki_sha256.size());
   const ReadSnapshot snapshot(m_db);  // an import looks up every certificate of a bundle
+  if (spki_sha256.size() > k_bulk_merge) {
+    // Many lookups: the keys read once (one query, not one round trip per certificate).
+    auto all = m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k");
+    std::unordered_map<std::string, KeyRecord> by_hash;
+    while (all.step()) {
+      KeyRecord k = read_key(all);
+      by_hash.emplace(k.spki_sha256, std::move(k));
+    }
+    for (const auto& hash : spki_sha256) {
+      const auto found = by_hash.find(hash);
+      out.push_back(found != by_hash.end() ? std::optional<KeyRecord>(found->second) : std::nullopt);
+    }
+    return out;
+  }
   for (const auto& hash : spki_sha256) {
     q.reset();
     q.bind(1, hash);
@@ -864,112 +892,231 @@ std::vector<Bytes> Keystore::chain_of(std::int64_t certificate_id) {
 std::int64_t Keystore::add_key(const NewKey& key, std::span<const std::uint8_t> pkcs8) {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add a key");
   const std::string spki_hash = to_hex(sha256(key.spki_der));
-  Transaction tx(m_db);
-  EntryWriter w(m_db);
-  w.refuse_existing(key.name, spki_hash);
-  const std::int64_t id = w.key(key, spki_hash);
-  // The row id is part of the associated data, so the key is sealed once the row exists.
-  w.sealed_key(id, seal_private_key(id, spki_hash, pkcs8));
-  if (!key.request_der.empty()) w.request(id, key.request_der, key.now);
-  commit(tx);
+  std::int64_t id = 0;
+  retrying([&] {
+    Transaction tx(m_db);
+    EntryWriter w(m_db);
+    w.refuse_existing(key.name, spki_hash);
+    id = w.key(key, spki_hash);
+    // The row id is part of the associated data, so the key is sealed once the row exists.
+    w.sealed_key(id, seal_private_key(id, spki_hash, pkcs8));
+    if (!key.request_der.empty()) w.request(id, key.request_der, key.now);
+    commit(tx);
+  });
   return id;
 }
 
 std::int64_t Keystore::add_certificate(std::int64_t key_id, const NewCertificate& cert,
                                        bool make_current) {
-  Transaction tx(m_db);
-  EntryWriter w(m_db);
-  const std::int64_t id = w.certificate(key_id, cert);
-  if (make_current) w.current_certificate(key_id, id);
-  commit(tx);
+  std::int64_t id = 0;
+  retrying([&] {
+    Transaction tx(m_db);
+    EntryWriter w(m_db);
+    id = w.certificate(key_id, cert);
+    if (make_current) w.current_certificate(key_id, id);
+    commit(tx);
+  });
   return id;
 }
+
+namespace {
+
+// What a large merge must not collide with: the store's names, public keys and certificate
+// fingerprints (read once), plus those the merge has written so far, and the next free ids.
+struct MergeIndex {
+  std::unordered_set<std::string> names;
+  std::unordered_set<std::string> spkis;
+  std::unordered_set<std::string> fingerprints;
+  std::int64_t next_key_id = 1;
+  std::int64_t next_certificate_id = 1;
+
+  static MergeIndex read(Database& db) {
+    MergeIndex index;
+    auto keys = db.prepare("SELECT name, spki_sha256 FROM keys");
+    while (keys.step()) {
+      index.names.insert(keys.text(0));
+      index.spkis.insert(keys.text(1));
+    }
+    auto certificates = db.prepare("SELECT fingerprint_sha256 FROM certificates");
+    while (certificates.step()) index.fingerprints.insert(certificates.text(0));
+    auto ids = db.prepare(
+        "SELECT (SELECT coalesce(max(id), 0) FROM keys), "
+        "(SELECT coalesce(max(id), 0) FROM certificates)");
+    ids.step();
+    index.next_key_id = ids.int64(0) + 1;
+    index.next_certificate_id = ids.int64(1) + 1;
+    return index;
+  }
+  // An entry that shares nothing with the store or the merge so far, whose certificates all
+  // belong to its key: written without reading anything back.
+  bool is_new(const IncomingEntry& in, const std::string& spki_hash) const {
+    if (names.contains(in.key.name) || spkis.contains(spki_hash)) return false;
+    for (const auto& c : in.certificates)
+      if (c.certificate.info.spki_sha256 != spki_hash ||
+          fingerprints.contains(c.certificate.info.fingerprint_sha256))
+        return false;
+    return true;
+  }
+  void add(const IncomingEntry& in, const std::string& spki_hash, const std::string& name) {
+    names.insert(name);
+    spkis.insert(spki_hash);
+    for (const auto& c : in.certificates) fingerprints.insert(c.certificate.info.fingerprint_sha256);
+  }
+};
+
+}  // namespace
 
 std::vector<MergeOutcome> Keystore::merge_entries(
     const std::vector<IncomingEntry>& entries,
     const std::function<void(std::size_t, std::size_t)>& progress) {
   std::vector<MergeOutcome> outcomes;
-  outcomes.reserve(entries.size());
-  Transaction tx(m_db);
-  // Prepared once for all entries: an import of a large bundle runs them tens of thousands of
-  // times in this one transaction.
-  auto by_spki =
-      m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
-  auto has_req = m_db.prepare("SELECT 1 FROM requests WHERE key_id = ? AND der = ?");
-  auto has_cert = m_db.prepare("SELECT 1 FROM certificates WHERE fingerprint_sha256 = ?");
-  auto cert_not_before = m_db.prepare("SELECT not_before FROM certificates WHERE id = ?");
-  auto backup = m_db.prepare(
-      "UPDATE keys SET last_backup_at = ? WHERE id = ? AND coalesce(last_backup_at, 0) < ?");
-  EntryWriter w(m_db);
-  const auto seal_row = [&](std::int64_t key_id, const std::string& spki_hash,
-                            std::span<const std::uint8_t> pkcs8) {
-    w.sealed_key(key_id, seal_private_key(key_id, spki_hash, pkcs8));
-  };
+  retrying([&] {
+    Transaction tx(m_db);
+    outcomes.clear();  // a run again starts over
+    outcomes.reserve(entries.size());
+    // Prepared once for all entries: an import of a large bundle runs them tens of thousands of
+    // times in this one transaction.
+    auto by_spki =
+        m_db.prepare(std::string("SELECT ") + k_key_columns + " FROM keys k WHERE k.spki_sha256 = ?");
+    auto has_req = m_db.prepare("SELECT 1 FROM requests WHERE key_id = ? AND der = ?");
+    auto has_cert = m_db.prepare("SELECT 1 FROM certificates WHERE fingerprint_sha256 = ?");
+    auto cert_not_before = m_db.prepare("SELECT not_before FROM certificates WHERE id = ?");
+    auto backup = m_db.prepare(
+        "UPDATE keys SET last_backup_at = ? WHERE id = ? AND coalesce(last_backup_at, 0) < ?");
+    EntryWriter w(m_db);
+    const auto seal_row = [&](std::int64_t key_id, const std::string& spki_hash,
+                              std::span<const std::uint8_t> pkcs8) {
+      w.sealed_key(key_id, seal_private_key(key_id, spki_hash, pkcs8));
+    };
+    // The write lock is held: the ids after the largest ones stay free for this transaction.
+    std::optional<MergeIndex> index;
+    if (entries.size() >= k_bulk_merge) {
+      index = MergeIndex::read(m_db);
+      // A new key row names its current certificate before that row exists.
+      m_db.defer_foreign_keys();
+    }
 
-  for (const auto& in : entries) {
-    MergeOutcome out;
-    const std::string spki_hash = to_hex(sha256(in.key.spki_der));
-    by_spki.reset();
-    by_spki.bind(1, spki_hash);
-    std::optional<KeyRecord> existing;
-    if (by_spki.step()) existing = read_key(by_spki);
-    std::int64_t key_id = 0;
-    // The key's current certificate (its id and notBefore), followed as certificates arrive.
-    std::optional<std::pair<std::int64_t, std::int64_t>> current;
-    if (existing) {
-      key_id = existing->id;
-      out.name = existing->name;
-      if (existing->current_certificate_id) {
-        cert_not_before.reset();
-        cert_not_before.bind(1, *existing->current_certificate_id);
-        if (cert_not_before.step())
-          current = std::make_pair(*existing->current_certificate_id, cert_not_before.int64(0));
-      }
-      if (in.pkcs8 && !existing->has_private_key) {
-        seal_row(key_id, spki_hash, *in.pkcs8);
-        out.key_added = true;
-      }
-    } else {
-      w.refuse_existing(in.key.name, spki_hash);
-      key_id = w.key(in.key, spki_hash);
+    // A new entry with nothing to look up (MergeIndex::is_new): the rows the general path below
+    // writes for it, with the ids the database would give, queued (Statement::queue).
+    const auto add_new = [&](const IncomingEntry& in, const std::string& spki_hash) {
+      MergeOutcome out;
       out.name = in.key.name;
       out.created = true;
-      if (in.pkcs8) seal_row(key_id, spki_hash, *in.pkcs8);
-    }
-    for (const auto& [der, created] : in.requests) {
-      has_req.reset();
-      has_req.bind(1, key_id).bind(2, der);
-      if (has_req.step()) continue;
-      w.request(key_id, der, created);
-      ++out.requests_added;
-    }
-    for (const auto& c : in.certificates) {
-      if (c.certificate.info.spki_sha256 != spki_hash)
-        throw Error(Errc::KeyCertMismatch,
-                    "a certificate for \"" + in.key.name + "\" does not belong to its key",
-                    "its public key (SHA-256 " + c.certificate.info.spki_sha256 +
-                        ") differs from the key's (" + spki_hash + ")");
-      has_cert.reset();
-      has_cert.bind(1, c.certificate.info.fingerprint_sha256);
-      if (has_cert.step()) continue;
-      const std::int64_t cert_id = w.certificate(key_id, c.certificate);
-      ++out.certificates_added;
-      // Becomes current when marked so and at least as new as what the store has.
-      const std::int64_t not_before = c.certificate.info.not_before;
-      if (!current || (c.current && current->second <= not_before)) {
-        w.current_certificate(key_id, cert_id);
-        current = std::make_pair(cert_id, not_before);
+      const std::int64_t key_id = index->next_key_id++;
+      Bytes sealed;
+      if (in.pkcs8) sealed = seal_private_key(key_id, spki_hash, *in.pkcs8);
+      // The certificates' ids, and which one ends up current (as below: the first, then one
+      // marked current that is at least as new), so the key row names it when inserted.
+      std::unordered_set<std::string> added;
+      std::vector<std::pair<const NewCertificate*, std::int64_t>> certificates;
+      std::optional<std::pair<std::int64_t, std::int64_t>> current;
+      for (const auto& c : in.certificates) {
+        if (!added.insert(c.certificate.info.fingerprint_sha256).second) continue;
+        const std::int64_t cert_id = index->next_certificate_id++;
+        certificates.emplace_back(&c.certificate, cert_id);
+        const std::int64_t not_before = c.certificate.info.not_before;
+        if (!current || (c.current && current->second <= not_before))
+          current = std::make_pair(cert_id, not_before);
       }
+      w.key(in.key, spki_hash, key_id, sealed,
+            current ? std::optional<std::int64_t>(current->first) : std::nullopt);
+      std::vector<const Bytes*> requests;
+      for (const auto& request : in.requests) {
+        const Bytes& der = request.first;  // (not a structured binding: clang 14 lambdas)
+        if (std::any_of(requests.begin(), requests.end(), [&](const Bytes* r) { return *r == der; }))
+          continue;
+        requests.push_back(&der);
+        w.request(key_id, der, request.second);
+        ++out.requests_added;
+      }
+      for (const auto& [certificate, cert_id] : certificates) {
+        w.certificate(key_id, *certificate, cert_id);
+        ++out.certificates_added;
+      }
+      if (in.last_backup_at) {
+        backup.reset();
+        backup.bind(1, *in.last_backup_at).bind(2, key_id).bind(3, *in.last_backup_at);
+        backup.queue();
+      }
+      return out;
+    };
+
+    for (const auto& in : entries) {
+      const std::string spki_hash = to_hex(sha256(in.key.spki_der));
+      if (index && index->is_new(in, spki_hash)) {
+        outcomes.push_back(add_new(in, spki_hash));
+        index->add(in, spki_hash, in.key.name);
+        if (progress) progress(outcomes.size(), entries.size());
+        continue;
+      }
+      MergeOutcome out;
+      by_spki.reset();
+      by_spki.bind(1, spki_hash);
+      std::optional<KeyRecord> existing;
+      if (by_spki.step()) existing = read_key(by_spki);
+      std::int64_t key_id = 0;
+      // The key's current certificate (its id and notBefore), followed as certificates arrive.
+      std::optional<std::pair<std::int64_t, std::int64_t>> current;
+      if (existing) {
+        key_id = existing->id;
+        out.name = existing->name;
+        if (existing->current_certificate_id) {
+          cert_not_before.reset();
+          cert_not_before.bind(1, *existing->current_certificate_id);
+          if (cert_not_before.step())
+            current = std::make_pair(*existing->current_certificate_id, cert_not_before.int64(0));
+        }
+        if (in.pkcs8 && !existing->has_private_key) {
+          seal_row(key_id, spki_hash, *in.pkcs8);
+          out.key_added = true;
+        }
+      } else {
+        w.refuse_existing(in.key.name, spki_hash);
+        key_id = w.key(in.key, spki_hash);
+        out.name = in.key.name;
+        out.created = true;
+        if (in.pkcs8) seal_row(key_id, spki_hash, *in.pkcs8);
+      }
+      for (const auto& [der, created] : in.requests) {
+        has_req.reset();
+        has_req.bind(1, key_id).bind(2, der);
+        if (has_req.step()) continue;
+        w.request(key_id, der, created);
+        ++out.requests_added;
+      }
+      for (const auto& c : in.certificates) {
+        if (c.certificate.info.spki_sha256 != spki_hash)
+          throw Error(Errc::KeyCertMismatch,
+                      "a certificate for \"" + in.key.name + "\" does not belong to its key",
+                      "its public key (SHA-256 " + c.certificate.info.spki_sha256 +
+                          ") differs from the key's (" + spki_hash + ")");
+        has_cert.reset();
+        has_cert.bind(1, c.certificate.info.fingerprint_sha256);
+        if (has_cert.step()) continue;
+        const std::int64_t cert_id = w.certificate(key_id, c.certificate);
+        if (index) index->next_certificate_id = std::max(index->next_certificate_id, cert_id + 1);
+        ++out.certificates_added;
+        // Becomes current when marked so and at least as new as what the store has.
+        const std::int64_t not_before = c.certificate.info.not_before;
+        if (!current || (c.current && current->second <= not_before)) {
+          w.current_certificate(key_id, cert_id);
+          current = std::make_pair(cert_id, not_before);
+        }
+      }
+      if (in.last_backup_at) {
+        backup.reset();
+        backup.bind(1, *in.last_backup_at).bind(2, key_id).bind(3, *in.last_backup_at);
+        backup.queue();
+      }
+      if (index) {
+        index->next_key_id = std::max(index->next_key_id, key_id + 1);
+        index->add(in, spki_hash, out.name);
+      }
+      outcomes.push_back(std::move(out));
+      if (progress) progress(outcomes.size(), entries.size());
     }
-    if (in.last_backup_at) {
-      backup.reset();
-      backup.bind(1, *in.last_backup_at).bind(2, key_id).bind(3, *in.last_backup_at);
-      backup.run();
-    }
-    outcomes.push_back(std::move(out));
-    if (progress) progress(outcomes.size(), entries.size());
-  }
-  commit(tx);
+    commit(tx);
+  });
   return outcomes;
 }
 
@@ -999,6 +1146,8 @@ void Keystore::add_prepared_entries(std::size_t count,
                                     const std::function<void(ReservedIds)>& start,
                                     const std::function<PreparedEntry(std::size_t)>& next) {
   if (!unlocked()) throw Error(Errc::Internal, "the store must be unlocked to add keys");
+  // Not run again on a conflict (retrying): `start` launches the workers that seal entries for
+  // these ids and `next` hands each entry over once.
   Transaction tx(m_db);
   // The write lock is held from here, so the ids after the largest ones stay free.
   ReservedIds ids;
@@ -1034,21 +1183,23 @@ void Keystore::add_prepared_entries(std::size_t count,
           .bind(5, k.name)
           .bind(6, i.not_after)
           .bind(7, c.now);
-      ins_issued.run();
+      ins_issued.queue();
     }
   }
   commit(tx);
 }
 
 void Keystore::delete_entry(std::int64_t key_id) {
-  Transaction tx(m_db);
-  auto clear = m_db.prepare("UPDATE keys SET current_certificate_id = NULL WHERE id = ?");
-  clear.bind(1, key_id);
-  clear.run();
-  auto del = m_db.prepare("DELETE FROM keys WHERE id = ?");
-  del.bind(1, key_id);
-  del.run();
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    auto clear = m_db.prepare("UPDATE keys SET current_certificate_id = NULL WHERE id = ?");
+    clear.bind(1, key_id);
+    clear.run();
+    auto del = m_db.prepare("DELETE FROM keys WHERE id = ?");
+    del.bind(1, key_id);
+    del.run();
+    commit(tx);
+  });
   m_db.checkpoint();
 }
 
@@ -1183,7 +1334,7 @@ void Keystore::commit(Transaction& tx) {
           .bind(6, r.detail)
           .bind(7, r.prev_hash)
           .bind(8, r.hash);
-      ins.run();
+      ins.queue();
       prev = r.hash;
     }
   }
@@ -1219,15 +1370,32 @@ void Keystore::replace_chain(std::int64_t certificate_id, const std::vector<Byte
 }
 
 void Keystore::write(const std::function<void(Database&)>& body) {
-  Transaction tx(m_db);
-  body(m_db);
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    body(m_db);
+    commit(tx);
+  });
+}
+
+void Keystore::retrying(const std::function<void()>& attempt) {
+  // Audit rows queued before the transaction are written by whichever run commits; rows a
+  // failed run queued (record() inside a write body) are dropped, so a run again adds its own
+  // once.
+  const std::size_t queued = m_pending_audit.size();
+  retry_on_conflict(m_db, [&] {
+    if (m_pending_audit.size() > queued)
+      m_pending_audit.erase(m_pending_audit.begin() + static_cast<std::ptrdiff_t>(queued),
+                            m_pending_audit.end());
+    attempt();
+  });
 }
 
 void Keystore::flush_audit() {
   if (m_pending_audit.empty()) return;
-  Transaction tx(m_db);
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    commit(tx);
+  });
 }
 
 std::vector<AuditRecord> Keystore::audit_log() {
@@ -1270,32 +1438,38 @@ std::vector<std::pair<std::string, Bytes>> Keystore::settings() {
 }
 
 void Keystore::set_setting(std::string_view key, std::span<const std::uint8_t> value) {
-  Transaction tx(m_db);
-  auto q = m_db.prepare(
-      "INSERT INTO settings (key, value) VALUES (?, ?) "
-      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  q.bind(1, key).bind(2, value);
-  q.run();
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    auto q = m_db.prepare(
+        "INSERT INTO settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    q.bind(1, key).bind(2, value);
+    q.run();
+    commit(tx);
+  });
 }
 
 void Keystore::unset_setting(std::string_view key) {
-  Transaction tx(m_db);
-  auto q = m_db.prepare("DELETE FROM settings WHERE key = ?");
-  q.bind(1, key);
-  q.run();
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    auto q = m_db.prepare("DELETE FROM settings WHERE key = ?");
+    q.bind(1, key);
+    q.run();
+    commit(tx);
+  });
 }
 
 void Keystore::mark_backed_up(const std::vector<std::int64_t>& key_ids, std::int64_t when) {
-  Transaction tx(m_db);
-  auto q = m_db.prepare("UPDATE keys SET last_backup_at = ? WHERE id = ?");
-  for (auto id : key_ids) {
-    q.reset();
-    q.bind(1, when).bind(2, id);
-    q.run();
-  }
-  commit(tx);
+  retrying([&] {
+    Transaction tx(m_db);
+    auto q = m_db.prepare("UPDATE keys SET last_backup_at = ? WHERE id = ?");
+    for (auto id : key_ids) {
+      q.reset();
+      q.bind(1, when).bind(2, id);
+      q.run();
+    }
+    commit(tx);
+  });
 }
 
 namespace {

@@ -4,11 +4,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "connection.hpp"
 #include "keysafe/shell_word.hpp"
 #include "lock_timeout.hpp"
+#include "pg_placeholders.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -64,7 +66,7 @@ class PgStatement final : public StatementBackend {
         m_null(static_cast<std::size_t>(parameters), true),
         m_types(static_cast<std::size_t>(parameters), 0),
         m_formats(static_cast<std::size_t>(parameters), 0) {}
-  ~PgStatement() override { PQclear(m_result); }
+  ~PgStatement() override;
   PgStatement(const PgStatement&) = delete;
   PgStatement& operator=(const PgStatement&) = delete;
 
@@ -84,6 +86,7 @@ class PgStatement final : public StatementBackend {
     m_types[i] = 0;
   }
   bool step() override;
+  void queue() override;
   void reset() override {
     PQclear(m_result);
     m_result = nullptr;
@@ -126,6 +129,21 @@ class PgStatement final : public StatementBackend {
                   "parameter " + std::to_string(index) + " of " + std::to_string(m_values.size()));
     return static_cast<std::size_t>(index - 1);
   }
+  // The bound values as libpq takes them (pointers into m_values).
+  struct Params {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<Oid> types;
+  };
+  Params params() const {
+    Params p{std::vector<const char*>(m_values.size()), std::vector<int>(m_values.size()), m_types};
+    for (std::size_t i = 0; i < m_values.size(); ++i) {
+      p.values[i] = m_null[i] ? nullptr : m_values[i].data();
+      p.lengths[i] = static_cast<int>(m_values[i].size());
+      if (m_null[i]) p.types[i] = 0;
+    }
+    return p;
+  }
   void set(int index, std::string value, Oid type, int format) {
     const auto i = slot(index);
     m_values[i] = std::move(value);
@@ -142,6 +160,8 @@ class PgStatement final : public StatementBackend {
   std::vector<int> m_formats;
   PGresult* m_result = nullptr;
   int m_row = -1;
+  // The server-side prepared statement queue() made on first use (parsed and planned once).
+  std::string m_prepared;
 };
 
 class PgConnection final : public Connection {
@@ -153,6 +173,7 @@ class PgConnection final : public Connection {
 
   Backend backend() const noexcept override { return Backend::Postgresql; }
   void exec(std::string_view sql) override {
+    drain();
     PGresult* r = PQexec(m_conn, std::string(sql).c_str());
     check(r, "running " + std::string(sql.substr(0, 40)));
     PQclear(r);
@@ -164,35 +185,96 @@ class PgConnection final : public Connection {
     const auto status = PQtransactionStatus(m_conn);
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
   }
+  // BEGIN and the write lock in one round trip (one simple query of two statements). A lock
+  // that is not granted leaves no transaction open behind the error.
   void begin_write() override {
-    exec("BEGIN");
-    take_write_lock();
+    m_conflicted = false;
+    try {
+      // READ COMMITTED whatever the database's default_transaction_isolation: writers take
+      // turns on the lock, and each statement after it must see every commit before it (a
+      // REPEATABLE READ snapshot, taken while waiting for the lock, would not).
+      exec("BEGIN ISOLATION LEVEL READ COMMITTED; " + write_lock_sql());
+    } catch (...) {
+      rollback();
+      throw;
+    }
+    m_write_locked = true;
   }
   void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
   void commit() override {
     m_write_locked = false;
     exec("COMMIT");
+    deallocate_unused();
   }
   void rollback() noexcept override {
     m_write_locked = false;
+    try {
+      drain();
+    } catch (...) {
+      // Rolling back is what a queued statement's failure asks for anyway.
+    }
     PQclear(PQexec(m_conn, "ROLLBACK"));
+    try {
+      deallocate_unused();
+    } catch (...) {
+      // A session that cannot deallocate has lost its connection, and its statements with it.
+    }
   }
   void upgrade_to_write() override {
-    if (!m_write_locked) take_write_lock();
+    if (m_write_locked) return;
+    exec(write_lock_sql());
+    m_write_locked = true;
   }
+  bool conflicted() const noexcept override { return m_conflicted; }
   void set_row_mac_key(const RowMacKey*) override {}  // MACs are computed at commit (integrity.cpp)
   void defer_foreign_keys() override { exec("SET CONSTRAINTS ALL DEFERRED"); }
 
   // Executes a statement; the result is the caller's.
-  PGresult* run(const PgStatement& /*unused*/, const std::string& sql,
-                const std::vector<const char*>& values, const std::vector<int>& lengths,
-                const std::vector<Oid>& types, const std::vector<int>& formats) {
+  PGresult* run(const std::string& sql, const std::vector<const char*>& values,
+                const std::vector<int>& lengths, const std::vector<Oid>& types,
+                const std::vector<int>& formats) {
+    drain();
     PGresult* r = PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()),
                                types.data(), values.data(), lengths.data(), formats.data(), 1);
     check(r, "reading or writing the store");
     const char* tuples = PQcmdTuples(r);
     m_changes = tuples != nullptr && *tuples != '\0' ? std::atoi(tuples) : 0;
     return r;
+  }
+  // Sends a statement in pipeline mode (entered on first use); its result is read by drain().
+  // `prepared` names the server-side statement to run, made (in the same pipeline) when empty.
+  void send(std::string& prepared, const std::string& sql, const std::vector<const char*>& values,
+            const std::vector<int>& lengths, const std::vector<Oid>& types,
+            const std::vector<int>& formats) {
+    if (!m_pipeline) {
+      if (PQenterPipelineMode(m_conn) != 1) check(nullptr, "starting a pipeline of writes");
+      m_pipeline = true;
+    }
+    if (prepared.empty()) {
+      std::string name = "keysafe_" + std::to_string(++m_prepared_count);
+      if (PQsendPrepare(m_conn, name.c_str(), sql.c_str(), static_cast<int>(types.size()),
+                        types.data()) != 1) {
+        drain();
+        check(nullptr, "queueing a write to the store");
+      }
+      ++m_queued;
+      prepared = std::move(name);
+    }
+    if (PQsendQueryPrepared(m_conn, prepared.c_str(), static_cast<int>(values.size()),
+                            values.data(), lengths.data(), formats.data(), 1) != 1) {
+      drain();
+      check(nullptr, "queueing a write to the store");
+    }
+    // Bounded, so the results waiting in memory stay few (one round trip per batch).
+    if (++m_queued >= k_pipeline_batch) drain();
+  }
+  // A prepared statement no longer used: deallocated after the transaction ends (never in the
+  // middle of one, where a failure could not be reported).
+  void forget(std::string name) noexcept {
+    try {
+      m_unused.push_back(std::move(name));
+    } catch (...) {
+    }
   }
   const std::string& uri() const noexcept { return m_uri; }
 
@@ -203,19 +285,37 @@ class PgConnection final : public Connection {
   // before it (READ COMMITTED). Name uniqueness, serial numbers, renewal swaps and the audit
   // chain then never race, and no transaction can deadlock or fail serialisation with another
   // keysafe writer. KEYSAFE_LOCK_TIMEOUT bounds the wait.
-  void take_write_lock() {
-    exec("SET LOCAL lock_timeout = " + std::to_string(std::max(1, lock_timeout_ms())));
-    exec("SELECT pg_advisory_xact_lock(1801812339, hashtext(current_schema()))");
-    m_write_locked = true;
+  // KEYSAFE_LOCK_TIMEOUT bounds the wait: set for this transaction only (set_config's `true`),
+  // by the same statement, before the lock is asked for (its select list runs left to right).
+  static std::string write_lock_sql() {
+    return "SELECT set_config('lock_timeout', '" + std::to_string(std::max(1, lock_timeout_ms())) +
+           "', true), pg_advisory_xact_lock(1801812339, hashtext(current_schema()))";
   }
   // Throws the keysafe error for a failed result (clearing it).
   void check(PGresult* r, const std::string& what);
   [[noreturn]] void fail_connect();
 
+  // Ends pipeline mode: one sync, then every queued statement's result read in order; the first
+  // failure is thrown (as check() maps it) once the pipeline is closed again.
+  void drain();
+  void deallocate_unused() {
+    if (m_unused.empty() || in_transaction()) return;
+    std::string sql;
+    for (const auto& name : m_unused) sql += "DEALLOCATE " + name + ";";
+    m_unused.clear();
+    exec(sql);
+  }
+
+  static constexpr int k_pipeline_batch = 1000;
+  int m_prepared_count = 0;
+  std::vector<std::string> m_unused;
   std::string m_uri;
   PGconn* m_conn = nullptr;
+  bool m_pipeline = false;
+  int m_queued = 0;
   int m_changes = 0;
   bool m_write_locked = false;
+  bool m_conflicted = false;
 };
 
 PgConnection::PgConnection(std::string uri) : m_uri(std::move(uri)) {
@@ -228,6 +328,34 @@ PgConnection::PgConnection(std::string uri) : m_uri(std::move(uri)) {
   if (m_conn == nullptr || PQstatus(m_conn) != CONNECTION_OK) fail_connect();
   // Notices (e.g. "schema already exists, skipping") are not for the administrator.
   PQsetNoticeProcessor(m_conn, [](void*, const char*) {}, nullptr);
+}
+
+void PgConnection::drain() {
+  if (!m_pipeline) return;
+  PGresult* failure = nullptr;
+  const auto keep = [&](PGresult* r) {
+    const auto status = PQresultStatus(r);
+    if (failure == nullptr && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+        status != PGRES_PIPELINE_ABORTED && status != PGRES_PIPELINE_SYNC)
+      failure = r;
+    else
+      PQclear(r);
+  };
+  if (PQpipelineSync(m_conn) == 1) {
+    // Each queued statement's results end with a null; the sync's own result comes last.
+    for (int i = 0; i < m_queued && PQstatus(m_conn) == CONNECTION_OK; ++i)
+      while (PGresult* r = PQgetResult(m_conn)) keep(r);
+    while (PGresult* r = PQgetResult(m_conn)) {
+      const bool synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      keep(r);
+      if (synced) break;
+    }
+  }
+  const bool exited = PQexitPipelineMode(m_conn) == 1;
+  m_pipeline = !exited;
+  m_queued = 0;
+  if (failure != nullptr) check(failure, "writing the store");
+  if (!exited) check(nullptr, "finishing a pipeline of writes");
 }
 
 void PgConnection::fail_connect() {
@@ -266,6 +394,7 @@ void PgConnection::check(PGresult* r, const std::string& what) {
                                        ? PQresultErrorMessage(r)
                                        : PQerrorMessage(m_conn));
   PQclear(r);
+  m_conflicted = state == "40001" || state == "40P01";
   const std::string store = "the keystore database " + m_uri;
   const std::string cause = what + ": " + why;
   if (PQstatus(m_conn) == CONNECTION_BAD || state.starts_with("08") || state == "57P01" ||
@@ -291,6 +420,16 @@ void PgConnection::check(PGresult* r, const std::string& what) {
                 "wait for the other keysafe command to finish (SELECT pid, application_name, "
                 "client_addr FROM pg_stat_activity), then run this one again; "
                 "KEYSAFE_LOCK_TIMEOUT=SECONDS waits longer");
+  if (m_conflicted)
+    throw Error(Errc::StoreLocked,
+                "the server aborted keysafe's transaction on " + store +
+                    ": it conflicted with another session's",
+                cause + " (SQLSTATE " + state + ")",
+                "nothing of it was kept. keysafe runs such a transaction up to " +
+                    std::to_string(k_write_attempts) +
+                    " times before giving up: find the session that holds rows of the store's "
+                    "tables (SELECT pid, application_name, state, query FROM pg_stat_activity), "
+                    "then run the command again");
   if (state == "53100")
     throw Error(Errc::Io, "the disk of the database server is full (" + store + ")", cause,
                 "free space on the server, then run the command again");
@@ -302,39 +441,15 @@ void PgConnection::check(PGresult* r, const std::string& what) {
               cause + (state.empty() ? "" : " (SQLSTATE " + state + ")"));
 }
 
-// `?` placeholders become $1, $2, ... (not inside quoted text or identifiers).
 std::unique_ptr<StatementBackend> PgConnection::prepare(std::string_view sql) {
-  std::string out;
-  out.reserve(sql.size() + 16);
-  int parameters = 0;
-  char quote = 0;
-  for (const char c : sql) {
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      out += c;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      out += c;
-    } else if (c == '?') {
-      out += '$' + std::to_string(++parameters);
-    } else {
-      out += c;
-    }
-  }
-  return std::make_unique<PgStatement>(*this, std::move(out), parameters);
+  NumberedSql numbered = numbered_placeholders(sql);
+  return std::make_unique<PgStatement>(*this, std::move(numbered.sql), numbered.parameters);
 }
 
 bool PgStatement::step() {
   if (m_result == nullptr) {
-    std::vector<const char*> values(m_values.size());
-    std::vector<int> lengths(m_values.size());
-    std::vector<Oid> types(m_types);
-    for (std::size_t i = 0; i < m_values.size(); ++i) {
-      values[i] = m_null[i] ? nullptr : m_values[i].data();
-      lengths[i] = static_cast<int>(m_values[i].size());
-      if (m_null[i]) types[i] = 0;
-    }
-    m_result = m_db->run(*this, m_sql, values, lengths, types, m_formats);
+    const Params p = params();
+    m_result = m_db->run(m_sql, p.values, p.lengths, p.types, m_formats);
     m_row = -1;
   }
   if (m_row + 1 >= PQntuples(m_result)) {
@@ -343,6 +458,16 @@ bool PgStatement::step() {
   }
   ++m_row;
   return true;
+}
+
+void PgStatement::queue() {
+  const Params p = params();
+  m_db->send(m_prepared, m_sql, p.values, p.lengths, p.types, m_formats);
+}
+
+PgStatement::~PgStatement() {
+  PQclear(m_result);
+  if (!m_prepared.empty()) m_db->forget(std::move(m_prepared));
 }
 
 std::int64_t PgStatement::int64(int column) const {
@@ -378,6 +503,77 @@ std::string PgStatement::text(int column) const {
 }
 
 }  // namespace
+
+namespace {
+
+// The tag of a dollar quote starting at `at` ("$$" or "$name$"), or empty when there is none.
+// A tag's name is an identifier that does not start with a digit ($1 is a parameter).
+std::string_view dollar_tag(std::string_view sql, std::size_t at) {
+  std::size_t end = at + 1;
+  while (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) != 0 ||
+                              sql[end] == '_' || static_cast<unsigned char>(sql[end]) >= 0x80))
+    ++end;
+  if (end >= sql.size() || sql[end] != '$') return {};
+  if (end > at + 1 && std::isdigit(static_cast<unsigned char>(sql[at + 1])) != 0) return {};
+  return sql.substr(at, end - at + 1);
+}
+
+// A word character before `at`: `a$b$` is an identifier, not a dollar quote.
+bool after_identifier(std::string_view sql, std::size_t at) {
+  if (at == 0) return false;
+  const auto c = static_cast<unsigned char>(sql[at - 1]);
+  return std::isalnum(c) != 0 || c == '_' || c == '$' || c >= 0x80;
+}
+
+}  // namespace
+
+NumberedSql numbered_placeholders(std::string_view sql) {
+  NumberedSql out;
+  out.sql.reserve(sql.size() + 16);
+  std::size_t i = 0;
+  // Copies sql[i, end) unchanged and moves past it.
+  const auto keep_until = [&](std::size_t end) {
+    end = std::min(end, sql.size());
+    out.sql.append(sql.substr(i, end - i));
+    i = end;
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+    if (c == '\'' || c == '"') {
+      // A doubled quote inside reads as the closing quote and a new opening one: same result.
+      const auto close = sql.find(c, i + 1);
+      keep_until(close == std::string_view::npos ? sql.size() : close + 1);
+    } else if (c == '-' && next == '-') {
+      keep_until(sql.find('\n', i));
+    } else if (c == '/' && next == '*') {
+      std::size_t end = i + 2;
+      for (int depth = 1; depth > 0 && end < sql.size(); ) {
+        if (sql.compare(end, 2, "/*") == 0) {
+          ++depth;
+          end += 2;
+        } else if (sql.compare(end, 2, "*/") == 0) {
+          --depth;
+          end += 2;
+        } else {
+          ++end;
+        }
+      }
+      keep_until(end);
+    } else if (c == '$' && !after_identifier(sql, i) && !dollar_tag(sql, i).empty()) {
+      const std::string_view tag = dollar_tag(sql, i);
+      const auto close = sql.find(tag, i + tag.size());
+      keep_until(close == std::string_view::npos ? sql.size() : close + tag.size());
+    } else if (c == '?') {
+      out.sql += '$' + std::to_string(++out.parameters);
+      ++i;
+    } else {
+      out.sql += c;
+      ++i;
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<Connection> open_postgresql(const std::string& uri) {
   return std::make_unique<PgConnection>(uri);

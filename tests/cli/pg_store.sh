@@ -168,6 +168,38 @@ expect_eq "$(jget '.[0].name')" in-schema "list in the schema"
 ks --store "$(pg_uri main schemadb)" list
 expect_rc 4 "without the options, the public schema holds no store"
 
+# --- the write lock: KEYSAFE_LOCK_TIMEOUT bounds the wait, then store-locked; nothing left open ---
+# Another session holds the store's advisory lock (what a running keysafe writer holds).
+pg_psql main store -c "BEGIN" -c "SELECT pg_advisory_xact_lock(1801812339, hashtext('public'))" \
+  -c "SELECT pg_sleep(6)" -c "COMMIT" >/dev/null &
+HOLDER=$!
+for _ in $(seq 1 50); do
+  [ "$(pg_psql main store -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" -ge 1 ] && break
+  sleep 0.1
+done
+H=$(store_hash)
+START=$(date +%s%N)
+KEYSAFE_LOCK_TIMEOUT=1 ks --json create locked-out --dns locked.example.test -o locked.req
+ELAPSED_MS=$(( ($(date +%s%N) - START) / 1000000 ))
+expect_store_error store-locked "create while another session holds the write lock"
+[ "$ELAPSED_MS" -ge 900 ] && [ "$ELAPSED_MS" -lt 5000 ] && ok ||
+  bad "KEYSAFE_LOCK_TIMEOUT=1 waited about a second (took $ELAPSED_MS ms)"
+expect_eq "$(store_hash)" "$H" "a writer that did not get the lock changed nothing"
+wait "$HOLDER"
+ks create after-lock --dns after.example.test -o after.req
+expect_rc 0 "create once the lock is free"
+
+# --- a command that asks whether a store exists, then opens it, logs in once ------------------
+pg_psql main postgres -c "ALTER SYSTEM SET log_connections = on" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+pg_createdb main oncedb
+BEFORE=$(grep -c "connection authorized" "$PG_ROOT/main/server.log")
+ks --store "$(pg_uri main oncedb)" init --kdf-cost 10
+expect_rc 0 "init into a new database"
+AFTER=$(grep -c "connection authorized" "$PG_ROOT/main/server.log")
+expect_eq "$((AFTER - BEFORE))" 1 "init connected once (asking whether a store exists reuses the connection)"
+pg_psql main postgres -c "ALTER SYSTEM RESET log_connections" -c "SELECT pg_reload_conf()" >/dev/null
+
 # --- a store written by a newer keysafe is refused, and left as it was ------------------------------
 pg_psql main store -c "UPDATE keysafe_schema SET version = 99 WHERE id = 1"
 H=$(store_hash)

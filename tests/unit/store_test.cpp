@@ -27,6 +27,7 @@
 #include "keysafe/x509/public_key.hpp"
 #include "key_test_support.hpp"
 #include "store_fixture.hpp"
+#include "../../src/store/pg_placeholders.hpp"
 
 namespace keysafe::store {
 namespace {
@@ -1258,6 +1259,47 @@ TEST_F(IntegrityTest, RotationNeedsThePassphraseNotAKeyFile) {
   Keystore ks = Keystore::open(m_store);
   ks.unlock_with_key_file(secret);
   EXPECT_EQ(error_of([&] { (void)ks.rotate_data_key(); }).code(), Errc::Usage);
+}
+
+
+// SQL is written with `?`; the PostgreSQL backend numbers them. What PostgreSQL does not read
+// as tokens keeps its `?` and is copied byte for byte.
+TEST(PgPlaceholders, NumbersEachPlaceholderInOrder) {
+  const auto n = numbered_placeholders("SELECT a FROM t WHERE b = ? AND c IN (?, ?)");
+  EXPECT_EQ(n.sql, "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)");
+  EXPECT_EQ(n.parameters, 3);
+  EXPECT_EQ(numbered_placeholders("SELECT 1").parameters, 0);
+  EXPECT_EQ(numbered_placeholders("?").sql, "$1");
+  EXPECT_EQ(numbered_placeholders("f(?,?)").sql, "f($1,$2)");
+}
+
+TEST(PgPlaceholders, LeavesQuotedTextAndIdentifiersAlone) {
+  auto n = numbered_placeholders("SELECT '?', \"a?b\", ? FROM t WHERE x = 'it''s ?' AND y = ?");
+  EXPECT_EQ(n.sql, "SELECT '?', \"a?b\", $1 FROM t WHERE x = 'it''s ?' AND y = $2");
+  EXPECT_EQ(n.parameters, 2);
+  n = numbered_placeholders("SELECT \"q\"\"?\" , ?");
+  EXPECT_EQ(n.sql, "SELECT \"q\"\"?\" , $1");
+  // An unterminated literal runs to the end (the server reports it).
+  n = numbered_placeholders("SELECT ?, 'open ?");
+  EXPECT_EQ(n.sql, "SELECT $1, 'open ?");
+}
+
+TEST(PgPlaceholders, LeavesDollarQuotedBodiesAlone) {
+  auto n = numbered_placeholders("SELECT $$ a ? ' b $$, ?, $fn$ ? $$ ? $fn$, ?");
+  EXPECT_EQ(n.sql, "SELECT $$ a ? ' b $$, $1, $fn$ ? $$ ? $fn$, $2");
+  EXPECT_EQ(n.parameters, 2);
+  // $1x$ is no tag (a digit first); a$b$ is an identifier, not a dollar quote.
+  n = numbered_placeholders("SELECT $1x$ ?, a$b$ ?");
+  EXPECT_EQ(n.sql, "SELECT $1x$ $1, a$b$ $2");
+}
+
+TEST(PgPlaceholders, LeavesCommentsAlone) {
+  auto n = numbered_placeholders("SELECT ? -- why? 'x\nFROM t /* a ? /* nested ? */ still ? */ WHERE ?");
+  EXPECT_EQ(n.sql, "SELECT $1 -- why? 'x\nFROM t /* a ? /* nested ? */ still ? */ WHERE $2");
+  EXPECT_EQ(n.parameters, 2);
+  // A lone minus or slash is an operator.
+  n = numbered_placeholders("SELECT ? - ?, ? / ?");
+  EXPECT_EQ(n.sql, "SELECT $1 - $2, $3 / $4");
 }
 
 }  // namespace

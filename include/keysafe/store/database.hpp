@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -105,6 +106,13 @@ class Statement final {
   bool step();
   // Steps to completion (for statements without rows).
   void run();
+  // Runs it with its current bindings without waiting for the server where the backend can
+  // (PostgreSQL: libpq pipeline mode, many statements per round trip; SQLite: as run()), for
+  // bulk writes whose rows nothing reads back. Its rows are discarded and changes() does not
+  // count it. A failure is thrown by the next statement, exec or commit on the connection at
+  // the latest, with the code run() would have given; the transaction then rolls back whole.
+  // Later statements see its changes, as after run().
+  void queue();
   void reset();
 
   // Integers (and booleans, as 0 or 1).
@@ -139,6 +147,18 @@ class Transaction final {
   bool m_nested;
   bool m_done = false;
 };
+
+// How many times a write transaction is run at most when the server aborts it for a
+// serialization failure or deadlock (retry_on_conflict).
+inline constexpr int k_write_attempts = 6;
+
+// Runs `attempt`, which opens its own (outermost) Transaction, writes and commits, and runs it
+// again when the server aborted it for a serialization failure or a deadlock (PostgreSQL 40001,
+// 40P01): up to k_write_attempts runs, waiting a jittered, doubling delay in between (20 ms to
+// about 0.5 s, under 1.5 s in all). `attempt` must be safe to run again: everything it wrote
+// was rolled back, so it must not keep state from a failed run. Inside a transaction it runs
+// once: the outermost transaction is the one that can be run again.
+void retry_on_conflict(Database& db, const std::function<void()>& attempt);
 
 // One read transaction around many queries, so they see one snapshot (SQLite: BEGIN, taking
 // its shared locks once; PostgreSQL: REPEATABLE READ). Inside a transaction it does nothing.

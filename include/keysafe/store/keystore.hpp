@@ -304,6 +304,9 @@ class Keystore final {
   static void write_new_header(Database& db, const StoreHeader& h);
 
   void commit(Transaction& tx);
+  // Runs `attempt` (a whole write transaction) through retry_on_conflict, dropping the audit
+  // rows a failed run queued.
+  void retrying(const std::function<void()>& attempt);
   // Takes the data key (and its MAC subkey); with `marked`, the store has integrity MACs.
   void accept_data_key(SecureBytes key, bool marked, OnTampering on);
   void add_integrity(SecureBytes key);
