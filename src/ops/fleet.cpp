@@ -99,6 +99,12 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   bool written = false;
   try {
     store.write([&](store::Database& d) {
+      // Run again after a serialization failure or deadlock (Keystore::write): the file the
+      // failed run wrote is ours, and is written afresh.
+      if (written) {
+        std::filesystem::remove(key_out);
+        written = false;
+      }
       bool created = false;
       ossl::PKey signer = signing_key(store, d, now, created);
       result.signing_key_created = created;
@@ -136,6 +142,12 @@ HostAddResult rotate_host(store::Keystore& store, const std::string& name,
   bool written = false;
   try {
     store.write([&](store::Database& d) {
+      // Run again after a serialization failure or deadlock (Keystore::write): the file the
+      // failed run wrote is ours, and is written afresh.
+      if (written) {
+        std::filesystem::remove(key_out);
+        written = false;
+      }
       bool created = false;
       ossl::PKey signer = signing_key(store, d, now, created);
       store::update_host_key(d, result.host);
