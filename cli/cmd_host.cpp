@@ -104,7 +104,7 @@ Removes the host, its assignments and the sealed copies of their keys from the s
 host keeps whatever it deployed: renew the entries it held (keysafe renew NAME) if the host
 was lost or compromised. Needs the store passphrase.)");
 
-  return [a, add, rotate, list, show, remove](Context& ctx) {
+  return [a, add, rotate, list, show](Context& ctx) {
     const std::int64_t now = ctx.env.now();
     if (rotate->parsed()) {
       auto store = ctx.open_store();
