@@ -8,7 +8,7 @@ namespace keysafe::store {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 11> k_migrations = {
+constexpr std::array<std::string_view, 12> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -364,6 +364,11 @@ CREATE TRIGGER IF NOT EXISTS assignments_mac_update AFTER UPDATE OF id, host_id,
   UPDATE assignments SET mac = keysafe_row_mac('assignments', NEW.id, NEW.host_id, NEW.key_id, NEW.target_dir, NEW.layout, NEW.test_cmd, NEW.reload_cmd, NEW.probe, NEW.sni, NEW.sealed_private_key, NEW.signature, NEW.assigned_at)
     WHERE id = NEW.id;
 END;
+)sql",
+    // v12: nothing on SQLite. On PostgreSQL, host login roles and row-level security
+    // (pg_schema.cpp); a SQLite file has no roles: whoever reads it reads every row.
+    R"sql(
+SELECT 1;
 )sql",
 };
 
