@@ -98,6 +98,46 @@ std::int64_t insert_host(Database& db, const HostRecord& h) {
   return q.int64(0);
 }
 
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (const char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+bool may_create_roles(Database& db) {
+  if (db.backend() != Backend::Postgresql) return false;
+  auto q = db.prepare(
+      "SELECT (rolcreaterole OR rolsuper)::int FROM pg_roles WHERE rolname = current_user");
+  return q.step() && q.int64(0) != 0;
+}
+
+std::vector<std::string> host_role_sql(Database& db, const std::string& role) {
+  if (db.backend() != Backend::Postgresql) return {};
+  auto names = db.prepare(
+      "SELECT current_schema(), pg_get_serial_sequence(quote_ident(current_schema()) || "
+      "'.host_events', 'id')");
+  names.step();
+  const std::string schema = quote_identifier(names.text(0));
+  const std::string sequence = names.text(1);  // already qualified and quoted
+  const std::string r = quote_identifier(role);
+  // Every other table (store_header with the wrapped data key, settings, audit, key slots, CA
+  // state, deployments) and keys.sealed_private_key stay out of reach.
+  return {
+      "CREATE ROLE " + r + " LOGIN",
+      "GRANT USAGE ON SCHEMA " + schema + " TO " + r,
+      "GRANT SELECT ON " + schema + ".keysafe_schema TO " + r,
+      "GRANT SELECT ON " + schema + ".hosts, " + schema + ".assignments, " + schema +
+          ".certificates, " + schema + ".chain_certificates TO " + r,
+      "GRANT SELECT (id, name, algorithm, spki_der, spki_sha256, subject, dns, ip, "
+      "current_certificate_id, created_at) ON " + schema + ".keys TO " + r,
+      "GRANT SELECT (public_key) ON " + schema + ".fleet_signing_key TO " + r,
+      "GRANT SELECT, INSERT, UPDATE ON " + schema + ".host_reports TO " + r,
+      "GRANT SELECT, INSERT ON " + schema + ".host_events TO " + r,
+      "GRANT USAGE ON SEQUENCE " + sequence + " TO " + r,
+      "GRANT EXECUTE ON FUNCTION " + schema + ".keysafe_host_refused(TEXT, TEXT) TO " + r,
+  };
+}
+
 void update_host_key(Database& db, const HostRecord& h) {
   auto q = db.prepare("UPDATE hosts SET public_key = ?, public_key_sha256 = ? WHERE id = ?");
   q.bind(1, h.public_key).bind(2, std::string_view(h.public_key_sha256)).bind(3, h.id);

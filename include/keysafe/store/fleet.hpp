@@ -72,6 +72,15 @@ void insert_fleet_signing_key(Database& db, const FleetSigningKey& key);
 std::vector<HostRecord> hosts(Database& db);
 std::optional<HostRecord> host_by_name(Database& db, std::string_view name);
 std::int64_t insert_host(Database& db, const HostRecord& host);
+// PostgreSQL: the SQL that gives host role `role` exactly what its agent needs (schema v12's
+// row-level security limits the rows): login, read its assignments and the public rows of its
+// entries, write its reports and events. Empty on SQLite, which has no roles.
+std::vector<std::string> host_role_sql(Database& db, const std::string& role);
+// Whether this connection may create roles (CREATEROLE or superuser). False on SQLite.
+bool may_create_roles(Database& db);
+// Quotes a PostgreSQL identifier ("" doubled).
+std::string quote_identifier(std::string_view name);
+
 // A new public key for host `host.id` (its assignments must be sealed again).
 void update_host_key(Database& db, const HostRecord& host);
 // Its assignments and their reports go with it (ON DELETE CASCADE).
