@@ -262,6 +262,36 @@ std::vector<HostEvent> host_events(Database& db, std::optional<std::string> host
   return out;
 }
 
+std::optional<AssignedEntry> assigned_entry(Database& db, std::int64_t key_id) {
+  auto q = db.prepare(
+      "SELECT k.id, k.name, k.spki_sha256, c.id, c.fingerprint_sha256, c.spki_sha256 "
+      "FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id WHERE k.id = ?");
+  q.bind(1, key_id);
+  if (!q.step()) return std::nullopt;
+  AssignedEntry e;
+  e.key_id = q.int64(0);
+  e.name = q.text(1);
+  e.spki_sha256 = q.text(2);
+  if (!q.is_null(3)) {
+    e.certificate_id = q.int64(3);
+    e.fingerprint_sha256 = q.text(4);
+    e.certificate_spki_sha256 = q.text(5);
+  }
+  return e;
+}
+
+bool connected_as_host(Database& db) {
+  if (db.backend() != Backend::Postgresql) return false;
+  auto q = db.prepare("SELECT keysafe_is_host()::int");
+  return q.step() && q.int64(0) != 0;
+}
+
+void record_refusal_as_host(Database& db, const std::string& entry, const std::string& detail) {
+  auto q = db.prepare("SELECT keysafe_host_refused(?, ?)");
+  q.bind(1, std::string_view(entry)).bind(2, std::string_view(detail));
+  q.step();
+}
+
 Bytes host_seal_aad(const HostRecord& host, std::int64_t key_id, std::string_view spki_sha256) {
   Bytes aad;
   put_field(aad, as_span("keysafe-host-copy-v1"));

@@ -105,6 +105,23 @@ void add_host_event(Database& db, const HostEvent& event);
 std::vector<HostEvent> host_events(Database& db, std::optional<std::string> host,
                                    std::size_t limit);
 
+// An assigned entry as its host's agent may read it (public columns only).
+struct AssignedEntry {
+  std::int64_t key_id = 0;
+  std::string name;
+  std::string spki_sha256;
+  std::optional<std::int64_t> certificate_id;  // the current certificate
+  std::string fingerprint_sha256;              // of the current certificate
+  std::string certificate_spki_sha256;
+};
+std::optional<AssignedEntry> assigned_entry(Database& db, std::int64_t key_id);
+
+// Whether this connection's role is a host's (PostgreSQL row-level security applies to it).
+bool connected_as_host(Database& db);
+// A host role's refusal, recorded under its own host name whatever it claims
+// (keysafe_host_refused, SECURITY DEFINER).
+void record_refusal_as_host(Database& db, const std::string& entry, const std::string& detail);
+
 // What a host's sealed copy of key `key_id` is bound to: the host (name and public key) and
 // the key (row id and public-key hash). A copy moved to another host or key does not open.
 Bytes host_seal_aad(const HostRecord& host, std::int64_t key_id, std::string_view spki_sha256);
