@@ -48,6 +48,7 @@ nlohmann::json host_json(const ops::HostView& v, bool detail) {
 struct HostArgs {
   std::string name;
   std::string key_out;
+  std::optional<std::string> role;
 };
 
 }  // namespace
@@ -62,6 +63,11 @@ Action setup_host(CLI::App& cmd) {
                   "place it on the host, e.g. /etc/keysafe/host.key")
       ->required()
       ->type_name("FILE");
+  add->add_option("--role", a->role,
+                  "PostgreSQL: the login role the host's agent uses (default keysafe_host_NAME, "
+                  "created with its grants when this connection may create roles; an existing "
+                  "role only when named)")
+      ->type_name("ROLE");
   add->footer(R"(
 The public half stays in the store; entries assigned to the host are sealed to it, so the
 host's key opens that host's keys and nothing else. FILE also holds the store's fleet signing
@@ -135,13 +141,18 @@ was lost or compromised. Needs the store passphrase.)");
     if (add->parsed()) {
       auto store = ctx.open_store();
       ctx.unlock(store);
-      const auto r = ops::add_host(store, a->name, a->key_out, now);
+      const auto r = ops::add_host(store, a->name, a->key_out, now, a->role);
       if (ctx.options.json) {
         ctx.out << nlohmann::json{{"name", r.host.name},
                                   {"algorithm", r.host.algorithm},
                                   {"public_key_sha256", r.host.public_key_sha256},
                                   {"key_file", r.key_file.string()},
-                                  {"signing_key_created", r.signing_key_created}}
+                                  {"signing_key_created", r.signing_key_created},
+                                  {"role", r.host.role ? nlohmann::json(*r.host.role)
+                                                       : nlohmann::json(nullptr)},
+                                  {"role_created", r.role_created},
+                                  {"role_sql", r.role_created ? std::vector<std::string>{}
+                                                              : r.role_sql}}
                        .dump(2, ' ', false, k_invalid_utf8)
                 << '\n';
         return 0;
@@ -153,6 +164,13 @@ was lost or compromised. Needs the store passphrase.)");
               << "  whoever holds that file can open every key assigned to this host\n";
       if (r.signing_key_created)
         ctx.out << "  created the store's fleet signing key (the agent checks assignments with it)\n";
+      if (r.host.role && r.role_created)
+        ctx.out << "  its agent logs in as the database role " << *r.host.role
+                << " (created; row-level security shows it only this host's rows)\n";
+      if (r.host.role && !r.role_created) {
+        ctx.out << "  this connection may not create roles: have a database administrator run\n";
+        for (const auto& sql : r.role_sql) ctx.out << "    " << sql << ";\n";
+      }
       ctx.out << ctx.fixes("  next: keysafe assign ENTRY --host " + r.host.name +
                            " --to DIR --layout nginx\n");
       return 0;

@@ -74,7 +74,8 @@ std::optional<std::string> non_empty(const std::optional<std::string>& s) {
 }  // namespace
 
 HostAddResult add_host(store::Keystore& store, const std::string& name,
-                       const std::filesystem::path& key_out, std::int64_t now) {
+                       const std::filesystem::path& key_out, std::int64_t now,
+                       const std::optional<std::string>& role) {
   check_host_name(name);
   auto& db = store.database();
   if (store::host_by_name(db, name))
@@ -93,6 +94,25 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   result.host.public_key_sha256 = to_hex(sha256(result.host.public_key));
   result.host.created_at = now;
   result.key_file = key_out;
+  if (db.backend() == store::Backend::Postgresql) {
+    result.host.role = role.value_or("keysafe_host_" + name);
+    auto exists = db.prepare("SELECT count(*) FROM pg_roles WHERE rolname = ?");
+    exists.bind(1, std::string_view(*result.host.role));
+    exists.step();
+    const bool role_exists = exists.int64(0) != 0;
+    if (role_exists && !role)
+      throw Error(Errc::AlreadyExists,
+                  "the database role " + in_quotes(*result.host.role) + " exists already",
+                  "a host's role is made for it, so that it sees only the host's rows",
+                  "choose another host name, or use that role deliberately: --role " +
+                      *result.host.role);
+    result.role_sql = store::host_role_sql(db, *result.host.role);
+    if (role_exists) result.role_sql.erase(result.role_sql.begin());  // CREATE ROLE
+    result.role_created = store::may_create_roles(db);
+  } else if (role) {
+    throw Error(Errc::Usage, "--role needs a PostgreSQL store",
+                "a SQLite store has no database roles", "leave --role out");
+  }
   store.record("host-added", "",
                "host " + in_quotes(name) + ", x25519 public key sha-256 " +
                    result.host.public_key_sha256 + "; private key written to " + key_out.string());
@@ -109,6 +129,9 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
       ossl::PKey signer = signing_key(store, d, now, created);
       result.signing_key_created = created;
       result.host.id = store::insert_host(d, result.host);
+      // The role and its grants commit with the host (PostgreSQL's DDL is transactional).
+      if (result.role_created)
+        for (const auto& sql : result.role_sql) d.exec(sql);
       // Inside the transaction: a file that cannot be written leaves no host behind, and a host
       // that cannot be stored leaves no file (removed below).
       write_host_key_file(key_out, host_key.get(), x509::spki_der(signer.get()));

@@ -22,11 +22,19 @@ struct HostAddResult {
   store::HostRecord host;
   std::filesystem::path key_file;
   bool signing_key_created = false;  // the store's first host: its fleet signing key was made
+  // PostgreSQL: the host's login role; created (with its grants) when this connection may,
+  // else `role_sql` is what a database administrator runs.
+  std::optional<std::string> role;
+  bool role_created = false;
+  std::vector<std::string> role_sql;
 };
 // A new X25519 host key: its private half written to `key_out` (0600, never over a file) with
 // the store's fleet signing public key, its public half stored. Needs unlock.
+// `role` (PostgreSQL): the login role its agent uses; default keysafe_host_NAME. An existing
+// role is used only when named.
 HostAddResult add_host(store::Keystore& store, const std::string& name,
-                       const std::filesystem::path& key_out, std::int64_t now);
+                       const std::filesystem::path& key_out, std::int64_t now,
+                       const std::optional<std::string>& role = std::nullopt);
 
 // A new X25519 key for an existing host (the old one leaked, or routine rotation): written to
 // `key_out` as by add_host, every assignment's key sealed again to it and signed, in one
