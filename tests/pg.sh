@@ -163,11 +163,14 @@ pg_hba_first() {
   sleep 0.5   # the postmaster rereads the file on SIGHUP, after pg_ctl has returned
 }
 
-# pg_wait_streaming PRIMARY: waits (up to 30 s) until a standby streams from PRIMARY.
+# pg_wait_streaming PRIMARY: waits (up to 30 s) until a standby streams from PRIMARY and, when
+# PRIMARY names synchronous standbys, until one is synchronous: a walsender shows 'async' until
+# the standby's first flush report, so a commit right after "streaming" need not wait for it yet.
 pg_wait_streaming() {
   local i
   for i in $(seq 1 300); do
-    [ "$(pg_psql "$1" postgres -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" -ge 1 ] \
+    [ "$(pg_psql "$1" postgres -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'
+           AND (current_setting('synchronous_standby_names') = '' OR sync_state IN ('sync', 'quorum'))")" -ge 1 ] \
       2>/dev/null && return 0
     sleep 0.1
   done

@@ -4,6 +4,8 @@
 
 #include <openssl/x509.h>
 
+#include <functional>
+
 #include "keysafe/crypto/host_seal.hpp"
 #include "keysafe/deploy/probe.hpp"
 #include "keysafe/ops/host_key.hpp"
@@ -71,6 +73,43 @@ std::optional<std::string> non_empty(const std::optional<std::string>& s) {
   return s;
 }
 
+// A new host key pair for `host` (its public fields set), to be written to `key_out`, where
+// nothing may exist yet.
+ossl::PKey new_host_key(store::HostRecord& host, const std::filesystem::path& key_out) {
+  if (std::filesystem::exists(std::filesystem::symlink_status(key_out)))
+    throw Error(Errc::AlreadyExists, in_quotes(key_out.string()) + " already exists",
+                "a host key file is never overwritten", "choose a path for a new file");
+  ossl::PKey key = crypto::generate_host_key();
+  host.public_key = x509::spki_der(key.get());
+  host.public_key_sha256 = to_hex(sha256(host.public_key));
+  return key;
+}
+
+// One write transaction that runs `body` with the fleet signing key, then writes the host key
+// file inside it: a file that cannot be written leaves no row behind, and rows that cannot be
+// stored leave no file. A run again after a conflict (Keystore::write) writes the file afresh.
+void write_with_host_key_file(store::Keystore& store, const std::filesystem::path& key_out,
+                              EVP_PKEY* host_key, std::int64_t now,
+                              const std::function<void(store::Database&, EVP_PKEY*, bool)>& body) {
+  bool written = false;
+  try {
+    store.write([&](store::Database& d) {
+      if (written) {
+        std::filesystem::remove(key_out);
+        written = false;
+      }
+      bool created = false;
+      ossl::PKey signer = signing_key(store, d, now, created);
+      body(d, signer.get(), created);
+      write_host_key_file(key_out, host_key, x509::spki_der(signer.get()));
+      written = true;
+    });
+  } catch (...) {
+    if (written) std::filesystem::remove(key_out);
+    throw;
+  }
+}
+
 }  // namespace
 
 HostAddResult add_host(store::Keystore& store, const std::string& name,
@@ -81,17 +120,12 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   if (store::host_by_name(db, name))
     throw Error(Errc::AlreadyExists, "there is already a host " + in_quotes(name),
                 "host names are unique in a store",
-                "choose another name, or replace its key: keysafe host remove " + name +
-                    " && keysafe host add " + name + " --key-out FILE");
-  if (std::filesystem::exists(std::filesystem::symlink_status(key_out)))
-    throw Error(Errc::AlreadyExists, in_quotes(key_out.string()) + " already exists",
-                "a host key file is never overwritten", "choose a path for a new file");
-  ossl::PKey host_key = crypto::generate_host_key();
+                "choose another name, or give it a new key: keysafe host rotate " + name +
+                    " --key-out FILE");
   HostAddResult result;
+  ossl::PKey host_key = new_host_key(result.host, key_out);
   result.host.name = name;
   result.host.algorithm = "x25519";
-  result.host.public_key = x509::spki_der(host_key.get());
-  result.host.public_key_sha256 = to_hex(sha256(result.host.public_key));
   result.host.created_at = now;
   result.key_file = key_out;
   if (db.backend() == store::Backend::Postgresql) {
@@ -116,31 +150,15 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   store.record("host-added", "",
                "host " + in_quotes(name) + ", x25519 public key sha-256 " +
                    result.host.public_key_sha256 + "; private key written to " + key_out.string());
-  bool written = false;
-  try {
-    store.write([&](store::Database& d) {
-      // Run again after a serialization failure or deadlock (Keystore::write): the file the
-      // failed run wrote is ours, and is written afresh.
-      if (written) {
-        std::filesystem::remove(key_out);
-        written = false;
-      }
-      bool created = false;
-      ossl::PKey signer = signing_key(store, d, now, created);
-      result.signing_key_created = created;
-      result.host.id = store::insert_host(d, result.host);
-      // The role and its grants commit with the host (PostgreSQL's DDL is transactional).
-      if (result.role_created)
-        for (const auto& sql : result.role_sql) d.exec(sql);
-      // Inside the transaction: a file that cannot be written leaves no host behind, and a host
-      // that cannot be stored leaves no file (removed below).
-      write_host_key_file(key_out, host_key.get(), x509::spki_der(signer.get()));
-      written = true;
-    });
-  } catch (...) {
-    if (written) std::filesystem::remove(key_out);
-    throw;
-  }
+  write_with_host_key_file(store, key_out, host_key.get(), now,
+                           [&](store::Database& d, EVP_PKEY*, bool signing_key_created) {
+                             result.signing_key_created = signing_key_created;
+                             result.host.id = store::insert_host(d, result.host);
+                             // The role and its grants commit with the host (PostgreSQL's DDL
+                             // is transactional).
+                             if (result.role_created)
+                               for (const auto& sql : result.role_sql) d.exec(sql);
+                           });
   return result;
 }
 
@@ -149,45 +167,25 @@ HostAddResult rotate_host(store::Keystore& store, const std::string& name,
   auto& db = store.database();
   HostAddResult result;
   result.host = need_host(db, name);
-  if (std::filesystem::exists(std::filesystem::symlink_status(key_out)))
-    throw Error(Errc::AlreadyExists, in_quotes(key_out.string()) + " already exists",
-                "a host key file is never overwritten", "choose a path for a new file");
   const std::string old_sha256 = result.host.public_key_sha256;
-  ossl::PKey host_key = crypto::generate_host_key();
-  result.host.public_key = x509::spki_der(host_key.get());
-  result.host.public_key_sha256 = to_hex(sha256(result.host.public_key));
+  ossl::PKey host_key = new_host_key(result.host, key_out);
   result.key_file = key_out;
   auto moving = store::assignments(db, result.host.id);
   store.record("host-rotated", "",
                "host " + in_quotes(name) + ": x25519 public key sha-256 " + old_sha256 + " -> " +
                    result.host.public_key_sha256 + "; " + std::to_string(moving.size()) +
                    " assignment(s) sealed again; private key written to " + key_out.string());
-  bool written = false;
-  try {
-    store.write([&](store::Database& d) {
-      // Run again after a serialization failure or deadlock (Keystore::write): the file the
-      // failed run wrote is ours, and is written afresh.
-      if (written) {
-        std::filesystem::remove(key_out);
-        written = false;
-      }
-      bool created = false;
-      ossl::PKey signer = signing_key(store, d, now, created);
-      store::update_host_key(d, result.host);
-      for (auto& a : moving) {
-        const auto key = store.key_by_id(a.key_id);
-        if (!key) continue;
-        a.assigned_at = now;
-        seal_and_sign(store, result.host, *key, signer.get(), a);
-        store::move_assignment_key(d, a);
-      }
-      write_host_key_file(key_out, host_key.get(), x509::spki_der(signer.get()));
-      written = true;
-    });
-  } catch (...) {
-    if (written) std::filesystem::remove(key_out);
-    throw;
-  }
+  write_with_host_key_file(store, key_out, host_key.get(), now,
+                           [&](store::Database& d, EVP_PKEY* signer, bool) {
+                             store::update_host_key(d, result.host);
+                             for (auto& a : moving) {
+                               const auto key = store.key_by_id(a.key_id);
+                               if (!key) continue;
+                               a.assigned_at = now;
+                               seal_and_sign(store, result.host, *key, signer, a);
+                               store::move_assignment_key(d, a);
+                             }
+                           });
   return result;
 }
 
