@@ -238,8 +238,8 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
                short_fp(to_hex(sha256(own))) + " differs from the store's " +
                short_fp(host->public_key_sha256) + ")",
            "give the agent the key file made for this host by: keysafe host add " + options.host);
-  const auto signing = store::fleet_signing_key(db);
-  if (!signing || signing->public_key != x509::spki_der(key.signing_public.get()))
+  const auto signing = store::fleet_signing_public_key(db);
+  if (!signing || *signing != x509::spki_der(key.signing_public.get()))
     refuse(store, as_host_role, options,
            "the store's fleet signing key is not the one in the host key file (the store was "
            "replaced, or the file belongs to another store)",

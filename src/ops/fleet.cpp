@@ -130,6 +130,12 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   result.key_file = key_out;
   if (db.backend() == store::Backend::Postgresql) {
     result.host.role = role.value_or("keysafe_host_" + name);
+    // PostgreSQL cuts longer names to 63 bytes, and the store would name a role that is not.
+    if (result.host.role->empty() || result.host.role->size() > 63)
+      throw Error(Errc::Usage,
+                  "the database role name " + in_quotes(*result.host.role) + " is " +
+                      (result.host.role->empty() ? "empty" : "longer than 63 bytes"),
+                  "PostgreSQL role names are 1 to 63 bytes", "name a shorter role: --role ROLE");
     auto exists = db.prepare("SELECT count(*) FROM pg_roles WHERE rolname = ?");
     exists.bind(1, std::string_view(*result.host.role));
     exists.step();
@@ -210,16 +216,45 @@ HostView show_host(store::Keystore& store, const std::string& name) {
   return v;
 }
 
-HostView remove_host(store::Keystore& store, const std::string& name, std::int64_t now) {
+HostRemoveResult remove_host(store::Keystore& store, const std::string& name, std::int64_t now,
+                             bool keep_role) {
   (void)now;
-  HostView v = show_host(store, name);
+  HostRemoveResult result;
+  result.removed = show_host(store, name);
+  const HostView& v = result.removed;
   std::string held;
   for (const auto& a : v.assignments) held += (held.empty() ? "" : ", ") + a.entry;
+  auto& db = store.database();
+  if (v.host.role) {
+    result.role_sql = store::host_role_removal_sql(db, *v.host.role, keep_role);
+    result.role_removed = !result.role_sql.empty() && store::may_create_roles(db);
+  }
   store.record("host-removed", "",
                "host " + in_quotes(name) + " with " + std::to_string(v.assignments.size()) +
-                   " assignment(s)" + (held.empty() ? "" : ": " + held));
-  store.write([&](store::Database& d) { store::delete_host(d, v.host.id); });
-  return v;
+                   " assignment(s)" + (held.empty() ? "" : ": " + held) +
+                   (result.role_removed ? "; role " + in_quotes(*v.host.role) +
+                                              (keep_role ? " lost its grants" : " dropped")
+                                        : ""));
+  store.write([&](store::Database& d) {
+    store::delete_host(d, v.host.id);
+    // The role goes with the host (PostgreSQL's DDL is transactional): no login is left that
+    // row-level security would now show nothing, or whatever a later host of its name is given.
+    if (!result.role_removed) return;
+    const std::size_t grants = result.role_sql.size() - (keep_role ? 0 : 1);
+    for (std::size_t i = 0; i < grants; ++i) d.exec(result.role_sql[i]);
+    if (keep_role) return;
+    // A role is the cluster's, its grants each database's: one granted in another database
+    // (a copy of the store) cannot be dropped from here, and the host still goes.
+    d.exec("SAVEPOINT drop_host_role");
+    try {
+      d.exec(result.role_sql.back());
+      d.exec("RELEASE SAVEPOINT drop_host_role");
+    } catch (const Error& e) {
+      d.exec("ROLLBACK TO SAVEPOINT drop_host_role");
+      result.role_kept_because = e.cause();
+    }
+  });
+  return result;
 }
 
 AssignResult assign_entry(store::Keystore& store, const AssignRequest& r) {

@@ -64,6 +64,12 @@ std::optional<FleetSigningKey> fleet_signing_key(Database& db) {
   return FleetSigningKey{q.blob(0), q.blob(1), q.int64(2)};
 }
 
+std::optional<Bytes> fleet_signing_public_key(Database& db) {
+  auto q = db.prepare("SELECT public_key FROM fleet_signing_key WHERE id = 1");
+  if (!q.step()) return std::nullopt;
+  return q.blob(0);
+}
+
 void insert_fleet_signing_key(Database& db, const FleetSigningKey& key) {
   auto q = db.prepare(
       "INSERT INTO fleet_signing_key (id, public_key, sealed_private_key, created_at) "
@@ -130,12 +136,29 @@ std::vector<std::string> host_role_sql(Database& db, const std::string& role) {
           ".certificates, " + schema + ".chain_certificates TO " + r,
       "GRANT SELECT (id, name, algorithm, spki_der, spki_sha256, subject, dns, ip, "
       "current_certificate_id, created_at) ON " + schema + ".keys TO " + r,
-      "GRANT SELECT (public_key) ON " + schema + ".fleet_signing_key TO " + r,
+      "GRANT SELECT (id, public_key, created_at) ON " + schema + ".fleet_signing_key TO " + r,
       "GRANT SELECT, INSERT, UPDATE ON " + schema + ".host_reports TO " + r,
       "GRANT SELECT, INSERT ON " + schema + ".host_events TO " + r,
       "GRANT USAGE ON SEQUENCE " + sequence + " TO " + r,
       "GRANT EXECUTE ON FUNCTION " + schema + ".keysafe_host_refused(TEXT, TEXT) TO " + r,
   };
+}
+
+std::vector<std::string> host_role_removal_sql(Database& db, const std::string& role,
+                                               bool keep_role) {
+  if (db.backend() != Backend::Postgresql) return {};
+  auto names = db.prepare("SELECT current_schema()");
+  names.step();
+  const std::string schema = quote_identifier(names.text(0));
+  const std::string r = quote_identifier(role);
+  std::vector<std::string> sql = {
+      "REVOKE ALL ON ALL TABLES IN SCHEMA " + schema + " FROM " + r,
+      "REVOKE ALL ON ALL SEQUENCES IN SCHEMA " + schema + " FROM " + r,
+      "REVOKE ALL ON FUNCTION " + schema + ".keysafe_host_refused(TEXT, TEXT) FROM " + r,
+      "REVOKE ALL ON SCHEMA " + schema + " FROM " + r,
+  };
+  if (!keep_role) sql.push_back("DROP ROLE " + r);
+  return sql;
 }
 
 void update_host_key(Database& db, const HostRecord& h) {
@@ -282,7 +305,7 @@ std::optional<AssignedEntry> assigned_entry(Database& db, std::int64_t key_id) {
 
 bool connected_as_host(Database& db) {
   if (db.backend() != Backend::Postgresql) return false;
-  auto q = db.prepare("SELECT keysafe_is_host()::int");
+  auto q = db.prepare("SELECT keysafe_is_host(current_user)::int");
   return q.step() && q.int64(0) != 0;
 }
 

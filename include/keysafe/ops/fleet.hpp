@@ -22,9 +22,8 @@ struct HostAddResult {
   store::HostRecord host;
   std::filesystem::path key_file;
   bool signing_key_created = false;  // the store's first host: its fleet signing key was made
-  // PostgreSQL: the host's login role; created (with its grants) when this connection may,
-  // else `role_sql` is what a database administrator runs.
-  std::optional<std::string> role;
+  // PostgreSQL: the host's login role (host.role) is created with its grants when this
+  // connection may, else `role_sql` is what a database administrator runs.
   bool role_created = false;
   std::vector<std::string> role_sql;
 };
@@ -51,9 +50,19 @@ struct HostView {
 std::vector<HostView> list_hosts(store::Keystore& store);
 HostView show_host(store::Keystore& store, const std::string& name);
 
-// Removes the host with its assignments and reports (one transaction, audited); returns what
-// it held, whose keys may still be on the host.
-HostView remove_host(store::Keystore& store, const std::string& name, std::int64_t now);
+struct HostRemoveResult {
+  HostView removed;  // what it held, whose keys may still be on the host
+  // PostgreSQL: its login role loses its grants and is dropped (unless kept) in the same
+  // transaction when this connection may manage roles; else `role_sql` is for an administrator.
+  bool role_removed = false;
+  // Why the role was kept although dropping it was asked (it still has privileges in another
+  // database of the cluster, e.g. a copy of the store): empty when dropped or not asked.
+  std::string role_kept_because;
+  std::vector<std::string> role_sql;
+};
+// Removes the host with its assignments and reports (one transaction, audited).
+HostRemoveResult remove_host(store::Keystore& store, const std::string& name, std::int64_t now,
+                             bool keep_role = false);
 
 struct AssignRequest {
   std::string entry;

@@ -67,6 +67,8 @@ struct FleetSigningKey {
 };
 
 std::optional<FleetSigningKey> fleet_signing_key(Database& db);
+// The public half only: all a host role may read (an agent checks signatures with it).
+std::optional<Bytes> fleet_signing_public_key(Database& db);
 void insert_fleet_signing_key(Database& db, const FleetSigningKey& key);
 
 std::vector<HostRecord> hosts(Database& db);
@@ -76,6 +78,11 @@ std::int64_t insert_host(Database& db, const HostRecord& host);
 // row-level security limits the rows): login, read its assignments and the public rows of its
 // entries, write its reports and events. Empty on SQLite, which has no roles.
 std::vector<std::string> host_role_sql(Database& db, const std::string& role);
+// PostgreSQL: the SQL that takes back what host_role_sql granted `role` in this store's schema
+// (table grants take their column grants with them), then drops the role unless `keep_role`
+// (always the last statement).
+std::vector<std::string> host_role_removal_sql(Database& db, const std::string& role,
+                                               bool keep_role);
 // Whether this connection may create roles (CREATEROLE or superuser). False on SQLite.
 bool may_create_roles(Database& db);
 // Quotes a PostgreSQL identifier ("" doubled).
