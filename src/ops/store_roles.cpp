@@ -247,6 +247,9 @@ std::string store_roles_summary(const RestorePlan& plan) {
   add("CA roles", plan.authorities);
   add("deployments", plan.deployments);
   add("settings", plan.settings);
+  add("fleet signing key", plan.fleet_signing_key);
+  add("hosts", plan.hosts);
+  add("assignments", plan.assignments);
   return out;
 }
 
