@@ -222,6 +222,24 @@ std::vector<HostEvent> host_events(Database& db, std::optional<std::string> host
   return out;
 }
 
+void add_released_files(Database& db, const HostEvent& event,
+                        const std::vector<DeployedFile>& files) {
+  HostEvent e = event;
+  e.action = "released";
+  e.detail = detail::files_json(files);
+  add_host_event(db, e);
+}
+
+std::vector<DeployedFile> released_files(Database& db, const std::string& host) {
+  auto q = db.prepare("SELECT detail FROM host_events WHERE host = ? AND action = 'released'");
+  q.bind(1, std::string_view(host));
+  std::vector<DeployedFile> out;
+  while (q.step())
+    for (auto& f : detail::parse_files_json(q.text(0)).value_or(std::vector<DeployedFile>{}))
+      out.push_back(std::move(f));
+  return out;
+}
+
 Bytes host_seal_aad(const HostRecord& host, std::int64_t key_id, std::string_view spki_sha256) {
   Bytes aad;
   put_field(aad, as_span("keysafe-host-copy-v1"));
