@@ -6,10 +6,10 @@
 #include <map>
 
 #include "keysafe/crypto/host_seal.hpp"
-#include "keysafe/deploy/layout.hpp"
 #include "keysafe/store/fleet.hpp"
 #include "keysafe/store/header.hpp"
 #include "keysafe/x509/public_key.hpp"
+#include "store_roles.hpp"
 
 namespace keysafe::ops {
 namespace {
@@ -49,10 +49,7 @@ ossl::PKey signing_key(const backup::BackupFleetSigningKey& k) {
 }
 
 std::string describe_assignment(const backup::BackupAssignment& a) {
-  std::string out = "layout " + a.layout;
-  if (a.test_cmd) out += "; test `" + *a.test_cmd + "`";
-  if (a.reload_cmd) out += "; reload `" + *a.reload_cmd + "`";
-  if (a.probe) out += "; probe " + *a.probe + (a.sni ? " (SNI " + *a.sni + ")" : "");
+  std::string out = describe_target(a.layout, a.test_cmd, a.reload_cmd, a.probe, a.sni);
   out += a.report ? "; its agent's last report (" + a.report->state + ") kept"
                   : "; no report from its agent yet";
   return out;
@@ -173,14 +170,7 @@ void plan_fleet(store::Keystore* store, const backup::BackupPayload& payload, Re
     const auto* entry = entry_of(payload, a.entry, a.spki_sha256);
     if (entry == nullptr) damaged("the assignment to " + quoted(a.target_dir) + " has no entry in it");
     const auto& host = plan.hosts[host_index(payload, a.host)];
-    try {
-      (void)deploy::parse_layout(a.layout);
-    } catch (const Error&) {
-      damaged("the assignment to " + quoted(a.target_dir) + " has an unknown layout " +
-              quoted(a.layout));
-    }
-    if (!std::filesystem::path(a.target_dir).is_absolute())
-      damaged("the assignment target " + quoted(a.target_dir) + " is not an absolute path");
+    check_backup_target("assignment", a.layout, a.target_dir);
     RestoreItemAction item;
     item.name = names.count(a.entry) ? names[a.entry] : a.entry;
     item.host = a.host;
