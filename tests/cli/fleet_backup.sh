@@ -113,6 +113,20 @@ expect_eq "$(jget '[.hosts[].action, .fleet_signing_key[].action] | unique | joi
 expect_eq "$(jget '[.assignments[] | (.name | split(".")[0]) + ":" + .action] | join(",")')" "a:skip,b:unchanged,c:unchanged" \
   "b and c are assigned already; a's directory serves a's renewal now, so the old key's assignment is skipped"
 
+# --- restore --only: the kept entries' assignments, their hosts and the signing key -------------
+use_store only
+new_store
+ks restore all.kbk --only c
+expect_rc 0 "restore --only c"
+ks host list --json
+expect_eq "$(jget 'map(.name) | join(",")')" web2 "only the host c is assigned to"
+ks fleet --json
+expect_eq "$(jget 'map(.host + ":" + .entry) | join(",")')" web2:c "only c's assignment"
+rm -rf "$T/h2"
+agent_run web2
+expect_rc 0 "web2's original key file works against a store restored with --only"
+expect_eq "$(leaf_fp "$T/h2/c/cert.pem")" "$(fp c)" "web2 deploys c"
+
 # --- a store with its own fleet signing key keeps it: the backup's hosts are skipped ----------
 use_store other
 new_store
