@@ -53,7 +53,7 @@ bool files_in_place(const store::HostReport& report) {
 // agreement per deployed entry), the key matched to the stored public key and certificate.
 void prepare(store::Keystore& store, const store::HostRecord& host, const HostKeyFile& key,
              const store::KeyRecord& entry_key, const store::CertificateRecord& cert, Work& w,
-             std::size_t& opened, const std::vector<store::DeployedFile>& released) {
+             std::size_t& opened) {
   const auto& a = w.assignment;
   SecureBytes pkcs8;
   ++opened;
@@ -73,8 +73,10 @@ void prepare(store::Keystore& store, const store::HostRecord& host, const HostKe
     return fail(w, e.summary() + (e.cause().empty() ? "" : ": " + e.cause()));
   }
   // Files there that neither the last report nor an unassignment (released) lists as
-  // keysafe's, path and content, are the administrator's.
+  // keysafe's, path and content, are the administrator's. The released files are read only
+  // when a file is not in the report.
   std::string foreign;
+  std::optional<std::vector<store::DeployedFile>> released;
   for (const auto& f : w.files) {
     const auto path = (w.dir->path() / f.name).string();
     const auto on_disk = deploy::file_sha256(*w.dir, f.name);
@@ -84,7 +86,9 @@ void prepare(store::Keystore& store, const store::HostRecord& host, const HostKe
         return d.path == path && d.sha256 == *on_disk;
       });
     };
-    const bool ours = (w.report && listed(w.report->files)) || listed(released);
+    bool ours = w.report && listed(w.report->files);
+    if (!ours && !released) released = store::released_files(store.database(), host.name);
+    ours = ours || listed(*released);
     if (!ours) foreign += "\n  " + path;
   }
   if (!foreign.empty())
@@ -253,7 +257,6 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
     events.push_back({0, options.now, options.host, action, w.assignment.entry, detail});
   };
 
-  std::optional<std::vector<store::DeployedFile>> released;  // read once, when something is due
   for (auto& w : work) {
     const auto& a = w.assignment;
     const auto entry_key = store.key_by_id(a.key_id);
@@ -286,8 +289,7 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
     w.outcome.newest_fingerprint = w.newest;
     w.due = !(w.report && w.report->deployed_fingerprint == w.newest && files_in_place(*w.report));
     if (!w.due) continue;
-    if (!released) released = store::released_files(db, options.host);
-    prepare(store, *host, key, *entry_key, cert, w, run.keys_opened, *released);
+    prepare(store, *host, key, *entry_key, cert, w, run.keys_opened);
     if (w.failed && w.error.rfind("its sealed private key", 0) == 0) {
       store.record("host-refused", a.entry,
                    "agent for host " + in_quotes(options.host) + ": " + w.error);
