@@ -72,16 +72,23 @@ void prepare(store::Keystore& store, const store::HostRecord& host, const HostKe
   } catch (const Error& e) {
     return fail(w, e.summary() + (e.cause().empty() ? "" : ": " + e.cause()));
   }
-  // Files there that the last report does not list as keysafe's are the administrator's.
+  // Files there that neither the last report nor an unassignment (released) lists as
+  // keysafe's, path and content, are the administrator's. The released files are read only
+  // when a file is not in the report.
   std::string foreign;
+  std::optional<std::vector<store::DeployedFile>> released;
   for (const auto& f : w.files) {
     const auto path = (w.dir->path() / f.name).string();
     const auto on_disk = deploy::file_sha256(*w.dir, f.name);
     if (!on_disk || *on_disk == to_hex(sha256(f.content))) continue;
-    const bool ours = w.report && std::any_of(w.report->files.begin(), w.report->files.end(),
-                                              [&](const store::DeployedFile& d) {
-                                                return d.path == path && d.sha256 == *on_disk;
-                                              });
+    const auto listed = [&](const std::vector<store::DeployedFile>& files) {
+      return std::any_of(files.begin(), files.end(), [&](const store::DeployedFile& d) {
+        return d.path == path && d.sha256 == *on_disk;
+      });
+    };
+    bool ours = w.report && listed(w.report->files);
+    if (!ours && !released) released = store::released_files(store.database(), host.name);
+    ours = ours || listed(*released);
     if (!ours) foreign += "\n  " + path;
   }
   if (!foreign.empty())

@@ -323,7 +323,6 @@ AssignResult assign_entry(store::Keystore& store, const AssignRequest& r) {
 
 store::AssignmentRecord unassign_entry(store::Keystore& store, const std::string& entry,
                                        const std::string& host_name, std::int64_t now) {
-  (void)now;
   auto& db = store.database();
   const store::HostRecord host = need_host(db, host_name);
   const auto key = store.key_by_name(entry);
@@ -337,7 +336,13 @@ store::AssignmentRecord unassign_entry(store::Keystore& store, const std::string
   store.record("unassigned", entry,
                "from host " + in_quotes(host_name) + " (" + a->target_dir +
                    "); its files stay on the host until removed there");
-  store.write([&](store::Database& d) { store::delete_assignment(d, a->id); });
+  store.write([&](store::Database& d) {
+    // What the agent wrote there stays keysafe's: a later assignment to that directory may
+    // replace exactly those files (the report listing them goes with the assignment).
+    if (auto report = store::host_report(d, a->id); report && !report->files.empty())
+      store::add_released_files(d, {0, now, host_name, "", entry, ""}, report->files);
+    store::delete_assignment(d, a->id);
+  });
   return *a;
 }
 

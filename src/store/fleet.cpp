@@ -264,6 +264,24 @@ void save_host_report(Database& db, const HostReport& r) {
   q.run();
 }
 
+void add_released_files(Database& db, const HostEvent& event,
+                        const std::vector<DeployedFile>& files) {
+  HostEvent e = event;
+  e.action = "released";
+  e.detail = detail::files_json(files);
+  add_host_event(db, e);
+}
+
+std::vector<DeployedFile> released_files(Database& db, const std::string& host) {
+  auto q = db.prepare("SELECT detail FROM host_events WHERE host = ? AND action = 'released'");
+  q.bind(1, std::string_view(host));
+  std::vector<DeployedFile> out;
+  while (q.step())
+    for (auto& f : detail::parse_files_json(q.text(0)).value_or(std::vector<DeployedFile>{}))
+      out.push_back(std::move(f));
+  return out;
+}
+
 void add_host_event(Database& db, const HostEvent& e) {
   auto q = db.prepare(
       "INSERT INTO host_events (at, host, action, entry, detail) VALUES (?, ?, ?, ?, ?)");

@@ -104,6 +104,12 @@ void delete_assignment(Database& db, std::int64_t id);
 // A renewal's new key in assignment `a.id` (key, sealed copy, signature, time): its report stays.
 void move_assignment_key(Database& db, const AssignmentRecord& a);
 
+// `unassign` records the files the host's agent last wrote for the assignment (a host event,
+// action "released", detail the JSON list of path and sha256), so that a later assignment to
+// the same directory may replace exactly those files; released_files reads them back.
+void add_released_files(Database& db, const HostEvent& event, const std::vector<DeployedFile>& files);
+std::vector<DeployedFile> released_files(Database& db, const std::string& host);
+
 std::optional<HostReport> host_report(Database& db, std::int64_t assignment_id);
 void save_host_report(Database& db, const HostReport& report);
 
