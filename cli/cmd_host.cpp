@@ -103,6 +103,18 @@ EXAMPLES:
   keysafe host list --json | jq -r '.[].name')");
   auto* show = cmd.add_subcommand("show", "show a host, its assignments and recent agent events");
   show->add_option("NAME", a->name, "the host")->required();
+  auto* grant = cmd.add_subcommand(
+      "grant", "PostgreSQL: give a host's login role its grants on this store (after a restore or copy)");
+  grant->add_option("NAME", a->name, "the host")->required();
+  grant->footer(R"(
+A host's login role (keysafe_host_NAME unless host add named another) is made with its grants by
+host add. A restore or store copy into another database brings the host, not the grants there:
+this gives them, creating the role when it is missing, when this connection may manage roles
+(CREATEROLE or superuser); otherwise it prints the SQL for a database administrator.
+
+EXAMPLES:
+  keysafe --store postgresql://db/keysafe host grant web1
+  keysafe host grant web1 --json | jq -r '.sql[]')");
   auto* remove = cmd.add_subcommand(
       "remove", "remove a host with its assignments (the keys it held may still be on it)");
   remove->add_option("NAME", a->name, "the host")->required();
@@ -117,8 +129,29 @@ On PostgreSQL the host's login role loses its grants and is dropped in the same 
 (--keep-role keeps the role itself); a connection that may not manage roles prints the SQL
 for a database administrator instead.)");
 
-  return [a, add, rotate, list, show](Context& ctx) {
+  return [a, add, rotate, list, show, grant](Context& ctx) {
     const std::int64_t now = ctx.env.now();
+    if (grant->parsed()) {
+      auto store = ctx.open_store();
+      ctx.unlock(store);
+      const auto g = ops::grant_host_role(store, a->name);
+      if (ctx.options.json) {
+        ctx.out << nlohmann::json{{"host", g.host}, {"role", g.role}, {"applied", g.applied},
+                                  {"sql", g.sql}}
+                       .dump(2, ' ', false, k_invalid_utf8)
+                << '\n';
+        return 0;
+      }
+      if (g.applied) {
+        ctx.out << "host \"" << g.host << "\": its database role " << g.role
+                << " has its grants on this store (row-level security shows it only its rows)\n";
+        return 0;
+      }
+      ctx.out << "host \"" << g.host << "\": this connection may not manage roles; have a database "
+                 "administrator run\n";
+      for (const auto& sql : g.sql) ctx.out << "    " << sql << ";\n";
+      return 0;
+    }
     if (rotate->parsed()) {
       auto store = ctx.open_store();
       ctx.unlock(store);

@@ -129,25 +129,21 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   result.host.created_at = now;
   result.key_file = key_out;
   if (db.backend() == store::Backend::Postgresql) {
-    result.host.role = role.value_or("keysafe_host_" + name);
+    result.host.role = role ? role : default_host_role(name);
+    if (!result.host.role) result.host.role = "keysafe_host_" + name;  // refused just below
     // PostgreSQL cuts longer names to 63 bytes, and the store would name a role that is not.
     if (result.host.role->empty() || result.host.role->size() > 63)
       throw Error(Errc::Usage,
                   "the database role name " + in_quotes(*result.host.role) + " is " +
                       (result.host.role->empty() ? "empty" : "longer than 63 bytes"),
                   "PostgreSQL role names are 1 to 63 bytes", "name a shorter role: --role ROLE");
-    auto exists = db.prepare("SELECT count(*) FROM pg_roles WHERE rolname = ?");
-    exists.bind(1, std::string_view(*result.host.role));
-    exists.step();
-    const bool role_exists = exists.int64(0) != 0;
-    if (role_exists && !role)
+    if (!role && store::role_exists(db, *result.host.role))
       throw Error(Errc::AlreadyExists,
                   "the database role " + in_quotes(*result.host.role) + " exists already",
                   "a host's role is made for it, so that it sees only the host's rows",
                   "choose another host name, or use that role deliberately: --role " +
                       *result.host.role);
-    result.role_sql = store::host_role_sql(db, *result.host.role);
-    if (role_exists) result.role_sql.erase(result.role_sql.begin());  // CREATE ROLE
+    result.role_sql = store::host_role_setup_sql(db, *result.host.role);
     result.role_created = store::may_create_roles(db);
   } else if (role) {
     throw Error(Errc::Usage, "--role needs a PostgreSQL store",
@@ -205,6 +201,43 @@ std::vector<HostView> list_hosts(store::Keystore& store) {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+std::optional<std::string> default_host_role(const std::string& name) {
+  std::string role = "keysafe_host_" + name;
+  if (role.size() > 63) return std::nullopt;
+  return role;
+}
+
+HostRoleGrant grant_host_role(store::Keystore& store, const std::string& name) {
+  auto& db = store.database();
+  if (db.backend() != store::Backend::Postgresql)
+    throw Error(Errc::Usage, "host grant needs a PostgreSQL store",
+                "a SQLite store has no database roles: a host reads the file or nothing",
+                "use it with --store postgresql://...");
+  const store::HostRecord host = need_host(db, name);
+  HostRoleGrant g;
+  g.host = host.name;
+  if (host.role) {
+    g.role = *host.role;
+  } else if (const auto role = default_host_role(host.name)) {
+    g.role = *role;
+  } else {
+    throw Error(Errc::Usage, "host " + in_quotes(name) + " has no database role",
+                "keysafe_host_" + name + " is longer than PostgreSQL's 63 bytes",
+                "remove the host and add it again with --role ROLE");
+  }
+  g.sql = store::host_role_setup_sql(db, g.role);
+  g.applied = store::may_create_roles(db);
+  store.record("host-role-granted", "",
+               "host " + in_quotes(host.name) + ", role " + in_quotes(g.role) +
+                   (g.applied ? "" : " (SQL printed for an administrator)"));
+  store.write([&](store::Database& d) {
+    if (!host.role) store::set_host_role(d, host.id, g.role);
+    if (g.applied)
+      for (const auto& sql : g.sql) d.exec(sql);
+  });
+  return g;
 }
 
 HostView show_host(store::Keystore& store, const std::string& name) {

@@ -9,6 +9,7 @@
 #include "keysafe/store/fleet.hpp"
 #include "keysafe/store/header.hpp"
 #include "keysafe/x509/public_key.hpp"
+#include "keysafe/ops/fleet.hpp"
 #include "store_roles.hpp"
 
 namespace keysafe::ops {
@@ -162,6 +163,10 @@ void plan_fleet(store::Keystore* store, const backup::BackupPayload& payload, Re
       item.action = "create";
       item.detail = h.algorithm + ", public key sha-256 " + h.public_key_sha256.substr(0, 16) +
                     "...: its host key file works with the restored store";
+      if (store && store->database().backend() == store::Backend::Postgresql &&
+          !store::may_create_roles(store->database()))
+        item.detail += "; this connection may not grant its database role: keysafe host grant " +
+                       h.name;
     }
     plan.hosts.push_back(std::move(item));
   }
@@ -245,7 +250,14 @@ void apply_fleet(store::Keystore& store, const backup::BackupPayload& payload,
     row.public_key_sha256 = h.public_key_sha256;
     row.role = h.role;
     row.created_at = h.created_at;
+    // PostgreSQL: the host's login role (its own, or the default for a host from a SQLite
+    // store) gets its grants on this database, as host add gives them; a connection that may
+    // not manage roles leaves that to `keysafe host grant NAME` (the plan says so).
+    const bool on_postgresql = db.backend() == store::Backend::Postgresql;
+    if (on_postgresql && !row.role) row.role = default_host_role(h.name);
     (void)store::insert_host(db, row);
+    if (on_postgresql && row.role && store::may_create_roles(db))
+      for (const auto& sql : store::host_role_setup_sql(db, *row.role)) db.exec(sql);
   }
 
   for (std::size_t i = 0; i < payload.assignments.size(); ++i) {

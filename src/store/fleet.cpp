@@ -110,6 +110,19 @@ std::string quote_identifier(std::string_view name) {
   return out + "\"";
 }
 
+bool role_exists(Database& db, const std::string& role) {
+  if (db.backend() != Backend::Postgresql) return false;
+  auto q = db.prepare("SELECT count(*) FROM pg_roles WHERE rolname = ?");
+  q.bind(1, std::string_view(role));
+  return q.step() && q.int64(0) != 0;
+}
+
+std::vector<std::string> host_role_setup_sql(Database& db, const std::string& role) {
+  auto sql = host_role_sql(db, role);
+  if (!sql.empty() && role_exists(db, role)) sql.erase(sql.begin());  // CREATE ROLE
+  return sql;
+}
+
 bool may_create_roles(Database& db) {
   if (db.backend() != Backend::Postgresql) return false;
   auto q = db.prepare(
@@ -159,6 +172,12 @@ std::vector<std::string> host_role_removal_sql(Database& db, const std::string& 
   };
   if (!keep_role) sql.push_back("DROP ROLE " + r);
   return sql;
+}
+
+void set_host_role(Database& db, std::int64_t host_id, const std::string& role) {
+  auto q = db.prepare("UPDATE hosts SET role = ? WHERE id = ?");
+  q.bind(1, std::string_view(role)).bind(2, host_id);
+  q.step();
 }
 
 void update_host_key(Database& db, const HostRecord& h) {

@@ -136,6 +136,41 @@ expect_rc 0 "web5's agent works with the role made from the printed SQL"
 [ -s "$T/h5/b/privkey.pem" ] && ok || bad "web5 deployed b"
 export KEYSAFE_PASSPHRASE="correct horse battery staple"
 
+# --- a copy in another database: hosts travel, their grants come with host grant or restore ---
+admin_store=$KEYSAFE_STORE
+copy_uri=$(store_at copied)
+ks store copy "$KEYSAFE_STORE" "$copy_uri"
+expect_rc 0 "store copy into another database"
+KEYSAFE_STORE=$copy_uri as_role keysafe_host_web1 "SELECT count(*) FROM assignments"
+[ "$RC" != 0 ] && ok || bad "the role has no grants on the copy yet"
+KEYSAFE_STORE=$copy_uri ks host grant web1 --json
+expect_rc 0 "host grant web1 on the copy"
+expect_eq "$(jget '.role'),$(jget '.applied')" "keysafe_host_web1,true" "its role gets its grants"
+KEYSAFE_STORE=$copy_uri as_role keysafe_host_web1 "SELECT target_dir FROM assignments"
+expect_eq "$OUT" "$T/h1/a" "and sees its own assignment there, no other"
+KEYSAFE_STORE=$(KEYSAFE_STORE=$copy_uri host_uri keysafe_host_web1) \
+  ks_notty agent --host web1 --host-key web1.key --once
+expect_rc 0 "web1's agent works on the copy as its role"
+KEYSAFE_STORE=$(store_sqlite_file) ks host grant web1
+expect_rc 2 "host grant on SQLite is refused"
+KEYSAFE_STORE=$copy_uri ks host grant nosuch
+expect_rc 1 "host grant of an unknown host"
+
+export KEYSAFE_OUT_PASSPHRASE="roles backup pass" KEYSAFE_IN_PASSPHRASE="roles backup pass"
+ks backup --all -o all.kbk --kdf-cost 10 --yes
+expect_rc 0 "backup --all"
+use_store restored
+new_store
+ks restore all.kbk
+expect_rc 0 "restore into a new database"
+as_role web_two "SELECT name FROM keys"
+expect_eq "$OUT" b "the restored host's role has its grants there: it sees b only"
+as_role keysafe_host_web5 "SELECT count(*) FROM hosts"
+expect_eq "$OUT" 1 "web5's too, its own row only"
+KEYSAFE_STORE=$admin_store
+# The copies grant the roles too: a role is dropped only where no other database grants it.
+pg_dropdb main copied && pg_dropdb main restored || bad "could not drop the copies"
+
 # --- host remove drops the role ---------------------------------------------------------------
 ks host remove web1
 expect_rc 0 "host remove web1"

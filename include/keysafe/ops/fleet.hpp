@@ -50,6 +50,20 @@ struct HostView {
 std::vector<HostView> list_hosts(store::Keystore& store);
 HostView show_host(store::Keystore& store, const std::string& name);
 
+struct HostRoleGrant {
+  std::string host;
+  std::string role;
+  bool applied = false;           // run by this connection, else `sql` is for an administrator
+  std::vector<std::string> sql;   // CREATE ROLE (when missing) and the grants on this store
+};
+// PostgreSQL: gives host `name`'s login role (keysafe_host_NAME when it has none yet) its grants
+// on this store, creating the role when missing; for a store restored or copied into another
+// database, whose hosts' roles have no grants there. Needs unlock (the host row may change).
+HostRoleGrant grant_host_role(store::Keystore& store, const std::string& name);
+// The default login role of host `name` on PostgreSQL, or nullopt when longer than PostgreSQL
+// allows (63 bytes).
+std::optional<std::string> default_host_role(const std::string& name);
+
 struct HostRemoveResult {
   HostView removed;  // what it held, whose keys may still be on the host
   // PostgreSQL: its login role loses its grants and is dropped (unless kept) in the same

@@ -83,11 +83,18 @@ std::vector<std::string> host_role_sql(Database& db, const std::string& role);
 // (always the last statement).
 std::vector<std::string> host_role_removal_sql(Database& db, const std::string& role,
                                                bool keep_role);
+// Whether a database role `role` exists in the cluster. False on SQLite.
+bool role_exists(Database& db, const std::string& role);
+// host_role_sql without its CREATE ROLE when the role exists already: what gives an existing
+// or a new role its grants on this store (after a restore or a copy into another database).
+std::vector<std::string> host_role_setup_sql(Database& db, const std::string& role);
 // Whether this connection may create roles (CREATEROLE or superuser). False on SQLite.
 bool may_create_roles(Database& db);
 // Quotes a PostgreSQL identifier ("" doubled).
 std::string quote_identifier(std::string_view name);
 
+// Names host `host_id`'s login role (PostgreSQL).
+void set_host_role(Database& db, std::int64_t host_id, const std::string& role);
 // A new public key for host `host.id` (its assignments must be sealed again).
 void update_host_key(Database& db, const HostRecord& host);
 // Its assignments and their reports go with it (ON DELETE CASCADE).
