@@ -204,7 +204,7 @@ void observe(Work& w, const AgentOptions& options) {
 void record_refusal(store::Keystore& store, store::Database& db, bool as_host_role,
                     const AgentOptions& options, const std::string& entry, const std::string& why) {
   if (as_host_role) {
-    store::record_refusal_as_host(db, entry, "agent for host " + in_quotes(options.host) + ": " + why);
+    store::record_refusal_as_host(db, entry, why);
     return;
   }
   store.record("host-refused", entry, "agent for host " + in_quotes(options.host) + ": " + why);

@@ -336,12 +336,43 @@ CREATE INDEX assignments_unsealed ON assignments((1)) WHERE mac IS NULL;
 CREATE FUNCTION keysafe_is_host(who TEXT) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
   SET search_path FROM CURRENT AS $$
   SELECT EXISTS (SELECT 1 FROM hosts WHERE role = who) $$;
-CREATE FUNCTION keysafe_host_refused(entry TEXT, detail TEXT) RETURNS void LANGUAGE sql
+CREATE FUNCTION keysafe_audit_field(field BYTEA) RETURNS BYTEA LANGUAGE sql IMMUTABLE AS $$
+  SELECT int4send(length(field)) || field $$;
+CREATE FUNCTION keysafe_host_refused(p_entry TEXT, p_detail TEXT) RETURNS void LANGUAGE plpgsql
   SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+  v_host TEXT;
+  v_at BIGINT := extract(epoch FROM now())::bigint;
+  v_entry TEXT := coalesce(p_entry, '');
+  v_detail TEXT := left(coalesce(p_detail, ''), 2000);
+  v_user TEXT := 'database role ' || session_user;
+  v_audit_detail TEXT;
+  v_id BIGINT;
+  v_prev BYTEA;
+  v_hash BYTEA;
+BEGIN
+  SELECT name INTO v_host FROM hosts WHERE role = session_user;
+  IF v_host IS NULL THEN RETURN; END IF;
   INSERT INTO host_events (at, host, action, entry, detail)
-  SELECT extract(epoch FROM now())::bigint, name, 'refused', coalesce(entry, ''),
-         left(coalesce(detail, ''), 2000)
-  FROM hosts WHERE role = session_user $$;
+    VALUES (v_at, v_host, 'refused', v_entry, v_detail);
+  -- Appended to the audit chain as keysafe appends (keystore.cpp, audit_hash), under keysafe's
+  -- write lock; the audit head covers it from the next unlocked write on.
+  PERFORM pg_advisory_xact_lock(1801812339, hashtext(current_schema()));
+  SELECT id, hash INTO v_id, v_prev FROM audit ORDER BY id DESC LIMIT 1;
+  v_id := coalesce(v_id, 0) + 1;
+  v_prev := coalesce(v_prev, decode(repeat('00', 32), 'hex'));
+  v_audit_detail := 'agent for host "' || v_host || '": ' || v_detail;
+  v_hash := sha256(keysafe_audit_field(convert_to('keysafe-audit-v1', 'UTF8')) ||
+                   keysafe_audit_field(v_prev) ||
+                   keysafe_audit_field(convert_to(v_id::text, 'UTF8')) ||
+                   keysafe_audit_field(convert_to(v_at::text, 'UTF8')) ||
+                   keysafe_audit_field(convert_to(v_user, 'UTF8')) ||
+                   keysafe_audit_field(convert_to('host-refused', 'UTF8')) ||
+                   keysafe_audit_field(convert_to(v_entry, 'UTF8')) ||
+                   keysafe_audit_field(convert_to(v_audit_detail, 'UTF8')));
+  INSERT INTO audit (id, at, "user", action, entry, detail, prev_hash, hash)
+    VALUES (v_id, v_at, v_user, 'host-refused', v_entry, v_audit_detail, v_prev, v_hash);
+END $$;
 REVOKE ALL ON FUNCTION keysafe_host_refused(TEXT, TEXT) FROM PUBLIC;
 
 ALTER TABLE hosts ENABLE ROW LEVEL SECURITY;

@@ -105,6 +105,17 @@ KEYSAFE_STORE=$(host_uri keysafe_host_web1) ks agent --host web1 --host-key web2
 expect_rc 6 "web1's role with another host's key is refused"
 expect_eq "$(store_sql "SELECT host || ':' || action FROM host_events WHERE detail LIKE '%is not this host''s%'")" \
   "web1:refused" "and the refusal is recorded for web1"
+export KEYSAFE_PASSPHRASE="correct horse battery staple"
+ks audit --json
+expect_eq "$(jget '[.entries[] | select(.action == "host-refused")] | length')" 2 \
+  "both refusals are in the audit log (psql's and the agent's)"
+expect_in 'agent for host "web1"' "$(jget '[.entries[] | select(.action == "host-refused")][1].detail')" \
+  "naming the host its login belongs to"
+expect_eq "$(jget '[.entries[] | select(.action == "host-refused")][0].user')" "database role keysafe_host_web1" \
+  "and the database role as the user"
+ks audit --verify
+expect_rc 0 "the audit chain verifies with the rows the host role appended"
+unset KEYSAFE_PASSPHRASE
 KEYSAFE_STORE=$(host_uri keysafe_host_web1) ks list
 [ "$RC" != 0 ] && ok || bad "a host role cannot list the store"
 KEYSAFE_STORE=$(host_uri keysafe_host_web1) ks export a --format pem -o stolen.pem
