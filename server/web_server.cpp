@@ -295,8 +295,13 @@ struct WebServer::Impl {
       try {
         store.unlock(*pass);
       } catch (const Error& e) {
-        if (e.code() == Errc::WrongPassphrase) throttle.failed();
-        throw;
+        if (e.code() != Errc::WrongPassphrase) throw;
+        throttle.failed();
+        // Not the library's message: it names the store's path and the command line's options.
+        throw HttpError{401, "wrong-passphrase",
+                        Error(Errc::WrongPassphrase, "wrong passphrase",
+                              "this passphrase does not open the store",
+                              "enter the store passphrase (the one given to keysafe init)")};
       }
       throttle.succeeded();
     }
@@ -347,6 +352,8 @@ struct WebServer::Impl {
         res.set_content(std::string(a->content), std::string(a->content_type));
       });
     }
+    // Browsers ask for it unprompted; the page has none.
+    s.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
     s.Get("/api/v1/session", guarded([this](const auto& q, auto& r) { get_session(q, r); }));
     s.Post("/api/v1/session", guarded([this](const auto& q, auto& r) { post_session(q, r); }));
     s.Delete("/api/v1/session", guarded([this](const auto& q, auto& r) { delete_session(q, r); }));

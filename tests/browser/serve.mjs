@@ -36,7 +36,9 @@ try {
   await page.getByRole('button', { name: 'Unlock' }).click();
   const alert = page.getByRole('alert');
   await alert.filter({ hasText: 'passphrase' }).waitFor({ timeout: 10000 });
-  check(/passphrase/i.test(await alert.textContent()), 'a wrong passphrase shows the error: ' + (await alert.textContent()));
+  const said = await alert.textContent();
+  check(/wrong passphrase/i.test(said), 'a wrong passphrase shows the error: ' + said);
+  check(!said.includes('/'), 'the error names no file path');
   check(!(await page.getByRole('table').isVisible()), 'still locked after a wrong passphrase');
   await page.screenshot({ path: `${shots}/2-wrong-passphrase.png` });
 
@@ -76,8 +78,9 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   check(!overflow, 'readable at 400 px wide (no horizontal scrolling)');
 
-  check(consoleErrors.filter((e) => !/401|Unauthorized|status of 4/.test(e)).length === 0,
-    'no console errors besides the expected 401s: ' + JSON.stringify(consoleErrors));
+  // The wrong passphrase's 401 is logged by Chromium as a failed load; nothing else may be.
+  const unexpected = consoleErrors.filter((e) => !/status of 401 \(Unauthorized\)/.test(e));
+  check(unexpected.length === 0, 'no console errors besides the wrong passphrase\'s 401: ' + JSON.stringify(consoleErrors));
   check(offSite.length === 0, 'nothing fetched from another site: ' + JSON.stringify(offSite));
 } finally {
   await browser.close();

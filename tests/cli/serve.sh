@@ -76,6 +76,8 @@ for i in 1 2 3; do
   req POST /api/v1/session --data-binary @"$T/wrong.json"
   expect_eq "$STATUS $(jget .error.code "$BODY")" "401 wrong-passphrase" "wrong passphrase $i: 401"
 done
+expect_not_in "$KEYSAFE_STORE" "$BODY" "the 401 does not name the store's path"
+req GET /favicon.ico; expect_eq "$STATUS" 204 "favicon.ico: 204 (no console error in a browser)"
 t0=$(date +%s%N); req POST /api/v1/session --data-binary @"$T/wrong.json"; t1=$(date +%s%N)
 expect_eq "$STATUS" 401 "wrong passphrase 4: 401"
 ms4=$(( (t1 - t0) / 1000000 ))
