@@ -255,15 +255,15 @@ struct WebServer::Impl {
 
   // Runs a route, turning every exception into an error document: no input ends the server.
   template <class F>
-  httplib::Server::Handler guarded(F route) {
-    return [this, route](const httplib::Request& req, httplib::Response& res) {
+  static httplib::Server::Handler guarded(F route) {
+    return [route](const httplib::Request& req, httplib::Response& res) {
       try {
         route(req, res);
       } catch (const HttpError& h) {
         send_error(res, h);
       } catch (const Error& e) {
         send_error(res, from_library(e));
-      } catch (const std::exception&) {
+      } catch (...) {
         send_error(res, {500, "internal",
                          Error(Errc::Internal, "unexpected failure", "",
                                "please report this as a keysafe bug")});

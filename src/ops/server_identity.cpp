@@ -95,9 +95,8 @@ ServerIdentity self_signed_server_identity(const std::filesystem::path& dir,
   const std::string key_name = stem + ".serve-" + canonical + ".key";
   const std::string cert_name = stem + ".serve-" + canonical + ".crt";
   auto directory = files::TrustedDirectory::resolve(dir);
-  if (!directory.exists())
-    throw Error(Errc::Io, "the store's directory " + quoted(dir) + " does not exist", "",
-                "create the store first: keysafe init");
+  // A database store's pair goes in keysafe's data directory, which may not exist yet.
+  if (!directory.exists()) directory.create_missing();
   const auto key_path = directory.path() / key_name;
   const auto cert_path = directory.path() / cert_name;
 
