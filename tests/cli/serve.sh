@@ -159,6 +159,21 @@ head -c 3000 /dev/urandom | timeout 5 bash -c "cat >/dev/tcp/127.0.0.1/$PORT" 2>
 req GET /api/v1/entries
 expect_eq "$STATUS" 200 "the server answers after garbage, an oversized URI and plain TCP noise"
 
+# --- concurrent reads: 10 clients x 50 requests on one session, every one answered 200 -------
+cp "$T/jar" "$T/jar.shared"
+CLIENTS=()
+started=$(date +%s%N)
+for c in $(seq 10); do
+  (for i in $(seq 50); do
+     curl -sk -o /dev/null -w '%{http_code}\n' -b "$T/jar.shared" "$BASE/api/v1/entries/www.example.com"
+   done >"$T/concurrent.$c") &
+  CLIENTS+=($!)
+done
+wait "${CLIENTS[@]}"
+ms=$(( ($(date +%s%N) - started) / 1000000 ))
+expect_eq "$(cat "$T"/concurrent.* | sort | uniq -c | sed 's/^ *//')" "500 200" "10 clients x 50 reads: 500 answers, all 200"
+echo "concurrent: 500 reads by 10 clients in ${ms} ms"
+
 # --- the page and the headers ---------------------------------------------------------------
 req GET /
 expect_eq "$STATUS" 200 "GET /"
