@@ -41,6 +41,11 @@ req() {
 PASS_JSON="$T/pass.json"; printf '{"passphrase": "%s"}' "$KEYSAFE_PASSPHRASE" >"$PASS_JSON"
 printf '{"passphrase": "wrong passphrase here"}' >"$T/wrong.json"
 
+# keysafe itself loads no HTTP library: serve replaces itself with keysafe-serve
+# (cli/serve_command.hpp), so the other commands start as fast as before.
+ldd "$KEYSAFE_BIN" | grep -q 'httplib' && bad "keysafe links the HTTP library (only keysafe-serve may)" || ok
+[ -x "$(dirname "$KEYSAFE_BIN")/keysafe-serve" ] && ok || bad "keysafe-serve is built beside keysafe"
+
 # --- refusals before anything listens ------------------------------------------------------
 ks serve --listen "0.0.0.0:$PORT"
 expect_rc 2 "a non-loopback address without --tls-entry is a usage error"
