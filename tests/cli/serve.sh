@@ -46,6 +46,13 @@ printf '{"passphrase": "wrong passphrase here"}' >"$T/wrong.json"
 ldd "$KEYSAFE_BIN" | grep -q 'httplib' && bad "keysafe links the HTTP library (only keysafe-serve may)" || ok
 [ -x "$(dirname "$KEYSAFE_BIN")/keysafe-serve" ] && ok || bad "keysafe-serve is built beside keysafe"
 
+# Without keysafe-serve beside it (or in ../libexec/keysafe), serve says what is missing.
+mkdir -p "$T/alone" && cp "$KEYSAFE_BIN" "$T/alone/keysafe"
+OUT=$("$T/alone/keysafe" serve 2>&1); RC=$?
+expect_rc 1 "serve without keysafe-serve installed fails"
+expect_in "keysafe-serve is not installed" "$OUT" "and names the missing program"
+rm -rf "$T/alone"
+
 # --- refusals before anything listens ------------------------------------------------------
 ks serve --listen "0.0.0.0:$PORT"
 expect_rc 2 "a non-loopback address without --tls-entry is a usage error"
