@@ -15,6 +15,9 @@
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/crypto/host_seal.hpp"
 #include "keysafe/crypto/kdf.hpp"
+#ifdef KEYSAFE_SERVE_HELPER
+#include "serve_command.hpp"
+#endif
 
 int main(int argc, char** argv) {
   // Private keys pass through this process: never let them reach a core dump.
@@ -22,6 +25,10 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_CORE, &no_core);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+#ifdef KEYSAFE_SERVE_HELPER
+  // keysafe-serve: the same command line, with serve's work linked in (serve_command.hpp).
+  keysafe::cli::set_serve_runner(&keysafe::cli::run_serve);
+#endif
   std::vector<std::string> args(argv + 1, argv + argc);
   int rc = keysafe::cli::run(args, std::cout, std::cerr, keysafe::cli::system_environment());
   // KEYSAFE_STATS=1: what this process did that costs (docs: bench/README.md), on stderr.

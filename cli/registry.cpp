@@ -54,6 +54,7 @@ std::span<const CommandSpec> commands() {
       {"agent", "on a host: deploy what the store assigns to it, report what it serves",
        setup_agent},
       {"fleet", "every host x entry: newest, deployed and served certificate, state", setup_fleet},
+      {"serve", "the store over HTTPS: a JSON API and a web page (docs/API.md)", setup_serve},
   };
   return k_commands;
 }
@@ -67,7 +68,8 @@ std::span<const HelpGroup> help_groups() {
                                              "salvage"};
   static constexpr const char* k_ca[] = {"ca", "issue-bulk"};
   static constexpr const char* k_deploy[] = {"deploy", "deployments", "status"};
-  static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar", "store"};
+  static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar", "store",
+                                            "serve"};
   static constexpr const char* k_fleet[] = {"host", "assign", "unassign", "agent", "fleet"};
   static const std::array<HelpGroup, 6> k_groups = {{
       {"Keys and certificates", k_keys},

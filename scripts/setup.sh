@@ -33,6 +33,8 @@ PACKAGES=(
   # the shared store backend and its throwaway test clusters
   postgresql postgresql-client
   libcli11-dev libfmt-dev nlohmann-json3-dev
+  # keysafe serve's HTTP library (built with OpenSSL; pkg-config cpp-httplib)
+  libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   jq python3 python3-cryptography ccache
   # the independent judges and real servers the tests use
@@ -43,6 +45,9 @@ PACKAGES=(
   ca-certificates curl
   # the packaging checks (man page lint, systemd unit verification), the hardening check
   mandoc systemd groff-base man-db bsdextrautils binutils
+  # the browser tests (tests/browser: playwright-core from npm drives Debian's chromium, no
+  # browser download)
+  chromium nodejs
   # fuzzing (libFuzzer) and benchmarks
   clang libclang-rt-14-dev hyperfine
   # the PostgreSQL store (libpq) and the throwaway clusters its tests start (tests/pg.sh: initdb,
@@ -57,6 +62,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# playwright-core for tests/browser, at the version package-lock.json pins; never a browser
+# (Playwright's own browser download is not used: the tests launch /usr/bin/chromium).
+# Debian's nodejs comes without npm (a package of its own); a nodejs that brings npm along
+# (NodeSource's) provides it already.
+command -v npm >/dev/null 2>&1 ||
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+pinned=$(node -p 'require("./tests/browser/package.json").dependencies["playwright-core"]')
+installed=$(node -p 'try { require("./tests/browser/node_modules/playwright-core/package.json").version } catch (e) { "" }')
+if [ "$pinned" != "$installed" ]; then
+  echo "== npm ci (tests/browser: playwright-core $pinned)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 [ "$DEPS_ONLY" = 1 ] && exit 0
 

@@ -98,8 +98,21 @@ while IFS= read -r line; do
 done < <(printf '%s\n' "$HARDENING")
 expect_in "OnUnitActiveSec=" "$(cat "$PREFIX/lib/systemd/system/keysafe-agent.timer")" "the agent timer repeats"
 expect_in "WantedBy=timers.target" "$(cat "$PREFIX/lib/systemd/system/keysafe-agent.timer")" "the agent timer can be enabled"
+# keysafe serve: the installed keysafe execs the installed keysafe-serve (libexec/keysafe/).
+[ -x "$PREFIX/libexec/keysafe/keysafe-serve" ] && ok || bad "installed: libexec/keysafe/keysafe-serve"
+OUT=$("$PREFIX/bin/keysafe" serve --listen 192.0.2.1:8443 2>&1); RC=$?
+expect_rc 2 "the installed keysafe serve runs keysafe-serve, which refuses a non-loopback address"
+expect_in "--tls-entry" "$OUT" "the refusal comes from serve's own checks"
+SERVE="$PREFIX/lib/systemd/system/keysafe-serve.service"
+expect_in "ExecStart=$PREFIX/bin/keysafe serve \$KEYSAFE_SERVE_OPTIONS" "$(cat "$SERVE")" "the serve unit runs the installed keysafe serve"
+expect_in "--listen 127.0.0.1:8443" "$(cat "$SERVE")" "the serve unit listens on loopback"
+expect_not_in "KEYSAFE_PASSPHRASE" "$(cat "$SERVE")" "the serve unit is given no passphrase"
+while IFS= read -r line; do
+  expect_in "$line" "$(cat "$SERVE")" "the serve unit is hardened like the renew service ($line)"
+done < <(printf '%s\n' "$HARDENING")
+
 V=$(cd "$PREFIX/lib/systemd/system" && systemd-analyze verify --man=no ./keysafe-renew.service ./keysafe-renew.timer \
-  ./keysafe-agent.service ./keysafe-agent.timer 2>&1)
+  ./keysafe-agent.service ./keysafe-agent.timer ./keysafe-serve.service 2>&1)
 RC=$?
 expect_rc 0 "systemd-analyze verify accepts the units"
 expect_not_in "keysafe-" "$V" "systemd-analyze has nothing to say about them: $V"

@@ -1,0 +1,455 @@
+// The routes of keysafe serve and what every request goes through: Host and Origin checks,
+// CSRF tokens, security headers, the body limit, one log line, errors as {"error": {...}}.
+#include "web_server.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "assets.hpp"
+#include "keysafe/error.hpp"
+#include "keysafe/ops/clock.hpp"
+#include "keysafe/ops/create.hpp"
+#include "keysafe/ops/inventory.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+#include "passphrase_body.hpp"
+#include "render.hpp"
+#include "sessions.hpp"
+
+namespace keysafe::server {
+namespace {
+
+constexpr const char* k_cookie = "__Host-keysafe-session";
+constexpr const char* k_json = "application/json";
+
+// An answer other than 200 with the error document: `code` is the library's error code name,
+// or one of the server's own (unauthorized, csrf, not-found, too-large, ...).
+struct HttpError {
+  int status;
+  std::string code;
+  Error error;
+};
+
+int status_for(Errc code) {
+  switch (code) {
+    case Errc::Usage:
+    case Errc::BadInput: return 400;
+    case Errc::WrongPassphrase: return 401;
+    case Errc::Refused: return 403;
+    case Errc::NotFound: return 404;
+    case Errc::AlreadyExists:
+    case Errc::KeyNotFound:
+    case Errc::KeyCertMismatch:
+    case Errc::RequestNotCertificate: return 409;
+    case Errc::StoreLocked:
+    case Errc::StoreUnreachable:
+    case Errc::StoreReadOnly: return 503;
+    default: return 500;
+  }
+}
+
+HttpError from_library(const Error& e) {
+  return {status_for(e.code()), std::string(errc_name(e.code())), e};
+}
+
+void send_error(httplib::Response& res, const HttpError& h) {
+  const nlohmann::json j = {{"error",
+                             {{"code", h.code},
+                              {"summary", h.error.summary()},
+                              {"cause", h.error.cause()},
+                              {"fix", h.error.remedy()}}}};
+  res.status = h.status;
+  res.set_content(j.dump(2, ' ', false, cli::k_invalid_utf8) + "\n", k_json);
+}
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& j) {
+  res.status = status;
+  res.set_content(j.dump(2, ' ', false, cli::k_invalid_utf8) + "\n", k_json);
+}
+
+bool is_state_changing(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+// The value of one cookie of the Cookie header(s), or "".
+std::string cookie_value(const httplib::Request& req, std::string_view name) {
+  const auto count = req.get_header_value_count("Cookie");
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string value = req.get_header_value("Cookie", i);
+    std::string_view header = value;
+    while (!header.empty()) {
+      const auto end = header.find(';');
+      std::string_view pair = header.substr(0, end);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const auto eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name)
+        return std::string(pair.substr(eq + 1));
+      if (end == std::string_view::npos) break;
+      header.remove_prefix(end + 1);
+    }
+  }
+  return {};
+}
+
+bool equal_secret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// A request path as it may be logged: printable ASCII, at most 200 characters.
+std::string loggable(std::string_view path) {
+  std::string out;
+  for (const char c : path.substr(0, 200)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x21 && u < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  if (path.size() > 200) out += "...";
+  return out;
+}
+
+// When the request being handled on this worker thread began (the pre-routing handler runs
+// before the body is read; requests refused earlier, such as a malformed request line, have
+// none and log no duration).
+thread_local std::optional<std::chrono::steady_clock::time_point> t_request_start;
+
+}  // namespace
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+struct WebServer::Impl {
+  ServeOptions options;
+  ops::ServerIdentity identity;
+  std::unique_ptr<httplib::SSLServer> http;
+  SessionTable sessions;
+  UnlockThrottle throttle;
+  std::set<std::string> hosts;  // the Host header values this server answers to
+  std::mutex log_mutex;
+
+  Impl(ServeOptions o, ops::ServerIdentity id)
+      : options(std::move(o)), identity(std::move(id)), sessions(options.idle_timeout_seconds) {
+    const std::string port = std::to_string(options.port);
+    const auto add_host = [&](const std::string& h) {
+      const std::string name = h.find(':') != std::string::npos ? "[" + h + "]" : h;
+      hosts.insert(name + ":" + port);
+      if (options.port == 443) hosts.insert(name);  // browsers leave the default port out
+    };
+    add_host(options.host);
+    // The names the certificate is for (--tls-entry): what clients that verify it use.
+    for (const auto& dns : x509::inspect_certificate(identity.certificate.get()).dns)
+      add_host(dns);
+    if (is_loopback(options.host)) {
+      add_host("localhost");
+      add_host("127.0.0.1");
+      add_host("::1");
+    }
+  }
+
+  std::int64_t now() const { return options.now ? options.now() : ops::now_unix(); }
+
+  void setup_tls(SSL_CTX& ctx) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate(&ctx, identity.certificate.get()) != 1 ||
+        SSL_CTX_use_PrivateKey(&ctx, identity.key.get()) != 1)
+      throw Error(Errc::Crypto, "cannot set up TLS with the server's key and certificate");
+    for (const auto& c : identity.chain)
+      if (SSL_CTX_add1_chain_cert(&ctx, c.get()) != 1)
+        throw Error(Errc::Crypto, "cannot add an intermediate certificate to the TLS chain");
+  }
+
+  void log_line(const httplib::Request& req, const httplib::Response& res) {
+    std::string duration = "-";
+    if (t_request_start) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - *t_request_start)
+                          .count();
+      std::ostringstream d;
+      d.setf(std::ios::fixed);
+      d.precision(1);
+      d << static_cast<double>(us) / 1000.0 << "ms";
+      duration = d.str();
+      t_request_start.reset();
+    }
+    if (options.log == nullptr) return;
+    const std::string line = ops::format_rfc3339(now()) + " " + loggable(req.method) + " " +
+                             loggable(req.path) + " " + std::to_string(res.status) + " " +
+                             duration + "\n";
+    const std::lock_guard lock(log_mutex);
+    *options.log << line << std::flush;
+  }
+
+  // Host, Origin and CSRF checks before any route runs (and before a body is read).
+  std::optional<HttpError> refusal(const httplib::Request& req) {
+    const std::string host = req.get_header_value("Host");
+    if (!hosts.contains(host))
+      return HttpError{421, "misdirected",
+                       Error(Errc::Refused, "this server does not answer to the host \"" +
+                                                loggable(host) + "\"",
+                             "a request for another name can come from a page that rebinds "
+                             "its name to this address",
+                             "use https://" + *hosts.begin() + "/")};
+    if (!is_state_changing(req.method)) return std::nullopt;
+    if (req.has_header("Origin") && !hosts.contains(strip_https(req.get_header_value("Origin"))))
+      return HttpError{403, "csrf",
+                       Error(Errc::Refused, "refusing a request from another site",
+                             "its Origin is \"" + loggable(req.get_header_value("Origin")) + "\"",
+                             "use the page this server serves")};
+    const std::string site = req.get_header_value("Sec-Fetch-Site");
+    if (!site.empty() && site != "same-origin" && site != "none")
+      return HttpError{403, "csrf",
+                       Error(Errc::Refused, "refusing a request from another site",
+                             "the browser says it came from a " + loggable(site) + " page",
+                             "use the page this server serves")};
+    const auto session = sessions.find(cookie_value(req, k_cookie), now());
+    if (session && !equal_secret(req.get_header_value("X-CSRF-Token"), session->csrf_token))
+      return HttpError{403, "csrf",
+                       Error(Errc::Refused, "missing or wrong X-CSRF-Token",
+                             "a request that changes something in a session must carry the "
+                             "session's token",
+                             "send the csrf_token of GET /api/v1/session as X-CSRF-Token")};
+    return std::nullopt;
+  }
+
+  static std::string strip_https(const std::string& origin) {
+    constexpr std::string_view scheme = "https://";
+    if (origin.compare(0, scheme.size(), scheme) != 0) return {};
+    return origin.substr(scheme.size());
+  }
+
+  std::shared_ptr<Session> session_of(const httplib::Request& req) {
+    return sessions.find(cookie_value(req, k_cookie), now());
+  }
+
+  std::shared_ptr<Session> require_session(const httplib::Request& req) {
+    auto s = session_of(req);
+    if (!s)
+      throw HttpError{401, "unauthorized",
+                      Error(Errc::Refused, "the store is locked",
+                            "this request needs an unlocked session (none, or it was idle too "
+                            "long)",
+                            "unlock: POST /api/v1/session with {\"passphrase\": ...}")};
+    return s;
+  }
+
+  // Runs a route, turning every exception into an error document: no input ends the server.
+  template <class F>
+  static httplib::Server::Handler guarded(F route) {
+    return [route](const httplib::Request& req, httplib::Response& res) {
+      try {
+        route(req, res);
+      } catch (const HttpError& h) {
+        send_error(res, h);
+      } catch (const Error& e) {
+        send_error(res, from_library(e));
+      } catch (...) {
+        send_error(res, {500, "internal",
+                         Error(Errc::Internal, "unexpected failure", "",
+                               "please report this as a keysafe bug")});
+      }
+    };
+  }
+
+  void get_session(const httplib::Request& req, httplib::Response& res) {
+    const auto s = session_of(req);
+    send_json(res, 200, {{"unlocked", s != nullptr},
+                         {"csrf_token", s ? nlohmann::json(s->csrf_token) : nlohmann::json()}});
+  }
+
+  void post_session(const httplib::Request& req, httplib::Response& res) {
+    // The body holds the passphrase: cleansed once read (the Request is httplib's own,
+    // non-const object handed to us as const).
+    auto& body = const_cast<std::string&>(req.body);
+    std::optional<SecureBytes> pass;
+    try {
+      pass = passphrase_from_body(body);
+    } catch (...) {
+      OPENSSL_cleanse(body.data(), body.size());
+      throw;
+    }
+    OPENSSL_cleanse(body.data(), body.size());
+    auto store = store::Keystore::open(options.store);
+    {
+      auto attempt = throttle.begin_attempt();
+      try {
+        store.unlock(*pass);
+      } catch (const Error& e) {
+        if (e.code() != Errc::WrongPassphrase) throw;
+        throttle.failed();
+        // Not the library's message: it names the store's path and the command line's options.
+        throw HttpError{401, "wrong-passphrase",
+                        Error(Errc::WrongPassphrase, "wrong passphrase",
+                              "this passphrase does not open the store",
+                              "enter the store passphrase (the one given to keysafe init)")};
+      }
+      throttle.succeeded();
+    }
+    if (const auto old = cookie_value(req, k_cookie); !old.empty()) sessions.remove(old);
+    const std::string id = sessions.create(std::move(store), now());
+    const auto s = sessions.find(id, now());
+    res.set_header("Set-Cookie", std::string(k_cookie) + "=" + id +
+                                     "; Path=/; Secure; HttpOnly; SameSite=Strict");
+    send_json(res, 200, {{"unlocked", true}, {"csrf_token", s->csrf_token}});
+  }
+
+  void delete_session(const httplib::Request& req, httplib::Response& res) {
+    require_session(req);
+    sessions.remove(cookie_value(req, k_cookie));
+    res.set_header("Set-Cookie", std::string(k_cookie) +
+                                     "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+    send_json(res, 200, {{"unlocked", false}, {"csrf_token", nullptr}});
+  }
+
+  void get_entries(const httplib::Request& req, httplib::Response& res) {
+    require_session(req);
+    std::optional<std::int64_t> days;
+    if (req.has_param("expiring")) days = ops::parse_days(req.get_param_value("expiring"));
+    auto store = store::Keystore::open_for_listing(options.store);
+    const auto entries = ops::list_entries(store, now(), days);
+    std::ostringstream out;
+    cli::render_entries_json(entries, out);
+    res.status = 200;
+    res.set_content(out.str(), k_json);
+  }
+
+  void get_entry(const httplib::Request& req, httplib::Response& res) {
+    require_session(req);
+    const std::string name = req.matches[1];
+    ops::validate_entry_name(name);
+    auto store = store::Keystore::open_for_listing(options.store);
+    std::ostringstream out;
+    cli::render_entry_json(ops::show_entry(store, name, now()), out);
+    res.status = 200;
+    res.set_content(out.str(), k_json);
+  }
+
+  void routes() {
+    auto& s = *http;
+    for (const auto& asset : embedded_assets()) {
+      const Asset* a = &asset;
+      s.Get(std::string(a->path), [a](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(a->content), std::string(a->content_type));
+      });
+    }
+    // Browsers ask for it unprompted; the page has none.
+    s.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    s.Get("/api/v1/session", guarded([this](const auto& q, auto& r) { get_session(q, r); }));
+    s.Post("/api/v1/session", guarded([this](const auto& q, auto& r) { post_session(q, r); }));
+    s.Delete("/api/v1/session", guarded([this](const auto& q, auto& r) { delete_session(q, r); }));
+    s.Get("/api/v1/entries", guarded([this](const auto& q, auto& r) { get_entries(q, r); }));
+    s.Get(R"(/api/v1/entries/(.*))", guarded([this](const auto& q, auto& r) { get_entry(q, r); }));
+
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      t_request_start = std::chrono::steady_clock::now();
+      if (auto h = refusal(req)) {
+        send_error(res, *h);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    // Answers httplib gives itself (no route, a body over the limit, a bad request) get the
+    // error document too; an answer a route made already has its body.
+    s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      if (res.status == 413)
+        send_error(res, {413, "too-large",
+                         Error(Errc::Refused, "the request body is too large",
+                               "this server accepts at most " +
+                                   std::to_string(options.max_body) + " bytes",
+                               "send less, or start keysafe serve with a larger --max-body")});
+      else if (res.status == 404)
+        send_error(res, {404, "not-found",
+                         Error(Errc::NotFound, "nothing here: " + loggable(req.method) + " " +
+                                                   loggable(req.path),
+                               "", "docs/API.md lists the routes")});
+      else
+        send_error(res, {res.status, "bad-request",
+                         Error(Errc::Usage, "the request could not be handled",
+                               "HTTP status " + std::to_string(res.status), "")});
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      send_error(res, {500, "internal",
+                       Error(Errc::Internal, "unexpected failure", "",
+                             "please report this as a keysafe bug")});
+    });
+    s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      log_line(req, res);
+    });
+  }
+};
+
+WebServer::WebServer(ServeOptions options, ops::ServerIdentity identity)
+    : m_impl(std::make_unique<Impl>(std::move(options), std::move(identity))) {
+  std::optional<Error> tls_error;
+  m_impl->http = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+    try {
+      m_impl->setup_tls(ctx);
+      return true;
+    } catch (const Error& e) {
+      tls_error = e;
+      return false;
+    }
+  });
+  if (tls_error) throw *tls_error;
+  if (!m_impl->http->is_valid())
+    throw Error(Errc::Crypto, "cannot set up TLS for keysafe serve");
+  auto& s = *m_impl->http;
+  s.set_payload_max_length(m_impl->options.max_body);
+  s.set_read_timeout(10, 0);
+  s.set_write_timeout(10, 0);
+  s.set_keep_alive_timeout(5);
+  s.set_default_headers({
+      {"Content-Security-Policy",
+       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Strict-Transport-Security", "max-age=31536000"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cache-Control", "no-store"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+  });
+  m_impl->routes();
+}
+
+WebServer::~WebServer() = default;
+
+void WebServer::bind() {
+  const auto& o = m_impl->options;
+  if (!m_impl->http->bind_to_port(o.host, o.port)) {
+    const int err = errno;
+    throw Error(Errc::Io, "cannot listen on " + o.host + ":" + std::to_string(o.port),
+                err != 0 ? std::strerror(err) : "the address is taken or not local",
+                "choose another --listen ADDR:PORT (another process may listen there)");
+  }
+}
+
+void WebServer::run() { m_impl->http->listen_after_bind(); }
+
+void WebServer::stop() { m_impl->http->stop(); }
+
+}  // namespace keysafe::server
