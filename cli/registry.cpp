@@ -54,6 +54,8 @@ std::span<const CommandSpec> commands() {
       {"agent", "on a host: deploy what the store assigns to it, report what it serves",
        setup_agent},
       {"fleet", "every host x entry: newest, deployed and served certificate, state", setup_fleet},
+      {"acme", "ACME (Let's Encrypt, any RFC 8555 CA): account create|list|show, issue",
+       setup_acme},
   };
   return k_commands;
 }
@@ -61,7 +63,7 @@ std::span<const CommandSpec> commands() {
 std::span<const HelpGroup> help_groups() {
   // Names of commands other branches add are listed already; a name with no command is ignored.
   static constexpr const char* k_keys[] = {"init",    "create", "request", "install", "import",
-                                           "export",  "selfsign", "renew", "rename",  "list",
+                                           "export",  "selfsign", "renew", "acme", "rename",  "list",
                                            "show",    "inspect", "delete"};
   static constexpr const char* k_backup[] = {"backup", "restore", "recover", "find-key",
                                              "salvage"};
