@@ -20,24 +20,14 @@ N=${1:-1000}
 H=${2:-10}
 BACKEND=${BACKEND:-sqlite}
 W=$(mktemp -d /tmp/keysafe-fleet-bench.XXXXXX)
-PGBIN=/usr/lib/postgresql/15/bin
-cleanup() {
-  if [ "$BACKEND" = postgresql ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg/data" -m immediate -w -s stop 2>/dev/null || true
-  fi
-  rm -rf "$W"
-}
+source "$(dirname "$0")/pg_common.sh"
+cleanup() { pg_bench_stop; rm -rf "$W"; }
 trap cleanup EXIT
 if [ "$BACKEND" = postgresql ]; then
-  # A throwaway cluster on loopback, durable settings (fsync, synchronous_commit on).
   # Its own directory: the hosts' directories stay under root-owned $W (the agents refuse to
   # write under a directory another user can write).
-  chmod 711 "$W" && mkdir "$W/pg" && chown postgres "$W/pg"
-  PORT=$((20000 + RANDOM % 20000))
-  runuser -u postgres -- "$PGBIN/initdb" -D "$W/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg/data" -l "$W/pg/server.log" -w -s \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $W/pg" start
-  runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres bench
+  chmod 711 "$W" && mkdir "$W/pg"
+  pg_bench_start "$W/pg" bench
   export KEYSAFE_STORE="postgresql://postgres@127.0.0.1:$PORT/bench"
 else
   export KEYSAFE_STORE="$W/store.db"

@@ -16,18 +16,11 @@ KS=$(readlink -f "${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}")
 BIN=$(readlink -f "${BENCH_BIN:?BENCH_BIN must name the bench build directory}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 N_IMPORT=${N_IMPORT:-10000} N_BIG=${N_BIG:-100000} RUNS=${RUNS:-5}
-PGBIN=/usr/lib/postgresql/15/bin
+source "$HERE/pg_common.sh"
 W=$(mktemp -d /tmp/keysafe-pgbench.XXXXXX)
-chown postgres "$W"
-PORT=$((20000 + RANDOM % 20000))
-cleanup() {
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/data" -m immediate -w -s stop 2>/dev/null || true
-  rm -rf "$W"
-}
+cleanup() { pg_bench_stop; rm -rf "$W"; }
 trap cleanup EXIT
-runuser -u postgres -- "$PGBIN/initdb" -D "$W/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/data" -l "$W/server.log" -w -s \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $W" start
+pg_bench_start "$W"
 cd "$W"
 export KEYSAFE_PASSPHRASE="correct horse battery staple" KEYSAFE_NO_PROGRESS=1
 PSQL=("$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$PORT" -U postgres)

@@ -3,7 +3,6 @@
 // (keys + certificates rows, the same columns as keysafe's schema) in one SQLite transaction,
 // with keysafe's connection settings (WAL, synchronous=FULL, foreign keys, secure_delete).
 // Usage: raw_import BUNDLE.pem DB
-#include <openssl/pem.h>
 #include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
@@ -36,26 +35,6 @@ void check(int rc, sqlite3* db, const char* what) {
     std::fprintf(stderr, "raw_import: %s: %s\n", what, sqlite3_errmsg(db));
     std::exit(1);
   }
-}
-
-std::string name_text(const X509_NAME* name) {
-  bench::Ptr<BIO> bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
-std::int64_t unix_time(const ASN1_TIME* t) {
-  struct tm tm {};
-  ASN1_TIME_to_tm(t, &tm);
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
-std::string sha256_hex(const unsigned char* p, std::size_t n) {
-  unsigned char md[32];
-  EVP_Digest(p, n, md, nullptr, EVP_sha256(), nullptr);
-  return bench::hex(md, 32);
 }
 
 }  // namespace
@@ -94,78 +73,37 @@ int main(int argc, char** argv) {
                            &current, nullptr),
         db, "prepare");
   check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db, "begin");
-  long count = 0;
-  while (true) {
-    bench::Ptr<X509> cert(PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr));
-    if (!cert) break;
-    unsigned char* der = nullptr;
-    const int der_len = i2d_X509(cert.get(), &der);
-    unsigned char* spki = nullptr;
-    const int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki);
-    const std::string fingerprint = sha256_hex(der, static_cast<std::size_t>(der_len));
-    const std::string spki_hash = sha256_hex(spki, static_cast<std::size_t>(spki_len));
-    const std::string subject = name_text(X509_get_subject_name(cert.get()));
-    const std::string issuer = name_text(X509_get_issuer_name(cert.get()));
-    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr);
-    char* serial_chars = BN_bn2hex(bn);
-    const std::string serial = serial_chars;
-    OPENSSL_free(serial_chars);
-    BN_free(bn);
-    nlohmann::json dns = nlohmann::json::array(), ip = nlohmann::json::array();
-    bench::Ptr<GENERAL_NAMES> sans(static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
-    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-      if (gn->type == GEN_DNS)
-        dns.push_back(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.ia5)),
-                                  static_cast<std::size_t>(ASN1_STRING_length(gn->d.ia5))));
-    }
-    const EVP_PKEY* pub = X509_get0_pubkey(cert.get());
-    const std::string algorithm =
-        pub == nullptr ? "unknown"
-                       : std::string(OBJ_nid2sn(EVP_PKEY_get_base_id(pub))) + "-" +
-                             std::to_string(EVP_PKEY_get_bits(pub));
-    const bool is_ca = (X509_get_extension_flags(cert.get()) & EXFLAG_CA) != 0;
-    const std::string dns_text = dns.dump(), ip_text = ip.dump();
-    std::string name = "cert-" + fingerprint.substr(0, 12);
-    if (int idx = X509_NAME_get_index_by_NID(X509_get_subject_name(cert.get()), NID_commonName, -1);
-        idx >= 0) {
-      const ASN1_STRING* cn =
-          X509_NAME_ENTRY_get_data(X509_NAME_get_entry(X509_get_subject_name(cert.get()), idx));
-      name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
-                  static_cast<std::size_t>(ASN1_STRING_length(cn)));
-    }
-
+  const long count = bench::for_each_certificate(in.get(), [&](const bench::ParsedCertificate& c) {
     sqlite3_reset(key_ins);
-    sqlite3_bind_text(key_ins, 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-    sqlite3_bind_text(key_ins, 2, algorithm.data(), static_cast<int>(algorithm.size()),
+    sqlite3_bind_text(key_ins, 1, c.name.data(), static_cast<int>(c.name.size()), SQLITE_STATIC);
+    sqlite3_bind_text(key_ins, 2, c.algorithm.data(), static_cast<int>(c.algorithm.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_blob(key_ins, 3, spki, spki_len, SQLITE_STATIC);
-    sqlite3_bind_text(key_ins, 4, spki_hash.data(), 64, SQLITE_STATIC);
-    sqlite3_bind_text(key_ins, 5, subject.data(), static_cast<int>(subject.size()), SQLITE_STATIC);
-    sqlite3_bind_text(key_ins, 6, dns_text.data(), static_cast<int>(dns_text.size()),
+    sqlite3_bind_blob(key_ins, 3, c.spki.get(), c.spki_len, SQLITE_STATIC);
+    sqlite3_bind_text(key_ins, 4, c.spki_hash.data(), 64, SQLITE_STATIC);
+    sqlite3_bind_text(key_ins, 5, c.subject.data(), static_cast<int>(c.subject.size()), SQLITE_STATIC);
+    sqlite3_bind_text(key_ins, 6, c.dns_text.data(), static_cast<int>(c.dns_text.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(key_ins, 7, ip_text.data(), static_cast<int>(ip_text.size()), SQLITE_STATIC);
+    sqlite3_bind_text(key_ins, 7, c.ip_text.data(), static_cast<int>(c.ip_text.size()), SQLITE_STATIC);
     sqlite3_bind_int64(key_ins, 8, now);
     check(sqlite3_step(key_ins), db, "insert key");
     const std::int64_t key_id = sqlite3_last_insert_rowid(db);
 
     sqlite3_reset(cert_ins);
     sqlite3_bind_int64(cert_ins, 1, key_id);
-    sqlite3_bind_blob(cert_ins, 2, der, der_len, SQLITE_STATIC);
-    sqlite3_bind_text(cert_ins, 3, fingerprint.data(), 64, SQLITE_STATIC);
-    sqlite3_bind_text(cert_ins, 4, spki_hash.data(), 64, SQLITE_STATIC);
-    sqlite3_bind_text(cert_ins, 5, subject.data(), static_cast<int>(subject.size()),
+    sqlite3_bind_blob(cert_ins, 2, c.der.get(), c.der_len, SQLITE_STATIC);
+    sqlite3_bind_text(cert_ins, 3, c.fingerprint.data(), 64, SQLITE_STATIC);
+    sqlite3_bind_text(cert_ins, 4, c.spki_hash.data(), 64, SQLITE_STATIC);
+    sqlite3_bind_text(cert_ins, 5, c.subject.data(), static_cast<int>(c.subject.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(cert_ins, 6, issuer.data(), static_cast<int>(issuer.size()), SQLITE_STATIC);
-    sqlite3_bind_text(cert_ins, 7, serial.data(), static_cast<int>(serial.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(cert_ins, 8, unix_time(X509_get0_notBefore(cert.get())));
-    sqlite3_bind_int64(cert_ins, 9, unix_time(X509_get0_notAfter(cert.get())));
-    sqlite3_bind_text(cert_ins, 10, dns_text.data(), static_cast<int>(dns_text.size()),
+    sqlite3_bind_text(cert_ins, 6, c.issuer.data(), static_cast<int>(c.issuer.size()), SQLITE_STATIC);
+    sqlite3_bind_text(cert_ins, 7, c.serial.data(), static_cast<int>(c.serial.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(cert_ins, 8, c.not_before);
+    sqlite3_bind_int64(cert_ins, 9, c.not_after);
+    sqlite3_bind_text(cert_ins, 10, c.dns_text.data(), static_cast<int>(c.dns_text.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(cert_ins, 11, ip_text.data(), static_cast<int>(ip_text.size()),
+    sqlite3_bind_text(cert_ins, 11, c.ip_text.data(), static_cast<int>(c.ip_text.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_int64(cert_ins, 12, is_ca ? 1 : 0);
+    sqlite3_bind_int64(cert_ins, 12, c.is_ca ? 1 : 0);
     sqlite3_bind_int64(cert_ins, 13, now);
     check(sqlite3_step(cert_ins), db, "insert certificate");
     const std::int64_t cert_id = sqlite3_last_insert_rowid(db);
@@ -174,11 +112,7 @@ int main(int argc, char** argv) {
     sqlite3_bind_int64(current, 1, cert_id);
     sqlite3_bind_int64(current, 2, key_id);
     check(sqlite3_step(current), db, "set current");
-    OPENSSL_free(der);
-    OPENSSL_free(spki);
-    ++count;
-  }
-  ERR_clear_error();
+  });
   check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   sqlite3_finalize(key_ins);
   sqlite3_finalize(cert_ins);

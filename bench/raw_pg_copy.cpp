@@ -5,7 +5,6 @@
 // keys, unique constraints and indexes; no triggers). libpq, OpenSSL and nlohmann-json only.
 // Usage: raw_pg_copy BUNDLE.pem POSTGRESQL-URI
 #include <libpq-fe.h>
-#include <openssl/pem.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -43,26 +42,6 @@ void exec(PGconn* db, const char* sql) {
     std::exit(1);
   }
   PQclear(r);
-}
-
-std::string name_text(const X509_NAME* name) {
-  bench::Ptr<BIO> bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
-std::int64_t unix_time(const ASN1_TIME* t) {
-  struct tm tm {};
-  ASN1_TIME_to_tm(t, &tm);
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
-std::string sha256_hex(const unsigned char* p, std::size_t n) {
-  unsigned char md[32];
-  EVP_Digest(p, n, md, nullptr, EVP_sha256(), nullptr);
-  return bench::hex(md, 32);
 }
 
 // COPY text format: a field with \, tab, newline and carriage return escaped.
@@ -129,57 +108,17 @@ int main(int argc, char** argv) {
   const std::int64_t now = std::time(nullptr);
   std::string keys, certificates;
   long count = 0;
-  while (true) {
-    bench::Ptr<X509> cert(PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr));
-    if (!cert) break;
-    unsigned char* der = nullptr;
-    const int der_len = i2d_X509(cert.get(), &der);
-    unsigned char* spki = nullptr;
-    const int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki);
-    const std::string fingerprint = sha256_hex(der, static_cast<std::size_t>(der_len));
-    const std::string spki_hash = sha256_hex(spki, static_cast<std::size_t>(spki_len));
-    const std::string subject = name_text(X509_get_subject_name(cert.get()));
-    const std::string issuer = name_text(X509_get_issuer_name(cert.get()));
-    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr);
-    char* serial_chars = BN_bn2hex(bn);
-    const std::string serial = serial_chars;
-    OPENSSL_free(serial_chars);
-    BN_free(bn);
-    nlohmann::json dns = nlohmann::json::array(), ip = nlohmann::json::array();
-    bench::Ptr<GENERAL_NAMES> sans(static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
-    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-      if (gn->type == GEN_DNS)
-        dns.push_back(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.ia5)),
-                                  static_cast<std::size_t>(ASN1_STRING_length(gn->d.ia5))));
-    }
-    const EVP_PKEY* pub = X509_get0_pubkey(cert.get());
-    const std::string algorithm =
-        pub == nullptr ? "unknown"
-                       : std::string(OBJ_nid2sn(EVP_PKEY_get_base_id(pub))) + "-" +
-                             std::to_string(EVP_PKEY_get_bits(pub));
-    const bool is_ca = (X509_get_extension_flags(cert.get()) & EXFLAG_CA) != 0;
-    const std::string dns_text = dns.dump(), ip_text = ip.dump();
-    std::string name = "cert-" + fingerprint.substr(0, 12);
-    if (int idx = X509_NAME_get_index_by_NID(X509_get_subject_name(cert.get()), NID_commonName, -1);
-        idx >= 0) {
-      const ASN1_STRING* cn =
-          X509_NAME_ENTRY_get_data(X509_NAME_get_entry(X509_get_subject_name(cert.get()), idx));
-      name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
-                  static_cast<std::size_t>(ASN1_STRING_length(cn)));
-    }
-    ++count;
-    const std::int64_t id = count;  // one key and one certificate per entry: the same ids
+  bench::for_each_certificate(in.get(), [&](const bench::ParsedCertificate& c) {
+    const std::int64_t id = ++count;  // one key and one certificate per entry: the same ids
     int_field(keys, id);
-    text_field(keys, name);
-    text_field(keys, algorithm);
-    bytea_field(keys, spki, spki_len);
-    text_field(keys, spki_hash);
+    text_field(keys, c.name);
+    text_field(keys, c.algorithm);
+    bytea_field(keys, c.spki.get(), c.spki_len);
+    text_field(keys, c.spki_hash);
     keys += "\\N\t";
-    text_field(keys, subject);
-    text_field(keys, dns_text);
-    text_field(keys, ip_text);
+    text_field(keys, c.subject);
+    text_field(keys, c.dns_text);
+    text_field(keys, c.ip_text);
     int_field(keys, id);
     int_field(keys, now);
     keys += "\\N\t";
@@ -187,25 +126,22 @@ int main(int argc, char** argv) {
 
     int_field(certificates, id);
     int_field(certificates, id);
-    bytea_field(certificates, der, der_len);
-    text_field(certificates, fingerprint);
-    text_field(certificates, spki_hash);
-    text_field(certificates, subject);
-    text_field(certificates, issuer);
-    text_field(certificates, serial);
-    int_field(certificates, unix_time(X509_get0_notBefore(cert.get())));
-    int_field(certificates, unix_time(X509_get0_notAfter(cert.get())));
-    text_field(certificates, dns_text);
-    text_field(certificates, ip_text);
-    int_field(certificates, is_ca ? 1 : 0);
+    bytea_field(certificates, c.der.get(), c.der_len);
+    text_field(certificates, c.fingerprint);
+    text_field(certificates, c.spki_hash);
+    text_field(certificates, c.subject);
+    text_field(certificates, c.issuer);
+    text_field(certificates, c.serial);
+    int_field(certificates, c.not_before);
+    int_field(certificates, c.not_after);
+    text_field(certificates, c.dns_text);
+    text_field(certificates, c.ip_text);
+    int_field(certificates, c.is_ca ? 1 : 0);
     int_field(certificates, 0);
     text_field(certificates, "not checked at import");
     int_field(certificates, now);
     end_row(certificates);
-    OPENSSL_free(der);
-    OPENSSL_free(spki);
-  }
-  ERR_clear_error();
+  });
   exec(db, "BEGIN");
   copy(db, "COPY raw_keys FROM STDIN", keys);
   copy(db, "COPY raw_certificates FROM STDIN", certificates);

@@ -10,19 +10,11 @@ set -euo pipefail
 KS=$(readlink -f "${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}")
 N=${1:-50}
 WRITERS=4
-PGBIN=/usr/lib/postgresql/15/bin
+source "$(dirname "$0")/pg_common.sh"
 W=$(mktemp -d /tmp/keysafe-writers.XXXXXX)
-chown postgres "$W"
-PORT=$((20000 + RANDOM % 20000))
-cleanup() {
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/data" -m immediate -w -s stop 2>/dev/null || true
-  rm -rf "$W"
-}
+cleanup() { pg_bench_stop; rm -rf "$W"; }
 trap cleanup EXIT
-runuser -u postgres -- "$PGBIN/initdb" -D "$W/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/data" -l "$W/server.log" -w -s \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $W" start
-runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres bench
+pg_bench_start "$W" bench
 export KEYSAFE_PASSPHRASE="correct horse battery staple" KEYSAFE_NO_PROGRESS=1
 export KEYSAFE_LOCK_TIMEOUT=120
 

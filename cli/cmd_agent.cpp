@@ -79,7 +79,7 @@ EXAMPLES:
     options.host = o->host;
     options.probe_patience = std::chrono::milliseconds(static_cast<long>(o->probe_timeout * 1000));
     const auto pass = [&]() {
-      auto store = ctx.open_store();
+      auto store = store::Keystore::open_for_host(ctx.store_path());
       options.now = ctx.env.now();
       const auto run = ops::run_agent_once(store, key, options);
       if (ctx.options.json) {

@@ -87,7 +87,10 @@ Action setup_unassign(CLI::App& cmd) {
   cmd.add_option("--host", o->host, "the host")->required()->type_name("NAME");
   cmd.footer(R"(
 Removes the assignment and the host's sealed copy of the key from the store. The files the
-agent wrote stay on the host until removed there. Needs the store passphrase.
+agent wrote stay on the host until removed there; they are recorded (a "released" host
+event, path and SHA-256 of each), so a later assignment to the same directory on that host
+may replace exactly those files, while any other file there is still refused. Needs the
+store passphrase.
 
 EXAMPLES:
   keysafe unassign www.example.com --host web1)");

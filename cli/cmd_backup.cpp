@@ -60,8 +60,10 @@ Action setup_backup(CLI::App& cmd) {
 One file holds, for each entry: the private key, its certificates (current and history)
 with chains, its requests and its metadata; for a local CA, its CA role (parent, CRL
 number, every certificate it issued with revocations); and the entry's deployments (target,
-layout, files, test/reload commands, probe). --all also holds the store's settings, so that
-restore (or recover) into an empty store gives back the whole store. It is encrypted and authenticated with the
+layout, files, test/reload commands, probe). --all also holds the store's settings and
+its fleet (hosts, assignments, the agents' last reports and the fleet signing key, so the
+hosts' key files keep working), so that restore (or recover) into an empty store gives back
+the whole store. It is encrypted and authenticated with the
 backup passphrase (scrypt + AES-256-GCM; docs/FORMAT.md), written 0600 through a temp file,
 then read back and verified before the store records the backup. Without a terminal,
 --yes is required: whoever holds the file and its passphrase can impersonate the sites.
@@ -128,6 +130,8 @@ backup written there has no index beside it for keysafe find-key.)");
                                 {"issued", r.issued},
                                 {"deployments", r.deployments},
                                 {"settings", r.settings},
+                                {"hosts", r.hosts},
+                                {"assignments", r.assignments},
                                 {"encryption", recipient ? "cms-enveloped-data" : "passphrase"},
                                 {"verified", true},
                                 {"verification", r.verification},
@@ -147,6 +151,9 @@ backup written there has no index beside it for keysafe find-key.)");
         say << "with " << r.authorities << " local CA(s) (" << r.issued
                 << " issued certificate record(s)), " << r.deployments << " deployment(s), "
                 << r.settings << " setting(s)\n";
+      if (r.hosts + r.assignments > 0)
+        say << "with the fleet: " << r.hosts << " host(s), " << r.assignments
+            << " assignment(s) and the fleet signing key, so restored host key files still work\n";
       say << "verified: " << r.verification << "\n";
       if (!r.index_file.empty())
         say << "index (names and public-key hashes, for keysafe find-key): "

@@ -48,6 +48,8 @@ nlohmann::json host_json(const ops::HostView& v, bool detail) {
 struct HostArgs {
   std::string name;
   std::string key_out;
+  std::optional<std::string> role;
+  bool keep_role = false;
 };
 
 }  // namespace
@@ -62,6 +64,11 @@ Action setup_host(CLI::App& cmd) {
                   "place it on the host, e.g. /etc/keysafe/host.key")
       ->required()
       ->type_name("FILE");
+  add->add_option("--role", a->role,
+                  "PostgreSQL: the login role the host's agent uses (default keysafe_host_NAME, "
+                  "created with its grants when this connection may create roles; an existing "
+                  "role only when named)")
+      ->type_name("ROLE");
   add->footer(R"(
 The public half stays in the store; entries assigned to the host are sealed to it, so the
 host's key opens that host's keys and nothing else. FILE also holds the store's fleet signing
@@ -99,10 +106,16 @@ EXAMPLES:
   auto* remove = cmd.add_subcommand(
       "remove", "remove a host with its assignments (the keys it held may still be on it)");
   remove->add_option("NAME", a->name, "the host")->required();
+  remove->add_flag("--keep-role", a->keep_role,
+                   "PostgreSQL: take the host role's grants back but keep the role");
   remove->footer(R"(
 Removes the host, its assignments and the sealed copies of their keys from the store. The
 host keeps whatever it deployed: renew the entries it held (keysafe renew NAME) if the host
-was lost or compromised. Needs the store passphrase.)");
+was lost or compromised. Needs the store passphrase.
+
+On PostgreSQL the host's login role loses its grants and is dropped in the same transaction
+(--keep-role keeps the role itself); a connection that may not manage roles prints the SQL
+for a database administrator instead.)");
 
   return [a, add, rotate, list, show](Context& ctx) {
     const std::int64_t now = ctx.env.now();
@@ -135,13 +148,18 @@ was lost or compromised. Needs the store passphrase.)");
     if (add->parsed()) {
       auto store = ctx.open_store();
       ctx.unlock(store);
-      const auto r = ops::add_host(store, a->name, a->key_out, now);
+      const auto r = ops::add_host(store, a->name, a->key_out, now, a->role);
       if (ctx.options.json) {
         ctx.out << nlohmann::json{{"name", r.host.name},
                                   {"algorithm", r.host.algorithm},
                                   {"public_key_sha256", r.host.public_key_sha256},
                                   {"key_file", r.key_file.string()},
-                                  {"signing_key_created", r.signing_key_created}}
+                                  {"signing_key_created", r.signing_key_created},
+                                  {"role", r.host.role ? nlohmann::json(*r.host.role)
+                                                       : nlohmann::json(nullptr)},
+                                  {"role_created", r.role_created},
+                                  {"role_sql", r.role_created ? std::vector<std::string>{}
+                                                              : r.role_sql}}
                        .dump(2, ' ', false, k_invalid_utf8)
                 << '\n';
         return 0;
@@ -153,6 +171,13 @@ was lost or compromised. Needs the store passphrase.)");
               << "  whoever holds that file can open every key assigned to this host\n";
       if (r.signing_key_created)
         ctx.out << "  created the store's fleet signing key (the agent checks assignments with it)\n";
+      if (r.host.role && r.role_created)
+        ctx.out << "  its agent logs in as the database role " << *r.host.role
+                << " (created; row-level security shows it only this host's rows)\n";
+      if (r.host.role && !r.role_created) {
+        ctx.out << "  this connection may not create roles: have a database administrator run\n";
+        for (const auto& sql : r.role_sql) ctx.out << "    " << sql << ";\n";
+      }
       ctx.out << ctx.fixes("  next: keysafe assign ENTRY --host " + r.host.name +
                            " --to DIR --layout nginx\n");
       return 0;
@@ -193,17 +218,41 @@ was lost or compromised. Needs the store passphrase.)");
     }
     auto store = ctx.open_store();
     ctx.unlock(store);
-    const auto v = ops::remove_host(store, a->name, now);
+    const auto r = ops::remove_host(store, a->name, now, a->keep_role);
+    const auto& v = r.removed;
     std::vector<std::string> held;
     for (const auto& as : v.assignments) held.push_back(as.entry);
     if (ctx.options.json) {
-      ctx.out << nlohmann::json{{"removed", v.host.name}, {"entries", held}}.dump(
-                     2, ' ', false, k_invalid_utf8)
+      ctx.out << nlohmann::json{{"removed", v.host.name},
+                                {"entries", held},
+                                {"role", v.host.role ? nlohmann::json(*v.host.role)
+                                                     : nlohmann::json(nullptr)},
+                                {"role_removed", r.role_removed},
+                                {"role_dropped", r.role_removed && !a->keep_role &&
+                                                     r.role_kept_because.empty()},
+                                {"role_kept_because", r.role_kept_because.empty()
+                                                          ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(r.role_kept_because)},
+                                {"role_sql", r.role_removed ? std::vector<std::string>{}
+                                                            : r.role_sql}}
+                     .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return 0;
     }
     ctx.out << "removed host \"" << v.host.name << "\" and its " << held.size()
             << " assignment(s)\n";
+    if (v.host.role && r.role_removed && !r.role_kept_because.empty())
+      ctx.out << "  its database role " << *v.host.role
+              << " lost its grants here but was kept: " << r.role_kept_because
+              << "\n  revoke them there, then: DROP ROLE " << store::quote_identifier(*v.host.role)
+              << ";\n";
+    else if (v.host.role && r.role_removed)
+      ctx.out << "  its database role " << *v.host.role
+              << (a->keep_role ? " lost its grants (kept)\n" : " was dropped\n");
+    if (v.host.role && !r.role_removed && !r.role_sql.empty()) {
+      ctx.out << "  this connection may not manage roles: have a database administrator run\n";
+      for (const auto& sql : r.role_sql) ctx.out << "    " << sql << ";\n";
+    }
     if (!held.empty()) {
       ctx.out << "  the keys it held may still be on it; if the host was lost or compromised, "
                  "renew them:\n";

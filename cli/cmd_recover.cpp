@@ -92,7 +92,8 @@ Action setup_recover(CLI::App& cmd) {
 After losing a host: creates the store if there is none (its new passphrase from
 --passphrase-file, KEYSAFE_PASSPHRASE or the terminal, as for init), restores everything the
 backup holds (keys, certificates, local CAs with what they issued and revoked, deployments,
-settings; into an existing store by restore's rules), then deploys every recorded deployment
+settings, hosts and assignments with the fleet signing key; into an existing store by
+restore's rules), then deploys every recorded deployment
 again with deploy's own code: layout files, test command, reload command, probe. One table
 says, for each entry and target: deployed, failed (with the reason) or skipped.
 

@@ -53,7 +53,9 @@ A complete backup (backup --all) also brings back local CAs with every certifica
 issued and revoked and their CRL number, deployments and settings: a CA role joins its entry
 (issued records and revocations are added, never removed), a deployment to a directory the
 store already deploys to is skipped, and a setting the store has with another value is kept;
-each is listed. The audit log gets one event naming the file, its SHA-256 and its date.
+each is listed. It also brings back the fleet (hosts, assignments, the agents' last reports
+and the fleet signing key, so the hosts' key files keep working); a store with another fleet
+signing key keeps it and skips the backup's hosts. The audit log gets one event naming the file, its SHA-256 and its date.
 To restore and redeploy everything on a new host in one command: keysafe recover.
 --dry-run also works where there is no store yet: it shows what a new store would receive.
 

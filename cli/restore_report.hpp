@@ -11,9 +11,11 @@ namespace keysafe::cli {
 
 // The lines under "restored from ...": entries as "  ACTION  NAME: DETAIL", then
 // "  ca-role ACTION  NAME: ...", "  deployment ACTION  NAME -> DIR: ...",
-// "  setting ACTION  KEY: ...".
+// "  setting ACTION  KEY: ...", "  fleet-signing-key ACTION: ...", "  host ACTION  NAME: ...",
+// "  assignment ACTION  ENTRY -> HOST:DIR: ...".
 void render_restore_plan_text(const ops::RestorePlan& plan, std::ostream& out);
-// {"actions": [...], "authorities": [...], "deployments": [...], "settings": [...]}
+// {"actions": [...], "authorities": [...], "deployments": [...], "settings": [...],
+//  "fleet_signing_key": [...], "hosts": [...], "assignments": [...]}
 nlohmann::json restore_plan_json(const ops::RestorePlan& plan);
 
 }  // namespace keysafe::cli

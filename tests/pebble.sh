@@ -20,7 +20,8 @@ pebble_require() {
 }
 
 pebble_start() {
-  local dir="$T/pebble"
+  local dir
+  dir=$(mktemp -d "$T/pebble.XXXXXX")
   mkdir -p "$dir"
   # Debian's package lacks the listener certificate its example config names: a CA and a
   # localhost certificate of our own.

@@ -101,14 +101,24 @@ BackupAuthority decode_authority(const Json& j) {
   return a;
 }
 
+Json encode_files(const std::vector<BackupDeployedFile>& files) {
+  Json out = Json::array();
+  for (const auto& f : files) out.push_back({{"path", secure(f.path)}, {"sha256", secure(f.sha256)}});
+  return out;
+}
+
+std::vector<BackupDeployedFile> decode_files(const Json& j) {
+  std::vector<BackupDeployedFile> out;
+  for (const auto& f : j) out.push_back({text(f.at("path")), text(f.at("sha256"))});
+  return out;
+}
+
 Json encode_deployment(const BackupDeployment& d) {
-  Json files = Json::array();
-  for (const auto& f : d.files) files.push_back({{"path", secure(f.path)}, {"sha256", secure(f.sha256)}});
   return {{"entry", secure(d.entry)},
           {"spki_sha256", secure(d.spki_sha256)},
           {"target_dir", secure(d.target_dir)},
           {"layout", secure(d.layout)},
-          {"files", std::move(files)},
+          {"files", encode_files(d.files)},
           {"test_cmd", optional_text(d.test_cmd)},
           {"reload_cmd", optional_text(d.reload_cmd)},
           {"probe", optional_text(d.probe)},
@@ -123,7 +133,7 @@ BackupDeployment decode_deployment(const Json& j) {
   d.spki_sha256 = text(j.at("spki_sha256"));
   d.target_dir = text(j.at("target_dir"));
   d.layout = text(j.at("layout"));
-  for (const auto& f : j.at("files")) d.files.push_back({text(f.at("path")), text(f.at("sha256"))});
+  d.files = decode_files(j.at("files"));
   d.test_cmd = optional_text(j.at("test_cmd"));
   d.reload_cmd = optional_text(j.at("reload_cmd"));
   d.probe = optional_text(j.at("probe"));
@@ -131,6 +141,81 @@ BackupDeployment decode_deployment(const Json& j) {
   d.certificate_fingerprint = text(j.at("certificate_fingerprint"));
   d.deployed_at = detail::integer_field<std::int64_t>(j, "deployed_at");
   return d;
+}
+
+Json encode_fleet(const BackupPayload& p) {
+  Json signing_key = nullptr;
+  if (p.fleet_signing_key)
+    signing_key = {{"public_key", secure(to_base64(p.fleet_signing_key->public_key))},
+                   {"private_key_pkcs8", secure(to_base64(p.fleet_signing_key->private_key_pkcs8))},
+                   {"created_at", p.fleet_signing_key->created_at}};
+  Json hosts = Json::array();
+  for (const auto& h : p.hosts)
+    hosts.push_back({{"name", secure(h.name)},
+                     {"algorithm", secure(h.algorithm)},
+                     {"public_key", secure(to_base64(h.public_key))},
+                     {"public_key_sha256", secure(h.public_key_sha256)},
+                     {"role", optional_text(h.role)},
+                     {"created_at", h.created_at}});
+  Json assignments = Json::array();
+  for (const auto& a : p.assignments) {
+    Json report = nullptr;
+    if (a.report)
+      report = {{"state", secure(a.report->state)},
+                {"deployed_fingerprint", optional_text(a.report->deployed_fingerprint)},
+                {"served_fingerprint", optional_text(a.report->served_fingerprint)},
+                {"files", encode_files(a.report->files)},
+                {"error", optional_text(a.report->error)},
+                {"reported_at", a.report->reported_at}};
+    assignments.push_back({{"host", secure(a.host)},
+                           {"entry", secure(a.entry)},
+                           {"spki_sha256", secure(a.spki_sha256)},
+                           {"target_dir", secure(a.target_dir)},
+                           {"layout", secure(a.layout)},
+                           {"test_cmd", optional_text(a.test_cmd)},
+                           {"reload_cmd", optional_text(a.reload_cmd)},
+                           {"probe", optional_text(a.probe)},
+                           {"sni", optional_text(a.sni)},
+                           {"assigned_at", a.assigned_at},
+                           {"report", std::move(report)}});
+  }
+  return {{"signing_key", std::move(signing_key)},
+          {"hosts", std::move(hosts)},
+          {"assignments", std::move(assignments)}};
+}
+
+void decode_fleet(const Json& j, BackupPayload& p) {
+  if (const auto& k = j.at("signing_key"); !k.is_null())
+    p.fleet_signing_key = BackupFleetSigningKey{
+        from_base64<Bytes>(view(k.at("public_key"))),
+        from_base64<SecureBytes>(view(k.at("private_key_pkcs8"))),
+        detail::integer_field<std::int64_t>(k, "created_at")};
+  for (const auto& h : j.at("hosts"))
+    p.hosts.push_back({text(h.at("name")), text(h.at("algorithm")),
+                       from_base64<Bytes>(view(h.at("public_key"))),
+                       text(h.at("public_key_sha256")), optional_text(h.at("role")),
+                       detail::integer_field<std::int64_t>(h, "created_at")});
+  for (const auto& a : j.at("assignments")) {
+    BackupAssignment b;
+    b.host = text(a.at("host"));
+    b.entry = text(a.at("entry"));
+    b.spki_sha256 = text(a.at("spki_sha256"));
+    b.target_dir = text(a.at("target_dir"));
+    b.layout = text(a.at("layout"));
+    b.test_cmd = optional_text(a.at("test_cmd"));
+    b.reload_cmd = optional_text(a.at("reload_cmd"));
+    b.probe = optional_text(a.at("probe"));
+    b.sni = optional_text(a.at("sni"));
+    b.assigned_at = detail::integer_field<std::int64_t>(a, "assigned_at");
+    if (const auto& r = a.at("report"); !r.is_null())
+      b.report = BackupHostReport{text(r.at("state")),
+                                  optional_text(r.at("deployed_fingerprint")),
+                                  optional_text(r.at("served_fingerprint")),
+                                  decode_files(r.at("files")),
+                                  optional_text(r.at("error")),
+                                  detail::integer_field<std::int64_t>(r, "reported_at")};
+    p.assignments.push_back(std::move(b));
+  }
 }
 
 }  // namespace
@@ -181,7 +266,8 @@ SecureBytes encode_payload(const BackupPayload& payload) {
               {"entries", std::move(entries)},
               {"authorities", std::move(authorities)},
               {"deployments", std::move(deployments)},
-              {"settings", std::move(settings)}};
+              {"settings", std::move(settings)},
+              {"fleet", encode_fleet(payload)}};
   const SecureString serialised = doc.dump();
   return SecureBytes(serialised.begin(), serialised.end());
 }
@@ -242,6 +328,8 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
       for (const auto& s : doc.at("settings"))
         p.settings.push_back({text(s.at("key")), from_base64<Bytes>(view(s.at("value")))});
     }
+    // Version 3 added the fleet; an older backup restores with none.
+    if (version >= 3) decode_fleet(doc.at("fleet"), p);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& ex) {

@@ -52,36 +52,43 @@ bool files_in_place(const store::HostReport& report) {
 // Checks a due assignment and prepares its files: the sealed copy opened (the one key
 // agreement per deployed entry), the key matched to the stored public key and certificate.
 void prepare(store::Keystore& store, const store::HostRecord& host, const HostKeyFile& key,
-             const store::KeyRecord& entry_key, const store::CertificateRecord& cert, Work& w,
+             const store::AssignedEntry& entry_key, Work& w,
              std::size_t& opened) {
   const auto& a = w.assignment;
   SecureBytes pkcs8;
   ++opened;
   if (!crypto::open_as_host(key.host_key.get(), a.sealed_private_key,
-                            store::host_seal_aad(host, entry_key.id, entry_key.spki_sha256), pkcs8))
+                            store::host_seal_aad(host, entry_key.key_id, entry_key.spki_sha256), pkcs8))
     return fail(w, "its sealed private key does not open with this host's key (it was sealed for "
                    "another host or key, or altered): assign it again from the admin side");
   const auto private_key = x509::private_key_from_pkcs8(pkcs8);
   if (x509::spki_sha256_hex(x509::spki_der(private_key.get())) != entry_key.spki_sha256)
     return fail(w, "its sealed private key is not the entry's key");
-  const auto material = detail::deploy_material(pkcs8, store.certificate_der(cert.id),
-                                                store.chain_of(cert.id));
+  const auto material = detail::deploy_material(pkcs8, store.certificate_der(*entry_key.certificate_id),
+                                                store.chain_of(*entry_key.certificate_id));
   w.files = deploy::layout_files(deploy::parse_layout(a.layout), material);
   try {
     w.dir.emplace(detail::target_directory(a.target_dir));
   } catch (const Error& e) {
     return fail(w, e.summary() + (e.cause().empty() ? "" : ": " + e.cause()));
   }
-  // Files there that the last report does not list as keysafe's are the administrator's.
+  // Files there that neither the last report nor an unassignment (released) lists as
+  // keysafe's, path and content, are the administrator's. The released files are read only
+  // when a file is not in the report.
   std::string foreign;
+  std::optional<std::vector<store::DeployedFile>> released;
   for (const auto& f : w.files) {
     const auto path = (w.dir->path() / f.name).string();
     const auto on_disk = deploy::file_sha256(*w.dir, f.name);
     if (!on_disk || *on_disk == to_hex(sha256(f.content))) continue;
-    const bool ours = w.report && std::any_of(w.report->files.begin(), w.report->files.end(),
-                                              [&](const store::DeployedFile& d) {
-                                                return d.path == path && d.sha256 == *on_disk;
-                                              });
+    const auto listed = [&](const std::vector<store::DeployedFile>& files) {
+      return std::any_of(files.begin(), files.end(), [&](const store::DeployedFile& d) {
+        return d.path == path && d.sha256 == *on_disk;
+      });
+    };
+    bool ours = w.report && listed(w.report->files);
+    if (!ours && !released) released = store::released_files(store.database(), host.name);
+    ours = ours || listed(*released);
     if (!ours) foreign += "\n  " + path;
   }
   if (!foreign.empty())
@@ -191,12 +198,22 @@ void observe(Work& w, const AgentOptions& options) {
   }
 }
 
-[[noreturn]] void refuse(store::Keystore& store, const AgentOptions& options,
+// Records a refusal where this connection may: a host role (PostgreSQL row-level security)
+// through keysafe_host_refused, under its own host name; otherwise in the audit log and as a
+// host event. Inside the caller's write transaction.
+void record_refusal(store::Keystore& store, store::Database& db, bool as_host_role,
+                    const AgentOptions& options, const std::string& entry, const std::string& why) {
+  if (as_host_role) {
+    store::record_refusal_as_host(db, entry, "agent for host " + in_quotes(options.host) + ": " + why);
+    return;
+  }
+  store.record("host-refused", entry, "agent for host " + in_quotes(options.host) + ": " + why);
+  store::add_host_event(db, {0, options.now, options.host, "refused", entry, why});
+}
+
+[[noreturn]] void refuse(store::Keystore& store, bool as_host_role, const AgentOptions& options,
                          const std::string& why, const std::string& fix) {
-  store.record("host-refused", "", "agent for host " + in_quotes(options.host) + ": " + why);
-  store.write([&](store::Database& db) {
-    store::add_host_event(db, {0, options.now, options.host, "refused", "", why});
-  });
+  store.write([&](store::Database& db) { record_refusal(store, db, as_host_role, options, "", why); });
   throw Error(Errc::Refused, "refusing to act as host " + in_quotes(options.host), why, fix);
 }
 
@@ -215,6 +232,7 @@ int AgentRun::exit_code() const {
 
 AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const AgentOptions& options) {
   auto& db = store.database();
+  const bool as_host_role = store::connected_as_host(db);
   const auto host = store::host_by_name(db, options.host);
   if (!host)
     throw Error(Errc::NotFound, "there is no host " + in_quotes(options.host) + " in the store", "",
@@ -222,14 +240,14 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
                     " --key-out FILE, and give this agent that FILE");
   const Bytes own = x509::spki_der(key.host_key.get());
   if (own != host->public_key)
-    refuse(store, options,
+    refuse(store, as_host_role, options,
            "the host key given is not this host's (its public key sha-256 " +
                short_fp(to_hex(sha256(own))) + " differs from the store's " +
                short_fp(host->public_key_sha256) + ")",
            "give the agent the key file made for this host by: keysafe host add " + options.host);
-  const auto signing = store::fleet_signing_key(db);
-  if (!signing || signing->public_key != x509::spki_der(key.signing_public.get()))
-    refuse(store, options,
+  const auto signing = store::fleet_signing_public_key(db);
+  if (!signing || *signing != x509::spki_der(key.signing_public.get()))
+    refuse(store, as_host_role, options,
            "the store's fleet signing key is not the one in the host key file (the store was "
            "replaced, or the file belongs to another store)",
            "check --store; if the store was rebuilt, add the host again: keysafe host remove " +
@@ -246,13 +264,14 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
     work.push_back(std::move(w));
   }
   std::vector<store::HostEvent> events;
+  std::vector<std::pair<std::string, std::string>> refusals;  // entry, why
   const auto event = [&](const std::string& action, const Work& w, const std::string& detail) {
     events.push_back({0, options.now, options.host, action, w.assignment.entry, detail});
   };
 
   for (auto& w : work) {
     const auto& a = w.assignment;
-    const auto entry_key = store.key_by_id(a.key_id);
+    const auto entry_key = store::assigned_entry(db, a.key_id);
     if (!entry_key) {
       fail(w, "its entry is gone from the store");
       continue;
@@ -262,32 +281,24 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
                                 a.signature)) {
       fail(w, "its signature does not verify: the assignment was changed by someone without the "
               "store passphrase; nothing was deployed (assign it again from the admin side)");
-      store.record("host-refused", a.entry,
-                   "agent for host " + in_quotes(options.host) + ": assignment to " + a.target_dir +
-                       " fails its signature");
-      event("refused", w, w.error);
+      refusals.push_back({a.entry, "assignment to " + a.target_dir + " fails its signature"});
       continue;
     }
-    const auto entry = store.entry(entry_key->name);
-    if (!entry || !entry->current) {
+    if (!entry_key->certificate_id) {
       fail(w, "the entry has no certificate yet: install the CA's certificate on the admin side");
       continue;
     }
-    const auto& cert = *entry->current;
-    if (cert.spki_sha256 != entry_key->spki_sha256) {
+    if (entry_key->certificate_spki_sha256 != entry_key->spki_sha256) {
       fail(w, "its current certificate is not for its key");
       continue;
     }
-    w.newest = cert.fingerprint_sha256;
+    w.newest = entry_key->fingerprint_sha256;
     w.outcome.newest_fingerprint = w.newest;
     w.due = !(w.report && w.report->deployed_fingerprint == w.newest && files_in_place(*w.report));
     if (!w.due) continue;
-    prepare(store, *host, key, *entry_key, cert, w, run.keys_opened);
-    if (w.failed && w.error.rfind("its sealed private key", 0) == 0) {
-      store.record("host-refused", a.entry,
-                   "agent for host " + in_quotes(options.host) + ": " + w.error);
-      event("refused", w, w.error);
-    }
+    prepare(store, *host, key, *entry_key, w, run.keys_opened);
+    if (w.failed && w.error.rfind("its sealed private key", 0) == 0)
+      refusals.push_back({a.entry, w.error});
   }
 
   // Due assignments grouped by their commands, in the order of their first member.
@@ -342,6 +353,8 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
       store::save_host_report(d, r);
     }
     for (const auto& e : events) store::add_host_event(d, e);
+    for (const auto& [entry, why] : refusals)
+      record_refusal(store, d, as_host_role, options, entry, why);
   });
   for (auto& w : work) run.outcomes.push_back(std::move(w.outcome));
   return run;

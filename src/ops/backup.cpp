@@ -8,6 +8,7 @@
 #include "keysafe/backup/index.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/ops/clock.hpp"
+#include "fleet_backup.hpp"
 #include "store_roles.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/public_key.hpp"
@@ -118,6 +119,7 @@ backup::BackupPayload collect_backup(store::Keystore& store,
     p.entries.push_back(std::move(e));
   }
   collect_store_roles(store, keys, whole_store, p);
+  if (whole_store) collect_fleet(store, keys, p);
   return p;
 }
 
@@ -194,6 +196,10 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
         back.deployments.size() != payload.deployments.size() ||
         back.settings.size() != payload.settings.size())
       throw fail("CA roles, deployments or settings are missing");
+    if (back.hosts.size() != payload.hosts.size() ||
+        back.assignments.size() != payload.assignments.size() ||
+        back.fleet_signing_key.has_value() != payload.fleet_signing_key.has_value())
+      throw fail("hosts, assignments or the fleet signing key are missing");
     result.verification =
         to_stream ? "decrypted in memory with the backup passphrase before writing, every key "
                     "opened and matched"
@@ -224,6 +230,8 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
   for (const auto& a : payload.authorities) result.issued += a.issued.size();
   result.deployments = payload.deployments.size();
   result.settings = payload.settings.size();
+  result.hosts = payload.hosts.size();
+  result.assignments = payload.assignments.size();
   return result;
 }
 
@@ -291,6 +299,7 @@ RestorePlan plan_restore_into(store::Keystore* store, const backup::BackupPayloa
     plan.actions.push_back(std::move(a));
   }
   plan_store_roles(store, payload, plan);
+  plan_fleet(store, payload, plan);
   return plan;
 }
 
@@ -327,6 +336,7 @@ void keep_only_entries(backup::BackupPayload& payload, const std::vector<std::st
   std::erase_if(payload.deployments,
                 [&](const backup::BackupDeployment& d) { return dropped(d.entry); });
   payload.settings.clear();
+  keep_fleet_of(payload, only);
 }
 
 RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
@@ -341,7 +351,8 @@ RestorePlan plan_restore(const backup::BackupPayload& payload, std::string_view 
 bool RestorePlan::needs_unlock(const backup::BackupPayload& payload) const {
   for (std::size_t i = 0; i < actions.size(); ++i)
     if (actions[i].action != "unchanged" && payload.entries[i].private_key_pkcs8) return true;
-  for (const auto* items : {&authorities, &deployments, &settings})
+  for (const auto* items : {&authorities, &deployments, &settings, &fleet_signing_key, &hosts,
+                            &assignments})
     for (const auto& item : *items)
       if (item.action == "create" || item.action == "merge") return true;
   return false;
@@ -397,6 +408,7 @@ std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
   store.write([&](store::Database&) {
     if (!incoming.empty()) outcomes = store.merge_entries(incoming);
     apply_store_roles(store, payload, plan);
+    apply_fleet(store, payload, plan);
   });
   return outcomes;
 }

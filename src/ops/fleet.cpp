@@ -113,7 +113,8 @@ void write_with_host_key_file(store::Keystore& store, const std::filesystem::pat
 }  // namespace
 
 HostAddResult add_host(store::Keystore& store, const std::string& name,
-                       const std::filesystem::path& key_out, std::int64_t now) {
+                       const std::filesystem::path& key_out, std::int64_t now,
+                       const std::optional<std::string>& role) {
   check_host_name(name);
   auto& db = store.database();
   if (store::host_by_name(db, name))
@@ -127,6 +128,31 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
   result.host.algorithm = "x25519";
   result.host.created_at = now;
   result.key_file = key_out;
+  if (db.backend() == store::Backend::Postgresql) {
+    result.host.role = role.value_or("keysafe_host_" + name);
+    // PostgreSQL cuts longer names to 63 bytes, and the store would name a role that is not.
+    if (result.host.role->empty() || result.host.role->size() > 63)
+      throw Error(Errc::Usage,
+                  "the database role name " + in_quotes(*result.host.role) + " is " +
+                      (result.host.role->empty() ? "empty" : "longer than 63 bytes"),
+                  "PostgreSQL role names are 1 to 63 bytes", "name a shorter role: --role ROLE");
+    auto exists = db.prepare("SELECT count(*) FROM pg_roles WHERE rolname = ?");
+    exists.bind(1, std::string_view(*result.host.role));
+    exists.step();
+    const bool role_exists = exists.int64(0) != 0;
+    if (role_exists && !role)
+      throw Error(Errc::AlreadyExists,
+                  "the database role " + in_quotes(*result.host.role) + " exists already",
+                  "a host's role is made for it, so that it sees only the host's rows",
+                  "choose another host name, or use that role deliberately: --role " +
+                      *result.host.role);
+    result.role_sql = store::host_role_sql(db, *result.host.role);
+    if (role_exists) result.role_sql.erase(result.role_sql.begin());  // CREATE ROLE
+    result.role_created = store::may_create_roles(db);
+  } else if (role) {
+    throw Error(Errc::Usage, "--role needs a PostgreSQL store",
+                "a SQLite store has no database roles", "leave --role out");
+  }
   store.record("host-added", "",
                "host " + in_quotes(name) + ", x25519 public key sha-256 " +
                    result.host.public_key_sha256 + "; private key written to " + key_out.string());
@@ -134,6 +160,10 @@ HostAddResult add_host(store::Keystore& store, const std::string& name,
                            [&](store::Database& d, EVP_PKEY*, bool signing_key_created) {
                              result.signing_key_created = signing_key_created;
                              result.host.id = store::insert_host(d, result.host);
+                             // The role and its grants commit with the host (PostgreSQL's DDL
+                             // is transactional).
+                             if (result.role_created)
+                               for (const auto& sql : result.role_sql) d.exec(sql);
                            });
   return result;
 }
@@ -186,16 +216,45 @@ HostView show_host(store::Keystore& store, const std::string& name) {
   return v;
 }
 
-HostView remove_host(store::Keystore& store, const std::string& name, std::int64_t now) {
+HostRemoveResult remove_host(store::Keystore& store, const std::string& name, std::int64_t now,
+                             bool keep_role) {
   (void)now;
-  HostView v = show_host(store, name);
+  HostRemoveResult result;
+  result.removed = show_host(store, name);
+  const HostView& v = result.removed;
   std::string held;
   for (const auto& a : v.assignments) held += (held.empty() ? "" : ", ") + a.entry;
+  auto& db = store.database();
+  if (v.host.role) {
+    result.role_sql = store::host_role_removal_sql(db, *v.host.role, keep_role);
+    result.role_removed = !result.role_sql.empty() && store::may_create_roles(db);
+  }
   store.record("host-removed", "",
                "host " + in_quotes(name) + " with " + std::to_string(v.assignments.size()) +
-                   " assignment(s)" + (held.empty() ? "" : ": " + held));
-  store.write([&](store::Database& d) { store::delete_host(d, v.host.id); });
-  return v;
+                   " assignment(s)" + (held.empty() ? "" : ": " + held) +
+                   (result.role_removed ? "; role " + in_quotes(*v.host.role) +
+                                              (keep_role ? " lost its grants" : " dropped")
+                                        : ""));
+  store.write([&](store::Database& d) {
+    store::delete_host(d, v.host.id);
+    // The role goes with the host (PostgreSQL's DDL is transactional): no login is left that
+    // row-level security would now show nothing, or whatever a later host of its name is given.
+    if (!result.role_removed) return;
+    const std::size_t grants = result.role_sql.size() - (keep_role ? 0 : 1);
+    for (std::size_t i = 0; i < grants; ++i) d.exec(result.role_sql[i]);
+    if (keep_role) return;
+    // A role is the cluster's, its grants each database's: one granted in another database
+    // (a copy of the store) cannot be dropped from here, and the host still goes.
+    d.exec("SAVEPOINT drop_host_role");
+    try {
+      d.exec(result.role_sql.back());
+      d.exec("RELEASE SAVEPOINT drop_host_role");
+    } catch (const Error& e) {
+      d.exec("ROLLBACK TO SAVEPOINT drop_host_role");
+      result.role_kept_because = e.cause();
+    }
+  });
+  return result;
 }
 
 AssignResult assign_entry(store::Keystore& store, const AssignRequest& r) {
@@ -264,7 +323,6 @@ AssignResult assign_entry(store::Keystore& store, const AssignRequest& r) {
 
 store::AssignmentRecord unassign_entry(store::Keystore& store, const std::string& entry,
                                        const std::string& host_name, std::int64_t now) {
-  (void)now;
   auto& db = store.database();
   const store::HostRecord host = need_host(db, host_name);
   const auto key = store.key_by_name(entry);
@@ -278,7 +336,13 @@ store::AssignmentRecord unassign_entry(store::Keystore& store, const std::string
   store.record("unassigned", entry,
                "from host " + in_quotes(host_name) + " (" + a->target_dir +
                    "); its files stay on the host until removed there");
-  store.write([&](store::Database& d) { store::delete_assignment(d, a->id); });
+  store.write([&](store::Database& d) {
+    // What the agent wrote there stays keysafe's: a later assignment to that directory may
+    // replace exactly those files (the report listing them goes with the assignment).
+    if (auto report = store::host_report(d, a->id); report && !report->files.empty())
+      store::add_released_files(d, {0, now, host_name, "", entry, ""}, report->files);
+    store::delete_assignment(d, a->id);
+  });
   return *a;
 }
 

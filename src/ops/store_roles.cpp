@@ -60,14 +60,6 @@ std::string describe_setting(const backup::BackupSetting& s) {
   return std::to_string(s.value.size()) + " bytes";
 }
 
-std::string describe_deployment(const backup::BackupDeployment& d) {
-  std::string out = "layout " + d.layout;
-  if (d.test_cmd) out += "; test `" + *d.test_cmd + "`";
-  if (d.reload_cmd) out += "; reload `" + *d.reload_cmd + "`";
-  if (d.probe) out += "; probe " + *d.probe + (d.sni ? " (SNI " + *d.sni + ")" : "");
-  return out;
-}
-
 std::string describe_authority(const backup::BackupAuthority& a,
                                const std::optional<std::string>& parent_name) {
   const auto revoked = std::count_if(a.issued.begin(), a.issued.end(),
@@ -79,6 +71,29 @@ std::string describe_authority(const backup::BackupAuthority& a,
 }
 
 }  // namespace
+
+void check_backup_target(const std::string& what, const std::string& layout,
+                         const std::string& target_dir) {
+  try {
+    (void)deploy::parse_layout(layout);
+  } catch (const Error&) {
+    damaged("the " + what + " to " + quoted(target_dir) + " has an unknown layout " +
+            quoted(layout));
+  }
+  if (!std::filesystem::path(target_dir).is_absolute())
+    damaged("the " + what + " target " + quoted(target_dir) + " is not an absolute path");
+}
+
+std::string describe_target(const std::string& layout, const std::optional<std::string>& test_cmd,
+                            const std::optional<std::string>& reload_cmd,
+                            const std::optional<std::string>& probe,
+                            const std::optional<std::string>& sni) {
+  std::string out = "layout " + layout;
+  if (test_cmd) out += "; test `" + *test_cmd + "`";
+  if (reload_cmd) out += "; reload `" + *reload_cmd + "`";
+  if (probe) out += "; probe " + *probe + (sni ? " (SNI " + *sni + ")" : "");
+  return out;
+}
 
 void collect_store_roles(store::Keystore& store, const std::vector<store::KeyRecord>& keys,
                          bool whole_store, backup::BackupPayload& payload) {
@@ -183,14 +198,7 @@ void plan_store_roles(store::Keystore* store, const backup::BackupPayload& paylo
   for (const auto& d : payload.deployments) {
     if (entry_of(payload, d.entry, d.spki_sha256) == nullptr)
       damaged("the deployment to " + quoted(d.target_dir) + " has no entry in it");
-    try {
-      (void)deploy::parse_layout(d.layout);
-    } catch (const Error&) {
-      damaged("the deployment to " + quoted(d.target_dir) + " has an unknown layout " +
-              quoted(d.layout));
-    }
-    if (!std::filesystem::path(d.target_dir).is_absolute())
-      damaged("the deployment target " + quoted(d.target_dir) + " is not an absolute path");
+    check_backup_target("deployment", d.layout, d.target_dir);
     RestoreItemAction item;
     item.name = mapped(d.entry);
     item.target = d.target_dir;
@@ -198,7 +206,7 @@ void plan_store_roles(store::Keystore* store, const backup::BackupPayload& paylo
                                 : std::optional<store::DeploymentRecord>();
     if (!existing) {
       item.action = "create";
-      item.detail = describe_deployment(d);
+      item.detail = describe_target(d.layout, d.test_cmd, d.reload_cmd, d.probe, d.sni);
     } else {
       const auto key = store->key_by_spki(d.spki_sha256);
       if (key && key->id == existing->key_id) {
@@ -247,6 +255,9 @@ std::string store_roles_summary(const RestorePlan& plan) {
   add("CA roles", plan.authorities);
   add("deployments", plan.deployments);
   add("settings", plan.settings);
+  add("fleet signing key", plan.fleet_signing_key);
+  add("hosts", plan.hosts);
+  add("assignments", plan.assignments);
   return out;
 }
 

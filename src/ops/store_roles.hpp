@@ -3,6 +3,7 @@
 // restored after the entries (src/ops/backup.cpp drives both).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,18 @@ void collect_store_roles(store::Keystore& store, const std::vector<store::KeyRec
 // deployment whose entry is not in the backup.
 void plan_store_roles(store::Keystore* store, const backup::BackupPayload& payload,
                       RestorePlan& plan);
+
+// Damaged unless `layout` is one keysafe knows and `target_dir` is absolute (`what`:
+// "deployment", "assignment").
+void check_backup_target(const std::string& what, const std::string& layout,
+                         const std::string& target_dir);
+
+// "layout nginx; test `nginx -t`; reload `...`; probe HOST:PORT (SNI NAME)": what restore says
+// of a deployment or assignment it creates.
+std::string describe_target(const std::string& layout, const std::optional<std::string>& test_cmd,
+                            const std::optional<std::string>& reload_cmd,
+                            const std::optional<std::string>& probe,
+                            const std::optional<std::string>& sni);
 
 // "; CA roles: 1 create; deployments: 2 create, 1 skip" for the audit event ("" when none).
 std::string store_roles_summary(const RestorePlan& plan);

@@ -64,6 +64,12 @@ std::optional<FleetSigningKey> fleet_signing_key(Database& db) {
   return FleetSigningKey{q.blob(0), q.blob(1), q.int64(2)};
 }
 
+std::optional<Bytes> fleet_signing_public_key(Database& db) {
+  auto q = db.prepare("SELECT public_key FROM fleet_signing_key WHERE id = 1");
+  if (!q.step()) return std::nullopt;
+  return q.blob(0);
+}
+
 void insert_fleet_signing_key(Database& db, const FleetSigningKey& key) {
   auto q = db.prepare(
       "INSERT INTO fleet_signing_key (id, public_key, sealed_private_key, created_at) "
@@ -96,6 +102,63 @@ std::int64_t insert_host(Database& db, const HostRecord& h) {
   q.bind(6, h.created_at);
   q.step();
   return q.int64(0);
+}
+
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (const char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+bool may_create_roles(Database& db) {
+  if (db.backend() != Backend::Postgresql) return false;
+  auto q = db.prepare(
+      "SELECT (rolcreaterole OR rolsuper)::int FROM pg_roles WHERE rolname = current_user");
+  return q.step() && q.int64(0) != 0;
+}
+
+std::vector<std::string> host_role_sql(Database& db, const std::string& role) {
+  if (db.backend() != Backend::Postgresql) return {};
+  auto names = db.prepare(
+      "SELECT current_schema(), pg_get_serial_sequence(quote_ident(current_schema()) || "
+      "'.host_events', 'id')");
+  names.step();
+  const std::string schema = quote_identifier(names.text(0));
+  const std::string sequence = names.text(1);  // already qualified and quoted
+  const std::string r = quote_identifier(role);
+  // Every other table (store_header with the wrapped data key, settings, audit, key slots, CA
+  // state, deployments) and keys.sealed_private_key stay out of reach.
+  return {
+      "CREATE ROLE " + r + " LOGIN",
+      "GRANT USAGE ON SCHEMA " + schema + " TO " + r,
+      "GRANT SELECT ON " + schema + ".keysafe_schema TO " + r,
+      "GRANT SELECT ON " + schema + ".hosts, " + schema + ".assignments, " + schema +
+          ".certificates, " + schema + ".chain_certificates TO " + r,
+      "GRANT SELECT (id, name, algorithm, spki_der, spki_sha256, subject, dns, ip, "
+      "current_certificate_id, created_at) ON " + schema + ".keys TO " + r,
+      "GRANT SELECT (id, public_key, created_at) ON " + schema + ".fleet_signing_key TO " + r,
+      "GRANT SELECT, INSERT, UPDATE ON " + schema + ".host_reports TO " + r,
+      "GRANT SELECT, INSERT ON " + schema + ".host_events TO " + r,
+      "GRANT USAGE ON SEQUENCE " + sequence + " TO " + r,
+      "GRANT EXECUTE ON FUNCTION " + schema + ".keysafe_host_refused(TEXT, TEXT) TO " + r,
+  };
+}
+
+std::vector<std::string> host_role_removal_sql(Database& db, const std::string& role,
+                                               bool keep_role) {
+  if (db.backend() != Backend::Postgresql) return {};
+  auto names = db.prepare("SELECT current_schema()");
+  names.step();
+  const std::string schema = quote_identifier(names.text(0));
+  const std::string r = quote_identifier(role);
+  std::vector<std::string> sql = {
+      "REVOKE ALL ON ALL TABLES IN SCHEMA " + schema + " FROM " + r,
+      "REVOKE ALL ON ALL SEQUENCES IN SCHEMA " + schema + " FROM " + r,
+      "REVOKE ALL ON FUNCTION " + schema + ".keysafe_host_refused(TEXT, TEXT) FROM " + r,
+      "REVOKE ALL ON SCHEMA " + schema + " FROM " + r,
+  };
+  if (!keep_role) sql.push_back("DROP ROLE " + r);
+  return sql;
 }
 
 void update_host_key(Database& db, const HostRecord& h) {
@@ -201,6 +264,24 @@ void save_host_report(Database& db, const HostReport& r) {
   q.run();
 }
 
+void add_released_files(Database& db, const HostEvent& event,
+                        const std::vector<DeployedFile>& files) {
+  HostEvent e = event;
+  e.action = "released";
+  e.detail = detail::files_json(files);
+  add_host_event(db, e);
+}
+
+std::vector<DeployedFile> released_files(Database& db, const std::string& host) {
+  auto q = db.prepare("SELECT detail FROM host_events WHERE host = ? AND action = 'released'");
+  q.bind(1, std::string_view(host));
+  std::vector<DeployedFile> out;
+  while (q.step())
+    for (auto& f : detail::parse_files_json(q.text(0)).value_or(std::vector<DeployedFile>{}))
+      out.push_back(std::move(f));
+  return out;
+}
+
 void add_host_event(Database& db, const HostEvent& e) {
   auto q = db.prepare(
       "INSERT INTO host_events (at, host, action, entry, detail) VALUES (?, ?, ?, ?, ?)");
@@ -220,6 +301,36 @@ std::vector<HostEvent> host_events(Database& db, std::optional<std::string> host
   while (q.step())
     out.push_back({q.int64(0), q.int64(1), q.text(2), q.text(3), q.text(4), q.text(5)});
   return out;
+}
+
+std::optional<AssignedEntry> assigned_entry(Database& db, std::int64_t key_id) {
+  auto q = db.prepare(
+      "SELECT k.id, k.name, k.spki_sha256, c.id, c.fingerprint_sha256, c.spki_sha256 "
+      "FROM keys k LEFT JOIN certificates c ON c.id = k.current_certificate_id WHERE k.id = ?");
+  q.bind(1, key_id);
+  if (!q.step()) return std::nullopt;
+  AssignedEntry e;
+  e.key_id = q.int64(0);
+  e.name = q.text(1);
+  e.spki_sha256 = q.text(2);
+  if (!q.is_null(3)) {
+    e.certificate_id = q.int64(3);
+    e.fingerprint_sha256 = q.text(4);
+    e.certificate_spki_sha256 = q.text(5);
+  }
+  return e;
+}
+
+bool connected_as_host(Database& db) {
+  if (db.backend() != Backend::Postgresql) return false;
+  auto q = db.prepare("SELECT keysafe_is_host(current_user)::int");
+  return q.step() && q.int64(0) != 0;
+}
+
+void record_refusal_as_host(Database& db, const std::string& entry, const std::string& detail) {
+  auto q = db.prepare("SELECT keysafe_host_refused(?, ?)");
+  q.bind(1, std::string_view(entry)).bind(2, std::string_view(detail));
+  q.step();
 }
 
 Bytes host_seal_aad(const HostRecord& host, std::int64_t key_id, std::string_view spki_sha256) {

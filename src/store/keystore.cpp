@@ -469,6 +469,14 @@ Keystore Keystore::open_for_listing(const std::filesystem::path& path) {
   return Keystore(std::move(db), std::move(header));
 }
 
+Keystore Keystore::open_for_host(const std::filesystem::path& path) {
+  if (!is_database_uri(path.string())) return open_for_listing(path);
+  Database db(path);
+  require_store_in_database(db);
+  migrate(db);
+  return Keystore(std::move(db), StoreHeader{});
+}
+
 Keystore Keystore::open_damaged(const std::filesystem::path& path) {
   // The database server keeps its own pages consistent: a damaged row is found by the
   // ordinary checks.

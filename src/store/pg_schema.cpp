@@ -63,7 +63,7 @@ CREATE INDEX acme_entries_unsealed ON acme_entries((1)) WHERE mac IS NULL;
 //   row MACs are keyed with a subkey of the data key, which never reaches the server: the
 //   triggers clear a changed row's MAC and keysafe computes it before commit
 //   (integrity.cpp, seal_pending_rows).
-constexpr std::array<PgMigration, 4> k_pg_migrations = {{
+constexpr std::array<PgMigration, 5> k_pg_migrations = {{
     {9, R"sql(
 CREATE TABLE keysafe_schema (
   id      INTEGER PRIMARY KEY CHECK (id = 1),
@@ -359,6 +359,46 @@ CREATE TRIGGER assignments_unseal BEFORE INSERT OR UPDATE ON assignments
 CREATE INDEX fleet_signing_key_unsealed ON fleet_signing_key((1)) WHERE mac IS NULL;
 CREATE INDEX hosts_unsealed ON hosts((1)) WHERE mac IS NULL;
 CREATE INDEX assignments_unsealed ON assignments((1)) WHERE mac IS NULL;
+)sql"},
+    // v12: host roles (docs/FLEET.md, "Who can do what"). A host's agent logs in as its own
+    // role (hosts.role); row-level security shows it its own host row, assignments, the
+    // public rows of the entries assigned to it and its reports, and nothing else. Roles that
+    // are no host's (the administrators) see every row, as before; the table owner bypasses
+    // row-level security anyway. keysafe_is_host() and keysafe_host_refused() run as the owner,
+    // so a host role can neither read the hosts table unfiltered nor write another host's event.
+    // `(SELECT keysafe_is_host(current_user))` is evaluated once per query, not once per row.
+    {12, R"sql(
+CREATE FUNCTION keysafe_is_host(who TEXT) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path FROM CURRENT AS $$
+  SELECT EXISTS (SELECT 1 FROM hosts WHERE role = who) $$;
+CREATE FUNCTION keysafe_host_refused(entry TEXT, detail TEXT) RETURNS void LANGUAGE sql
+  SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  INSERT INTO host_events (at, host, action, entry, detail)
+  SELECT extract(epoch FROM now())::bigint, name, 'refused', coalesce(entry, ''),
+         left(coalesce(detail, ''), 2000)
+  FROM hosts WHERE role = session_user $$;
+REVOKE ALL ON FUNCTION keysafe_host_refused(TEXT, TEXT) FROM PUBLIC;
+
+ALTER TABLE hosts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hosts_visible ON hosts USING (NOT (SELECT keysafe_is_host(current_user)) OR role = current_user);
+ALTER TABLE assignments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY assignments_visible ON assignments
+  USING (NOT (SELECT keysafe_is_host(current_user)) OR host_id IN (SELECT id FROM hosts WHERE role = current_user));
+ALTER TABLE keys ENABLE ROW LEVEL SECURITY;
+CREATE POLICY keys_visible ON keys
+  USING (NOT (SELECT keysafe_is_host(current_user)) OR id IN (SELECT key_id FROM assignments));
+ALTER TABLE certificates ENABLE ROW LEVEL SECURITY;
+CREATE POLICY certificates_visible ON certificates
+  USING (NOT (SELECT keysafe_is_host(current_user)) OR key_id IN (SELECT key_id FROM assignments));
+ALTER TABLE chain_certificates ENABLE ROW LEVEL SECURITY;
+CREATE POLICY chain_certificates_visible ON chain_certificates
+  USING (NOT (SELECT keysafe_is_host(current_user)) OR certificate_id IN (SELECT id FROM certificates));
+ALTER TABLE host_reports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY host_reports_visible ON host_reports
+  USING (NOT (SELECT keysafe_is_host(current_user)) OR assignment_id IN (SELECT id FROM assignments));
+ALTER TABLE host_events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY host_events_visible ON host_events
+  USING (NOT (SELECT keysafe_is_host(current_user)) OR host = (SELECT name FROM hosts WHERE role = current_user));
 )sql"},
     // v13: ACME (k_pg_acme_migration above).
     {13, k_pg_acme_migration},

@@ -414,8 +414,11 @@ CREATE TRIGGER IF NOT EXISTS assignments_mac_update AFTER UPDATE OF id, host_id,
     WHERE id = NEW.id;
 END;
 )sql",
-    // v12: the integrator's (PostgreSQL row-level security); nothing on SQLite.
-    "SELECT 1;",
+    // v12: nothing on SQLite. On PostgreSQL, host login roles and row-level security
+    // (pg_schema.cpp); a SQLite file has no roles: whoever reads it reads every row.
+    R"sql(
+SELECT 1;
+)sql",
     // v13: ACME accounts and per-entry ACME settings (k_acme_migration above).
     k_acme_migration,
 };

@@ -146,6 +146,19 @@ ks acme issue x --dns x.example.test --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
 expect_rc 2 "with two accounts, --account is needed"
 expect_in "--account" "$ERR" "the error names --account"
 
+# --- badNonce: a second Pebble rejecting half of all nonces -----------------------------------
+FIRST_DIRECTORY=$PEBBLE_DIRECTORY
+pebble_start PEBBLE_WFE_NONCEREJECT=50 || { bad "the second pebble did not start"; finish; exit 1; }
+ks acme account create nonces --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
+  --email a@example.test --agree-tos
+expect_rc 0 "an account while Pebble rejects 50 % of nonces (badNonce retried)"
+ks acme issue nonce --dns n.example.test --account nonces --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 0 "issuance while Pebble rejects 50 % of nonces"
+ks show nonce --json
+expect_eq "$(jget .state)" installed "the entry is installed despite the rejected nonces"
+expect_eq "$(jget .acme.directory)" "$PEBBLE_DIRECTORY" "ordered from the second Pebble"
+expect_not_in "$FIRST_DIRECTORY" "$(jget .acme.directory)" "not from the first"
+
 # --- the store as a whole ---------------------------------------------------------------------
 ks check
 expect_rc 0 "check passes with the ACME rows (their MACs verify)"

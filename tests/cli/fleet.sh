@@ -278,6 +278,24 @@ expect_eq "$(jget '[.assignments[].entry] | join(",")')" "e1a" "host1 keeps e1a 
 ks fleet --json
 expect_eq "$(jget 'length')" "5" "fleet: five rows after unassign"
 
+# --- PostgreSQL: host2's database role sees only host2's rows, and its agent works as it ------
+if ! on_sqlite; then
+  host_uri() { echo "${KEYSAFE_STORE/postgres@/$1@}"; }
+  as_role() { "$PG_BIN/psql" -X -q -A -t -d "$(host_uri "$1")" -c "$2" 2>&1; }
+  expect_eq "$(as_role keysafe_host_host2 "SELECT string_agg(name, ',') FROM hosts")" host2 \
+    "host2's role sees its own host row only"
+  expect_eq "$(as_role keysafe_host_host2 "SELECT count(*) FROM keys WHERE name NOT LIKE 'e2%'")" 0 \
+    "and no entry of host1's or host3's"
+  expect_eq "$(as_role keysafe_host_host2 "SELECT count(*) FROM assignments")" 2 "its own two assignments"
+  expect_eq "$(as_role keysafe_host_host2 "SELECT count(*) FROM host_reports")" 2 "and their reports only"
+  expect_in "permission denied" "$(as_role keysafe_host_host2 "SELECT sealed_private_key FROM keys")" \
+    "the store-sealed keys are out of its reach"
+  before=$(state_of h2)
+  KEYSAFE_STORE=$(host_uri keysafe_host_host2) agent 2
+  expect_rc 0 "host2's agent, logged in as its role, checks its assignments"
+  expect_eq "$(state_of h2)" "$before" "and changes nothing (all current)"
+fi
+
 ks_notty host remove host3 --yes
 expect_rc 2 "host remove needs the store passphrase"
 ks host remove host3 --yes

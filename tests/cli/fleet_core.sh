@@ -143,6 +143,37 @@ unset KEYSAFE_PASSPHRASE
 ks agent --host web1 --host-key web1.key --once
 expect_rc 0 "web1 verifies it with the key in its file"
 
+# --- unassign, then assign again to the same directory ---------------------------------------
+# The files the agent wrote there stay keysafe's (unassign records them, path and sha-256): the
+# new assignment replaces exactly those; a file the administrator put there is still refused.
+export KEYSAFE_PASSPHRASE="correct horse battery staple"
+ks unassign b --host web1
+expect_rc 0 "unassign b from web1"
+ks host show web1 --json
+expect_eq "$(jget '[.events[] | select(.action == "released" and .entry == "b")] | length')" 1 \
+  "unassign records the files it leaves (a released event)"
+ks renew b
+expect_rc 0 "renew b while it is unassigned"
+new_b=$(fp b)
+ks assign b --host web1 --to "$T/h1/b" --layout pem
+expect_rc 0 "assign b again to the same directory"
+unset KEYSAFE_PASSPHRASE
+cp "$T/h1/b/cert.pem" old-b-cert.pem
+echo "the administrator's own file" >"$T/h1/b/cert.pem"
+ks agent --host web1 --host-key web1.key --once --json
+expect_rc 1 "a file keysafe did not write there is still refused"
+expect_in "keysafe did not write" "$(jget '.[] | select(.entry == "b") | .detail')" "as foreign"
+expect_in "$T/h1/b/cert.pem" "$(jget '.[] | select(.entry == "b") | .detail')" "naming it"
+expect_eq "$(cat "$T/h1/b/cert.pem")" "the administrator's own file" "and left alone"
+cp old-b-cert.pem "$T/h1/b/cert.pem"
+ks agent --host web1 --host-key web1.key --once --json
+expect_rc 0 "the files the agent wrote before the unassignment are replaced"
+expect_eq "$(jget '[.[] | select(.deployed) | .entry] | join(",")')" b "b deployed again"
+expect_eq "$(openssl x509 -in "$T/h1/b/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" \
+  "$new_b" "web1 holds b's renewal"
+expect_eq "$(openssl pkey -in "$T/h1/b/privkey.pem" -pubout | sha256sum)" \
+  "$(openssl x509 -in "$T/h1/b/cert.pem" -noout -pubkey | sha256sum)" "with its key"
+
 # --- host remove ------------------------------------------------------------------------------
 export KEYSAFE_PASSPHRASE="correct horse battery staple"
 ks host remove web2

@@ -1,5 +1,6 @@
-// Unit tests of complete backups: payload version 2 encodes and decodes every CA role, issued
-// record, deployment and setting; version 1 payloads are still read; and a store collected
+// Unit tests of complete backups: payload version 3 encodes and decodes every CA role, issued
+// record, deployment, setting and the fleet (signing key, hosts, assignments with reports);
+// version 1 and 2 payloads are still read; and a store collected
 // into a payload and restored into an empty store has the same CA roles, issued records,
 // revocations, deployments and settings, with valid integrity MACs.
 #include <gtest/gtest.h>
@@ -64,15 +65,55 @@ BackupPayload sample_payload() {
   p.deployments.push_back(d);
   p.settings.push_back({"backup_dir", Bytes{'/', 'b'}});
   p.settings.push_back({"recovery_certificate", Bytes{0x30, 0x00, 0xff}});
+  p.fleet_signing_key = BackupFleetSigningKey{Bytes{7, 8}, SecureBytes{9, 10, 11}, 1'789'000'100};
+  p.hosts.push_back({"web1", "x25519", Bytes{4, 5}, "0405", std::nullopt, 1'789'000'200});
+  BackupAssignment as;
+  as.host = "web1";
+  as.entry = "www";
+  as.spki_sha256 = "ef56";
+  as.target_dir = "/etc/nginx/keysafe/www";
+  as.layout = "pem";
+  as.reload_cmd = "systemctl reload nginx";
+  as.assigned_at = 1'789'000'300;
+  as.report = BackupHostReport{"current", std::string("cc"), std::string("cc"),
+                               {{"/etc/nginx/keysafe/www/cert.pem", "dd"}}, std::nullopt,
+                               1'789'000'400};
+  p.assignments.push_back(as);
+  as.entry = "mail";
+  as.report.reset();
+  p.assignments.push_back(as);
   return p;
 }
 
-TEST(PayloadTest, VersionTwoRoundTripsEveryRoleDeploymentAndSetting) {
+TEST(PayloadTest, VersionThreeRoundTripsEveryRoleDeploymentSettingAndTheFleet) {
   const BackupPayload in = sample_payload();
   const SecureBytes encoded = encode_payload(in);
-  EXPECT_NE(as_text(encoded).find("\"version\":2"), std::string::npos);
+  EXPECT_NE(as_text(encoded).find("\"version\":3"), std::string::npos);
   const BackupPayload out = decode_payload(encoded, "test");
-  EXPECT_EQ(out.version, 2);
+  EXPECT_EQ(out.version, 3);
+  ASSERT_TRUE(out.fleet_signing_key.has_value());
+  EXPECT_EQ(out.fleet_signing_key->public_key, (Bytes{7, 8}));
+  EXPECT_EQ(out.fleet_signing_key->private_key_pkcs8, (SecureBytes{9, 10, 11}));
+  EXPECT_EQ(out.fleet_signing_key->created_at, 1'789'000'100);
+  ASSERT_EQ(out.hosts.size(), 1u);
+  EXPECT_EQ(out.hosts[0].name, "web1");
+  EXPECT_EQ(out.hosts[0].public_key, (Bytes{4, 5}));
+  EXPECT_EQ(out.hosts[0].role, std::nullopt);
+  EXPECT_EQ(out.hosts[0].created_at, 1'789'000'200);
+  ASSERT_EQ(out.assignments.size(), 2u);
+  const auto& as = out.assignments[0];
+  EXPECT_EQ(as.host, "web1");
+  EXPECT_EQ(as.entry, "www");
+  EXPECT_EQ(as.target_dir, "/etc/nginx/keysafe/www");
+  EXPECT_EQ(as.test_cmd, std::nullopt);
+  EXPECT_EQ(as.reload_cmd, std::optional<std::string>("systemctl reload nginx"));
+  EXPECT_EQ(as.assigned_at, 1'789'000'300);
+  ASSERT_TRUE(as.report.has_value());
+  EXPECT_EQ(as.report->deployed_fingerprint, std::optional<std::string>("cc"));
+  ASSERT_EQ(as.report->files.size(), 1u);
+  EXPECT_EQ(as.report->files[0].sha256, "dd");
+  EXPECT_EQ(as.report->reported_at, 1'789'000'400);
+  EXPECT_FALSE(out.assignments[1].report.has_value());
   EXPECT_EQ(out.scope, "store");
   ASSERT_EQ(out.authorities.size(), 1u);
   const auto& a = out.authorities[0];
@@ -125,6 +166,24 @@ TEST(PayloadTest, VersionOneIsReadWithoutRoles) {
   EXPECT_TRUE(p.settings.empty());
 }
 
+TEST(PayloadTest, VersionTwoIsReadWithoutTheFleet) {
+  const auto v2 = as_bytes(
+      R"({"format":"keysafe-backup-payload","version":2,"created":1790000000,"scope":"store",)"
+      R"("entries":[],"authorities":[],"deployments":[],"settings":[]})");
+  const BackupPayload p = decode_payload(v2, "v2");
+  EXPECT_EQ(p.version, 2);
+  EXPECT_FALSE(p.fleet_signing_key.has_value());
+  EXPECT_TRUE(p.hosts.empty());
+  EXPECT_TRUE(p.assignments.empty());
+}
+
+TEST(PayloadTest, VersionThreeWithoutTheFleetIsDamaged) {
+  const auto v3 = as_bytes(
+      R"({"format":"keysafe-backup-payload","version":3,"created":1790000000,"scope":"store",)"
+      R"("entries":[],"authorities":[],"deployments":[],"settings":[]})");
+  EXPECT_EQ(error_of([&] { (void)decode_payload(v3, "v3"); }).code(), Errc::Damaged);
+}
+
 TEST(PayloadTest, VersionTwoWithoutItsSectionsIsDamaged) {
   const auto v2 = as_bytes(
       R"({"format":"keysafe-backup-payload","version":2,"created":1790000000,"entries":[]})");
@@ -132,9 +191,9 @@ TEST(PayloadTest, VersionTwoWithoutItsSectionsIsDamaged) {
 }
 
 TEST(PayloadTest, ANewerVersionIsUnsupported) {
-  const auto v3 = as_bytes(
-      R"({"format":"keysafe-backup-payload","version":3,"created":1790000000,"entries":[]})");
-  const auto e = error_of([&] { (void)decode_payload(v3, "v3"); });
+  const auto v4 = as_bytes(
+      R"({"format":"keysafe-backup-payload","version":4,"created":1790000000,"entries":[]})");
+  const auto e = error_of([&] { (void)decode_payload(v4, "v4"); });
   EXPECT_EQ(e.code(), Errc::Unsupported);
   EXPECT_NE(e.summary().find("newer keysafe"), std::string::npos) << e.summary();
 }

@@ -1,6 +1,7 @@
 // The backup payload: every entry's private key, requests, certificates, chains and metadata,
-// and (version 2) the store's local-CA roles, deployments and settings, as one JSON document
-// (docs/FORMAT.md).
+// (version 2) the store's local-CA roles, deployments and settings, and (version 3) its fleet:
+// hosts, assignments with their agents' last reports, and the fleet signing key, as one JSON
+// document (docs/FORMAT.md).
 #pragma once
 
 #include <cstdint>
@@ -12,8 +13,9 @@
 
 namespace keysafe::backup {
 
-// Version 2 added authorities, deployments, settings and scope; version 1 is still read.
-inline constexpr int k_payload_version = 2;
+// Version 2 added authorities, deployments, settings and scope; version 3 the fleet. Versions
+// 1 and 2 are still read.
+inline constexpr int k_payload_version = 3;
 
 struct BackupCertificate {
   Bytes der;
@@ -87,6 +89,51 @@ struct BackupSetting {
   Bytes value;
 };
 
+// The store's fleet signing key: its private half travels (inside the encrypted payload, like
+// entries' private keys) because every host key file pins its public half.
+struct BackupFleetSigningKey {
+  Bytes public_key;  // Ed25519 SubjectPublicKeyInfo DER
+  SecureBytes private_key_pkcs8;
+  std::int64_t created_at = 0;
+};
+
+// A host (store::HostRecord without the row id).
+struct BackupHost {
+  std::string name;
+  std::string algorithm;
+  Bytes public_key;  // SubjectPublicKeyInfo DER
+  std::string public_key_sha256;
+  std::optional<std::string> role;
+  std::int64_t created_at = 0;
+};
+
+// An agent's last report on an assignment (store::HostReport without the row id).
+struct BackupHostReport {
+  std::string state;
+  std::optional<std::string> deployed_fingerprint;
+  std::optional<std::string> served_fingerprint;
+  std::vector<BackupDeployedFile> files;
+  std::optional<std::string> error;
+  std::int64_t reported_at = 0;
+};
+
+// An assignment of an entry of the backup to a host of the backup. Its sealed copy and
+// signature are not carried: they bind the store's row id of the key, which a restore does not
+// keep, so restore seals the entry's key to the host again and signs with the same fleet key.
+struct BackupAssignment {
+  std::string host;
+  std::string entry;
+  std::string spki_sha256;  // the entry's public key
+  std::string target_dir;
+  std::string layout;
+  std::optional<std::string> test_cmd;
+  std::optional<std::string> reload_cmd;
+  std::optional<std::string> probe;
+  std::optional<std::string> sni;
+  std::int64_t assigned_at = 0;
+  std::optional<BackupHostReport> report;
+};
+
 struct BackupPayload {
   int version = k_payload_version;  // as read; what encode_payload writes is always the latest
   std::int64_t created = 0;
@@ -97,6 +144,10 @@ struct BackupPayload {
   std::vector<BackupAuthority> authorities;  // version 2; empty when read from version 1
   std::vector<BackupDeployment> deployments;
   std::vector<BackupSetting> settings;
+  // Version 3, scope "store" only; empty when read from an older version.
+  std::optional<BackupFleetSigningKey> fleet_signing_key;
+  std::vector<BackupHost> hosts;
+  std::vector<BackupAssignment> assignments;
 };
 
 SecureBytes encode_payload(const BackupPayload& payload);

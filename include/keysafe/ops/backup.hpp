@@ -41,6 +41,8 @@ struct BackupResult {
   std::size_t issued = 0;
   std::size_t deployments = 0;
   std::size_t settings = 0;
+  std::size_t hosts = 0;        // backup --all: the fleet's hosts and assignments
+  std::size_t assignments = 0;
   std::string verification;  // what the read-back check proved
   std::filesystem::path index_file;  // recipient backups: the clear index beside the file
 };
@@ -71,8 +73,11 @@ struct RestoreAction {
 // What restore does with a CA role, a deployment or a setting of a complete backup (payload
 // version 2); one per item of the payload, in its order.
 struct RestoreItemAction {
-  std::string name;    // CA role: the CA's entry in the store; deployment: the entry; setting: its key
-  std::string target;  // deployment: the target directory; empty otherwise
+  // CA role: the CA's entry in the store; deployment, assignment: the entry; setting: its key;
+  // host: its name; fleet signing key: "fleet-signing-key"
+  std::string name;
+  std::string target;  // deployment, assignment: the target directory; empty otherwise
+  std::string host;    // assignment: the host; empty otherwise
   std::string action;  // "create", "merge", "unchanged", "skip"
   std::string detail;
 };
@@ -82,6 +87,9 @@ struct RestorePlan {
   std::vector<RestoreItemAction> authorities;  // parallel to payload.authorities
   std::vector<RestoreItemAction> deployments;  // parallel to payload.deployments
   std::vector<RestoreItemAction> settings;     // parallel to payload.settings
+  std::vector<RestoreItemAction> fleet_signing_key;  // one when payload.fleet_signing_key
+  std::vector<RestoreItemAction> hosts;              // parallel to payload.hosts
+  std::vector<RestoreItemAction> assignments;        // parallel to payload.assignments
   bool has_conflict = false;
   // Whether applying writes a row the store's integrity MACs or sealing cover (the store
   // must then be unlocked).

@@ -22,11 +22,18 @@ struct HostAddResult {
   store::HostRecord host;
   std::filesystem::path key_file;
   bool signing_key_created = false;  // the store's first host: its fleet signing key was made
+  // PostgreSQL: the host's login role (host.role) is created with its grants when this
+  // connection may, else `role_sql` is what a database administrator runs.
+  bool role_created = false;
+  std::vector<std::string> role_sql;
 };
 // A new X25519 host key: its private half written to `key_out` (0600, never over a file) with
 // the store's fleet signing public key, its public half stored. Needs unlock.
+// `role` (PostgreSQL): the login role its agent uses; default keysafe_host_NAME. An existing
+// role is used only when named.
 HostAddResult add_host(store::Keystore& store, const std::string& name,
-                       const std::filesystem::path& key_out, std::int64_t now);
+                       const std::filesystem::path& key_out, std::int64_t now,
+                       const std::optional<std::string>& role = std::nullopt);
 
 // A new X25519 key for an existing host (the old one leaked, or routine rotation): written to
 // `key_out` as by add_host, every assignment's key sealed again to it and signed, in one
@@ -43,9 +50,19 @@ struct HostView {
 std::vector<HostView> list_hosts(store::Keystore& store);
 HostView show_host(store::Keystore& store, const std::string& name);
 
-// Removes the host with its assignments and reports (one transaction, audited); returns what
-// it held, whose keys may still be on the host.
-HostView remove_host(store::Keystore& store, const std::string& name, std::int64_t now);
+struct HostRemoveResult {
+  HostView removed;  // what it held, whose keys may still be on the host
+  // PostgreSQL: its login role loses its grants and is dropped (unless kept) in the same
+  // transaction when this connection may manage roles; else `role_sql` is for an administrator.
+  bool role_removed = false;
+  // Why the role was kept although dropping it was asked (it still has privileges in another
+  // database of the cluster, e.g. a copy of the store): empty when dropped or not asked.
+  std::string role_kept_because;
+  std::vector<std::string> role_sql;
+};
+// Removes the host with its assignments and reports (one transaction, audited).
+HostRemoveResult remove_host(store::Keystore& store, const std::string& name, std::int64_t now,
+                             bool keep_role = false);
 
 struct AssignRequest {
   std::string entry;

@@ -67,11 +67,27 @@ struct FleetSigningKey {
 };
 
 std::optional<FleetSigningKey> fleet_signing_key(Database& db);
+// The public half only: all a host role may read (an agent checks signatures with it).
+std::optional<Bytes> fleet_signing_public_key(Database& db);
 void insert_fleet_signing_key(Database& db, const FleetSigningKey& key);
 
 std::vector<HostRecord> hosts(Database& db);
 std::optional<HostRecord> host_by_name(Database& db, std::string_view name);
 std::int64_t insert_host(Database& db, const HostRecord& host);
+// PostgreSQL: the SQL that gives host role `role` exactly what its agent needs (schema v12's
+// row-level security limits the rows): login, read its assignments and the public rows of its
+// entries, write its reports and events. Empty on SQLite, which has no roles.
+std::vector<std::string> host_role_sql(Database& db, const std::string& role);
+// PostgreSQL: the SQL that takes back what host_role_sql granted `role` in this store's schema
+// (table grants take their column grants with them), then drops the role unless `keep_role`
+// (always the last statement).
+std::vector<std::string> host_role_removal_sql(Database& db, const std::string& role,
+                                               bool keep_role);
+// Whether this connection may create roles (CREATEROLE or superuser). False on SQLite.
+bool may_create_roles(Database& db);
+// Quotes a PostgreSQL identifier ("" doubled).
+std::string quote_identifier(std::string_view name);
+
 // A new public key for host `host.id` (its assignments must be sealed again).
 void update_host_key(Database& db, const HostRecord& host);
 // Its assignments and their reports go with it (ON DELETE CASCADE).
@@ -88,6 +104,12 @@ void delete_assignment(Database& db, std::int64_t id);
 // A renewal's new key in assignment `a.id` (key, sealed copy, signature, time): its report stays.
 void move_assignment_key(Database& db, const AssignmentRecord& a);
 
+// `unassign` records the files the host's agent last wrote for the assignment (a host event,
+// action "released", detail the JSON list of path and sha256), so that a later assignment to
+// the same directory may replace exactly those files; released_files reads them back.
+void add_released_files(Database& db, const HostEvent& event, const std::vector<DeployedFile>& files);
+std::vector<DeployedFile> released_files(Database& db, const std::string& host);
+
 std::optional<HostReport> host_report(Database& db, std::int64_t assignment_id);
 void save_host_report(Database& db, const HostReport& report);
 
@@ -95,6 +117,23 @@ void add_host_event(Database& db, const HostEvent& event);
 // Newest first; one host's when given; at most `limit`.
 std::vector<HostEvent> host_events(Database& db, std::optional<std::string> host,
                                    std::size_t limit);
+
+// An assigned entry as its host's agent may read it (public columns only).
+struct AssignedEntry {
+  std::int64_t key_id = 0;
+  std::string name;
+  std::string spki_sha256;
+  std::optional<std::int64_t> certificate_id;  // the current certificate
+  std::string fingerprint_sha256;              // of the current certificate
+  std::string certificate_spki_sha256;
+};
+std::optional<AssignedEntry> assigned_entry(Database& db, std::int64_t key_id);
+
+// Whether this connection's role is a host's (PostgreSQL row-level security applies to it).
+bool connected_as_host(Database& db);
+// A host role's refusal, recorded under its own host name whatever it claims
+// (keysafe_host_refused, SECURITY DEFINER).
+void record_refusal_as_host(Database& db, const std::string& entry, const std::string& detail);
 
 // What a host's sealed copy of key `key_id` is bound to: the host (name and public key) and
 // the key (row id and public-key hash). A copy moved to another host or key does not open.

@@ -165,6 +165,10 @@ class Keystore final {
   // they use no header field, and the SHA-256 would load OpenSSL's providers on their cold
   // path. Unlocking still verifies it, and check reports it.
   static Keystore open_for_listing(const std::filesystem::path& path);
+  // For a fleet agent: on PostgreSQL no header is read (a host role may not read the wrapped
+  // data key, which would allow an offline passphrase search), so the store cannot be
+  // unlocked; on SQLite as open_for_listing.
+  static Keystore open_for_host(const std::filesystem::path& path);
   // For check and salvage on a damaged store: no migration and no write; the header when its
   // row still reads (header_readable()), else an empty one that nothing can unlock.
   static Keystore open_damaged(const std::filesystem::path& path);
