@@ -1,7 +1,9 @@
 // keysafe show: one entry in detail.
 #include <ostream>
+#include <sstream>
 
 #include "commands.hpp"
+#include "keysafe/ops/acme.hpp"
 #include "keysafe/ops/inventory.hpp"
 #include "render.hpp"
 
@@ -19,8 +21,26 @@ EXAMPLES:
   return [name](Context& ctx) {
     auto store = ctx.open_store_for_listing();
     const auto view = ops::show_entry(store, *name, ctx.env.now());
-    if (ctx.options.json) render_entry_json(view, ctx.out);
-    else render_entry_text(view, ctx.out);
+    const auto key = store.key_by_name(view.name);
+    const auto acme = key ? ops::acme_entry_view(store, key->id) : std::nullopt;
+    if (ctx.options.json) {
+      // The entry's fields as listings render them, then "acme" (issue 17): null when the entry
+      // was not ordered by ACME.
+      std::ostringstream entry;
+      render_entry_json(view, entry);
+      auto j = nlohmann::ordered_json::parse(entry.str());
+      j["acme"] = acme ? nlohmann::ordered_json{{"account", acme->account},
+                                                {"directory", acme->directory},
+                                                {"challenge", acme->challenge},
+                                                {"challenge_param", acme->challenge_param}}
+                       : nlohmann::ordered_json(nullptr);
+      ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      return 0;
+    }
+    render_entry_text(view, ctx.out);
+    if (acme)
+      ctx.out << "acme:                " << acme->challenge << " (" << acme->challenge_param
+              << ") with account \"" << acme->account << "\" at " << acme->directory << '\n';
     return 0;
   };
 }

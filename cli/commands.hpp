@@ -68,6 +68,7 @@ Action setup_fleet(CLI::App& command);
 Action setup_ca_trust(CLI::App& ca);
 Action setup_rename(CLI::App& command);
 Action setup_serve(CLI::App& command);
+Action setup_acme(CLI::App& command);
 
 // Exit codes of `list --expiring` for monitoring (docs/EXIT-CODES.md).
 inline constexpr int k_exit_expiring = 10;

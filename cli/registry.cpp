@@ -55,6 +55,8 @@ std::span<const CommandSpec> commands() {
        setup_agent},
       {"fleet", "every host x entry: newest, deployed and served certificate, state", setup_fleet},
       {"serve", "the store over HTTPS: a JSON API and a web page (docs/API.md)", setup_serve},
+      {"acme", "ACME (Let's Encrypt, any RFC 8555 CA): account create|list|show, issue",
+       setup_acme},
   };
   return k_commands;
 }
@@ -62,7 +64,7 @@ std::span<const CommandSpec> commands() {
 std::span<const HelpGroup> help_groups() {
   // Names of commands other branches add are listed already; a name with no command is ignored.
   static constexpr const char* k_keys[] = {"init",    "create", "request", "install", "import",
-                                           "export",  "selfsign", "renew", "rename",  "list",
+                                           "export",  "selfsign", "renew", "acme", "rename",  "list",
                                            "show",    "inspect", "delete"};
   static constexpr const char* k_backup[] = {"backup", "restore", "recover", "find-key",
                                              "salvage"};

@@ -35,6 +35,8 @@ enum class Errc {
   Io,                     // reading or writing a file failed
   Crypto,                 // an OpenSSL operation failed unexpectedly
   DeployFailed,           // a deployment's test, reload or probe failed (files restored or named)
+  AcmeRefused,            // an ACME CA refused a request (a problem document; exit 15)
+  AcmeUnreachable,        // an ACME server could not be reached or its TLS not verified
   Internal,               // a bug in keysafe
 };
 

@@ -32,6 +32,8 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::Io: return "io";
     case Errc::Crypto: return "crypto";
     case Errc::DeployFailed: return "deploy-failed";
+    case Errc::AcmeRefused: return "acme-refused";
+    case Errc::AcmeUnreachable: return "acme-unreachable";
     case Errc::Internal: return "internal";
   }
   return "internal";
@@ -66,7 +68,9 @@ int exit_code_for(Errc code) noexcept {
     case Errc::Io:
     case Errc::Crypto:
     case Errc::DeployFailed:
+    case Errc::AcmeUnreachable:
     case Errc::Internal: return 1;
+    case Errc::AcmeRefused: return 15;
   }
   return 1;
 }

@@ -21,7 +21,7 @@ struct TableSpec {
 
 // In an order that satisfies the foreign keys that are not deferred (all are deferrable, but
 // a parent first keeps the copy readable while it runs).
-constexpr std::array<TableSpec, 17> k_tables = {{
+constexpr std::array<TableSpec, 19> k_tables = {{
     {"store_header", "id",
      "id, store_id, kdf, kdf_log2_n, kdf_r, kdf_p, kdf_salt, wrapped_data_key, checksum, "
      "created_at",
@@ -60,12 +60,19 @@ constexpr std::array<TableSpec, 17> k_tables = {{
      "assignment_id, state, deployed_fingerprint, served_fingerprint, files, error, reported_at",
      nullptr, 0},
     {"host_events", "id", "id, at, host, action, entry, detail", nullptr, 0},
+    {"acme_accounts", "id",
+     "id, name, directory_url, account_url, contact, status, key_algorithm, jwk_thumbprint, "
+     "sealed_private_key, directory_ca_pem, created_at",
+     "id = ?", 1},
+    {"acme_entries", "key_id",
+     "key_id, account_id, directory_url, challenge, challenge_param, order_url, updated_at",
+     "key_id = ?", 1},
 }};
 
 // Tables whose ids come from an identity column on PostgreSQL: after rows with explicit ids,
 // the sequence must continue after them.
-constexpr std::array<const char*, 6> k_identity_tables = {"requests",    "key_slots",   "deployments",
-                                                         "hosts",       "assignments", "host_events"};
+constexpr std::array<const char*, 7> k_identity_tables = {
+    "requests", "key_slots", "deployments", "hosts", "assignments", "host_events", "acme_accounts"};
 
 void bind_value(Statement& q, int index, const Value& v) {
   switch (v.type) {

@@ -30,7 +30,7 @@ struct ProtectedTable {
   const char* columns;
   const char* describe;  // SQL naming the row for an administrator
 };
-constexpr std::array<ProtectedTable, 9> k_protected = {{
+constexpr std::array<ProtectedTable, 11> k_protected = {{
     {"settings", "key, value", "'key \"' || key || '\"'"},
     {"deployments",
      "id, key_id, target_dir, layout, files, test_cmd, reload_cmd, probe, sni, "
@@ -52,6 +52,14 @@ constexpr std::array<ProtectedTable, 9> k_protected = {{
      "id, host_id, key_id, target_dir, layout, test_cmd, reload_cmd, probe, sni, "
      "sealed_private_key, signature, assigned_at",
      "'id ' || id || ' (' || target_dir || ')'"},
+    {"acme_accounts",
+     "id, name, directory_url, account_url, contact, status, key_algorithm, jwk_thumbprint, "
+     "sealed_private_key, directory_ca_pem, created_at",
+     "'account \"' || name || '\"'"},
+    {"acme_entries",
+     "key_id, account_id, directory_url, challenge, challenge_param, order_url, updated_at",
+     "'key_id ' || key_id || coalesce(' (' || (SELECT name FROM keys WHERE keys.id = "
+     "acme_entries.key_id) || ')', '')"},
 }};
 
 // Each argument as (SQLite type, 8-byte length, bytes), integers as 8 bytes big-endian, so

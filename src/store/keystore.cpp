@@ -21,6 +21,7 @@
 #include "entry_writer.hpp"
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/crypto/kdf_bounds.hpp"
+#include "keysafe/store/acme.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/shell_word.hpp"
 #include "keysafe/store/schema.hpp"
@@ -1284,6 +1285,23 @@ std::size_t Keystore::rotate_data_key() {
                       "restore the store from a backup, then rotate again");
         auto up = m_db.prepare("UPDATE fleet_signing_key SET sealed_private_key = ? WHERE id = 1");
         up.bind(1, aead_seal(new_key, pkcs8, aad));
+        up.run();
+      }
+    }
+    {
+      // ACME account keys: sealed under the data key for their account's name.
+      auto accounts = m_db.prepare("SELECT id, name, sealed_private_key FROM acme_accounts");
+      auto up = m_db.prepare("UPDATE acme_accounts SET sealed_private_key = ? WHERE id = ?");
+      while (accounts.step()) {
+        const Bytes aad = secret_aad(h.store_id, acme_account_purpose(accounts.text(1)));
+        SecureBytes pkcs8;
+        if (!aead_open(old_key, accounts.blob(2), aad, pkcs8))
+          throw Error(Errc::StoreDamaged,
+                      "the key of the ACME account \"" + accounts.text(1) + "\" is damaged",
+                      "its row fails authentication, so it cannot be re-sealed; nothing changed",
+                      "restore the store from a backup, then rotate again");
+        up.reset();
+        up.bind(1, aead_seal(new_key, pkcs8, aad)).bind(2, accounts.int64(0));
         up.run();
       }
     }

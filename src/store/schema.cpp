@@ -7,8 +7,57 @@
 namespace keysafe::store {
 namespace {
 
+// v13: ACME (docs/ACME.md). Accounts at ACME CAs, each key sealed under the data key like any
+// private key (purpose "acme account key NAME"), and per entry the account and challenge its
+// orders and renewals use. Both tables carry MACs: a directory URL, CA file or challenge an
+// attacker could change would send the account key's signatures or the entry's validation
+// elsewhere. IF NOT EXISTS: a store whose user_version was set back by hand migrates again.
+constexpr std::string_view k_acme_migration = R"sql(
+CREATE TABLE IF NOT EXISTS acme_accounts (
+  id                 INTEGER PRIMARY KEY,
+  name               TEXT    NOT NULL UNIQUE,  -- the administrator's name for the account
+  directory_url      TEXT    NOT NULL,         -- the CA's ACME directory (https)
+  account_url        TEXT    NOT NULL,         -- the account's URL at the CA: the JWS "kid"
+  contact            TEXT    NOT NULL,         -- JSON array of contact URLs ("mailto:...")
+  status             TEXT    NOT NULL,         -- valid, deactivated, revoked: as the CA last said
+  key_algorithm      TEXT    NOT NULL,         -- ec-p256, ec-p384, rsa-2048
+  jwk_thumbprint     TEXT    NOT NULL,         -- RFC 7638 thumbprint of the account key
+  sealed_private_key BLOB    NOT NULL,         -- PKCS#8 sealed under the data key (secret_aad "acme account key NAME")
+  directory_ca_pem   TEXT,                     -- PEM trust anchors for the directory's HTTPS; NULL = the system store
+  created_at         INTEGER NOT NULL,         -- Unix seconds
+  mac                BLOB                      -- keysafe_row_mac('acme_accounts', id, name, directory_url, account_url, contact, status, key_algorithm, jwk_thumbprint, sealed_private_key, directory_ca_pem, created_at)
+);
+CREATE TABLE IF NOT EXISTS acme_entries (
+  key_id          INTEGER PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE,  -- the entry
+  account_id      INTEGER NOT NULL REFERENCES acme_accounts(id),  -- the account that orders for it
+  directory_url   TEXT    NOT NULL,  -- the account's directory when the entry was ordered
+  challenge       TEXT    NOT NULL,  -- http-01-listen, http-01-webroot
+  challenge_param TEXT    NOT NULL,  -- ADDR:PORT to listen on, or the webroot directory
+  order_url       TEXT,              -- the last order's URL; NULL = none yet
+  updated_at      INTEGER NOT NULL,  -- Unix seconds
+  mac             BLOB               -- keysafe_row_mac('acme_entries', key_id, account_id, directory_url, challenge, challenge_param, order_url, updated_at)
+);
+CREATE INDEX IF NOT EXISTS acme_entries_account ON acme_entries(account_id);
+CREATE TRIGGER IF NOT EXISTS acme_accounts_mac_insert AFTER INSERT ON acme_accounts BEGIN
+  UPDATE acme_accounts SET mac = keysafe_row_mac('acme_accounts', NEW.id, NEW.name, NEW.directory_url, NEW.account_url, NEW.contact, NEW.status, NEW.key_algorithm, NEW.jwk_thumbprint, NEW.sealed_private_key, NEW.directory_ca_pem, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER IF NOT EXISTS acme_accounts_mac_update AFTER UPDATE OF id, name, directory_url, account_url, contact, status, key_algorithm, jwk_thumbprint, sealed_private_key, directory_ca_pem, created_at ON acme_accounts BEGIN
+  UPDATE acme_accounts SET mac = keysafe_row_mac('acme_accounts', NEW.id, NEW.name, NEW.directory_url, NEW.account_url, NEW.contact, NEW.status, NEW.key_algorithm, NEW.jwk_thumbprint, NEW.sealed_private_key, NEW.directory_ca_pem, NEW.created_at)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER IF NOT EXISTS acme_entries_mac_insert AFTER INSERT ON acme_entries BEGIN
+  UPDATE acme_entries SET mac = keysafe_row_mac('acme_entries', NEW.key_id, NEW.account_id, NEW.directory_url, NEW.challenge, NEW.challenge_param, NEW.order_url, NEW.updated_at)
+    WHERE key_id = NEW.key_id;
+END;
+CREATE TRIGGER IF NOT EXISTS acme_entries_mac_update AFTER UPDATE OF key_id, account_id, directory_url, challenge, challenge_param, order_url, updated_at ON acme_entries BEGIN
+  UPDATE acme_entries SET mac = keysafe_row_mac('acme_entries', NEW.key_id, NEW.account_id, NEW.directory_url, NEW.challenge, NEW.challenge_param, NEW.order_url, NEW.updated_at)
+    WHERE key_id = NEW.key_id;
+END;
+)sql";
+
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 12> k_migrations = {
+constexpr std::array<std::string_view, 13> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -370,6 +419,8 @@ END;
     R"sql(
 SELECT 1;
 )sql",
+    // v13: ACME accounts and per-entry ACME settings (k_acme_migration above).
+    k_acme_migration,
 };
 
 }  // namespace

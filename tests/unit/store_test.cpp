@@ -20,6 +20,7 @@
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/crypto/kdf.hpp"
 #include "keysafe/error.hpp"
+#include "keysafe/store/acme.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/store/schema.hpp"
 #include "keysafe/x509/certificate_info.hpp"
@@ -1114,6 +1115,45 @@ TEST_F(IntegrityTest, AnEditedSettingIsTamperingNamedOnUnlock) {
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].table, "settings");
   EXPECT_EQ(found[0].row, "key \"backup_dir\"");
+}
+
+// Schema v13: an ACME account's row carries a MAC (a changed directory URL is tampering named
+// by the account), and its key, sealed under the data key for the account's name, opens only
+// for that name and is re-sealed when the data key is rotated.
+TEST_F(IntegrityTest, AcmeAccountsAreMacdAndTheirKeysSealed) {
+  const Bytes secret = bytes_of("account key pkcs8 stand-in");
+  {
+    Keystore ks = open_unlocked();
+    store::AcmeAccountRecord a;
+    a.name = "pebble";
+    a.directory_url = "https://127.0.0.1:14000/dir";
+    a.account_url = "https://127.0.0.1:14000/my-account/1";
+    a.contact = R"(["mailto:a@example.test"])";
+    a.status = "valid";
+    a.key_algorithm = "ec-p256";
+    a.jwk_thumbprint = "t";
+    a.sealed_private_key = ks.seal_secret(store::acme_account_purpose("pebble"), secret);
+    a.created_at = k_now;
+    ks.write([&](Database& db) { store::insert_acme_account(db, a); });
+    EXPECT_TRUE(ks.tampering().empty());
+    EXPECT_EQ(ks.rotate_data_key(), 0u);
+  }
+  {
+    Keystore ks = open_unlocked();
+    const auto a = store::acme_account_by_name(ks.database(), "pebble");
+    ASSERT_TRUE(a);
+    const auto opened = ks.open_secret(store::acme_account_purpose("pebble"), a->sealed_private_key);
+    EXPECT_EQ(Bytes(opened.begin(), opened.end()), secret);
+    EXPECT_THROW((void)ks.open_secret(store::acme_account_purpose("other"), a->sealed_private_key), Error);
+  }
+  {
+    RawDb db(m_store);
+    db.exec("DROP TRIGGER acme_accounts_mac_update");
+    db.exec("UPDATE acme_accounts SET directory_url = 'https://attacker.example/dir'");
+  }
+  const Error e = unlock_error();
+  EXPECT_EQ(e.code(), Errc::StoreTampered);
+  EXPECT_NE(e.cause().find("acme_accounts row account \"pebble\""), std::string::npos) << e.cause();
 }
 
 TEST_F(IntegrityTest, AWriteToAProtectedTableNeedsTheUnlockedStore) {

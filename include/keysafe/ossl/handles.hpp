@@ -7,6 +7,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
@@ -53,6 +54,10 @@ using Cipher = Handle<EVP_CIPHER, ::EVP_CIPHER_free>;
 using Md = Handle<EVP_MD, ::EVP_MD_free>;
 using KeyMgmt = Handle<EVP_KEYMGMT, ::EVP_KEYMGMT_free>;
 using EcGroup = Handle<EC_GROUP, ::EC_GROUP_free>;
+// An ECDSA signature's (r, s): JWS ES256/ES384 want them raw, not DER (RFC 7518 §3.4).
+using EcdsaSig = Handle<ECDSA_SIG, ::ECDSA_SIG_free>;
+using ParamBld = Handle<OSSL_PARAM_BLD, ::OSSL_PARAM_BLD_free>;
+using Params = Handle<OSSL_PARAM, ::OSSL_PARAM_free>;
 // Certificate revocation lists (RFC 5280 §5) and the ASN.1 values they are made of.
 using Crl = Handle<X509_CRL, ::X509_CRL_free>;
 using Revoked = Handle<X509_REVOKED, ::X509_REVOKED_free>;

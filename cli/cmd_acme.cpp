@@ -1,0 +1,246 @@
+// keysafe acme account create|list|show, acme issue: certificates from ACME CAs (docs/ACME.md).
+#include <ostream>
+
+#include "commands.hpp"
+#include "keysafe/ops/acme.hpp"
+#include "keysafe/ops/auto_backup.hpp"
+#include "keysafe/ops/clock.hpp"
+#include "render.hpp"
+
+namespace keysafe::cli {
+namespace {
+
+constexpr const char* k_env_acme_ca_file = "KEYSAFE_ACME_CA_FILE";
+
+struct AcmeArgs {
+  std::string account_name;
+  std::string directory;
+  std::vector<std::string> emails;
+  bool agree_tos = false;
+  std::string key = "ec-p256";
+  std::string directory_ca_file;
+  // issue
+  std::string name;
+  std::vector<std::string> dns;
+  std::string account;
+  std::string http_listen;
+  std::string webroot;
+};
+
+nlohmann::json account_json(const ops::AcmeAccountView& v) {
+  return {{"name", v.name},
+          {"directory", v.directory_url},
+          {"account_url", v.account_url},
+          {"contact", v.contact},
+          {"status", v.status},
+          {"key_algorithm", v.key_algorithm},
+          {"jwk_thumbprint", v.jwk_thumbprint},
+          {"directory_ca", v.has_directory_ca},
+          {"created_at", time_or_null(v.created_at)}};
+}
+
+x509::KeyAlgorithm parse_algorithm(const std::string& name, const char* allowed) {
+  const auto alg = x509::parse_key_algorithm(name);
+  if (!alg)
+    throw Error(Errc::Usage, "\"" + name + "\" is not a key algorithm keysafe creates",
+                std::string("choose ") + allowed, "for example: --key ec-p256 (the default)");
+  return *alg;
+}
+
+}  // namespace
+
+Action setup_acme(CLI::App& cmd) {
+  cmd.require_subcommand(1);
+  auto a = std::make_shared<AcmeArgs>();
+  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show");
+  account->require_subcommand(1);
+  auto* create = account->add_subcommand(
+      "create", "register an account at an ACME CA; its key is generated and sealed in the store");
+  create->add_option("NAME", a->account_name, "the account's name in this store (default: default)");
+  create->add_option("--directory", a->directory,
+                     "the CA's ACME directory: letsencrypt, letsencrypt-staging, or an https URL")
+      ->required()
+      ->type_name("URL");
+  create->add_option("--email", a->emails, "contact address for the CA's notices (repeat for more)")
+      ->type_name("ADDR");
+  create->add_flag("--agree-tos", a->agree_tos, "agree to the CA's terms of service (required)");
+  create->add_option("--key", a->key, "account key: ec-p256 (default), ec-p384, rsa-2048")
+      ->type_name("ALG");
+  create->add_option("--directory-ca-file", a->directory_ca_file,
+                     "PEM certificate(s) to trust for the directory's HTTPS instead of the system "
+                     "store (also KEYSAFE_ACME_CA_FILE); stored with the account")
+      ->type_name("FILE");
+  create->footer(R"(
+The account key is generated in the store and sealed under the data key like any private key;
+it never leaves the store. Nothing is stored when the CA cannot be reached or refuses.
+Needs the store passphrase.
+
+EXAMPLES:
+  keysafe acme account create --directory letsencrypt --email hostmaster@example.com --agree-tos
+  keysafe acme account create staging --directory letsencrypt-staging --email a@example.com --agree-tos
+  keysafe acme account create pebble --directory https://127.0.0.1:14000/dir \
+      --directory-ca-file pebble.minica.pem --email a@example.test --agree-tos)");
+  auto* list = account->add_subcommand("list", "list the ACME accounts (no passphrase needed)");
+  list->footer(R"(
+EXAMPLES:
+  keysafe acme account list
+  keysafe acme account list --json | jq -r '.[].name')");
+  auto* show = account->add_subcommand("show", "show one ACME account (no passphrase needed)");
+  show->add_option("NAME", a->account_name, "the account")->required();
+
+  auto* issue = cmd.add_subcommand(
+      "issue", "get a certificate by ACME: key and request made in the store, order, HTTP-01, install");
+  issue->add_option("NAME", a->name, "the entry: a new name, or a pending entry made by create")
+      ->required();
+  issue->add_option("--dns", a->dns, "DNS name for the certificate (repeat for more)")
+      ->type_name("DNS");
+  issue->add_option("--account", a->account, "the ACME account (default: the store's only one)")
+      ->type_name("NAME");
+  issue->add_option("--key", a->key, "key algorithm of a new entry: ec-p256 (default), ec-p384, "
+                                     "rsa-2048, rsa-3072, rsa-4096")
+      ->type_name("ALG");
+  auto* listen = issue->add_option("--http-listen", a->http_listen,
+                                   "answer HTTP-01 with keysafe itself on ADDR:PORT while the "
+                                   "order runs (port 80 must reach it)")
+                     ->type_name("ADDR:PORT");
+  auto* webroot = issue->add_option("--webroot", a->webroot,
+                                    "answer HTTP-01 with token files under "
+                                    "DIR/.well-known/acme-challenge/ (removed afterwards)")
+                      ->type_name("DIR");
+  listen->excludes(webroot);
+  issue->footer(R"(
+The key is generated and sealed in the store, as `keysafe create` does; the order is finalized
+with the entry's own request; the chain is installed as `keysafe install` installs it (with an
+automatic backup when configured). The account and challenge are stored with the entry for its
+renewals. A CA refusal exits 15 and keeps the pending entry: running the command again reuses
+its key and request. Needs the store passphrase.
+
+EXAMPLES:
+  keysafe acme issue www.example.com --dns www.example.com --dns example.com --webroot /var/www/html
+  keysafe acme issue mail.example.com --dns mail.example.com --http-listen 0.0.0.0:80
+  keysafe create intranet --dns intranet.example.com && \
+    keysafe acme issue intranet --account staging --webroot /srv/www)");
+
+  return [a, create, list, show](Context& ctx) {
+    const std::int64_t now = ctx.env.now();
+    if (create->parsed()) {
+      ops::AcmeAccountParams params;
+      if (!a->account_name.empty()) params.name = a->account_name;
+      params.directory = a->directory;
+      params.emails = a->emails;
+      params.agree_tos = a->agree_tos;
+      params.algorithm = parse_algorithm(a->key, "ec-p256, ec-p384 or rsa-2048");
+      if (!a->directory_ca_file.empty())
+        params.directory_ca_file = a->directory_ca_file;
+      else if (auto env = ctx.env.getenv(k_env_acme_ca_file); env && !env->empty())
+        params.directory_ca_file = *env;
+      params.now = now;
+      auto store = ctx.open_store();
+      ops::prepare_acme_account(store, params);
+      ctx.unlock(store);
+      const auto v = ops::create_acme_account(store, params);
+      if (ctx.options.json) {
+        ctx.out << account_json(v).dump(2, ' ', false, k_invalid_utf8) << '\n';
+        return 0;
+      }
+      ctx.out << "created the ACME account \"" << v.name << "\" at " << v.directory_url << " ("
+              << v.key_algorithm << ", status " << v.status << ")\n  account URL " << v.account_url
+              << '\n'
+              << ctx.fixes("  next: keysafe acme issue NAME --dns NAME --webroot DIR\n");
+      return 0;
+    }
+    if (list->parsed()) {
+      auto store = ctx.open_store_for_listing();
+      const auto accounts = ops::list_acme_accounts(store);
+      if (ctx.options.json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& v : accounts) arr.push_back(account_json(v));
+        ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
+        return 0;
+      }
+      if (accounts.empty())
+        ctx.out << ctx.fixes(
+            "no ACME accounts: keysafe acme account create --directory letsencrypt --email ADDR "
+            "--agree-tos\n");
+      for (const auto& v : accounts)
+        ctx.out << v.name << "  " << v.directory_url << "  " << v.status << "  " << v.key_algorithm
+                << '\n';
+      return 0;
+    }
+    if (show->parsed()) {
+      auto store = ctx.open_store_for_listing();
+      const auto v = ops::show_acme_account(store, a->account_name);
+      if (ctx.options.json) {
+        ctx.out << account_json(v).dump(2, ' ', false, k_invalid_utf8) << '\n';
+        return 0;
+      }
+      std::string contact;
+      for (const auto& c : v.contact) contact += (contact.empty() ? "" : ", ") + c;
+      ctx.out << "account      " << v.name << "\ndirectory    " << v.directory_url
+              << (v.has_directory_ca ? " (its own CA file)" : " (system trust store)")
+              << "\naccount URL  " << v.account_url << "\nstatus       " << v.status
+              << "\ncontact      " << (contact.empty() ? "-" : contact) << "\nkey          "
+              << v.key_algorithm << ", JWK thumbprint " << v.jwk_thumbprint << "\ncreated      "
+              << ops::format_rfc3339(v.created_at) << '\n';
+      return 0;
+    }
+    // issue
+    ops::AcmeIssueParams params;
+    params.name = a->name;
+    params.dns = a->dns;
+    if (!a->account.empty()) params.account = a->account;
+    if (!a->http_listen.empty()) {
+      params.challenge = ops::AcmeChallenge::HttpListen;
+      params.challenge_param = a->http_listen;
+    } else if (!a->webroot.empty()) {
+      params.challenge = ops::AcmeChallenge::HttpWebroot;
+      params.challenge_param = std::filesystem::absolute(a->webroot).lexically_normal().string();
+    }
+    params.algorithm = parse_algorithm(a->key, "ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096");
+    params.now = now;
+    if (!ctx.options.json)
+      params.progress = [&ctx](const std::string& line) { ctx.err << "keysafe: " << line << '\n'; };
+    auto store = ctx.open_store();
+    ops::prepare_acme_issue(store, params);
+    ctx.unlock(store);
+    const auto r = ops::acme_issue(store, params);
+    std::optional<std::filesystem::path> backup_file;
+    if (auto config = ops::auto_backup_config(store); config && !r.install.already_installed)
+      backup_file = ops::auto_backup(store, *config, r.install.name, now);
+    for (const auto& w : r.warnings) ctx.warn(w);
+    for (const auto& w : r.install.warnings) ctx.warn(w);
+    const auto& c = r.install.certificate;
+    if (ctx.options.json) {
+      ctx.out << nlohmann::json{{"name", r.install.name},
+                                {"entry_created", r.entry_created},
+                                {"account", r.account},
+                                {"directory", r.directory_url},
+                                {"challenge", r.challenge},
+                                {"challenge_param", r.challenge_param},
+                                {"order_url", r.order_url},
+                                {"fingerprint_sha256", c.fingerprint_sha256},
+                                {"spki_sha256", c.spki_sha256},
+                                {"subject", c.subject},
+                                {"issuer", c.issuer},
+                                {"serial", c.serial_hex},
+                                {"not_before", time_or_null(c.not_before)},
+                                {"not_after", time_or_null(c.not_after)},
+                                {"chain_length", r.install.chain_length},
+                                {"chain_trusted", r.install.chain_trusted},
+                                {"warnings", r.install.warnings},
+                                {"backup_file", backup_file ? nlohmann::json(backup_file->string())
+                                                            : nlohmann::json(nullptr)}}
+                     .dump(2, ' ', false, k_invalid_utf8)
+              << '\n';
+      return 0;
+    }
+    ctx.out << "issued and installed the certificate of \"" << r.install.name << "\" (serial "
+            << c.serial_hex << ") from " << r.directory_url << ", valid until "
+            << ops::format_rfc3339(c.not_after) << "; " << r.install.chain_length
+            << " issuer certificate(s) stored\n";
+    if (backup_file) ctx.out << "automatic backup written to " << backup_file->string() << '\n';
+    return 0;
+  };
+}
+
+}  // namespace keysafe::cli
