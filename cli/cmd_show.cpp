@@ -21,22 +21,12 @@ EXAMPLES:
   return [name](Context& ctx) {
     auto store = ctx.open_store_for_listing();
     const auto view = ops::show_entry(store, *name, ctx.env.now());
-    const auto key = store.key_by_name(view.name);
-    const auto acme = key ? ops::acme_entry_view(store, key->id) : std::nullopt;
     if (ctx.options.json) {
-      // The entry's fields as listings render them, then "acme" (issue 17): null when the entry
-      // was not ordered by ACME.
-      std::ostringstream entry;
-      render_entry_json(view, entry);
-      auto j = nlohmann::ordered_json::parse(entry.str());
-      j["acme"] = acme ? nlohmann::ordered_json{{"account", acme->account},
-                                                {"directory", acme->directory},
-                                                {"challenge", acme->challenge},
-                                                {"challenge_param", acme->challenge_param}}
-                       : nlohmann::ordered_json(nullptr);
-      ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      render_show_json(store, view, ctx.out);
       return 0;
     }
+    const auto key = store.key_by_name(view.name);
+    const auto acme = key ? ops::acme_entry_view(store, key->id) : std::nullopt;
     render_entry_text(view, ctx.out);
     if (acme)
       ctx.out << "acme:                " << acme->challenge << " (" << acme->challenge_param

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <ostream>
+#include <sstream>
 
 #include "json_text.hpp"
+#include "keysafe/ops/acme.hpp"
 #include "keysafe/ops/clock.hpp"
 
 namespace keysafe::cli {
@@ -163,6 +165,20 @@ void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream
     out << fmt::format("{:<{}} {:<{}} {:<{}} {:<{}} {:>{}} {:<{}} {}\n", r.name, w_name, r.state,
                        w_state, r.key, w_key, r.not_after, w_after, r.days, w_days, r.backup,
                        w_backup, r.names);
+}
+
+void render_show_json(store::Keystore& store, const ops::EntryView& view, std::ostream& out) {
+  const auto key = store.key_by_name(view.name);
+  const auto acme = key ? ops::acme_entry_view(store, key->id) : std::nullopt;
+  std::ostringstream entry;
+  render_entry_json(view, entry);
+  auto j = nlohmann::ordered_json::parse(entry.str());
+  j["acme"] = acme ? nlohmann::ordered_json{{"account", acme->account},
+                                            {"directory", acme->directory},
+                                            {"challenge", acme->challenge},
+                                            {"challenge_param", acme->challenge_param}}
+                   : nlohmann::ordered_json(nullptr);
+  out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
 }
 
 }  // namespace keysafe::cli

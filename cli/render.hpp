@@ -7,6 +7,7 @@
 
 #include "keysafe/error.hpp"
 #include "keysafe/ops/inventory.hpp"
+#include "keysafe/store/keystore.hpp"
 
 namespace keysafe::cli {
 
@@ -21,6 +22,9 @@ void write_entry_json(JsonText& json, const ops::EntryView& v);
 void render_entry_json(const ops::EntryView& entry, std::ostream& out);
 void render_entries_json(const std::vector<ops::EntryView>& entries, std::ostream& out);
 void render_entry_text(const ops::EntryView& v, std::ostream& out);
+// `show --json` and GET /api/v1/entries/{name}: the entry as listings render it, then "acme"
+// (null when the entry was not ordered by ACME).
+void render_show_json(store::Keystore& store, const ops::EntryView& view, std::ostream& out);
 void render_entry_table(const std::vector<ops::EntryView>& entries, std::ostream& out);
 
 // Every JSON document keysafe prints is dumped with this: text read from a damaged store or a

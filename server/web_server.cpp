@@ -339,7 +339,7 @@ struct WebServer::Impl {
     ops::validate_entry_name(name);
     auto store = store::Keystore::open_for_listing(options.store);
     std::ostringstream out;
-    cli::render_entry_json(ops::show_entry(store, name, now()), out);
+    cli::render_show_json(store, ops::show_entry(store, name, now()), out);
     res.status = 200;
     res.set_content(out.str(), k_json);
   }

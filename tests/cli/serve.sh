@@ -41,9 +41,9 @@ req() {
 PASS_JSON="$T/pass.json"; printf '{"passphrase": "%s"}' "$KEYSAFE_PASSPHRASE" >"$PASS_JSON"
 printf '{"passphrase": "wrong passphrase here"}' >"$T/wrong.json"
 
-# keysafe itself loads no HTTP library: serve replaces itself with keysafe-serve
-# (cli/serve_command.hpp), so the other commands start as fast as before.
-ldd "$KEYSAFE_BIN" | grep -q 'httplib' && bad "keysafe links the HTTP library (only keysafe-serve may)" || ok
+# serve replaces itself with keysafe-serve (cli/serve_command.hpp). keysafe itself links the
+# HTTP library again since `acme issue --http-listen` answers HTTP-01 with it (src/acme/http01.cpp):
+# moving that responder out of the keysafe binary too is open work (docs/ACME.md).
 [ -x "$(dirname "$KEYSAFE_BIN")/keysafe-serve" ] && ok || bad "keysafe-serve is built beside keysafe"
 
 # Without keysafe-serve beside it (or in ../libexec/keysafe), serve says what is missing.
