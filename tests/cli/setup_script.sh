@@ -19,6 +19,12 @@ printf '#!/bin/sh\necho "apt-get uid=$(id -u) $*" >> "%s"\n' "$CALLS" > "$T/fake
 printf '#!/bin/sh\nif [ "$1" = -u ] && [ -n "${FAKE_UID:-}" ]; then echo "$FAKE_UID"; else exec /usr/bin/id "$@"; fi\n' > "$T/fake/id"
 # sudo records the call and runs the command as root.
 printf '#!/bin/sh\necho "sudo $*" >> "%s"\nFAKE_UID=0 exec "$@"\n' "$CALLS" > "$T/sudo/sudo"
+# node and npm (the browser tests' playwright-core): node says the pinned version is not the
+# one installed, npm records its call and user; npm ci must run as the invoking user.
+mkdir -p "$REPO/tests/browser"
+cp "$KEYSAFE_TESTS/browser/package.json" "$KEYSAFE_TESTS/browser/package-lock.json" "$REPO/tests/browser/"
+printf '#!/bin/sh\ncase "$2" in *node_modules*) echo "" ;; *) echo 9.9.9 ;; esac\n' > "$T/fake/node"
+printf '#!/bin/sh\necho "npm uid=$(id -u) $*" >> "%s"\n' "$CALLS" > "$T/fake/npm"
 chmod +x "$T/fake/"* "$T/sudo/sudo"
 # A PATH without any sudo: only the tools setup.sh needs before it elevates.
 for tool in dirname grep env head; do ln -s "$(command -v $tool)" "$T/tools/$tool"; done
@@ -46,6 +52,8 @@ expect_in "sudo apt-get update -qq" "$(cat "$CALLS")" "a user's apt-get update g
 expect_in "sudo env DEBIAN_FRONTEND=noninteractive apt-get install" "$(cat "$CALLS")" "a user's apt-get install goes through sudo"
 expect_in "apt-get uid=0 install" "$(cat "$CALLS")" "and runs as root"
 expect_not_in "apt-get uid=1000" "$(cat "$CALLS")" "apt-get never runs as the user"
+expect_in "npm uid=1000 ci" "$(cat "$CALLS")" "npm ci installs the browser tests' modules as the user"
+expect_not_in "sudo npm" "$(cat "$CALLS")" "never through sudo"
 
 # --- as a user without sudo: a clear message, nothing run ------------------------------------
 : > "$CALLS"
