@@ -10,7 +10,9 @@
 # when check reports the damage. Prints how many variants ended in each outcome.
 source "$KEYSAFE_TESTS/lib.sh"
 export KEYSAFE_OUT_PASSPHRASE="export pass"
-require_tool jq jq
+require_tool python3 python3
+python3 -c 'import cryptography' 2>/dev/null ||
+  skip "the python3 cryptography package is missing (apt-get install python3-cryptography)"
 require_tool sqlite3 sqlite3
 START=$SECONDS
 
@@ -122,80 +124,136 @@ VARIANTS=(variants/*.db)
 echo "corruption: ${#VARIANTS[@]} variants of a $(stat -c %s original.db)-byte store"
 [ "${#VARIANTS[@]}" -ge 500 ] && ok || bad "only ${#VARIANTS[@]} variants (need 500)"
 
-declare -A COUNT=()
-count() { COUNT[$1]=$(( ${COUNT[$1]:-0} + 1 )); }
-# judge CMD VARIANT ALLOWED-CODES: the command exited 0, or with an allowed code and a specific
-# error object; never a signal, never the "internal" error code.
-judge() {
-  local what=$1 v=$2 allowed=$3 code
-  if [ "$RC" -ge 128 ]; then bad "$what on $v: killed by a signal"; count crash; return 1; fi
-  [ "$RC" = 0 ] && return 0
-  if [ "$what" = check ] && [ "$RC" = 8 ]; then
-    # check's report of damage (exit 8): a report, not an error object.
-    if [ "$(printf '%s' "$OUT" | jq -r '.damaged' 2>/dev/null)" = true ]; then count "check:exit8:damage-reported"; return 0; fi
-    bad "check on $v: exit 8 without a damage report"; return 1
-  fi
-  code=$(printf '%s' "$OUT" | jq -r '.error.code // "none"' 2>/dev/null || echo "not-json")
-  case " $allowed " in
-    *" $RC "*) ;;
-    *) bad "$what on $v: exit $RC is not a documented outcome here ($code)"; return 1 ;;
-  esac
-  case "$code" in
-    internal|none|not-json|"") bad "$what on $v: no specific error ($code)"; return 1 ;;
-  esac
-  if printf '%s' "$ERR" | grep -qiE "unexpected failure|an SQLite error"; then
-    bad "$what on $v: a raw error"; return 1
-  fi
-  count "$what:exit$RC:$code"
-  return 0
-}
-
+# Each variant runs the four commands with their outputs kept in files; one Python pass judges
+# them all afterwards (a jq, grep or openssl process per output cost most of this test's time).
 # KEYSAFE_CORRUPTION_EVERY=N runs every Nth variant only (the sanitizer stage, where each
 # process is several times slower); the default runs all of them.
 EVERY=${KEYSAFE_CORRUPTION_EVERY:-1}
+mkdir runs refs
+printf '%s' "$REF_LIST" > refs/list
+for n in "${ENTRIES[@]}"; do printf '%s' "${REF_SHOW[$n]}" > "refs/show.$n"; done
+for n in "${WITH_KEY[@]}"; do printf '%s\n' "${REF_PUB[$n]}" > "refs/pub.$n"; done
+# run_into DIR WHAT ARGS...: one command on the variant, its stdout, stderr and exit code in DIR.
+run_into() {
+  local dir=$1 what=$2; shift 2
+  KEYSAFE_STORE="$dir/store.db" "$KEYSAFE_BIN" --json "$@" >"$dir/$what.out" 2>"$dir/$what.err"
+  echo $? > "$dir/$what.rc"
+}
 idx=0
 RAN=0
 for v in "${VARIANTS[@]}"; do
   idx=$((idx + 1))
   if [ $((idx % EVERY)) != 0 ]; then rm -f "$v"; continue; fi
   RAN=$((RAN + 1))
+  dir=runs/$(basename "$v" .db)
+  mkdir "$dir"
+  mv "$v" "$dir/store.db"
   name=${ENTRIES[$((idx % ${#ENTRIES[@]}))]}
   keyname=${WITH_KEY[$((idx % ${#WITH_KEY[@]}))]}
-  differs=""
-  run_on "$v" check
-  judge check "$v" "4 8"; check_rc=$RC
-  run_on "$v" list
-  if judge list "$v" "4"; then
-    OUT=$(stored_fields "$OUT")
-    if [ "$RC" = 0 ] && [ "$OUT" != "$REF_LIST" ]; then
-      differs+=" list"; diff <(printf '%s\n' "$REF_LIST") <(printf '%s\n' "$OUT") | head -6 >&2
-    fi
-  fi
-  run_on "$v" show "$name"
-  if judge show "$v" "1 4"; then
-    OUT=$(stored_fields "$OUT")
-    if [ "$RC" = 0 ] && [ "$OUT" != "${REF_SHOW[$name]}" ]; then
-      differs+=" show"; diff <(printf '%s\n' "${REF_SHOW[$name]}") <(printf '%s\n' "$OUT") | head -6 >&2
-    fi
-  fi
-  rm -f export.pem
-  run_on "$v" export "$keyname" --format pem --yes -o export.pem
-  if judge export "$v" "1 4 5"; then
-    if [ "$RC" = 0 ]; then
-      pub=$(openssl pkey -in export.pem -passin "pass:$KEYSAFE_OUT_PASSPHRASE" -pubout 2>/dev/null)
-      if [ "$pub" = "${REF_PUB[$keyname]}" ]; then count "export:same-key"
-      else bad "export $keyname on $v: a different key was exported"; count wrong-key; fi
-    fi
-  fi
-  if [ -n "$differs" ]; then
-    # Different listing data must never pass a clean check: every listed field is covered by
-    # the row checksums (schema v8) or compared with the certificate's DER.
-    if [ "$check_rc" = 0 ]; then count "metadata-differs-undetected"; bad "$v:$differs differ from the intact store, yet check is clean"
-    else count "differs-but-check-reports-damage"; fi
-  fi
-  if [ "$check_rc" = 0 ] && [ -z "$differs" ]; then count "variant:intact"; else count "variant:diagnosed"; fi
-  rm -f "$v" "$v-wal" "$v-shm"
+  printf '%s %s\n' "$name" "$keyname" > "$dir/names"
+  run_into "$dir" check check
+  run_into "$dir" list list
+  run_into "$dir" show show "$name"
+  run_into "$dir" export export "$keyname" --format pem --yes -o "$dir/export.pem"
+  rm -f "$dir/store.db" "$dir/store.db-wal" "$dir/store.db-shm"
 done
+
+# The judge: for each command, exit 0, or an allowed code with a specific error object; never a
+# signal, never the "internal" code, never a raw error. Output that differs from the intact store
+# is only acceptable when check reports damage. Prints one "ok", "bad: WHY" or "count: KEY" line
+# per finding.
+judge_all() {
+  python3 - runs refs <<'PY'
+import difflib, json, os, sys
+from cryptography.hazmat.primitives import serialization
+runs, refs = sys.argv[1], sys.argv[2]
+passphrase = os.environ["KEYSAFE_OUT_PASSPHRASE"].encode()
+def read(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+def stored_fields(text):  # as the reference: less days_left, trailing newlines cut like $(...)
+    return "\n".join(l for l in text.rstrip("\n").split("\n") if '"days_left":' not in l)
+ref_list = read(os.path.join(refs, "list"))
+def ref_pub(name):
+    pem = read(os.path.join(refs, "pub." + name)).encode()
+    return serialization.load_pem_public_key(pem).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+def show_diff(ref, got):
+    lines = list(difflib.unified_diff(ref.split("\n"), got.split("\n"), lineterm="", n=0))
+    sys.stderr.write("\n".join(lines[:8]) + "\n")
+ALLOWED = {"check": {4, 8}, "list": {4}, "show": {1, 4}, "export": {1, 4, 5}}
+for variant in sorted(os.listdir(runs)):
+    d = os.path.join(runs, variant)
+    name, keyname = read(os.path.join(d, "names")).split()
+    def judge(what):
+        rc = int(read(os.path.join(d, what + ".rc")))
+        out = read(os.path.join(d, what + ".out"))
+        err = read(os.path.join(d, what + ".err"))
+        if rc >= 128:
+            print(f"bad: {what} on {variant}: killed by a signal ({rc})"); print("count: crash"); return rc, out, False
+        if rc == 0:
+            return rc, out, True
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            doc = None
+        if what == "check" and rc == 8:
+            if isinstance(doc, dict) and doc.get("damaged") is True:
+                print("count: check:exit8:damage-reported"); return rc, out, True
+            print(f"bad: check on {variant}: exit 8 without a damage report"); return rc, out, False
+        code = "not-json" if doc is None else (((doc.get("error") or {}).get("code")) if isinstance(doc, dict) else None) or "none"
+        if rc not in ALLOWED[what]:
+            print(f"bad: {what} on {variant}: exit {rc} is not a documented outcome here ({code}): {out[:300]!r} {err[:300]!r}"); return rc, out, False
+        if code in ("internal", "none", "not-json", ""):
+            print(f"bad: {what} on {variant}: no specific error ({code}): {out[:300]!r} {err[:300]!r}"); return rc, out, False
+        if "unexpected failure" in err.lower() or "an sqlite error" in err.lower():
+            print(f"bad: {what} on {variant}: a raw error: {err[:300]!r}"); return rc, out, False
+        print(f"count: {what}:exit{rc}:{code}")
+        return rc, out, True
+    differs = []
+    check_rc, _, _ = judge("check")
+    rc, out, judged = judge("list")
+    if judged and rc == 0 and stored_fields(out) != ref_list:
+        differs.append("list"); show_diff(ref_list, stored_fields(out))
+    rc, out, judged = judge("show")
+    ref_show = read(os.path.join(refs, "show." + name))
+    if judged and rc == 0 and stored_fields(out) != ref_show:
+        differs.append("show"); show_diff(ref_show, stored_fields(out))
+    rc, out, judged = judge("export")
+    if judged and rc == 0:
+        try:
+            key = serialization.load_pem_private_key(open(os.path.join(d, "export.pem"), "rb").read(), passphrase)
+            pub = key.public_key().public_bytes(serialization.Encoding.DER,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        except Exception as e:  # an unreadable export is a wrong one
+            pub = repr(e)
+        if pub == ref_pub(keyname):
+            print("count: export:same-key")
+        else:
+            print(f"bad: export {keyname} on {variant}: a different key was exported"); print("count: wrong-key")
+    if differs:
+        # Different listing data must never pass a clean check: every listed field is covered by
+        # the row checksums (schema v8) or compared with the certificate's DER.
+        if check_rc == 0:
+            print("count: metadata-differs-undetected")
+            print(f"bad: {variant}: {' '.join(differs)} differ from the intact store, yet check is clean")
+        else:
+            print("count: differs-but-check-reports-damage")
+    print("count: variant:intact" if check_rc == 0 and not differs else "count: variant:diagnosed")
+    print("ok")
+PY
+}
+declare -A COUNT=()
+JUDGED=0
+while IFS= read -r line; do
+  case "$line" in
+    ok) JUDGED=$((JUDGED + 1)) ;;
+    "count: "*) k=${line#count: }; COUNT[$k]=$(( ${COUNT[$k]:-0} + 1 )) ;;
+    "bad: "*) RC="" OUT="" ERR=""; bad "${line#bad: }" ;;
+    *) RC="" OUT="" ERR=""; bad "the judge printed: $line" ;;
+  esac
+done < <(judge_all)
+expect_eq "$JUDGED" "$RAN" "every variant run was judged"
 
 echo "corruption: $RAN variants run, outcomes after $((SECONDS - START)) s:"
 for k in $(printf '%s\n' "${!COUNT[@]}" | sort); do printf '  %-60s %d\n' "$k" "${COUNT[$k]}"; done
