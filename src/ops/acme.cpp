@@ -10,6 +10,7 @@
 #include "keysafe/acme/jws.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/input.hpp"
+#include "keysafe/names.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/store/acme.hpp"
 #include "keysafe/x509/names.hpp"
@@ -60,14 +61,9 @@ acme::ClientOptions client_options(const std::optional<std::string>& ca_pem,
 }
 
 void validate_account_name(std::string_view name) {
-  const bool ok = !name.empty() && name.size() <= 64 && name.front() != '-' &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' ||
-                           c == '_' || c == '-';
-                  });
-  if (!ok)
+  if (!is_simple_name(name, 64))
     throw Error(Errc::Usage, "\"" + std::string(name) + "\" is not a valid ACME account name",
-                "names have 1-64 letters, digits, '.', '_' or '-', and do not start with '-'",
+                "names have 1-64 letters, digits, '.', '_' or '-', and do not start with '-' or '.'",
                 "for example: keysafe acme account create letsencrypt --directory letsencrypt ...");
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "keysafe/names.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/names.hpp"
 #include "keysafe/x509/public_key.hpp"
@@ -11,13 +12,7 @@
 namespace keysafe::ops {
 
 void validate_entry_name(std::string_view name) {
-  const bool ok = !name.empty() && name.size() <= 64 && name.front() != '-' &&
-                  name.front() != '.' &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' ||
-                           c == '_' || c == '-';
-                  });
-  if (!ok)
+  if (!is_simple_name(name, 64))
     throw Error(Errc::Usage, "\"" + std::string(name) + "\" is not a valid entry name",
                 "names have 1-64 letters, digits, '.', '_' or '-', and do not start with '-' or '.'",
                 "for example: keysafe create www.example.com --dns www.example.com");

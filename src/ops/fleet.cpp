@@ -8,6 +8,7 @@
 
 #include "keysafe/crypto/host_seal.hpp"
 #include "keysafe/deploy/probe.hpp"
+#include "keysafe/names.hpp"
 #include "keysafe/ops/host_key.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/store/header.hpp"
@@ -18,13 +19,10 @@ namespace {
 
 std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
-// Host names appear in role names, file names and messages: the rules of an entry name's
-// simplest form (letters, digits, '.', '-', '_'; at most 63, not starting with '-' or '.').
+// Host names appear in role names (at most 63 bytes with the prefix checked by host add), file
+// names and messages: an entry name's rules.
 void check_host_name(const std::string& name) {
-  const bool ok = !name.empty() && name.size() <= 63 && name[0] != '-' && name[0] != '.' &&
-                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                         "0123456789.-_") == std::string::npos;
-  if (!ok)
+  if (!is_simple_name(name, 63))
     throw Error(Errc::Usage, "invalid host name " + in_quotes(name),
                 "a host name has 1 to 63 letters, digits, '.', '-' or '_', and does not start "
                 "with '-' or '.'",

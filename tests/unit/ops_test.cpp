@@ -17,6 +17,7 @@
 
 #include "keysafe/error.hpp"
 #include "keysafe/formats/input.hpp"
+#include "keysafe/names.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/delete.hpp"
@@ -191,6 +192,16 @@ TEST(EntryName, Invalid) {
     const Error e = error_of([&] { validate_entry_name(bad); });
     EXPECT_EQ(e.code(), Errc::Usage) << bad;
   }
+}
+
+// One rule for entry, host (63: the role name's room) and ACME account names.
+TEST(SimpleName, OneRuleWithEachLimit) {
+  EXPECT_TRUE(keysafe::is_simple_name(std::string(63, 'h'), 63));
+  EXPECT_FALSE(keysafe::is_simple_name(std::string(64, 'h'), 63));
+  EXPECT_TRUE(keysafe::is_simple_name("le-staging_2.acct", 64));
+  EXPECT_FALSE(keysafe::is_simple_name(std::string("a\0b", 3), 64));
+  EXPECT_FALSE(keysafe::is_simple_name(".acct", 64));  // an account name once allowed this
+  EXPECT_FALSE(keysafe::is_simple_name("acct/..", 64));
 }
 
 // ---------------------------------------------------------------------------------------------
