@@ -211,27 +211,18 @@ EXAMPLES:
     for (const auto& w : r.install.warnings) ctx.warn(w);
     const auto& c = r.install.certificate;
     if (ctx.options.json) {
-      ctx.out << nlohmann::json{{"name", r.install.name},
-                                {"entry_created", r.entry_created},
-                                {"account", r.account},
-                                {"directory", r.directory_url},
-                                {"challenge", r.challenge},
-                                {"challenge_param", r.challenge_param},
-                                {"order_url", r.order_url},
-                                {"fingerprint_sha256", c.fingerprint_sha256},
-                                {"spki_sha256", c.spki_sha256},
-                                {"subject", c.subject},
-                                {"issuer", c.issuer},
-                                {"serial", c.serial_hex},
-                                {"not_before", time_or_null(c.not_before)},
-                                {"not_after", time_or_null(c.not_after)},
-                                {"chain_length", r.install.chain_length},
-                                {"chain_trusted", r.install.chain_trusted},
-                                {"warnings", r.install.warnings},
-                                {"backup_file", backup_file ? nlohmann::json(backup_file->string())
-                                                            : nlohmann::json(nullptr)}}
-                     .dump(2, ' ', false, k_invalid_utf8)
-              << '\n';
+      auto json = installed_certificate_json(r.install);
+      json.update(nlohmann::json{
+          {"name", r.install.name},
+          {"entry_created", r.entry_created},
+          {"account", r.account},
+          {"directory", r.directory_url},
+          {"challenge", r.challenge},
+          {"challenge_param", r.challenge_param},
+          {"order_url", r.order_url},
+          {"backup_file",
+           backup_file ? nlohmann::json(backup_file->string()) : nlohmann::json(nullptr)}});
+      ctx.out << json.dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     ctx.out << "issued and installed the certificate of \"" << r.install.name << "\" (serial "

@@ -53,6 +53,22 @@ nlohmann::json time_or_null(const std::optional<std::int64_t>& t) {
   return ops::format_rfc3339(*t);
 }
 
+nlohmann::json installed_certificate_json(const ops::InstallResult& r) {
+  const auto& c = r.certificate;
+  return {{"fingerprint_sha256", c.fingerprint_sha256},
+          {"spki_sha256", c.spki_sha256},
+          {"subject", c.subject},
+          {"issuer", c.issuer},
+          {"serial", c.serial_hex},
+          {"not_before", time_or_null(c.not_before)},
+          {"not_after", time_or_null(c.not_after)},
+          {"chain_length", r.chain_length},
+          {"chain_trusted", r.chain_trusted},
+          {"chain_problem",
+           r.chain_problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.chain_problem)},
+          {"warnings", r.warnings}};
+}
+
 namespace {
 
 void write_time(JsonText& json, const std::optional<std::int64_t>& t) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "keysafe/error.hpp"
+#include "keysafe/ops/install.hpp"
 #include "keysafe/ops/inventory.hpp"
 #include "keysafe/store/keystore.hpp"
 
@@ -33,5 +34,9 @@ inline constexpr auto k_invalid_utf8 = nlohmann::json::error_handler_t::replace;
 
 // RFC 3339 string or JSON null.
 nlohmann::json time_or_null(const std::optional<std::int64_t>& t);
+
+// The certificate an install stored, as install, acme issue and renew print it with --json: its
+// identity, validity, chain verdict and warnings. Callers add their own fields (name, ...).
+nlohmann::json installed_certificate_json(const ops::InstallResult& r);
 
 }  // namespace keysafe::cli
