@@ -25,6 +25,9 @@ struct AcmeArgs {
   std::string account;
   std::string http_listen;
   std::string webroot;
+  std::string dns_hook;
+  std::string dns_resolver;
+  std::int64_t dns_wait = 120;
 };
 
 nlohmann::json account_json(const ops::AcmeAccountView& v) {
@@ -107,7 +110,24 @@ EXAMPLES:
                                     "answer HTTP-01 with token files under "
                                     "DIR/.well-known/acme-challenge/ (removed afterwards)")
                       ->type_name("DIR");
+  auto* dns_hook = issue->add_option("--dns-hook", a->dns_hook,
+                                     "answer DNS-01 with CMD, run by /bin/sh to add and remove "
+                                     "the TXT record (KEYSAFE_ACME_ACTION=add|remove, "
+                                     "KEYSAFE_ACME_DOMAIN, KEYSAFE_ACME_TXT_NAME, "
+                                     "KEYSAFE_ACME_TXT_VALUE)")
+                       ->type_name("CMD");
+  auto* resolver = issue->add_option("--dns-resolver", a->dns_resolver,
+                                     "with --dns-hook: wait until this DNS server (IPv4) serves "
+                                     "the TXT record before the CA is asked to look")
+                       ->type_name("ADDR:PORT");
+  issue->add_option("--dns-wait", a->dns_wait,
+                    "with --dns-resolver: wait at most this long for the record (default 120)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 3600));
+  resolver->needs(dns_hook);
   listen->excludes(webroot);
+  listen->excludes(dns_hook);
+  webroot->excludes(dns_hook);
   issue->footer(R"(
 The key is generated and sealed in the store, as `keysafe create` does; the order is finalized
 with the entry's own request; the chain is installed as `keysafe install` installs it (with an
@@ -115,11 +135,20 @@ automatic backup when configured). The account and challenge are stored with the
 renewals. A CA refusal exits 15 and keeps the pending entry: running the command again reuses
 its key and request. Needs the store passphrase.
 
+DNS-01 (--dns-hook; the only way for a wildcard *.NAME): for each name keysafe runs CMD with
+/bin/sh, KEYSAFE_ACME_ACTION=add, KEYSAFE_ACME_DOMAIN (the name), KEYSAFE_ACME_TXT_NAME
+(_acme-challenge.NAME, no trailing dot) and KEYSAFE_ACME_TXT_VALUE, and no secret in its
+environment; with --dns-resolver it waits until that DNS server serves every record; then the
+CA looks. Afterwards, whatever the outcome, CMD runs again with KEYSAFE_ACME_ACTION=remove.
+A hook that exits non-zero stops the order (exit 1, deploy-failed) and keeps the pending entry.
+
 EXAMPLES:
   keysafe acme issue www.example.com --dns www.example.com --dns example.com --webroot /var/www/html
   keysafe acme issue mail.example.com --dns mail.example.com --http-listen 0.0.0.0:80
   keysafe create intranet --dns intranet.example.com && \
-    keysafe acme issue intranet --account staging --webroot /srv/www)");
+    keysafe acme issue intranet --account staging --webroot /srv/www
+  keysafe acme issue wild --dns '*.example.com' --dns example.com \
+    --dns-hook /etc/keysafe/dns-hook.sh --dns-resolver 192.0.2.53:53)");
 
   return [a, create, list, show](Context& ctx) {
     const std::int64_t now = ctx.env.now();
@@ -195,7 +224,12 @@ EXAMPLES:
     } else if (!a->webroot.empty()) {
       params.challenge = ops::AcmeChallenge::HttpWebroot;
       params.challenge_param = std::filesystem::absolute(a->webroot).lexically_normal().string();
+    } else if (!a->dns_hook.empty()) {
+      params.challenge = ops::AcmeChallenge::DnsHook;
+      params.challenge_param = ops::dns_hook_param(
+          a->dns_hook, a->dns_resolver.empty() ? std::nullopt : std::optional(a->dns_resolver));
     }
+    params.dns_wait_timeout = a->dns_wait;
     params.algorithm = parse_algorithm(a->key, "ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096");
     params.now = now;
     if (!ctx.options.json)

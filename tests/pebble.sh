@@ -9,6 +9,7 @@
 #     PEBBLE_HTTP_PORT   where Pebble's validator fetches HTTP-01 tokens (its httpPort)
 #     PEBBLE_MGMT        https://127.0.0.1:PORT of Pebble's management API
 #     CHALLTEST_MGMT     http://127.0.0.1:PORT of challtestsrv's management API
+#     CHALLTEST_DNS      127.0.0.1:PORT of challtestsrv's DNS server (Pebble's resolver)
 #   pebble_root FILE               the issuing root of this run (management /roots/0) into FILE
 # Every name resolves to 127.0.0.1 (challtestsrv -defaultIPv4), so the validator fetches
 # http://NAME:PEBBLE_HTTP_PORT/.well-known/acme-challenge/TOKEN from this host.
@@ -55,6 +56,7 @@ J
   PEBBLE_CA="$dir/ca.pem"
   PEBBLE_MGMT="https://127.0.0.1:$mgmt_port"
   CHALLTEST_MGMT="http://127.0.0.1:$chall_port"
+  CHALLTEST_DNS="127.0.0.1:$dns_port"
   local i
   for i in $(seq 1 100); do
     curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_DIRECTORY" >/dev/null 2>&1 && return 0

@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "keysafe/acme/client.hpp"
+#include "keysafe/acme/dns01.hpp"
 #include "keysafe/acme/http01.hpp"
+#include "keysafe/deploy/command.hpp"
 #include "keysafe/acme/jws.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/input.hpp"
@@ -97,10 +101,154 @@ store::AcmeAccountRecord account_for_issue(store::Keystore& store,
   return all.front();
 }
 
+struct DnsHookSettings {
+  std::string hook;
+  std::optional<std::string> resolver;
+};
+
+DnsHookSettings parse_dns_hook_param(const std::string& param) {
+  const auto j = nlohmann::json::parse(param, nullptr, false);
+  DnsHookSettings s;
+  if (j.is_object() && j.contains("hook") && j["hook"].is_string()) {
+    s.hook = j["hook"].get<std::string>();
+    if (const auto r = j.find("resolver"); r != j.end() && r->is_string()) s.resolver = r->get<std::string>();
+  }
+  if (s.hook.empty())
+    throw Error(Errc::Usage, "DNS-01 needs a --dns-hook command",
+                "the challenge parameter is " + param,
+                "add --dns-hook CMD: a command that adds and removes the TXT record");
+  return s;
+}
+
+// The last part of a command's output, for an error message.
+std::string output_tail(const std::string& output) {
+  constexpr std::size_t k_max = 2000;
+  std::string t = output.size() > k_max ? "..." + output.substr(output.size() - k_max) : output;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+// DNS-01 answered by the administrator's --dns-hook: "add" for each record, "remove" for each
+// added one afterwards, whatever the outcome.
+class DnsHookAnswerer final {
+ public:
+  DnsHookAnswerer(DnsHookSettings settings, std::chrono::seconds timeout)
+      : m_settings(std::move(settings)), m_timeout(timeout) {}
+  DnsHookAnswerer(const DnsHookAnswerer&) = delete;
+  DnsHookAnswerer& operator=(const DnsHookAnswerer&) = delete;
+
+  struct Record {
+    std::string domain;  // as ordered, *.NAME for a wildcard
+    std::string name;    // _acme-challenge.NAME
+    std::string value;
+  };
+
+  void add(Record r) {
+    const auto o = run("add", r);
+    // Removed afterwards even when add failed half-way (the hook may have added it).
+    m_added.push_back(r);
+    if (!o.ok())
+      throw Error(Errc::DeployFailed,
+                  "the --dns-hook command failed to add the TXT record " + r.name + " for " + r.domain,
+                  "`" + m_settings.hook + "` with KEYSAFE_ACME_ACTION=add: " + o.describe() +
+                      (o.output.empty() ? std::string() : "\n" + output_tail(o.output)),
+                  "fix the hook: /bin/sh runs it with KEYSAFE_ACME_ACTION=add|remove, "
+                  "KEYSAFE_ACME_DOMAIN, KEYSAFE_ACME_TXT_NAME and KEYSAFE_ACME_TXT_VALUE, and it "
+                  "must exit 0; the pending entry is kept for the retry");
+  }
+
+  // Polls the --dns-resolver until every record added is visible there, or throws after
+  // `timeout`. Without a resolver the hook's success is taken as the record being served.
+  void wait_visible(std::chrono::seconds timeout, const std::function<void(const std::string&)>& say) {
+    if (!m_settings.resolver) return;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(200);
+    for (const auto& r : m_added) {
+      for (;;) {
+        const auto answer = acme::query_txt(*m_settings.resolver, r.name);
+        if (std::find(answer.records.begin(), answer.records.end(), r.value) != answer.records.end())
+          break;
+        if (std::chrono::steady_clock::now() + pause > deadline)
+          throw Error(Errc::AcmeUnreachable,
+                      "the TXT record " + r.name + " did not appear at the DNS server " +
+                          *m_settings.resolver + " within " + std::to_string(timeout.count()) + " s",
+                      answer.answered ? "the server answers with " +
+                                            std::to_string(answer.records.size()) +
+                                            " TXT record(s) for the name, none with the value "
+                                            "the --dns-hook added (" + r.value + ")"
+                                      : "the server did not answer",
+                      "check that the --dns-hook command adds the record to the zone that "
+                      "server serves, and that --dns-resolver names a server of that zone; the "
+                      "pending entry is kept for the retry");
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+      }
+      say("the DNS server " + *m_settings.resolver + " serves " + r.name);
+    }
+  }
+
+  // Runs "remove" for every record added; never throws, returns the failures.
+  std::vector<std::string> clear() noexcept {
+    std::vector<std::string> problems;
+    for (const auto& r : m_added) {
+      try {
+        const auto o = run("remove", r);
+        if (!o.ok())
+          problems.push_back("the --dns-hook command failed to remove the TXT record " + r.name +
+                             " (" + o.describe() + "): remove it by hand");
+      } catch (const std::exception& e) {
+        problems.push_back("removing the TXT record " + r.name + ": " + e.what());
+      }
+    }
+    m_added.clear();
+    return problems;
+  }
+
+  std::string describe() const { return "the TXT record added by --dns-hook"; }
+
+ private:
+  deploy::CommandOutcome run(const char* action, const Record& r) const {
+    return deploy::run_shell(m_settings.hook,
+                             {{"KEYSAFE_ACME_ACTION", action},
+                              {"KEYSAFE_ACME_DOMAIN", r.domain},
+                              {"KEYSAFE_ACME_TXT_NAME", r.name},
+                              {"KEYSAFE_ACME_TXT_VALUE", r.value}},
+                             m_timeout);
+  }
+
+  DnsHookSettings m_settings;
+  std::chrono::milliseconds m_timeout;
+  std::vector<Record> m_added;
+};
+
+// One challenge of the order to answer.
+struct PendingChallenge {
+  std::string authz_url;
+  std::string identifier;  // as the CA names it, *.NAME for a wildcard
+  std::string url;
+};
+
 }  // namespace
 
 std::string_view acme_challenge_name(AcmeChallenge c) noexcept {
-  return c == AcmeChallenge::HttpListen ? "http-01-listen" : "http-01-webroot";
+  switch (c) {
+    case AcmeChallenge::HttpListen: return "http-01-listen";
+    case AcmeChallenge::HttpWebroot: return "http-01-webroot";
+    case AcmeChallenge::DnsHook: return "dns-01-hook";
+  }
+  return "";
+}
+
+std::optional<AcmeChallenge> acme_challenge_from_name(std::string_view name) noexcept {
+  for (const auto c : {AcmeChallenge::HttpListen, AcmeChallenge::HttpWebroot, AcmeChallenge::DnsHook})
+    if (acme_challenge_name(c) == name) return c;
+  return std::nullopt;
+}
+
+std::string dns_hook_param(const std::string& hook, const std::optional<std::string>& resolver) {
+  return nlohmann::json{{"hook", hook},
+                        {"resolver", resolver ? nlohmann::json(*resolver) : nlohmann::json(nullptr)}}
+      .dump();
 }
 
 void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params) {
@@ -190,8 +338,13 @@ void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
   if (params.challenge_param.empty())
     throw Error(Errc::Usage, "acme issue needs a way to answer the CA's challenge",
                 "HTTP-01 is answered by keysafe itself (--http-listen ADDR:PORT) or by files in the "
-                "web server's document root (--webroot DIR)",
-                "add --http-listen 0.0.0.0:80, or --webroot /var/www/html");
+                "web server's document root (--webroot DIR); DNS-01 by a command that adds the TXT "
+                "record (--dns-hook CMD)",
+                "add --http-listen 0.0.0.0:80, --webroot /var/www/html or --dns-hook CMD");
+  if (params.challenge == AcmeChallenge::DnsHook) {
+    const auto hook = parse_dns_hook_param(params.challenge_param);
+    if (hook.resolver) acme::require_resolver_address(*hook.resolver);
+  }
   if (const auto key = store.key_by_name(params.name)) {
     if (key->current_certificate_id)
       throw Error(Errc::AlreadyExists, "the entry \"" + params.name + "\" has a certificate already",
@@ -221,6 +374,12 @@ void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
                 "no entry \"" + params.name + "\" exists, and no --dns was given",
                 "add the site's names, e.g. --dns www.example.com --dns example.com");
   }
+  if (params.challenge != AcmeChallenge::DnsHook)
+    for (const auto& d : params.dns)
+      if (d.starts_with("*."))
+        throw Error(Errc::Usage, "the wildcard name " + d + " needs DNS-01",
+                    "CAs validate wildcard names only by DNS-01 (RFC 8555 §7.1.3)",
+                    "answer with --dns-hook CMD instead of --http-listen or --webroot");
   account_for_issue(store, params.account);  // fails early when there is none
 }
 
@@ -239,10 +398,16 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   const auto account_key = x509::private_key_from_pkcs8(account_pkcs8);
 
   // The responder first: a port that cannot be listened on fails before anything is stored.
-  std::unique_ptr<acme::Http01Responder> responder =
-      params.challenge == AcmeChallenge::HttpListen
-          ? acme::listen_responder(params.challenge_param)
-          : acme::webroot_responder(params.challenge_param);
+  std::unique_ptr<acme::Http01Responder> responder;
+  std::optional<DnsHookAnswerer> dns_hook;
+  if (params.challenge == AcmeChallenge::HttpListen)
+    responder = acme::listen_responder(params.challenge_param);
+  else if (params.challenge == AcmeChallenge::HttpWebroot)
+    responder = acme::webroot_responder(params.challenge_param);
+  else
+    dns_hook.emplace(parse_dns_hook_param(params.challenge_param),
+                     std::chrono::seconds(params.dns_hook_timeout));
+  const std::string challenge_type = dns_hook ? "dns-01" : "http-01";
 
   auto key = store.key_by_name(params.name);
   if (!key) {
@@ -264,16 +429,31 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   std::vector<std::pair<std::string, std::string>> identifiers;
   for (const auto& d : key->dns) identifiers.emplace_back("dns", d);
   say("ordering from " + account.directory_url);
-  const auto order = client.new_order(identifiers);
-  result.order_url = order.url;
 
+  // Whatever happens from here, the token files, the listener and the TXT records go away.
+  const auto clean_up = [&]() noexcept {
+    std::vector<std::string> problems;
+    if (responder)
+      for (auto& w : responder->clear()) problems.push_back("HTTP-01 clean-up: " + w);
+    if (dns_hook)
+      for (auto& w : dns_hook->clear()) problems.push_back("DNS-01 clean-up: " + w);
+    return problems;
+  };
+  acme::Order order;
   try {
+    order = client.new_order(identifiers);
+    result.order_url = order.url;
+    // Every record or token first, then the CA is asked to validate them all: one wait for
+    // DNS propagation, not one per name.
+    std::vector<PendingChallenge> pending;
     for (const auto& authz_url : order.authorizations) {
       const auto authz = client.fetch_authorization(authz_url);
       std::string identifier;
       if (const auto id = authz.find("identifier"); id != authz.end() && id->is_object() &&
                                                     id->contains("value") && (*id)["value"].is_string())
         identifier = (*id)["value"].get<std::string>();
+      if (const auto w = authz.find("wildcard"); w != authz.end() && w->is_boolean() && w->get<bool>())
+        identifier = "*." + identifier;
       if (authz.value("status", std::string()) == "valid") {
         say("the CA holds a valid authorization for " + identifier);
         continue;
@@ -281,26 +461,44 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
       std::string token, url;
       if (const auto cs = authz.find("challenges"); cs != authz.end() && cs->is_array())
         for (const auto& c : *cs)
-          if (c.is_object() && c.value("type", std::string()) == "http-01" &&
+          if (c.is_object() && c.value("type", std::string()) == challenge_type &&
               c.contains("token") && c["token"].is_string() && c.contains("url") && c["url"].is_string()) {
             token = c["token"].get<std::string>();
             url = c["url"].get<std::string>();
           }
       if (token.empty())
-        throw Error(Errc::AcmeRefused, "the CA offers no http-01 challenge for " + identifier,
+        throw Error(Errc::AcmeRefused, "the CA offers no " + challenge_type + " challenge for " + identifier,
                     "its authorization " + authz_url + " lists other challenge types only",
-                    "this keysafe answers HTTP-01 only");
-      responder->add(token, client.key_authorization(token));
-      client.respond(url);
-      say("asked the CA to validate " + identifier + " (" + responder->describe() + ")");
-      client.wait_authorization(authz_url, identifier);
-      say("validated " + identifier);
+                    challenge_type == "http-01"
+                        ? "answer by DNS-01 instead (--dns-hook CMD)"
+                        : "answer by HTTP-01 instead (--http-listen ADDR:PORT or --webroot DIR)");
+      acme::require_token(token);
+      const auto key_authorization = client.key_authorization(token);
+      if (dns_hook) {
+        DnsHookAnswerer::Record record{identifier, acme::dns01_record_name(identifier),
+                                       acme::dns01_record_value(key_authorization)};
+        say("adding the TXT record " + record.name + " (--dns-hook)");
+        dns_hook->add(std::move(record));
+      } else {
+        responder->add(token, key_authorization);
+      }
+      pending.push_back({authz_url, identifier, url});
+    }
+    if (dns_hook) dns_hook->wait_visible(std::chrono::seconds(params.dns_wait_timeout), say);
+    for (const auto& p : pending) {
+      client.respond(p.url);
+      say("asked the CA to validate " + p.identifier + " (" +
+          (dns_hook ? dns_hook->describe() : responder->describe()) + ")");
+    }
+    for (const auto& p : pending) {
+      client.wait_authorization(p.authz_url, p.identifier);
+      say("validated " + p.identifier);
     }
   } catch (...) {
-    responder->clear();
+    clean_up();
     throw;
   }
-  for (auto& w : responder->clear()) result.warnings.push_back("HTTP-01 clean-up: " + w);
+  for (auto& w : clean_up()) result.warnings.push_back(std::move(w));
   responder.reset();
 
   const auto valid = client.finalize(order, *csr);

@@ -48,21 +48,31 @@ void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params);
 std::vector<AcmeAccountView> list_acme_accounts(store::Keystore& store);
 AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name);
 
-enum class AcmeChallenge { HttpListen, HttpWebroot };
-std::string_view acme_challenge_name(AcmeChallenge c) noexcept;  // http-01-listen, http-01-webroot
+enum class AcmeChallenge { HttpListen, HttpWebroot, DnsHook };
+// http-01-listen, http-01-webroot, dns-01-hook: as stored in acme_entries.challenge.
+std::string_view acme_challenge_name(AcmeChallenge c) noexcept;
+std::optional<AcmeChallenge> acme_challenge_from_name(std::string_view name) noexcept;
+// The challenge_param of DnsHook as stored: {"hook": CMD, "resolver": "ADDR:PORT" or null}.
+std::string dns_hook_param(const std::string& hook, const std::optional<std::string>& resolver);
 
 struct AcmeIssueParams {
   std::string name;
   std::vector<std::string> dns;
   std::optional<std::string> account;  // default: the store's only account
   AcmeChallenge challenge = AcmeChallenge::HttpListen;
-  std::string challenge_param;  // ADDR:PORT or the webroot directory
+  // ADDR:PORT, the webroot directory, or for DnsHook the JSON of dns_hook_param(): the
+  // acme_entries.challenge_param a renewal passes back as stored.
+  std::string challenge_param;
   x509::KeyAlgorithm algorithm = x509::KeyAlgorithm::EcP256;
   std::int64_t now = 0;
   // Progress lines ("ordering ...", "validated a.example"), for the front end to show.
   std::function<void(const std::string&)> progress;
   // Test hook: the poll bound (seconds).
   std::int64_t poll_timeout = 120;
+  // DNS-01: how long the --dns-hook command may run (each call), and how long keysafe waits for
+  // the TXT record at the --dns-resolver (seconds).
+  std::int64_t dns_hook_timeout = 120;
+  std::int64_t dns_wait_timeout = 120;
 };
 
 struct AcmeIssueResult {
