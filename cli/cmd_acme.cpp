@@ -22,6 +22,7 @@ struct AcmeArgs {
   // issue
   std::string name;
   std::vector<std::string> dns;
+  std::vector<std::string> ip;
   std::string account;
   std::string http_listen;
   std::string webroot;
@@ -97,6 +98,10 @@ EXAMPLES:
       ->required();
   issue->add_option("--dns", a->dns, "DNS name for the certificate (repeat for more)")
       ->type_name("DNS");
+  issue->add_option("--ip", a->ip,
+                    "IP address for the certificate (repeat for more; validated by HTTP-01 on "
+                    "the address itself, RFC 8738)")
+      ->type_name("A");
   issue->add_option("--account", a->account, "the ACME account (default: the store's only one)")
       ->type_name("NAME");
   issue->add_option("--key", a->key, "key algorithm of a new entry: ec-p256 (default), ec-p384, "
@@ -217,6 +222,7 @@ EXAMPLES:
     ops::AcmeIssueParams params;
     params.name = a->name;
     params.dns = a->dns;
+    params.ip = a->ip;
     if (!a->account.empty()) params.account = a->account;
     if (!a->http_listen.empty()) {
       params.challenge = ops::AcmeChallenge::HttpListen;

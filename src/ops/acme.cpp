@@ -335,6 +335,12 @@ void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
     if (std::find(dns.begin(), dns.end(), n) == dns.end()) dns.push_back(std::move(n));
   }
   params.dns = std::move(dns);
+  std::vector<std::string> ips;
+  for (const auto& a : params.ip) {
+    auto n = x509::normalize_ip(a);
+    if (std::find(ips.begin(), ips.end(), n) == ips.end()) ips.push_back(std::move(n));
+  }
+  params.ip = std::move(ips);
   if (params.challenge_param.empty())
     throw Error(Errc::Usage, "acme issue needs a way to answer the CA's challenge",
                 "HTTP-01 is answered by keysafe itself (--http-listen ADDR:PORT) or by files in the "
@@ -354,26 +360,29 @@ void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
       throw Error(Errc::Refused, "the entry \"" + params.name + "\" has no private key in the store",
                   "its request cannot be finalized with a key keysafe does not hold",
                   "choose another NAME");
-    if (!params.dns.empty()) {
-      auto want = params.dns;
-      auto have = key->dns;
+    const auto differs = [](std::vector<std::string> want, std::vector<std::string> have) {
       std::sort(want.begin(), want.end());
       std::sort(have.begin(), have.end());
-      if (want != have)
-        throw Error(Errc::Usage, "the pending entry \"" + params.name + "\" has other names",
-                    "its request is for " + nlohmann::json(key->dns).dump() + ", --dns gave " +
-                        nlohmann::json(params.dns).dump(),
-                    "leave out --dns to use the entry's own request, or choose another NAME");
-    }
-    if (!key->ip.empty())
-      throw Error(Errc::Unsupported, "the pending entry \"" + params.name + "\" has IP addresses",
-                  "this keysafe answers HTTP-01 for DNS names only", "choose another NAME");
+      return want != have;
+    };
+    if ((!params.dns.empty() || !params.ip.empty()) &&
+        (differs(params.dns, key->dns) || differs(params.ip, key->ip)))
+      throw Error(Errc::Usage, "the pending entry \"" + params.name + "\" has other names",
+                  "its request is for " + nlohmann::json(key->dns).dump() + " and IP addresses " +
+                      nlohmann::json(key->ip).dump() + "; --dns gave " +
+                      nlohmann::json(params.dns).dump() + ", --ip " + nlohmann::json(params.ip).dump(),
+                  "leave out --dns and --ip to use the entry's own request, or choose another NAME");
     params.dns = key->dns;
-  } else if (params.dns.empty()) {
-    throw Error(Errc::Usage, "acme issue needs at least one --dns name for a new entry",
-                "no entry \"" + params.name + "\" exists, and no --dns was given",
+    params.ip = key->ip;
+  } else if (params.dns.empty() && params.ip.empty()) {
+    throw Error(Errc::Usage, "acme issue needs at least one --dns name or --ip address for a new entry",
+                "no entry \"" + params.name + "\" exists, and no --dns or --ip was given",
                 "add the site's names, e.g. --dns www.example.com --dns example.com");
   }
+  if (params.challenge == AcmeChallenge::DnsHook && !params.ip.empty())
+    throw Error(Errc::Usage, "IP addresses cannot be validated by DNS-01",
+                "CAs validate an IP identifier by HTTP-01 or TLS-ALPN-01 only (RFC 8738 §7)",
+                "order the addresses with --http-listen or --webroot, or leave out --ip");
   if (params.challenge != AcmeChallenge::DnsHook)
     for (const auto& d : params.dns)
       if (d.starts_with("*."))
@@ -411,7 +420,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
 
   auto key = store.key_by_name(params.name);
   if (!key) {
-    CreateParams create{params.name, params.dns, {}, "", params.algorithm, params.now};
+    CreateParams create{params.name, params.dns, params.ip, "", params.algorithm, params.now};
     prepare_create(store, create);
     create_key(store, create);
     key = store.key_by_name(params.name);
@@ -428,6 +437,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   client.use_key(account_key.get(), account.account_url);
   std::vector<std::pair<std::string, std::string>> identifiers;
   for (const auto& d : key->dns) identifiers.emplace_back("dns", d);
+  for (const auto& a : key->ip) identifiers.emplace_back("ip", a);
   say("ordering from " + account.directory_url);
 
   // Whatever happens from here, the token files, the listener and the TXT records go away.

@@ -58,6 +58,7 @@ std::string dns_hook_param(const std::string& hook, const std::optional<std::str
 struct AcmeIssueParams {
   std::string name;
   std::vector<std::string> dns;
+  std::vector<std::string> ip;  // IP identifiers (RFC 8738), validated by HTTP-01
   std::optional<std::string> account;  // default: the store's only account
   AcmeChallenge challenge = AcmeChallenge::HttpListen;
   // ADDR:PORT, the webroot directory, or for DnsHook the JSON of dns_hook_param(): the
