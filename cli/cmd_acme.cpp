@@ -19,6 +19,8 @@ struct AcmeArgs {
   bool agree_tos = false;
   std::string key = "ec-p256";
   std::string directory_ca_file;
+  std::string eab_kid;
+  std::string eab_hmac_key_file;
   // issue
   std::string name;
   std::vector<std::string> dns;
@@ -74,7 +76,20 @@ Action setup_acme(CLI::App& cmd) {
                      "PEM certificate(s) to trust for the directory's HTTPS instead of the system "
                      "store (also KEYSAFE_ACME_CA_FILE); stored with the account")
       ->type_name("FILE");
+  auto* eab_kid = create->add_option("--eab-kid", a->eab_kid,
+                                     "external account binding: the key id the CA gave")
+                      ->type_name("ID");
+  auto* eab_key = create->add_option("--eab-hmac-key-file", a->eab_hmac_key_file,
+                                     "external account binding: a file holding the CA's HMAC key "
+                                     "(base64url, as the CA gives it)")
+                      ->type_name("FILE");
+  eab_kid->needs(eab_key);
+  eab_key->needs(eab_kid);
   create->footer(R"(
+A CA that requires external account binding (its directory says externalAccountRequired)
+refuses an account without --eab-kid and --eab-hmac-key-file (exit 15); the binding is an HS256
+JWS over the new account's key (RFC 8555 §7.3.4), and the HMAC key is not stored.
+
 The account key is generated in the store and sealed under the data key like any private key;
 it never leaves the store. Nothing is stored when the CA cannot be reached or refuses.
 Needs the store passphrase.
@@ -83,7 +98,9 @@ EXAMPLES:
   keysafe acme account create --directory letsencrypt --email hostmaster@example.com --agree-tos
   keysafe acme account create staging --directory letsencrypt-staging --email a@example.com --agree-tos
   keysafe acme account create pebble --directory https://127.0.0.1:14000/dir \
-      --directory-ca-file pebble.minica.pem --email a@example.test --agree-tos)");
+      --directory-ca-file pebble.minica.pem --email a@example.test --agree-tos
+  keysafe acme account create zerossl --directory https://acme.zerossl.com/v2/DV90 \
+      --eab-kid KID --eab-hmac-key-file /root/zerossl.hmac --email a@example.com --agree-tos)");
   auto* list = account->add_subcommand("list", "list the ACME accounts (no passphrase needed)");
   list->footer(R"(
 EXAMPLES:
@@ -168,6 +185,8 @@ EXAMPLES:
         params.directory_ca_file = a->directory_ca_file;
       else if (auto env = ctx.env.getenv(k_env_acme_ca_file); env && !env->empty())
         params.directory_ca_file = *env;
+      params.eab_kid = a->eab_kid;
+      if (!a->eab_hmac_key_file.empty()) params.eab_hmac_key_file = a->eab_hmac_key_file;
       params.now = now;
       auto store = ctx.open_store();
       ops::prepare_acme_account(store, params);

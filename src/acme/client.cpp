@@ -39,7 +39,8 @@ constexpr ProblemAdvice k_advice[] = {
      "address or the web server serving --webroot (firewalls, NAT)"},
     {"dns", "the CA's DNS lookup failed", "check the name's DNS records"},
     {"externalAccountRequired", "the CA requires an external account binding",
-     "get an EAB key id and HMAC key from the CA and create the account with them"},
+     "get an EAB key id and HMAC key from the CA and create the account with "
+     "--eab-kid ID --eab-hmac-key-file FILE"},
     {"incorrectResponse", "the CA fetched the challenge but got a wrong answer",
      "check that /.well-known/acme-challenge/ on port 80 is served from the --webroot directory "
      "(or reaches --http-listen), without redirects elsewhere"},
@@ -263,9 +264,15 @@ HttpResponse Client::post(const std::string& url, const std::optional<nlohmann::
   }
 }
 
-Client::Account Client::new_account(const std::vector<std::string>& contact, bool terms_agreed) {
+Client::Account Client::new_account(const std::vector<std::string>& contact, bool terms_agreed,
+                                    const ExternalAccount* eab) {
   nlohmann::json payload = {{"termsOfServiceAgreed", terms_agreed}};
   if (!contact.empty()) payload["contact"] = contact;
+  if (eab != nullptr) {
+    if (m_key == nullptr) throw Error(Errc::Internal, "an ACME request without an account key");
+    payload["externalAccountBinding"] =
+        external_account_binding(eab->kid, eab->mac_key, public_jwk(m_key), directory().new_account);
+  }
   m_kid.clear();
   const auto r = post(directory().new_account, payload, "creating the account");
   const auto location = r.header("location");

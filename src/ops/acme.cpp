@@ -7,6 +7,8 @@
 #include <chrono>
 #include <thread>
 
+#include <openssl/crypto.h>
+
 #include "keysafe/acme/client.hpp"
 #include "keysafe/acme/dns01.hpp"
 #include "keysafe/acme/http01.hpp"
@@ -52,6 +54,31 @@ std::string read_ca_pem(const std::filesystem::path& file) {
   std::string pem;
   for (const auto& c : parsed.certificates) pem += x509::certificate_pem(c.get());
   return pem;
+}
+
+// The EAB MAC key from its file: base64url (padding and surrounding white space allowed),
+// checked before any network traffic.
+acme::Client::ExternalAccount read_eab(const std::string& kid, const std::filesystem::path& file) {
+  const SecureBytes raw = files::read_secret_file(file);
+  std::string_view text(reinterpret_cast<const char*>(raw.data()), raw.size());
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) text.remove_prefix(1);
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  acme::Client::ExternalAccount eab;
+  eab.kid = kid;
+  try {
+    Bytes key = acme::from_base64url(text);
+    eab.mac_key.assign(key.begin(), key.end());
+    OPENSSL_cleanse(key.data(), key.size());
+  } catch (const Error&) {
+    eab.mac_key.clear();
+  }
+  if (eab.mac_key.empty())
+    throw Error(Errc::BadInput, "\"" + file.string() + "\" holds no base64url HMAC key",
+                "--eab-hmac-key-file names a file with the MAC key the CA gave with the EAB key id "
+                "(base64url, e.g. zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG4...)",
+                "copy the CA's HMAC key into the file as it was given");
+  return eab;
 }
 
 acme::ClientOptions client_options(const std::optional<std::string>& ca_pem,
@@ -274,6 +301,9 @@ void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params) {
       params.algorithm != x509::KeyAlgorithm::Rsa2048)
     throw Error(Errc::Usage, "an ACME account key is ec-p256, ec-p384 or rsa-2048",
                 "JWS signs with ES256, ES384 or RS256", "use --key ec-p256 (the default)");
+  if (params.eab_kid.empty() != !params.eab_hmac_key_file)
+    throw Error(Errc::Usage, "external account binding needs both --eab-kid and --eab-hmac-key-file",
+                "the CA gives a key id and an HMAC key together", "give both, or neither");
   if (store::acme_account_by_name(store.database(), params.name))
     throw Error(Errc::AlreadyExists, "the ACME account \"" + params.name + "\" exists already",
                 "account names are unique in a store", "choose another NAME");
@@ -286,12 +316,14 @@ AcmeAccountView create_acme_account(store::Keystore& store, const AcmeAccountPar
     ca_pem = read_ca_pem(*params.directory_ca_file);
     ca_description = params.directory_ca_file->string();
   }
+  std::optional<acme::Client::ExternalAccount> eab;
+  if (params.eab_hmac_key_file) eab = read_eab(params.eab_kid, *params.eab_hmac_key_file);
   const auto key = x509::generate_key(params.algorithm);
   acme::Client client(params.directory, client_options(ca_pem, ca_description, 120));
   client.use_key(key.get());
   std::vector<std::string> contact;
   for (const auto& e : params.emails) contact.push_back("mailto:" + e);
-  const auto account = client.new_account(contact, params.agree_tos);
+  const auto account = client.new_account(contact, params.agree_tos, eab ? &*eab : nullptr);
 
   store::AcmeAccountRecord row;
   row.name = params.name;
@@ -306,7 +338,8 @@ AcmeAccountView create_acme_account(store::Keystore& store, const AcmeAccountPar
   row.directory_ca_pem = ca_pem;
   row.created_at = params.now;
   store.record("acme-account-created", "",
-               "account \"" + params.name + "\" at " + params.directory + " (" + account.url + ")");
+               "account \"" + params.name + "\" at " + params.directory + " (" + account.url + ")" +
+                   (eab ? ", bound to the CA's external account " + eab->kid : std::string()));
   store.write([&](store::Database& db) { row.id = store::insert_acme_account(db, row); });
   return view_of(row);
 }

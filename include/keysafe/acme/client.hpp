@@ -16,6 +16,7 @@
 
 #include "keysafe/acme/http.hpp"
 #include "keysafe/error.hpp"
+#include "keysafe/ossl/bytes.hpp"
 #include "keysafe/ossl/handles.hpp"
 
 namespace keysafe::acme {
@@ -96,8 +97,14 @@ class Client final {
     std::string status;
     nlohmann::json body;
   };
+  // External account binding (RFC 8555 §7.3.4): the CA's key id and its MAC key (decoded).
+  struct ExternalAccount {
+    std::string kid;
+    SecureBytes mac_key;
+  };
   // newAccount (RFC 8555 §7.3); an existing account for the key is returned as found.
-  Account new_account(const std::vector<std::string>& contact, bool terms_agreed);
+  Account new_account(const std::vector<std::string>& contact, bool terms_agreed,
+                      const ExternalAccount* eab = nullptr);
 
   // A signed POST (payload JSON) or POST-as-GET (nullopt) to `url`; a badNonce is retried
   // with the fresh nonce it carried; any other problem is thrown as problem_error(doing).

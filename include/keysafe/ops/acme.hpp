@@ -24,6 +24,10 @@ struct AcmeAccountParams {
   x509::KeyAlgorithm algorithm = x509::KeyAlgorithm::EcP256;
   // PEM trust anchors for the directory's HTTPS (--directory-ca-file, KEYSAFE_ACME_CA_FILE).
   std::optional<std::filesystem::path> directory_ca_file;
+  // External account binding (RFC 8555 §7.3.4): the CA's key id and a file holding its MAC
+  // key as base64url, as CAs hand it out. Used once, at creation; never stored.
+  std::string eab_kid;
+  std::optional<std::filesystem::path> eab_hmac_key_file;
   std::int64_t now = 0;
 };
 
