@@ -1,4 +1,4 @@
-// keysafe acme account create|list|show, acme issue: certificates from ACME CAs (docs/ACME.md).
+// keysafe acme account create|list|show|deactivate, acme issue, acme revoke: certificates from ACME CAs (docs/ACME.md).
 #include <ostream>
 
 #include "commands.hpp"
@@ -21,6 +21,7 @@ struct AcmeArgs {
   std::string directory_ca_file;
   std::string eab_kid;
   std::string eab_hmac_key_file;
+  std::string reason = "unspecified";
   // issue
   std::string name;
   std::vector<std::string> dns;
@@ -58,7 +59,7 @@ x509::KeyAlgorithm parse_algorithm(const std::string& name, const char* allowed)
 Action setup_acme(CLI::App& cmd) {
   cmd.require_subcommand(1);
   auto a = std::make_shared<AcmeArgs>();
-  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show");
+  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show, deactivate");
   account->require_subcommand(1);
   auto* create = account->add_subcommand(
       "create", "register an account at an ACME CA; its key is generated and sealed in the store");
@@ -108,6 +109,35 @@ EXAMPLES:
   keysafe acme account list --json | jq -r '.[].name')");
   auto* show = account->add_subcommand("show", "show one ACME account (no passphrase needed)");
   show->add_option("NAME", a->account_name, "the account")->required();
+
+  auto* deactivate = account->add_subcommand(
+      "deactivate", "deactivate an account at its CA (cannot be undone; asks unless --yes)");
+  deactivate->add_option("NAME", a->account_name, "the account")->required();
+  deactivate->footer(R"(
+The CA stops accepting requests signed by the account's key (RFC 8555 §7.3.6); certificates it
+issued stay valid. keysafe records the CA's status, and refuses later orders with the account.
+Needs the store passphrase, and --yes without a terminal.
+
+EXAMPLES:
+  keysafe acme account deactivate staging --yes)");
+
+  auto* revoke = cmd.add_subcommand(
+      "revoke", "revoke an entry's current certificate at the CA that issued it (ACME)");
+  revoke->add_option("NAME", a->name, "the entry")->required();
+  revoke->add_option("--reason", a->reason,
+                     "keyCompromise, superseded, cessationOfOperation, affiliationChanged or "
+                     "unspecified (default)")
+      ->type_name("REASON");
+  revoke->add_option("--account", a->account,
+                     "the ACME account to sign with (default: the one that ordered the entry)")
+      ->type_name("NAME");
+  revoke->footer(R"(
+The request is signed by the account key (RFC 8555 §7.6) and audited (acme-revoked). The entry
+keeps its certificate; renew it or order a new one. Needs the store passphrase.
+
+EXAMPLES:
+  keysafe acme revoke www.example.com --reason superseded
+  keysafe acme revoke mail.example.com --reason keyCompromise --json)");
 
   auto* issue = cmd.add_subcommand(
       "issue", "get a certificate by ACME: key and request made in the store, order, HTTP-01, install");
@@ -172,7 +202,7 @@ EXAMPLES:
   keysafe acme issue wild --dns '*.example.com' --dns example.com \
     --dns-hook /etc/keysafe/dns-hook.sh --dns-resolver 192.0.2.53:53)");
 
-  return [a, create, list, show](Context& ctx) {
+  return [a, create, list, show, deactivate, revoke](Context& ctx) {
     const std::int64_t now = ctx.env.now();
     if (create->parsed()) {
       ops::AcmeAccountParams params;
@@ -235,6 +265,54 @@ EXAMPLES:
               << "\ncontact      " << (contact.empty() ? "-" : contact) << "\nkey          "
               << v.key_algorithm << ", JWK thumbprint " << v.jwk_thumbprint << "\ncreated      "
               << ops::format_rfc3339(v.created_at) << '\n';
+      return 0;
+    }
+    if (deactivate->parsed()) {
+      auto store = ctx.open_store();
+      ops::show_acme_account(store, a->account_name);  // an unknown name fails before asking
+      if (!ctx.options.yes) {
+        const auto answer = ctx.env.confirm("Deactivate the ACME account \"" + a->account_name +
+                                            "\" at its CA? This cannot be undone. [y/N] ");
+        if (!answer)
+          throw Error(Errc::Refused, "refusing to deactivate without confirmation",
+                      "there is no terminal to confirm on", "add --yes");
+        if (!*answer)
+          throw Error(Errc::Refused, "nothing deactivated", "the confirmation was declined",
+                      "run the command again and answer y");
+      }
+      ctx.unlock(store);
+      const auto v = ops::deactivate_acme_account(store, a->account_name);
+      if (ctx.options.json) {
+        ctx.out << account_json(v).dump(2, ' ', false, k_invalid_utf8) << '\n';
+        return 0;
+      }
+      ctx.out << "deactivated the ACME account \"" << v.name << "\" at " << v.directory_url
+              << " (status " << v.status << ")\n";
+      return 0;
+    }
+    if (revoke->parsed()) {
+      ops::AcmeRevokeParams params;
+      params.name = a->name;
+      params.reason = a->reason;
+      if (!a->account.empty()) params.account = a->account;
+      auto store = ctx.open_store();
+      ops::prepare_acme_revoke(store, params);
+      ctx.unlock(store);
+      const auto r = ops::acme_revoke(store, params);
+      if (ctx.options.json) {
+        ctx.out << nlohmann::json{{"name", r.name},
+                                  {"serial", r.serial},
+                                  {"fingerprint_sha256", r.fingerprint_sha256},
+                                  {"reason", r.reason},
+                                  {"account", r.account},
+                                  {"directory", r.directory_url},
+                                  {"revoked", true}}
+                       .dump(2, ' ', false, k_invalid_utf8)
+                << '\n';
+        return 0;
+      }
+      ctx.out << "revoked the certificate of \"" << r.name << "\" (serial " << r.serial
+              << ", reason " << r.reason << ") at " << r.directory_url << '\n';
       return 0;
     }
     // issue

@@ -288,6 +288,23 @@ Client::Account Client::new_account(const std::vector<std::string>& contact, boo
   return a;
 }
 
+std::string Client::deactivate_account() {
+  if (m_kid.empty()) throw Error(Errc::Internal, "deactivating an account without its URL");
+  const auto r = post(m_kid, nlohmann::json{{"status", "deactivated"}}, "deactivating the account");
+  const std::string status = string_field(parse_object(r), "status");
+  return status.empty() ? std::string("deactivated") : status;
+}
+
+void Client::revoke(std::span<const std::uint8_t> certificate_der, int reason) {
+  const std::string url = directory().revoke_cert;
+  if (url.rfind("https://", 0) != 0)
+    throw Error(Errc::Unsupported, "the CA's directory offers no revokeCert",
+                "the directory " + m_directory_url + " has no https \"revokeCert\" URL",
+                "revoke the certificate through the CA's own interface");
+  post(url, nlohmann::json{{"certificate", base64url(certificate_der)}, {"reason", reason}},
+       "revoking the certificate");
+}
+
 Order Client::new_order(const std::vector<std::pair<std::string, std::string>>& identifiers) {
   nlohmann::json ids = nlohmann::json::array();
   std::string names;

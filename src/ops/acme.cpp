@@ -102,6 +102,16 @@ void validate_account_name(std::string_view name) {
                 "for example: keysafe acme account create letsencrypt --directory letsencrypt ...");
 }
 
+// Orders, revocations: only with an account the CA still holds valid.
+const store::AcmeAccountRecord& require_usable(const store::AcmeAccountRecord& a) {
+  if (a.status != "valid")
+    throw Error(Errc::Refused, "the ACME account \"" + a.name + "\" is " + a.status,
+                "the CA no longer accepts requests signed by a " + a.status + " account",
+                "create another account (keysafe acme account create NEW --directory " +
+                    a.directory_url + " ...) and use --account NEW");
+  return a;
+}
+
 store::AcmeAccountRecord account_for_issue(store::Keystore& store,
                                            const std::optional<std::string>& name) {
   auto& db = store.database();
@@ -112,6 +122,7 @@ store::AcmeAccountRecord account_for_issue(store::Keystore& store,
                   "accounts are listed by: keysafe acme account list",
                   "create it: keysafe acme account create " + *name +
                       " --directory URL --email ADDR --agree-tos");
+    require_usable(*a);
     return *a;
   }
   auto all = store::acme_accounts(db);
@@ -125,6 +136,7 @@ store::AcmeAccountRecord account_for_issue(store::Keystore& store,
     throw Error(Errc::Usage, "this store has several ACME accounts: say which with --account",
                 "accounts: " + names, "add --account NAME");
   }
+  require_usable(all.front());
   return all.front();
 }
 
@@ -358,6 +370,93 @@ AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name)
                 "keysafe acme account create " + std::string(name) +
                     " --directory URL --email ADDR --agree-tos");
   return view_of(*a);
+}
+
+AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view name) {
+  auto a = store::acme_account_by_name(store.database(), name);
+  if (!a)
+    throw Error(Errc::NotFound, "no ACME account \"" + std::string(name) + "\" in this store",
+                "accounts are listed by: keysafe acme account list", "check the name");
+  if (a->status == "deactivated")
+    throw Error(Errc::Refused, "the ACME account \"" + a->name + "\" is deactivated already",
+                "deactivation cannot be undone", "nothing to do");
+  const SecureBytes pkcs8 = store.open_secret(store::acme_account_purpose(a->name), a->sealed_private_key);
+  const auto key = x509::private_key_from_pkcs8(pkcs8);
+  acme::Client client(a->directory_url,
+                      client_options(a->directory_ca_pem, "the account's directory CA", 120));
+  client.use_key(key.get(), a->account_url);
+  a->status = client.deactivate_account();
+  store.record("acme-account-deactivated", "",
+               "account \"" + a->name + "\" at " + a->directory_url + " (" + a->account_url +
+                   "): " + a->status);
+  store.write([&](store::Database& db) { store::set_acme_account_status(db, a->id, a->status); });
+  return view_of(*a);
+}
+
+std::optional<int> acme_revocation_reason(std::string_view name) noexcept {
+  static constexpr std::pair<std::string_view, int> k_reasons[] = {
+      {"unspecified", 0}, {"keyCompromise", 1}, {"affiliationChanged", 3},
+      {"superseded", 4}, {"cessationOfOperation", 5}};
+  for (const auto& [n, code] : k_reasons)
+    if (n == name) return code;
+  return std::nullopt;
+}
+
+namespace {
+
+struct RevokeTarget {
+  store::EntryRecord entry;
+  store::AcmeAccountRecord account;
+};
+
+RevokeTarget revoke_target(store::Keystore& store, const AcmeRevokeParams& params) {
+  if (!acme_revocation_reason(params.reason))
+    throw Error(Errc::Usage, "\"" + params.reason + "\" is not a revocation reason keysafe sends",
+                "RFC 5280 reasons an ACME CA accepts from a subscriber",
+                "choose keyCompromise, superseded, cessationOfOperation, affiliationChanged or "
+                "unspecified");
+  auto entry = store.entry(params.name);
+  if (!entry)
+    throw Error(Errc::NotFound, "no entry \"" + params.name + "\"", "keysafe list shows the entries",
+                "check the name");
+  if (!entry->current)
+    throw Error(Errc::Usage, "the entry \"" + params.name + "\" has no certificate to revoke",
+                "it is pending", "nothing to revoke");
+  std::optional<std::string> account = params.account;
+  if (!account) {
+    const auto settings = store::acme_entry(store.database(), entry->key.id);
+    if (!settings)
+      throw Error(Errc::Usage, "the entry \"" + params.name + "\" was not ordered by ACME",
+                  "keysafe revokes through the account that ordered the certificate",
+                  "name an account of the CA that issued it with --account NAME");
+    account = settings->account;
+  }
+  return {std::move(*entry), account_for_issue(store, account)};
+}
+
+}  // namespace
+
+void prepare_acme_revoke(store::Keystore& store, const AcmeRevokeParams& params) {
+  revoke_target(store, params);
+}
+
+AcmeRevokeResult acme_revoke(store::Keystore& store, const AcmeRevokeParams& params) {
+  const auto target = revoke_target(store, params);
+  const auto& cert = *target.entry.current;
+  const SecureBytes pkcs8 =
+      store.open_secret(store::acme_account_purpose(target.account.name), target.account.sealed_private_key);
+  const auto key = x509::private_key_from_pkcs8(pkcs8);
+  acme::Client client(target.account.directory_url,
+                      client_options(target.account.directory_ca_pem, "the account's directory CA", 120));
+  client.use_key(key.get(), target.account.account_url);
+  const Bytes der = store.certificate_der(cert.id);
+  client.revoke(der, *acme_revocation_reason(params.reason));
+  store.record("acme-revoked", params.name,
+               "serial " + cert.serial + " (" + cert.fingerprint_sha256 + "), reason " + params.reason +
+                   ", account \"" + target.account.name + "\" at " + target.account.directory_url);
+  store.flush_audit();
+  return {params.name, cert.serial, cert.fingerprint_sha256, params.reason, target.account.name,
+          target.account.directory_url};
 }
 
 void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {

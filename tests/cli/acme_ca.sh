@@ -2,7 +2,8 @@
 # keysafe-test: sqlite-only — the ACME protocol's account features; the store part is cli.pg.acme's
 # keysafe-test: run-serial — starts Pebble and pebble-challtestsrv
 # What a CA may ask of an account and offer for an order, against real Pebbles: external
-# account binding (a Pebble with externalAccountBindingRequired and an EAB key).
+# account binding (a Pebble with externalAccountBindingRequired and an EAB key); account
+# deactivation and revocation (Pebble's management API says "Revoked").
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 source "$KEYSAFE_TESTS/pebble.sh" || exit 1
 
@@ -45,5 +46,58 @@ expect_eq "$(jget .status)" valid "the account is valid"
 ks audit --json
 expect_in "external account kid-1" "$OUT" "the binding is audited"
 expect_not_in "$EAB_KEY" "$(cat "$KEYSAFE_STORE" | tr -d '\0' | strings)" "the HMAC key is not stored"
+
+# --- a second Pebble: deactivation, revocation ----------------------------------------------------
+pebble_start || { bad "the second pebble did not start"; finish; exit 1; }
+ks acme account create main --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
+  --email a@example.test --agree-tos
+expect_rc 0 "an account at the second Pebble"
+ks acme issue rv --dns rv.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --json
+expect_rc 0 "a certificate to revoke"
+SERIAL=$(jget .serial)
+cert_status() { curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/cert-status-by-serial/$1"; }
+expect_in '"Status": "Valid"' "$(cert_status "$SERIAL")" "Pebble says the new certificate is valid"
+ks acme revoke rv --reason stolen
+expect_rc 2 "an unknown reason is a usage error"
+expect_in "keyCompromise" "$ERR" "the error lists the reasons"
+ks acme revoke nosuch
+expect_rc 1 "revoking an unknown entry fails"
+ks acme revoke rv --reason keyCompromise --json
+expect_rc 0 "acme revoke"
+expect_eq "$(jget .serial)" "$SERIAL" "the revoked serial"
+expect_eq "$(jget .reason)" keyCompromise "the reason"
+STATUS=$(cert_status "$SERIAL")
+expect_in '"Status": "Revoked"' "$STATUS" "Pebble's management API says the certificate is revoked"
+expect_in '"Reason": 1' "$STATUS" "for keyCompromise (1)"
+ks acme revoke rv
+expect_rc 15 "revoking it again is the CA's refusal (exit 15)"
+expect_in "revoked already" "$ERR" "alreadyRevoked in words"
+
+ks acme account create spare --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
+  --email b@example.test --agree-tos
+ks acme account deactivate spare </dev/null
+expect_rc 6 "deactivation without --yes and without a terminal is refused"
+ks acme account show spare --json
+expect_eq "$(jget .status)" valid "the account is still valid"
+ks acme account deactivate spare --yes --json
+expect_rc 0 "acme account deactivate --yes"
+expect_eq "$(jget .status)" deactivated "the CA's status is deactivated"
+ks acme account show spare --json
+expect_eq "$(jget .status)" deactivated "show: the status is recorded"
+ks acme issue late --dns late.example.test --account spare --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 6 "an order with the deactivated account is refused"
+expect_in "the ACME account \"spare\" is deactivated" "$ERR" "the error names the account and its status"
+ks show late --json
+expect_rc 1 "nothing was made for the refused order"
+ks acme account deactivate spare --yes
+expect_rc 6 "deactivating it again is refused"
+
+ks check
+expect_rc 0 "check passes (the updated account row's MAC verifies)"
+ks audit --verify
+expect_rc 0 "the audit chain verifies"
+ks audit --json
+expect_in "acme-revoked" "$OUT" "the revocation is audited"
+expect_in "acme-account-deactivated" "$OUT" "the deactivation is audited"
 
 finish

@@ -111,6 +111,12 @@ class Client final {
   HttpResponse post(const std::string& url, const std::optional<nlohmann::json>& payload,
                     std::string_view doing);
 
+  // Deactivates the account of the key in use (RFC 8555 §7.3.6); returns the CA's new status.
+  std::string deactivate_account();
+  // Revokes a certificate (RFC 8555 §7.6), signed by the account key in use; `reason` is the
+  // RFC 5280 CRLReason code.
+  void revoke(std::span<const std::uint8_t> certificate_der, int reason);
+
   Order new_order(const std::vector<std::pair<std::string, std::string>>& identifiers);
   Order fetch_order(const std::string& url);
   nlohmann::json fetch_authorization(const std::string& url);

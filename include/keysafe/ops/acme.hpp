@@ -52,6 +52,33 @@ void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params);
 std::vector<AcmeAccountView> list_acme_accounts(store::Keystore& store);
 AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name);
 
+// Deactivates the account at its CA (RFC 8555 §7.3.6) and records the CA's status; later
+// orders with it are refused before anything is sent. Needs the store unlocked.
+AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view name);
+
+// RFC 5280 CRLReason names keysafe accepts: unspecified, keyCompromise, affiliationChanged,
+// superseded, cessationOfOperation. nullopt for any other.
+std::optional<int> acme_revocation_reason(std::string_view name) noexcept;
+
+struct AcmeRevokeParams {
+  std::string name;
+  std::string reason = "unspecified";
+  std::optional<std::string> account;  // default: the account that ordered the entry
+};
+struct AcmeRevokeResult {
+  std::string name;
+  std::string serial;
+  std::string fingerprint_sha256;
+  std::string reason;
+  std::string account;
+  std::string directory_url;
+};
+// Checks the reason, the entry (it has a current certificate) and the account.
+void prepare_acme_revoke(store::Keystore& store, const AcmeRevokeParams& params);
+// Revokes the entry's current certificate at the CA, signed by the account key, and audits it.
+// Needs the store unlocked.
+AcmeRevokeResult acme_revoke(store::Keystore& store, const AcmeRevokeParams& params);
+
 enum class AcmeChallenge { HttpListen, HttpWebroot, DnsHook };
 // http-01-listen, http-01-webroot, dns-01-hook: as stored in acme_entries.challenge.
 std::string_view acme_challenge_name(AcmeChallenge c) noexcept;
