@@ -32,6 +32,7 @@ struct AcmeArgs {
   std::string dns_hook;
   std::string dns_resolver;
   std::int64_t dns_wait = 120;
+  std::string preferred_chain;
 };
 
 nlohmann::json account_json(const ops::AcmeAccountView& v) {
@@ -176,6 +177,10 @@ EXAMPLES:
                     "with --dns-resolver: wait at most this long for the record (default 120)")
       ->type_name("SECONDS")
       ->check(CLI::Range(1, 3600));
+  issue->add_option("--preferred-chain", a->preferred_chain,
+                    "install the CA's alternate chain (Link rel=alternate) with a certificate "
+                    "issued by this CN, e.g. \"ISRG Root X1\"; else the default chain")
+      ->type_name("ISSUER-CN");
   resolver->needs(dns_hook);
   listen->excludes(webroot);
   listen->excludes(dns_hook);
@@ -333,6 +338,7 @@ EXAMPLES:
           a->dns_hook, a->dns_resolver.empty() ? std::nullopt : std::optional(a->dns_resolver));
     }
     params.dns_wait_timeout = a->dns_wait;
+    if (!a->preferred_chain.empty()) params.preferred_chain = a->preferred_chain;
     params.algorithm = parse_algorithm(a->key, "ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096");
     params.now = now;
     if (!ctx.options.json)
@@ -344,8 +350,9 @@ EXAMPLES:
     std::optional<std::filesystem::path> backup_file;
     if (auto config = ops::auto_backup_config(store); config && !r.install.already_installed)
       backup_file = ops::auto_backup(store, *config, r.install.name, now);
-    for (const auto& w : r.warnings) ctx.warn(w);
-    for (const auto& w : r.install.warnings) ctx.warn(w);
+    auto warnings = r.install.warnings;
+    warnings.insert(warnings.end(), r.warnings.begin(), r.warnings.end());
+    for (const auto& w : warnings) ctx.warn(w);
     const auto& c = r.install.certificate;
     if (ctx.options.json) {
       ctx.out << nlohmann::json{{"name", r.install.name},
@@ -363,8 +370,10 @@ EXAMPLES:
                                 {"not_before", time_or_null(c.not_before)},
                                 {"not_after", time_or_null(c.not_after)},
                                 {"chain_length", r.install.chain_length},
+                                {"chains_offered", r.chains_offered},
+                                {"chain_top_issuer", r.chain_top_issuer},
                                 {"chain_trusted", r.install.chain_trusted},
-                                {"warnings", r.install.warnings},
+                                {"warnings", warnings},
                                 {"backup_file", backup_file ? nlohmann::json(backup_file->string())
                                                             : nlohmann::json(nullptr)}}
                      .dump(2, ' ', false, k_invalid_utf8)

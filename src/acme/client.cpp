@@ -410,6 +410,15 @@ Client::Chain Client::download_certificate(const std::string& url) {
   return Chain{r.body, links(r, "alternate")};
 }
 
+Client::Chain Client::download_alternate(const std::string& url) {
+  if (url.rfind("https://", 0) != 0)
+    throw Error(Errc::BadInput, "the CA's alternate chain URL is not https", printable(url, 200),
+                "leave out --preferred-chain");
+  auto chain = download_certificate(url);
+  chain.alternates.clear();
+  return chain;
+}
+
 std::string Client::key_authorization(std::string_view token) const {
   if (m_key == nullptr) throw Error(Errc::Internal, "a key authorization without an account key");
   return std::string(token) + "." + jwk_thumbprint(public_jwk(m_key));

@@ -260,6 +260,15 @@ class DnsHookAnswerer final {
   std::vector<Record> m_added;
 };
 
+// Whether a certificate of the chain is issued by `issuer_cn` (as certbot's and lego's
+// --preferred-chain match: the topmost certificate's issuer, or any below it).
+bool issued_by(const formats::ParsedInput& chain, std::string_view issuer_cn) {
+  for (const auto& c : chain.certificates)
+    if (x509::common_name(X509_get_issuer_name(c.get())) == std::optional<std::string>(issuer_cn))
+      return true;
+  return false;
+}
+
 // One challenge of the order to answer.
 struct PendingChallenge {
   std::string authz_url;
@@ -644,10 +653,31 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   responder.reset();
 
   const auto valid = client.finalize(order, *csr);
-  const auto chain = client.download_certificate(valid.certificate);
+  auto chain = client.download_certificate(valid.certificate);
   say("downloaded the certificate from " + valid.certificate);
+  result.chains_offered = 1 + static_cast<int>(chain.alternates.size());
+  auto input = formats::read_input(as_span(chain.pem), valid.certificate);
+  if (params.preferred_chain && !issued_by(input, *params.preferred_chain)) {
+    bool found = false;
+    for (const auto& url : chain.alternates) {
+      auto alternate = client.download_alternate(url);
+      auto parsed = formats::read_input(as_span(alternate.pem), url);
+      if (!issued_by(parsed, *params.preferred_chain)) continue;
+      say("using the alternate chain " + url + " (--preferred-chain)");
+      input = std::move(parsed);
+      found = true;
+      break;
+    }
+    if (!found)
+      result.warnings.push_back("none of the " + std::to_string(result.chains_offered) +
+                                " chain(s) the CA offers has a certificate issued by \"" +
+                                *params.preferred_chain + "\" (--preferred-chain): installed the "
+                                "CA's default chain");
+  }
+  if (!input.certificates.empty())
+    result.chain_top_issuer =
+        x509::common_name(X509_get_issuer_name(input.certificates.back().get())).value_or("");
 
-  const auto input = formats::read_input(as_span(chain.pem), valid.certificate);
   InstallOptions install;
   install.now = params.now;
   store::AcmeEntryRecord settings;

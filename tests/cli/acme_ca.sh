@@ -48,7 +48,7 @@ expect_in "external account kid-1" "$OUT" "the binding is audited"
 expect_not_in "$EAB_KEY" "$(cat "$KEYSAFE_STORE" | tr -d '\0' | strings)" "the HMAC key is not stored"
 
 # --- a second Pebble: deactivation, revocation ----------------------------------------------------
-pebble_start || { bad "the second pebble did not start"; finish; exit 1; }
+pebble_start PEBBLE_ALTERNATE_ROOTS=1 || { bad "the second pebble did not start"; finish; exit 1; }
 ks acme account create main --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
   --email a@example.test --agree-tos
 expect_rc 0 "an account at the second Pebble"
@@ -72,6 +72,32 @@ expect_in '"Reason": 1' "$STATUS" "for keyCompromise (1)"
 ks acme revoke rv
 expect_rc 15 "revoking it again is the CA's refusal (exit 15)"
 expect_in "revoked already" "$ERR" "alreadyRevoked in words"
+
+# --- --preferred-chain: Pebble offers a chain to a second root (PEBBLE_ALTERNATE_ROOTS=1) -----------
+curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/0" >root0.pem
+curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/1" >root1.pem
+ROOT1_CN=$(openssl x509 -in root1.pem -noout -subject -nameopt RFC2253 | sed 's/^subject=CN=//')
+expect_in "Pebble Root CA" "$ROOT1_CN" "the alternate root's CN from the management API"
+verify_chain() { # FILE ROOT: the exported chain's leaf verifies to ROOT through its intermediates
+  openssl x509 -in "$1" -out "$1.leaf" 2>/dev/null
+  awk 'f{print} /END CERTIFICATE/{f=1}' "$1" >"$1.issuers"
+  openssl verify -CAfile "$2" -untrusted "$1.issuers" "$1.leaf" >/dev/null 2>&1 && echo OK || echo FAILS
+}
+ks acme issue pc --dns pc.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
+  --preferred-chain "$ROOT1_CN" --json
+expect_rc 0 "acme issue --preferred-chain with the alternate root's CN"
+expect_eq "$(jget .chains_offered)" 2 "the CA offered two chains"
+expect_eq "$(jget .chain_top_issuer)" "$ROOT1_CN" "the installed chain ends below the chosen root"
+ks export pc --cert-only --chain --format pem -o pc-chain.pem
+expect_eq "$(verify_chain pc-chain.pem root1.pem)" OK "the chosen chain verifies to /roots/1"
+expect_eq "$(verify_chain pc-chain.pem root0.pem)" FAILS "and not to /roots/0"
+ks acme issue pd --dns pd.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
+  --preferred-chain "No Such Root"
+expect_rc 0 "a preferred chain the CA does not offer still issues"
+expect_in "none of the 2 chain(s) the CA offers has a certificate issued by \"No Such Root\"" "$ERR" \
+  "with a warning naming the CN"
+ks export pd --cert-only --chain --format pem -o pd-chain.pem
+expect_eq "$(verify_chain pd-chain.pem root0.pem)" OK "the default chain verifies to /roots/0"
 
 ks acme account create spare --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
   --email b@example.test --agree-tos

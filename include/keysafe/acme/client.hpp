@@ -134,6 +134,8 @@ class Client final {
     std::vector<std::string> alternates;
   };
   Chain download_certificate(const std::string& url);
+  // An alternate chain (a URL from Chain::alternates), its own alternates left empty.
+  Chain download_alternate(const std::string& url);
 
   // The key authorization of a token (RFC 8555 §8.1): token "." thumbprint(account JWK).
   std::string key_authorization(std::string_view token) const;

@@ -105,6 +105,9 @@ struct AcmeIssueParams {
   // the TXT record at the --dns-resolver (seconds).
   std::int64_t dns_hook_timeout = 120;
   std::int64_t dns_wait_timeout = 120;
+  // --preferred-chain: of the chains the CA offers (Link rel="alternate"), the first with a
+  // certificate issued by this CN; the CA's default chain (with a warning) when none has.
+  std::optional<std::string> preferred_chain;
 };
 
 struct AcmeIssueResult {
@@ -115,6 +118,8 @@ struct AcmeIssueResult {
   std::string challenge_param;
   std::string order_url;
   bool entry_created = false;  // a new pending entry was made (else an existing one was used)
+  std::string chain_top_issuer;  // the issuer CN of the installed chain's topmost certificate
+  int chains_offered = 1;        // the default chain and its alternates
   std::vector<std::string> warnings;
 };
 
