@@ -3,7 +3,8 @@
 # keysafe-test: run-serial — starts Pebble and pebble-challtestsrv
 # What a CA may ask of an account and offer for an order, against real Pebbles: external
 # account binding (a Pebble with externalAccountBindingRequired and an EAB key); account
-# deactivation and revocation (Pebble's management API says "Revoked").
+# deactivation and revocation (Pebble's management API says "Revoked"); alternate chains
+# (--preferred-chain); a name the CA's policy refuses.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 source "$KEYSAFE_TESTS/pebble.sh" || exit 1
 
@@ -48,7 +49,8 @@ expect_in "external account kid-1" "$OUT" "the binding is audited"
 expect_not_in "$EAB_KEY" "$(cat "$KEYSAFE_STORE" | tr -d '\0' | strings)" "the HMAC key is not stored"
 
 # --- a second Pebble: deactivation, revocation ----------------------------------------------------
-pebble_start PEBBLE_ALTERNATE_ROOTS=1 || { bad "the second pebble did not start"; finish; exit 1; }
+PEBBLE_CONFIG_EXTRA='"domainBlocklist":["blocked.example.test"]' \
+  pebble_start PEBBLE_ALTERNATE_ROOTS=1 || { bad "the second pebble did not start"; finish; exit 1; }
 ks acme account create main --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
   --email a@example.test --agree-tos
 expect_rc 0 "an account at the second Pebble"
@@ -98,6 +100,25 @@ expect_in "none of the 2 chain(s) the CA offers has a certificate issued by \"No
   "with a warning naming the CN"
 ks export pd --cert-only --chain --format pem -o pd-chain.pem
 expect_eq "$(verify_chain pd-chain.pem root0.pem)" OK "the default chain verifies to /roots/0"
+
+# --- a name the CA's policy refuses (Pebble's domainBlocklist) --------------------------------------
+ks list --json
+COUNT=$(jget '. | length')
+ks acme issue blocked --dns www.blocked.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 15 "a name the CA's policy refuses is a CA refusal (exit 15)"
+expect_in "the CA's policy refuses to issue for this name" "$ERR" "rejectedIdentifier in words"
+expect_in "rejectedIdentifier" "$ERR" "the CA's problem type"
+expect_in "blocked.example.test" "$ERR" "the CA's detail names the name"
+ks show blocked --json
+expect_eq "$(jget .state)" pending "the pending entry is kept"
+expect_eq "$(jget .acme)" null "without ACME settings"
+ks list --json
+expect_eq "$(jget '. | length')" "$((COUNT + 1))" "and nothing else was added"
+H1=$(store_hash)
+ks acme issue bad --dns -bad.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 2 "an invalid DNS name is refused before anything is asked (usage, exit 2)"
+expect_in "is not a valid DNS name" "$ERR" "the error says the name is invalid"
+expect_eq "$(store_hash)" "$H1" "and nothing is stored"
 
 ks acme account create spare --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
   --email b@example.test --agree-tos
