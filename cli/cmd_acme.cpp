@@ -173,7 +173,7 @@ EXAMPLES:
                                      "with --dns-hook: wait until this DNS server (IPv4) serves "
                                      "the TXT record before the CA is asked to look")
                        ->type_name("ADDR:PORT");
-  issue->add_option("--dns-wait", a->dns_wait,
+  auto* dns_wait = issue->add_option("--dns-wait", a->dns_wait,
                     "with --dns-resolver: wait at most this long for the record (default 120)")
       ->type_name("SECONDS")
       ->check(CLI::Range(1, 3600));
@@ -182,6 +182,7 @@ EXAMPLES:
                     "issued by this CN, e.g. \"ISRG Root X1\"; else the default chain")
       ->type_name("ISSUER-CN");
   resolver->needs(dns_hook);
+  dns_wait->needs(resolver);
   listen->excludes(webroot);
   listen->excludes(dns_hook);
   webroot->excludes(dns_hook);

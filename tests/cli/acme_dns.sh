@@ -115,6 +115,8 @@ ks acme issue x --dns x.example.test --dns-hook true --dns-resolver localhost
 expect_rc 2 "a resolver that is not ADDR:PORT is a usage error"
 ks acme issue x --dns x.example.test --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --dns-resolver "$CHALLTEST_DNS"
 expect_rc 2 "--dns-resolver without --dns-hook is a usage error"
+ks acme issue x --dns x.example.test --dns-hook true --dns-wait 5
+expect_rc 2 "--dns-wait without --dns-resolver is a usage error"
 ks acme issue x --dns x.example.test --webroot . --dns-hook true
 expect_rc 2 "--webroot and --dns-hook together are a usage error"
 
