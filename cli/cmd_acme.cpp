@@ -141,7 +141,7 @@ EXAMPLES:
   keysafe acme revoke mail.example.com --reason keyCompromise --json)");
 
   auto* issue = cmd.add_subcommand(
-      "issue", "get a certificate by ACME: key and request made in the store, order, HTTP-01, install");
+      "issue", "get a certificate by ACME: key and request made in the store, order, HTTP-01 or DNS-01, install");
   issue->add_option("NAME", a->name, "the entry: a new name, or a pending entry made by create")
       ->required();
   issue->add_option("--dns", a->dns, "DNS name for the certificate (repeat for more)")
