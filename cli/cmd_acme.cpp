@@ -1,4 +1,4 @@
-// keysafe acme account create|list|show, acme issue: certificates from ACME CAs (docs/ACME.md).
+// keysafe acme account create|list|show|deactivate, acme issue, acme revoke: certificates from ACME CAs (docs/ACME.md).
 #include <ostream>
 
 #include "commands.hpp"
@@ -19,12 +19,20 @@ struct AcmeArgs {
   bool agree_tos = false;
   std::string key = "ec-p256";
   std::string directory_ca_file;
+  std::string eab_kid;
+  std::string eab_hmac_key_file;
+  std::string reason = "unspecified";
   // issue
   std::string name;
   std::vector<std::string> dns;
+  std::vector<std::string> ip;
   std::string account;
   std::string http_listen;
   std::string webroot;
+  std::string dns_hook;
+  std::string dns_resolver;
+  std::int64_t dns_wait = 120;
+  std::string preferred_chain;
 };
 
 nlohmann::json account_json(const ops::AcmeAccountView& v) {
@@ -52,7 +60,7 @@ x509::KeyAlgorithm parse_algorithm(const std::string& name, const char* allowed)
 Action setup_acme(CLI::App& cmd) {
   cmd.require_subcommand(1);
   auto a = std::make_shared<AcmeArgs>();
-  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show");
+  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show, deactivate");
   account->require_subcommand(1);
   auto* create = account->add_subcommand(
       "create", "register an account at an ACME CA; its key is generated and sealed in the store");
@@ -70,7 +78,20 @@ Action setup_acme(CLI::App& cmd) {
                      "PEM certificate(s) to trust for the directory's HTTPS instead of the system "
                      "store (also KEYSAFE_ACME_CA_FILE); stored with the account")
       ->type_name("FILE");
+  auto* eab_kid = create->add_option("--eab-kid", a->eab_kid,
+                                     "external account binding: the key id the CA gave")
+                      ->type_name("ID");
+  auto* eab_key = create->add_option("--eab-hmac-key-file", a->eab_hmac_key_file,
+                                     "external account binding: a file holding the CA's HMAC key "
+                                     "(base64url, as the CA gives it)")
+                      ->type_name("FILE");
+  eab_kid->needs(eab_key);
+  eab_key->needs(eab_kid);
   create->footer(R"(
+A CA that requires external account binding (its directory says externalAccountRequired)
+refuses an account without --eab-kid and --eab-hmac-key-file (exit 15); the binding is an HS256
+JWS over the new account's key (RFC 8555 §7.3.4), and the HMAC key is not stored.
+
 The account key is generated in the store and sealed under the data key like any private key;
 it never leaves the store. Nothing is stored when the CA cannot be reached or refuses.
 Needs the store passphrase.
@@ -79,7 +100,9 @@ EXAMPLES:
   keysafe acme account create --directory letsencrypt --email hostmaster@example.com --agree-tos
   keysafe acme account create staging --directory letsencrypt-staging --email a@example.com --agree-tos
   keysafe acme account create pebble --directory https://127.0.0.1:14000/dir \
-      --directory-ca-file pebble.minica.pem --email a@example.test --agree-tos)");
+      --directory-ca-file pebble.minica.pem --email a@example.test --agree-tos
+  keysafe acme account create zerossl --directory https://acme.zerossl.com/v2/DV90 \
+      --eab-kid KID --eab-hmac-key-file /root/zerossl.hmac --email a@example.com --agree-tos)");
   auto* list = account->add_subcommand("list", "list the ACME accounts (no passphrase needed)");
   list->footer(R"(
 EXAMPLES:
@@ -88,12 +111,45 @@ EXAMPLES:
   auto* show = account->add_subcommand("show", "show one ACME account (no passphrase needed)");
   show->add_option("NAME", a->account_name, "the account")->required();
 
+  auto* deactivate = account->add_subcommand(
+      "deactivate", "deactivate an account at its CA (cannot be undone; asks unless --yes)");
+  deactivate->add_option("NAME", a->account_name, "the account")->required();
+  deactivate->footer(R"(
+The CA stops accepting requests signed by the account's key (RFC 8555 §7.3.6); certificates it
+issued stay valid. keysafe records the CA's status, and refuses later orders with the account.
+Needs the store passphrase, and --yes without a terminal.
+
+EXAMPLES:
+  keysafe acme account deactivate staging --yes)");
+
+  auto* revoke = cmd.add_subcommand(
+      "revoke", "revoke an entry's current certificate at the CA that issued it (ACME)");
+  revoke->add_option("NAME", a->name, "the entry")->required();
+  revoke->add_option("--reason", a->reason,
+                     "keyCompromise, superseded, cessationOfOperation, affiliationChanged or "
+                     "unspecified (default)")
+      ->type_name("REASON");
+  revoke->add_option("--account", a->account,
+                     "the ACME account to sign with (default: the one that ordered the entry)")
+      ->type_name("NAME");
+  revoke->footer(R"(
+The request is signed by the account key (RFC 8555 §7.6) and audited (acme-revoked). The entry
+keeps its certificate; renew it or order a new one. Needs the store passphrase.
+
+EXAMPLES:
+  keysafe acme revoke www.example.com --reason superseded
+  keysafe acme revoke mail.example.com --reason keyCompromise --json)");
+
   auto* issue = cmd.add_subcommand(
-      "issue", "get a certificate by ACME: key and request made in the store, order, HTTP-01, install");
+      "issue", "get a certificate by ACME: key and request made in the store, order, HTTP-01 or DNS-01, install");
   issue->add_option("NAME", a->name, "the entry: a new name, or a pending entry made by create")
       ->required();
   issue->add_option("--dns", a->dns, "DNS name for the certificate (repeat for more)")
       ->type_name("DNS");
+  issue->add_option("--ip", a->ip,
+                    "IP address for the certificate (repeat for more; validated by HTTP-01 on "
+                    "the address itself, RFC 8738)")
+      ->type_name("A");
   issue->add_option("--account", a->account, "the ACME account (default: the store's only one)")
       ->type_name("NAME");
   issue->add_option("--key", a->key, "key algorithm of a new entry: ec-p256 (default), ec-p384, "
@@ -107,7 +163,29 @@ EXAMPLES:
                                     "answer HTTP-01 with token files under "
                                     "DIR/.well-known/acme-challenge/ (removed afterwards)")
                       ->type_name("DIR");
+  auto* dns_hook = issue->add_option("--dns-hook", a->dns_hook,
+                                     "answer DNS-01 with CMD, run by /bin/sh to add and remove "
+                                     "the TXT record (KEYSAFE_ACME_ACTION=add|remove, "
+                                     "KEYSAFE_ACME_DOMAIN, KEYSAFE_ACME_TXT_NAME, "
+                                     "KEYSAFE_ACME_TXT_VALUE)")
+                       ->type_name("CMD");
+  auto* resolver = issue->add_option("--dns-resolver", a->dns_resolver,
+                                     "with --dns-hook: wait until this DNS server (IPv4) serves "
+                                     "the TXT record before the CA is asked to look")
+                       ->type_name("ADDR:PORT");
+  auto* dns_wait = issue->add_option("--dns-wait", a->dns_wait,
+                    "with --dns-resolver: wait at most this long for the record (default 120)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 3600));
+  issue->add_option("--preferred-chain", a->preferred_chain,
+                    "install the CA's alternate chain (Link rel=alternate) with a certificate "
+                    "issued by this CN, e.g. \"ISRG Root X1\"; else the default chain")
+      ->type_name("ISSUER-CN");
+  resolver->needs(dns_hook);
+  dns_wait->needs(resolver);
   listen->excludes(webroot);
+  listen->excludes(dns_hook);
+  webroot->excludes(dns_hook);
   issue->footer(R"(
 The key is generated and sealed in the store, as `keysafe create` does; the order is finalized
 with the entry's own request; the chain is installed as `keysafe install` installs it (with an
@@ -115,13 +193,22 @@ automatic backup when configured). The account and challenge are stored with the
 renewals. A CA refusal exits 15 and keeps the pending entry: running the command again reuses
 its key and request. Needs the store passphrase.
 
+DNS-01 (--dns-hook; the only way for a wildcard *.NAME): for each name keysafe runs CMD with
+/bin/sh, KEYSAFE_ACME_ACTION=add, KEYSAFE_ACME_DOMAIN (the name), KEYSAFE_ACME_TXT_NAME
+(_acme-challenge.NAME, no trailing dot) and KEYSAFE_ACME_TXT_VALUE, and no secret in its
+environment; with --dns-resolver it waits until that DNS server serves every record; then the
+CA looks. Afterwards, whatever the outcome, CMD runs again with KEYSAFE_ACME_ACTION=remove.
+A hook that exits non-zero stops the order (exit 1, deploy-failed) and keeps the pending entry.
+
 EXAMPLES:
   keysafe acme issue www.example.com --dns www.example.com --dns example.com --webroot /var/www/html
   keysafe acme issue mail.example.com --dns mail.example.com --http-listen 0.0.0.0:80
   keysafe create intranet --dns intranet.example.com && \
-    keysafe acme issue intranet --account staging --webroot /srv/www)");
+    keysafe acme issue intranet --account staging --webroot /srv/www
+  keysafe acme issue wild --dns '*.example.com' --dns example.com \
+    --dns-hook /etc/keysafe/dns-hook.sh --dns-resolver 192.0.2.53:53)");
 
-  return [a, create, list, show](Context& ctx) {
+  return [a, create, list, show, deactivate, revoke](Context& ctx) {
     const std::int64_t now = ctx.env.now();
     if (create->parsed()) {
       ops::AcmeAccountParams params;
@@ -134,6 +221,8 @@ EXAMPLES:
         params.directory_ca_file = a->directory_ca_file;
       else if (auto env = ctx.env.getenv(k_env_acme_ca_file); env && !env->empty())
         params.directory_ca_file = *env;
+      params.eab_kid = a->eab_kid;
+      if (!a->eab_hmac_key_file.empty()) params.eab_hmac_key_file = a->eab_hmac_key_file;
       params.now = now;
       auto store = ctx.open_store();
       ops::prepare_acme_account(store, params);
@@ -184,10 +273,59 @@ EXAMPLES:
               << ops::format_rfc3339(v.created_at) << '\n';
       return 0;
     }
+    if (deactivate->parsed()) {
+      auto store = ctx.open_store();
+      ops::show_acme_account(store, a->account_name);  // an unknown name fails before asking
+      if (!ctx.options.yes) {
+        const auto answer = ctx.env.confirm("Deactivate the ACME account \"" + a->account_name +
+                                            "\" at its CA? This cannot be undone. [y/N] ");
+        if (!answer)
+          throw Error(Errc::Refused, "refusing to deactivate without confirmation",
+                      "there is no terminal to confirm on", "add --yes");
+        if (!*answer)
+          throw Error(Errc::Refused, "nothing deactivated", "the confirmation was declined",
+                      "run the command again and answer y");
+      }
+      ctx.unlock(store);
+      const auto v = ops::deactivate_acme_account(store, a->account_name);
+      if (ctx.options.json) {
+        ctx.out << account_json(v).dump(2, ' ', false, k_invalid_utf8) << '\n';
+        return 0;
+      }
+      ctx.out << "deactivated the ACME account \"" << v.name << "\" at " << v.directory_url
+              << " (status " << v.status << ")\n";
+      return 0;
+    }
+    if (revoke->parsed()) {
+      ops::AcmeRevokeParams params;
+      params.name = a->name;
+      params.reason = a->reason;
+      if (!a->account.empty()) params.account = a->account;
+      auto store = ctx.open_store();
+      ops::prepare_acme_revoke(store, params);
+      ctx.unlock(store);
+      const auto r = ops::acme_revoke(store, params);
+      if (ctx.options.json) {
+        ctx.out << nlohmann::json{{"name", r.name},
+                                  {"serial", r.serial},
+                                  {"fingerprint_sha256", r.fingerprint_sha256},
+                                  {"reason", r.reason},
+                                  {"account", r.account},
+                                  {"directory", r.directory_url},
+                                  {"revoked", true}}
+                       .dump(2, ' ', false, k_invalid_utf8)
+                << '\n';
+        return 0;
+      }
+      ctx.out << "revoked the certificate of \"" << r.name << "\" (serial " << r.serial
+              << ", reason " << r.reason << ") at " << r.directory_url << '\n';
+      return 0;
+    }
     // issue
     ops::AcmeIssueParams params;
     params.name = a->name;
     params.dns = a->dns;
+    params.ip = a->ip;
     if (!a->account.empty()) params.account = a->account;
     if (!a->http_listen.empty()) {
       params.challenge = ops::AcmeChallenge::HttpListen;
@@ -195,7 +333,13 @@ EXAMPLES:
     } else if (!a->webroot.empty()) {
       params.challenge = ops::AcmeChallenge::HttpWebroot;
       params.challenge_param = std::filesystem::absolute(a->webroot).lexically_normal().string();
+    } else if (!a->dns_hook.empty()) {
+      params.challenge = ops::AcmeChallenge::DnsHook;
+      params.challenge_param = ops::dns_hook_param(
+          a->dns_hook, a->dns_resolver.empty() ? std::nullopt : std::optional(a->dns_resolver));
     }
+    params.dns_wait_timeout = a->dns_wait;
+    if (!a->preferred_chain.empty()) params.preferred_chain = a->preferred_chain;
     params.algorithm = parse_algorithm(a->key, "ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096");
     params.now = now;
     if (!ctx.options.json)
@@ -207,8 +351,9 @@ EXAMPLES:
     std::optional<std::filesystem::path> backup_file;
     if (auto config = ops::auto_backup_config(store); config && !r.install.already_installed)
       backup_file = ops::auto_backup(store, *config, r.install.name, now);
-    for (const auto& w : r.warnings) ctx.warn(w);
-    for (const auto& w : r.install.warnings) ctx.warn(w);
+    auto warnings = r.install.warnings;
+    warnings.insert(warnings.end(), r.warnings.begin(), r.warnings.end());
+    for (const auto& w : warnings) ctx.warn(w);
     const auto& c = r.install.certificate;
     if (ctx.options.json) {
       auto json = installed_certificate_json(r.install);
@@ -220,6 +365,9 @@ EXAMPLES:
           {"challenge", r.challenge},
           {"challenge_param", r.challenge_param},
           {"order_url", r.order_url},
+          {"chains_offered", r.chains_offered},
+          {"chain_top_issuer", r.chain_top_issuer},
+          {"warnings", warnings},  // the install's and the order's own
           {"backup_file",
            backup_file ? nlohmann::json(backup_file->string()) : nlohmann::json(nullptr)}});
       ctx.out << json.dump(2, ' ', false, k_invalid_utf8) << '\n';

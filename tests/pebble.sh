@@ -3,12 +3,15 @@
 # free at run time, and is stopped when the script exits (lib.sh's on_exit).
 #   pebble_require                 skips (lib.sh's skip; a failure in CI) without the package
 #   pebble_start [VAR=VALUE]...    starts both with real validation; the VAR=VALUEs are extra
-#                                  environment for pebble (PEBBLE_WFE_NONCEREJECT=50, ...). Sets:
+#                                  environment for pebble (PEBBLE_WFE_NONCEREJECT=50, ...);
+#                                  PEBBLE_CONFIG_EXTRA (JSON members, e.g.
+#                                  '"domainBlocklist":["x.test"]') is added to its config. Sets:
 #     PEBBLE_DIRECTORY   https://127.0.0.1:PORT/dir
 #     PEBBLE_CA          the PEM CA that issued Pebble's own HTTPS certificate (--directory-ca-file)
 #     PEBBLE_HTTP_PORT   where Pebble's validator fetches HTTP-01 tokens (its httpPort)
 #     PEBBLE_MGMT        https://127.0.0.1:PORT of Pebble's management API
 #     CHALLTEST_MGMT     http://127.0.0.1:PORT of challtestsrv's management API
+#     CHALLTEST_DNS      127.0.0.1:PORT of challtestsrv's DNS server (Pebble's resolver)
 #   pebble_root FILE               the issuing root of this run (management /roots/0) into FILE
 # Every name resolves to 127.0.0.1 (challtestsrv -defaultIPv4), so the validator fetches
 # http://NAME:PEBBLE_HTTP_PORT/.well-known/acme-challenge/TOKEN from this host.
@@ -39,7 +42,7 @@ pebble_start() {
   cat >"$dir/pebble.json" <<J
 {"pebble":{"listenAddress":"127.0.0.1:$acme_port","managementListenAddress":"127.0.0.1:$mgmt_port",
  "certificate":"$dir/cert.pem","privateKey":"$dir/key.pem","httpPort":$PEBBLE_HTTP_PORT,
- "tlsPort":$(free_port),"ocspResponderURL":"","externalAccountBindingRequired":false}}
+ "tlsPort":$(free_port),"ocspResponderURL":""${PEBBLE_CONFIG_EXTRA:+,$PEBBLE_CONFIG_EXTRA}}}
 J
   pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -http01 "" -https01 "" \
     -tlsalpn01 "" -dns01 "127.0.0.1:$dns_port" -management "127.0.0.1:$chall_port" \
@@ -55,6 +58,7 @@ J
   PEBBLE_CA="$dir/ca.pem"
   PEBBLE_MGMT="https://127.0.0.1:$mgmt_port"
   CHALLTEST_MGMT="http://127.0.0.1:$chall_port"
+  CHALLTEST_DNS="127.0.0.1:$dns_port"
   local i
   for i in $(seq 1 100); do
     curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_DIRECTORY" >/dev/null 2>&1 && return 0

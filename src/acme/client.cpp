@@ -39,7 +39,8 @@ constexpr ProblemAdvice k_advice[] = {
      "address or the web server serving --webroot (firewalls, NAT)"},
     {"dns", "the CA's DNS lookup failed", "check the name's DNS records"},
     {"externalAccountRequired", "the CA requires an external account binding",
-     "get an EAB key id and HMAC key from the CA and create the account with them"},
+     "get an EAB key id and HMAC key from the CA and create the account with "
+     "--eab-kid ID --eab-hmac-key-file FILE"},
     {"incorrectResponse", "the CA fetched the challenge but got a wrong answer",
      "check that /.well-known/acme-challenge/ on port 80 is served from the --webroot directory "
      "(or reaches --http-listen), without redirects elsewhere"},
@@ -263,9 +264,15 @@ HttpResponse Client::post(const std::string& url, const std::optional<nlohmann::
   }
 }
 
-Client::Account Client::new_account(const std::vector<std::string>& contact, bool terms_agreed) {
+Client::Account Client::new_account(const std::vector<std::string>& contact, bool terms_agreed,
+                                    const ExternalAccount* eab) {
   nlohmann::json payload = {{"termsOfServiceAgreed", terms_agreed}};
   if (!contact.empty()) payload["contact"] = contact;
+  if (eab != nullptr) {
+    if (m_key == nullptr) throw Error(Errc::Internal, "an ACME request without an account key");
+    payload["externalAccountBinding"] =
+        external_account_binding(eab->kid, eab->mac_key, public_jwk(m_key), directory().new_account);
+  }
   m_kid.clear();
   const auto r = post(directory().new_account, payload, "creating the account");
   const auto location = r.header("location");
@@ -279,6 +286,23 @@ Client::Account Client::new_account(const std::vector<std::string>& contact, boo
   a.status = string_field(a.body, "status");
   m_kid = a.url;
   return a;
+}
+
+std::string Client::deactivate_account() {
+  if (m_kid.empty()) throw Error(Errc::Internal, "deactivating an account without its URL");
+  const auto r = post(m_kid, nlohmann::json{{"status", "deactivated"}}, "deactivating the account");
+  const std::string status = string_field(parse_object(r), "status");
+  return status.empty() ? std::string("deactivated") : status;
+}
+
+void Client::revoke(std::span<const std::uint8_t> certificate_der, int reason) {
+  const std::string url = directory().revoke_cert;
+  if (url.rfind("https://", 0) != 0)
+    throw Error(Errc::Unsupported, "the CA's directory offers no revokeCert",
+                "the directory " + m_directory_url + " has no https \"revokeCert\" URL",
+                "revoke the certificate through the CA's own interface");
+  post(url, nlohmann::json{{"certificate", base64url(certificate_der)}, {"reason", reason}},
+       "revoking the certificate");
 }
 
 Order Client::new_order(const std::vector<std::pair<std::string, std::string>>& identifiers) {
@@ -384,6 +408,15 @@ Client::Chain Client::download_certificate(const std::string& url) {
                     (r.content_type().empty() ? "unknown type" : r.content_type()),
                 "try again later");
   return Chain{r.body, links(r, "alternate")};
+}
+
+Client::Chain Client::download_alternate(const std::string& url) {
+  if (url.rfind("https://", 0) != 0)
+    throw Error(Errc::BadInput, "the CA's alternate chain URL is not https", printable(url, 200),
+                "leave out --preferred-chain");
+  auto chain = download_certificate(url);
+  chain.alternates.clear();
+  return chain;
 }
 
 std::string Client::key_authorization(std::string_view token) const {

@@ -3,6 +3,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/hmac.h>
 
 #include "keysafe/ossl/errors.hpp"
 
@@ -266,6 +267,24 @@ nlohmann::json flattened_jws(EVP_PKEY* key, nlohmann::json protected_header,
   const std::string payload64 = base64url(payload);
   const Bytes sig = jws_sign(key, protected64 + "." + payload64);
   return {{"protected", protected64}, {"payload", payload64}, {"signature", base64url(sig)}};
+}
+
+nlohmann::json external_account_binding(std::string_view eab_kid,
+                                        std::span<const std::uint8_t> mac_key,
+                                        const nlohmann::json& account_jwk,
+                                        const std::string& new_account_url) {
+  const nlohmann::json header = {{"alg", "HS256"}, {"kid", eab_kid}, {"url", new_account_url}};
+  const std::string protected64 = base64url(header.dump());
+  const std::string payload64 = base64url(account_jwk.dump());
+  const std::string input = protected64 + "." + payload64;
+  std::uint8_t mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  if (HMAC(EVP_sha256(), mac_key.data(), static_cast<int>(mac_key.size()),
+           reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_len) == nullptr)
+    throw Error(Errc::Crypto, "HMAC-SHA256 of the external account binding failed");
+  return {{"protected", protected64},
+          {"payload", payload64},
+          {"signature", base64url(std::span<const std::uint8_t>(mac, mac_len))}};
 }
 
 }  // namespace keysafe::acme

@@ -4,9 +4,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
+
+#include <openssl/crypto.h>
 
 #include "keysafe/acme/client.hpp"
+#include "keysafe/acme/dns01.hpp"
 #include "keysafe/acme/http01.hpp"
+#include "keysafe/deploy/command.hpp"
 #include "keysafe/acme/jws.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/input.hpp"
@@ -51,6 +57,31 @@ std::string read_ca_pem(const std::filesystem::path& file) {
   return pem;
 }
 
+// The EAB MAC key from its file: base64url (padding and surrounding white space allowed),
+// checked before any network traffic.
+acme::Client::ExternalAccount read_eab(const std::string& kid, const std::filesystem::path& file) {
+  const SecureBytes raw = files::read_secret_file(file);
+  std::string_view text(reinterpret_cast<const char*>(raw.data()), raw.size());
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) text.remove_prefix(1);
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  acme::Client::ExternalAccount eab;
+  eab.kid = kid;
+  try {
+    Bytes key = acme::from_base64url(text);
+    eab.mac_key.assign(key.begin(), key.end());
+    OPENSSL_cleanse(key.data(), key.size());
+  } catch (const Error&) {
+    eab.mac_key.clear();
+  }
+  if (eab.mac_key.empty())
+    throw Error(Errc::BadInput, "\"" + file.string() + "\" holds no base64url HMAC key",
+                "--eab-hmac-key-file names a file with the MAC key the CA gave with the EAB key id "
+                "(base64url, e.g. zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG4...)",
+                "copy the CA's HMAC key into the file as it was given");
+  return eab;
+}
+
 acme::ClientOptions client_options(const std::optional<std::string>& ca_pem,
                                    std::string ca_description, std::int64_t poll_timeout) {
   acme::ClientOptions o;
@@ -67,6 +98,16 @@ void validate_account_name(std::string_view name) {
                 "for example: keysafe acme account create letsencrypt --directory letsencrypt ...");
 }
 
+// Orders, revocations: only with an account the CA still holds valid.
+const store::AcmeAccountRecord& require_usable(const store::AcmeAccountRecord& a) {
+  if (a.status != "valid")
+    throw Error(Errc::Refused, "the ACME account \"" + a.name + "\" is " + a.status,
+                "the CA no longer accepts requests signed by a " + a.status + " account",
+                "create another account (keysafe acme account create NEW --directory " +
+                    a.directory_url + " ...) and use --account NEW");
+  return a;
+}
+
 store::AcmeAccountRecord account_for_issue(store::Keystore& store,
                                            const std::optional<std::string>& name) {
   auto& db = store.database();
@@ -77,6 +118,7 @@ store::AcmeAccountRecord account_for_issue(store::Keystore& store,
                   "accounts are listed by: keysafe acme account list",
                   "create it: keysafe acme account create " + *name +
                       " --directory URL --email ADDR --agree-tos");
+    require_usable(*a);
     return *a;
   }
   auto all = store::acme_accounts(db);
@@ -90,13 +132,167 @@ store::AcmeAccountRecord account_for_issue(store::Keystore& store,
     throw Error(Errc::Usage, "this store has several ACME accounts: say which with --account",
                 "accounts: " + names, "add --account NAME");
   }
+  require_usable(all.front());
   return all.front();
 }
+
+struct DnsHookSettings {
+  std::string hook;
+  std::optional<std::string> resolver;
+};
+
+DnsHookSettings parse_dns_hook_param(const std::string& param) {
+  const auto j = nlohmann::json::parse(param, nullptr, false);
+  DnsHookSettings s;
+  if (j.is_object() && j.contains("hook") && j["hook"].is_string()) {
+    s.hook = j["hook"].get<std::string>();
+    if (const auto r = j.find("resolver"); r != j.end() && r->is_string()) s.resolver = r->get<std::string>();
+  }
+  if (s.hook.empty())
+    throw Error(Errc::Usage, "DNS-01 needs a --dns-hook command",
+                "the challenge parameter is " + param,
+                "add --dns-hook CMD: a command that adds and removes the TXT record");
+  return s;
+}
+
+// The last part of a command's output, for an error message.
+std::string output_tail(const std::string& output) {
+  constexpr std::size_t k_max = 2000;
+  std::string t = output.size() > k_max ? "..." + output.substr(output.size() - k_max) : output;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+// DNS-01 answered by the administrator's --dns-hook: "add" for each record, "remove" for each
+// added one afterwards, whatever the outcome.
+class DnsHookAnswerer final {
+ public:
+  DnsHookAnswerer(DnsHookSettings settings, std::chrono::seconds timeout)
+      : m_settings(std::move(settings)), m_timeout(timeout) {}
+  DnsHookAnswerer(const DnsHookAnswerer&) = delete;
+  DnsHookAnswerer& operator=(const DnsHookAnswerer&) = delete;
+
+  struct Record {
+    std::string domain;  // as ordered, *.NAME for a wildcard
+    std::string name;    // _acme-challenge.NAME
+    std::string value;
+  };
+
+  void add(Record r) {
+    const auto o = run("add", r);
+    // Removed afterwards even when add failed half-way (the hook may have added it).
+    m_added.push_back(r);
+    if (!o.ok())
+      throw Error(Errc::DeployFailed,
+                  "the --dns-hook command failed to add the TXT record " + r.name + " for " + r.domain,
+                  "`" + m_settings.hook + "` with KEYSAFE_ACME_ACTION=add: " + o.describe() +
+                      (o.output.empty() ? std::string() : "\n" + output_tail(o.output)),
+                  "fix the hook: /bin/sh runs it with KEYSAFE_ACME_ACTION=add|remove, "
+                  "KEYSAFE_ACME_DOMAIN, KEYSAFE_ACME_TXT_NAME and KEYSAFE_ACME_TXT_VALUE, and it "
+                  "must exit 0; the pending entry is kept for the retry");
+  }
+
+  // Polls the --dns-resolver until every record added is visible there, or throws after
+  // `timeout`. Without a resolver the hook's success is taken as the record being served.
+  void wait_visible(std::chrono::seconds timeout, const std::function<void(const std::string&)>& say) {
+    if (!m_settings.resolver) return;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(200);
+    for (const auto& r : m_added) {
+      for (;;) {
+        const auto answer = acme::query_txt(*m_settings.resolver, r.name);
+        if (std::find(answer.records.begin(), answer.records.end(), r.value) != answer.records.end())
+          break;
+        if (std::chrono::steady_clock::now() + pause > deadline)
+          throw Error(Errc::AcmeUnreachable,
+                      "the TXT record " + r.name + " did not appear at the DNS server " +
+                          *m_settings.resolver + " within " + std::to_string(timeout.count()) + " s",
+                      answer.answered ? "the server answers with " +
+                                            std::to_string(answer.records.size()) +
+                                            " TXT record(s) for the name, none with the value "
+                                            "the --dns-hook added (" + r.value + ")"
+                                      : "the server did not answer",
+                      "check that the --dns-hook command adds the record to the zone that "
+                      "server serves, and that --dns-resolver names a server of that zone; the "
+                      "pending entry is kept for the retry");
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+      }
+      say("the DNS server " + *m_settings.resolver + " serves " + r.name);
+    }
+  }
+
+  // Runs "remove" for every record added; never throws, returns the failures.
+  std::vector<std::string> clear() noexcept {
+    std::vector<std::string> problems;
+    for (const auto& r : m_added) {
+      try {
+        const auto o = run("remove", r);
+        if (!o.ok())
+          problems.push_back("the --dns-hook command failed to remove the TXT record " + r.name +
+                             " (" + o.describe() + "): remove it by hand");
+      } catch (const std::exception& e) {
+        problems.push_back("removing the TXT record " + r.name + ": " + e.what());
+      }
+    }
+    m_added.clear();
+    return problems;
+  }
+
+  std::string describe() const { return "the TXT record added by --dns-hook"; }
+
+ private:
+  deploy::CommandOutcome run(const char* action, const Record& r) const {
+    return deploy::run_shell(m_settings.hook,
+                             {{"KEYSAFE_ACME_ACTION", action},
+                              {"KEYSAFE_ACME_DOMAIN", r.domain},
+                              {"KEYSAFE_ACME_TXT_NAME", r.name},
+                              {"KEYSAFE_ACME_TXT_VALUE", r.value}},
+                             m_timeout);
+  }
+
+  DnsHookSettings m_settings;
+  std::chrono::milliseconds m_timeout;
+  std::vector<Record> m_added;
+};
+
+// Whether a certificate of the chain is issued by `issuer_cn` (as certbot's and lego's
+// --preferred-chain match: the topmost certificate's issuer, or any below it).
+bool issued_by(const formats::ParsedInput& chain, std::string_view issuer_cn) {
+  for (const auto& c : chain.certificates)
+    if (x509::common_name(X509_get_issuer_name(c.get())) == std::optional<std::string>(issuer_cn))
+      return true;
+  return false;
+}
+
+// One challenge of the order to answer.
+struct PendingChallenge {
+  std::string authz_url;
+  std::string identifier;  // as the CA names it, *.NAME for a wildcard
+  std::string url;
+};
 
 }  // namespace
 
 std::string_view acme_challenge_name(AcmeChallenge c) noexcept {
-  return c == AcmeChallenge::HttpListen ? "http-01-listen" : "http-01-webroot";
+  switch (c) {
+    case AcmeChallenge::HttpListen: return "http-01-listen";
+    case AcmeChallenge::HttpWebroot: return "http-01-webroot";
+    case AcmeChallenge::DnsHook: return "dns-01-hook";
+  }
+  return "";
+}
+
+std::optional<AcmeChallenge> acme_challenge_from_name(std::string_view name) noexcept {
+  for (const auto c : {AcmeChallenge::HttpListen, AcmeChallenge::HttpWebroot, AcmeChallenge::DnsHook})
+    if (acme_challenge_name(c) == name) return c;
+  return std::nullopt;
+}
+
+std::string dns_hook_param(const std::string& hook, const std::optional<std::string>& resolver) {
+  return nlohmann::json{{"hook", hook},
+                        {"resolver", resolver ? nlohmann::json(*resolver) : nlohmann::json(nullptr)}}
+      .dump();
 }
 
 void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params) {
@@ -122,6 +318,9 @@ void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params) {
       params.algorithm != x509::KeyAlgorithm::Rsa2048)
     throw Error(Errc::Usage, "an ACME account key is ec-p256, ec-p384 or rsa-2048",
                 "JWS signs with ES256, ES384 or RS256", "use --key ec-p256 (the default)");
+  if (params.eab_kid.empty() != !params.eab_hmac_key_file)
+    throw Error(Errc::Usage, "external account binding needs both --eab-kid and --eab-hmac-key-file",
+                "the CA gives a key id and an HMAC key together", "give both, or neither");
   if (store::acme_account_by_name(store.database(), params.name))
     throw Error(Errc::AlreadyExists, "the ACME account \"" + params.name + "\" exists already",
                 "account names are unique in a store", "choose another NAME");
@@ -134,12 +333,14 @@ AcmeAccountView create_acme_account(store::Keystore& store, const AcmeAccountPar
     ca_pem = read_ca_pem(*params.directory_ca_file);
     ca_description = params.directory_ca_file->string();
   }
+  std::optional<acme::Client::ExternalAccount> eab;
+  if (params.eab_hmac_key_file) eab = read_eab(params.eab_kid, *params.eab_hmac_key_file);
   const auto key = x509::generate_key(params.algorithm);
   acme::Client client(params.directory, client_options(ca_pem, ca_description, 120));
   client.use_key(key.get());
   std::vector<std::string> contact;
   for (const auto& e : params.emails) contact.push_back("mailto:" + e);
-  const auto account = client.new_account(contact, params.agree_tos);
+  const auto account = client.new_account(contact, params.agree_tos, eab ? &*eab : nullptr);
 
   store::AcmeAccountRecord row;
   row.name = params.name;
@@ -154,7 +355,8 @@ AcmeAccountView create_acme_account(store::Keystore& store, const AcmeAccountPar
   row.directory_ca_pem = ca_pem;
   row.created_at = params.now;
   store.record("acme-account-created", "",
-               "account \"" + params.name + "\" at " + params.directory + " (" + account.url + ")");
+               "account \"" + params.name + "\" at " + params.directory + " (" + account.url + ")" +
+                   (eab ? ", bound to the CA's external account " + eab->kid : std::string()));
   store.write([&](store::Database& db) { row.id = store::insert_acme_account(db, row); });
   return view_of(row);
 }
@@ -175,6 +377,93 @@ AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name)
   return view_of(*a);
 }
 
+AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view name) {
+  auto a = store::acme_account_by_name(store.database(), name);
+  if (!a)
+    throw Error(Errc::NotFound, "no ACME account \"" + std::string(name) + "\" in this store",
+                "accounts are listed by: keysafe acme account list", "check the name");
+  if (a->status == "deactivated")
+    throw Error(Errc::Refused, "the ACME account \"" + a->name + "\" is deactivated already",
+                "deactivation cannot be undone", "nothing to do");
+  const SecureBytes pkcs8 = store.open_secret(store::acme_account_purpose(a->name), a->sealed_private_key);
+  const auto key = x509::private_key_from_pkcs8(pkcs8);
+  acme::Client client(a->directory_url,
+                      client_options(a->directory_ca_pem, "the account's directory CA", 120));
+  client.use_key(key.get(), a->account_url);
+  a->status = client.deactivate_account();
+  store.record("acme-account-deactivated", "",
+               "account \"" + a->name + "\" at " + a->directory_url + " (" + a->account_url +
+                   "): " + a->status);
+  store.write([&](store::Database& db) { store::set_acme_account_status(db, a->id, a->status); });
+  return view_of(*a);
+}
+
+std::optional<int> acme_revocation_reason(std::string_view name) noexcept {
+  static constexpr std::pair<std::string_view, int> k_reasons[] = {
+      {"unspecified", 0}, {"keyCompromise", 1}, {"affiliationChanged", 3},
+      {"superseded", 4}, {"cessationOfOperation", 5}};
+  for (const auto& [n, code] : k_reasons)
+    if (n == name) return code;
+  return std::nullopt;
+}
+
+namespace {
+
+struct RevokeTarget {
+  store::EntryRecord entry;
+  store::AcmeAccountRecord account;
+};
+
+RevokeTarget revoke_target(store::Keystore& store, const AcmeRevokeParams& params) {
+  if (!acme_revocation_reason(params.reason))
+    throw Error(Errc::Usage, "\"" + params.reason + "\" is not a revocation reason keysafe sends",
+                "RFC 5280 reasons an ACME CA accepts from a subscriber",
+                "choose keyCompromise, superseded, cessationOfOperation, affiliationChanged or "
+                "unspecified");
+  auto entry = store.entry(params.name);
+  if (!entry)
+    throw Error(Errc::NotFound, "no entry \"" + params.name + "\"", "keysafe list shows the entries",
+                "check the name");
+  if (!entry->current)
+    throw Error(Errc::Usage, "the entry \"" + params.name + "\" has no certificate to revoke",
+                "it is pending", "nothing to revoke");
+  std::optional<std::string> account = params.account;
+  if (!account) {
+    const auto settings = store::acme_entry(store.database(), entry->key.id);
+    if (!settings)
+      throw Error(Errc::Usage, "the entry \"" + params.name + "\" was not ordered by ACME",
+                  "keysafe revokes through the account that ordered the certificate",
+                  "name an account of the CA that issued it with --account NAME");
+    account = settings->account;
+  }
+  return {std::move(*entry), account_for_issue(store, account)};
+}
+
+}  // namespace
+
+void prepare_acme_revoke(store::Keystore& store, const AcmeRevokeParams& params) {
+  revoke_target(store, params);
+}
+
+AcmeRevokeResult acme_revoke(store::Keystore& store, const AcmeRevokeParams& params) {
+  const auto target = revoke_target(store, params);
+  const auto& cert = *target.entry.current;
+  const SecureBytes pkcs8 =
+      store.open_secret(store::acme_account_purpose(target.account.name), target.account.sealed_private_key);
+  const auto key = x509::private_key_from_pkcs8(pkcs8);
+  acme::Client client(target.account.directory_url,
+                      client_options(target.account.directory_ca_pem, "the account's directory CA", 120));
+  client.use_key(key.get(), target.account.account_url);
+  const Bytes der = store.certificate_der(cert.id);
+  client.revoke(der, *acme_revocation_reason(params.reason));
+  store.record("acme-revoked", params.name,
+               "serial " + cert.serial + " (" + cert.fingerprint_sha256 + "), reason " + params.reason +
+                   ", account \"" + target.account.name + "\" at " + target.account.directory_url);
+  store.flush_audit();
+  return {params.name, cert.serial, cert.fingerprint_sha256, params.reason, target.account.name,
+          target.account.directory_url};
+}
+
 void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
   validate_entry_name(params.name);
   std::vector<std::string> dns;
@@ -183,11 +472,22 @@ void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
     if (std::find(dns.begin(), dns.end(), n) == dns.end()) dns.push_back(std::move(n));
   }
   params.dns = std::move(dns);
+  std::vector<std::string> ips;
+  for (const auto& a : params.ip) {
+    auto n = x509::normalize_ip(a);
+    if (std::find(ips.begin(), ips.end(), n) == ips.end()) ips.push_back(std::move(n));
+  }
+  params.ip = std::move(ips);
   if (params.challenge_param.empty())
     throw Error(Errc::Usage, "acme issue needs a way to answer the CA's challenge",
                 "HTTP-01 is answered by keysafe itself (--http-listen ADDR:PORT) or by files in the "
-                "web server's document root (--webroot DIR)",
-                "add --http-listen 0.0.0.0:80, or --webroot /var/www/html");
+                "web server's document root (--webroot DIR); DNS-01 by a command that adds the TXT "
+                "record (--dns-hook CMD)",
+                "add --http-listen 0.0.0.0:80, --webroot /var/www/html or --dns-hook CMD");
+  if (params.challenge == AcmeChallenge::DnsHook) {
+    const auto hook = parse_dns_hook_param(params.challenge_param);
+    if (hook.resolver) acme::require_resolver_address(*hook.resolver);
+  }
   if (const auto key = store.key_by_name(params.name)) {
     if (key->current_certificate_id)
       throw Error(Errc::AlreadyExists, "the entry \"" + params.name + "\" has a certificate already",
@@ -197,26 +497,35 @@ void prepare_acme_issue(store::Keystore& store, AcmeIssueParams& params) {
       throw Error(Errc::Refused, "the entry \"" + params.name + "\" has no private key in the store",
                   "its request cannot be finalized with a key keysafe does not hold",
                   "choose another NAME");
-    if (!params.dns.empty()) {
-      auto want = params.dns;
-      auto have = key->dns;
+    const auto differs = [](std::vector<std::string> want, std::vector<std::string> have) {
       std::sort(want.begin(), want.end());
       std::sort(have.begin(), have.end());
-      if (want != have)
-        throw Error(Errc::Usage, "the pending entry \"" + params.name + "\" has other names",
-                    "its request is for " + nlohmann::json(key->dns).dump() + ", --dns gave " +
-                        nlohmann::json(params.dns).dump(),
-                    "leave out --dns to use the entry's own request, or choose another NAME");
-    }
-    if (!key->ip.empty())
-      throw Error(Errc::Unsupported, "the pending entry \"" + params.name + "\" has IP addresses",
-                  "this keysafe answers HTTP-01 for DNS names only", "choose another NAME");
+      return want != have;
+    };
+    if ((!params.dns.empty() || !params.ip.empty()) &&
+        (differs(params.dns, key->dns) || differs(params.ip, key->ip)))
+      throw Error(Errc::Usage, "the pending entry \"" + params.name + "\" has other names",
+                  "its request is for " + nlohmann::json(key->dns).dump() + " and IP addresses " +
+                      nlohmann::json(key->ip).dump() + "; --dns gave " +
+                      nlohmann::json(params.dns).dump() + ", --ip " + nlohmann::json(params.ip).dump(),
+                  "leave out --dns and --ip to use the entry's own request, or choose another NAME");
     params.dns = key->dns;
-  } else if (params.dns.empty()) {
-    throw Error(Errc::Usage, "acme issue needs at least one --dns name for a new entry",
-                "no entry \"" + params.name + "\" exists, and no --dns was given",
+    params.ip = key->ip;
+  } else if (params.dns.empty() && params.ip.empty()) {
+    throw Error(Errc::Usage, "acme issue needs at least one --dns name or --ip address for a new entry",
+                "no entry \"" + params.name + "\" exists, and no --dns or --ip was given",
                 "add the site's names, e.g. --dns www.example.com --dns example.com");
   }
+  if (params.challenge == AcmeChallenge::DnsHook && !params.ip.empty())
+    throw Error(Errc::Usage, "IP addresses cannot be validated by DNS-01",
+                "CAs validate an IP identifier by HTTP-01 or TLS-ALPN-01 only (RFC 8738 §7)",
+                "order the addresses with --http-listen or --webroot, or leave out --ip");
+  if (params.challenge != AcmeChallenge::DnsHook)
+    for (const auto& d : params.dns)
+      if (d.starts_with("*."))
+        throw Error(Errc::Usage, "the wildcard name " + d + " needs DNS-01",
+                    "CAs validate wildcard names only by DNS-01 (RFC 8555 §7.1.3)",
+                    "answer with --dns-hook CMD instead of --http-listen or --webroot");
   account_for_issue(store, params.account);  // fails early when there is none
 }
 
@@ -235,14 +544,20 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   const auto account_key = x509::private_key_from_pkcs8(account_pkcs8);
 
   // The responder first: a port that cannot be listened on fails before anything is stored.
-  std::unique_ptr<acme::Http01Responder> responder =
-      params.challenge == AcmeChallenge::HttpListen
-          ? acme::listen_responder(params.challenge_param)
-          : acme::webroot_responder(params.challenge_param);
+  std::unique_ptr<acme::Http01Responder> responder;
+  std::optional<DnsHookAnswerer> dns_hook;
+  if (params.challenge == AcmeChallenge::HttpListen)
+    responder = acme::listen_responder(params.challenge_param);
+  else if (params.challenge == AcmeChallenge::HttpWebroot)
+    responder = acme::webroot_responder(params.challenge_param);
+  else
+    dns_hook.emplace(parse_dns_hook_param(params.challenge_param),
+                     std::chrono::seconds(params.dns_hook_timeout));
+  const std::string challenge_type = dns_hook ? "dns-01" : "http-01";
 
   auto key = store.key_by_name(params.name);
   if (!key) {
-    CreateParams create{params.name, params.dns, {}, "", params.algorithm, params.now};
+    CreateParams create{params.name, params.dns, params.ip, "", params.algorithm, params.now};
     prepare_create(store, create);
     create_key(store, create);
     key = store.key_by_name(params.name);
@@ -259,17 +574,33 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   client.use_key(account_key.get(), account.account_url);
   std::vector<std::pair<std::string, std::string>> identifiers;
   for (const auto& d : key->dns) identifiers.emplace_back("dns", d);
+  for (const auto& a : key->ip) identifiers.emplace_back("ip", a);
   say("ordering from " + account.directory_url);
-  const auto order = client.new_order(identifiers);
-  result.order_url = order.url;
 
+  // Whatever happens from here, the token files, the listener and the TXT records go away.
+  const auto clean_up = [&]() noexcept {
+    std::vector<std::string> problems;
+    if (responder)
+      for (auto& w : responder->clear()) problems.push_back("HTTP-01 clean-up: " + w);
+    if (dns_hook)
+      for (auto& w : dns_hook->clear()) problems.push_back("DNS-01 clean-up: " + w);
+    return problems;
+  };
+  acme::Order order;
   try {
+    order = client.new_order(identifiers);
+    result.order_url = order.url;
+    // Every record or token first, then the CA is asked to validate them all: one wait for
+    // DNS propagation, not one per name.
+    std::vector<PendingChallenge> pending;
     for (const auto& authz_url : order.authorizations) {
       const auto authz = client.fetch_authorization(authz_url);
       std::string identifier;
       if (const auto id = authz.find("identifier"); id != authz.end() && id->is_object() &&
                                                     id->contains("value") && (*id)["value"].is_string())
         identifier = (*id)["value"].get<std::string>();
+      if (const auto w = authz.find("wildcard"); w != authz.end() && w->is_boolean() && w->get<bool>())
+        identifier = "*." + identifier;
       if (authz.value("status", std::string()) == "valid") {
         say("the CA holds a valid authorization for " + identifier);
         continue;
@@ -277,33 +608,72 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
       std::string token, url;
       if (const auto cs = authz.find("challenges"); cs != authz.end() && cs->is_array())
         for (const auto& c : *cs)
-          if (c.is_object() && c.value("type", std::string()) == "http-01" &&
+          if (c.is_object() && c.value("type", std::string()) == challenge_type &&
               c.contains("token") && c["token"].is_string() && c.contains("url") && c["url"].is_string()) {
             token = c["token"].get<std::string>();
             url = c["url"].get<std::string>();
           }
       if (token.empty())
-        throw Error(Errc::AcmeRefused, "the CA offers no http-01 challenge for " + identifier,
+        throw Error(Errc::AcmeRefused, "the CA offers no " + challenge_type + " challenge for " + identifier,
                     "its authorization " + authz_url + " lists other challenge types only",
-                    "this keysafe answers HTTP-01 only");
-      responder->add(token, client.key_authorization(token));
-      client.respond(url);
-      say("asked the CA to validate " + identifier + " (" + responder->describe() + ")");
-      client.wait_authorization(authz_url, identifier);
-      say("validated " + identifier);
+                    challenge_type == "http-01"
+                        ? "answer by DNS-01 instead (--dns-hook CMD)"
+                        : "answer by HTTP-01 instead (--http-listen ADDR:PORT or --webroot DIR)");
+      acme::require_token(token);
+      const auto key_authorization = client.key_authorization(token);
+      if (dns_hook) {
+        DnsHookAnswerer::Record record{identifier, acme::dns01_record_name(identifier),
+                                       acme::dns01_record_value(key_authorization)};
+        say("adding the TXT record " + record.name + " (--dns-hook)");
+        dns_hook->add(std::move(record));
+      } else {
+        responder->add(token, key_authorization);
+      }
+      pending.push_back({authz_url, identifier, url});
+    }
+    if (dns_hook) dns_hook->wait_visible(std::chrono::seconds(params.dns_wait_timeout), say);
+    for (const auto& p : pending) {
+      client.respond(p.url);
+      say("asked the CA to validate " + p.identifier + " (" +
+          (dns_hook ? dns_hook->describe() : responder->describe()) + ")");
+    }
+    for (const auto& p : pending) {
+      client.wait_authorization(p.authz_url, p.identifier);
+      say("validated " + p.identifier);
     }
   } catch (...) {
-    responder->clear();
+    clean_up();
     throw;
   }
-  for (auto& w : responder->clear()) result.warnings.push_back("HTTP-01 clean-up: " + w);
+  for (auto& w : clean_up()) result.warnings.push_back(std::move(w));
   responder.reset();
 
   const auto valid = client.finalize(order, *csr);
-  const auto chain = client.download_certificate(valid.certificate);
+  auto chain = client.download_certificate(valid.certificate);
   say("downloaded the certificate from " + valid.certificate);
+  result.chains_offered = 1 + static_cast<int>(chain.alternates.size());
+  auto input = formats::read_input(as_span(chain.pem), valid.certificate);
+  if (params.preferred_chain && !issued_by(input, *params.preferred_chain)) {
+    bool found = false;
+    for (const auto& url : chain.alternates) {
+      auto alternate = client.download_alternate(url);
+      auto parsed = formats::read_input(as_span(alternate.pem), url);
+      if (!issued_by(parsed, *params.preferred_chain)) continue;
+      say("using the alternate chain " + url + " (--preferred-chain)");
+      input = std::move(parsed);
+      found = true;
+      break;
+    }
+    if (!found)
+      result.warnings.push_back("none of the " + std::to_string(result.chains_offered) +
+                                " chain(s) the CA offers has a certificate issued by \"" +
+                                *params.preferred_chain + "\" (--preferred-chain): installed the "
+                                "CA's default chain");
+  }
+  if (!input.certificates.empty())
+    result.chain_top_issuer =
+        x509::common_name(X509_get_issuer_name(input.certificates.back().get())).value_or("");
 
-  const auto input = formats::read_input(as_span(chain.pem), valid.certificate);
   InstallOptions install;
   install.now = params.now;
   store::AcmeEntryRecord settings;

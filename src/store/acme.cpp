@@ -71,6 +71,12 @@ std::int64_t insert_acme_account(Database& db, const AcmeAccountRecord& a) {
   return q.int64(0);
 }
 
+void set_acme_account_status(Database& db, std::int64_t id, std::string_view status) {
+  auto q = db.prepare("UPDATE acme_accounts SET status = ? WHERE id = ?");
+  q.bind(1, status).bind(2, id);
+  q.run();
+}
+
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id) {
   auto q = db.prepare(
       "SELECT e.key_id, e.account_id, a.name, e.directory_url, e.challenge, e.challenge_param, "

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# acme account create|list|show and acme issue against a real Pebble with real HTTP-01
+# acme account create|list|show and acme issue (DNS names and --ip) against a real Pebble with real HTTP-01
 # validation (tests/pebble.sh): answered by keysafe itself (--http-listen) and by files in a
 # webroot served by a separate web server (--webroot); the installed chain verifies to Pebble's
 # root with openssl; refusals (a wrong CA file, nothing answering the challenge) are specific
@@ -123,6 +123,18 @@ ks show site --json
 expect_eq "$(jget .acme.challenge)" http-01-webroot "show: the webroot challenge"
 expect_eq "$(jget .acme.challenge_param)" "$T/www" "show: the webroot directory, absolute"
 kill "$WEB_PID" 2>/dev/null; wait "$WEB_PID" 2>/dev/null
+
+# --- issue: an IP identifier (RFC 8738) beside a DNS name, both by HTTP-01 ----------------------
+ks acme issue addr --ip 127.0.0.1 --dns ip.example.test --account pebble \
+  --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --json
+expect_rc 0 "acme issue with --ip and --dns"
+ks export addr --cert-only --format pem -o addr-leaf.pem
+SAN=$(openssl x509 -in addr-leaf.pem -noout -ext subjectAltName 2>/dev/null)
+expect_in "IP Address:127.0.0.1" "$SAN" "the certificate carries the IP address"
+expect_in "DNS:ip.example.test" "$SAN" "and the DNS name"
+ks acme issue addr6 --ip 127.0.0.1 --account pebble --dns-hook true
+expect_rc 2 "an IP address with DNS-01 is a usage error"
+expect_in "cannot be validated by DNS-01" "$ERR" "the error says why"
 
 # --- refusals ---------------------------------------------------------------------------------
 # Nothing answers on the validator's port: the CA's own words, exit 15, the pending entry kept.

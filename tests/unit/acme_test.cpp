@@ -4,14 +4,18 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/hmac.h>
 
 #include "keysafe/acme/client.hpp"
+#include "keysafe/acme/dns01.hpp"
 #include "keysafe/acme/http01.hpp"
 #include "keysafe/acme/jws.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 
 namespace keysafe::acme {
 namespace {
+
+std::string as_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 // RFC 4648 §10 vectors, base64url without padding.
 TEST(Base64url, Rfc4648Vectors) {
@@ -286,6 +290,43 @@ TEST(Http01, TokensMustBeBase64url) {
   EXPECT_NO_THROW(require_token("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"));
   for (const char* bad : {"", "../../etc/passwd", "a/b", "a b", "tok=", "%2e%2e"})
     EXPECT_THROW(require_token(bad), Error) << bad;
+}
+
+// RFC 8555 §8.4: the record is named for the name without its wildcard label, and its value is
+// base64url(SHA-256(key authorization)); SHA-256("abc") is FIPS 180-2's vector.
+TEST(Dns01, RecordNameAndValue) {
+  EXPECT_EQ(dns01_record_name("www.example.org"), "_acme-challenge.www.example.org");
+  EXPECT_EQ(dns01_record_name("*.example.org"), "_acme-challenge.example.org");
+  EXPECT_EQ(dns01_record_name("example.org."), "_acme-challenge.example.org");
+  EXPECT_EQ(dns01_record_value("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+}
+
+TEST(Dns01, ResolverIsAnIpv4AddressAndPort) {
+  EXPECT_NO_THROW(require_resolver_address("127.0.0.1:53"));
+  EXPECT_NO_THROW(require_resolver_address("192.0.2.53:8053"));
+  for (const char* bad : {"localhost:53", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000",
+                          "127.0.0.1:53x", "[::1]:53", ""})
+    EXPECT_THROW(require_resolver_address(bad), Error) << bad;
+}
+
+// RFC 8555 §7.3.4: an HS256 JWS whose protected header is {alg, kid, url}, whose payload is the
+// account's JWK, and whose signature OpenSSL's HMAC reproduces with the MAC key.
+TEST(Eab, Hs256OverTheAccountJwk) {
+  const auto key = x509::generate_key(x509::KeyAlgorithm::EcP256);
+  const auto jwk = public_jwk(key.get());
+  const Bytes mac_key = from_base64url("zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W");
+  const auto eab = external_account_binding("kid-1", mac_key, jwk, "https://ca.example/new-acct");
+  const auto header = nlohmann::json::parse(as_string(from_base64url(eab["protected"].get<std::string>())));
+  EXPECT_EQ(header, (nlohmann::json{{"alg", "HS256"}, {"kid", "kid-1"}, {"url", "https://ca.example/new-acct"}}));
+  EXPECT_EQ(nlohmann::json::parse(as_string(from_base64url(eab["payload"].get<std::string>()))), jwk);
+  const std::string input = eab["protected"].get<std::string>() + "." + eab["payload"].get<std::string>();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ASSERT_NE(HMAC(EVP_sha256(), mac_key.data(), static_cast<int>(mac_key.size()),
+                 reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len),
+            nullptr);
+  EXPECT_EQ(eab["signature"].get<std::string>(), base64url(std::span<const std::uint8_t>(mac, len)));
+  EXPECT_EQ(len, 32u);
 }
 
 TEST(Directory, Shortcuts) {

@@ -16,6 +16,7 @@
 
 #include "keysafe/acme/http.hpp"
 #include "keysafe/error.hpp"
+#include "keysafe/ossl/bytes.hpp"
 #include "keysafe/ossl/handles.hpp"
 
 namespace keysafe::acme {
@@ -96,13 +97,25 @@ class Client final {
     std::string status;
     nlohmann::json body;
   };
+  // External account binding (RFC 8555 §7.3.4): the CA's key id and its MAC key (decoded).
+  struct ExternalAccount {
+    std::string kid;
+    SecureBytes mac_key;
+  };
   // newAccount (RFC 8555 §7.3); an existing account for the key is returned as found.
-  Account new_account(const std::vector<std::string>& contact, bool terms_agreed);
+  Account new_account(const std::vector<std::string>& contact, bool terms_agreed,
+                      const ExternalAccount* eab = nullptr);
 
   // A signed POST (payload JSON) or POST-as-GET (nullopt) to `url`; a badNonce is retried
   // with the fresh nonce it carried; any other problem is thrown as problem_error(doing).
   HttpResponse post(const std::string& url, const std::optional<nlohmann::json>& payload,
                     std::string_view doing);
+
+  // Deactivates the account of the key in use (RFC 8555 §7.3.6); returns the CA's new status.
+  std::string deactivate_account();
+  // Revokes a certificate (RFC 8555 §7.6), signed by the account key in use; `reason` is the
+  // RFC 5280 CRLReason code.
+  void revoke(std::span<const std::uint8_t> certificate_der, int reason);
 
   Order new_order(const std::vector<std::pair<std::string, std::string>>& identifiers);
   Order fetch_order(const std::string& url);
@@ -121,6 +134,8 @@ class Client final {
     std::vector<std::string> alternates;
   };
   Chain download_certificate(const std::string& url);
+  // An alternate chain (a URL from Chain::alternates), its own alternates left empty.
+  Chain download_alternate(const std::string& url);
 
   // The key authorization of a token (RFC 8555 §8.1): token "." thumbprint(account JWK).
   std::string key_authorization(std::string_view token) const;

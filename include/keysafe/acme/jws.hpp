@@ -42,4 +42,11 @@ bool jws_verify(EVP_PKEY* key, std::string_view signing_input, std::span<const s
 nlohmann::json flattened_jws(EVP_PKEY* key, nlohmann::json protected_header,
                              std::string_view payload);
 
+// The external account binding of newAccount (RFC 8555 §7.3.4): a flattened JWS, HS256 with
+// the CA's MAC key, over the account's public JWK, its protected header {alg, kid, url}.
+nlohmann::json external_account_binding(std::string_view eab_kid,
+                                        std::span<const std::uint8_t> mac_key,
+                                        const nlohmann::json& account_jwk,
+                                        const std::string& new_account_url);
+
 }  // namespace keysafe::acme

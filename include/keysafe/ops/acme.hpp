@@ -24,6 +24,10 @@ struct AcmeAccountParams {
   x509::KeyAlgorithm algorithm = x509::KeyAlgorithm::EcP256;
   // PEM trust anchors for the directory's HTTPS (--directory-ca-file, KEYSAFE_ACME_CA_FILE).
   std::optional<std::filesystem::path> directory_ca_file;
+  // External account binding (RFC 8555 §7.3.4): the CA's key id and a file holding its MAC
+  // key as base64url, as CAs hand it out. Used once, at creation; never stored.
+  std::string eab_kid;
+  std::optional<std::filesystem::path> eab_hmac_key_file;
   std::int64_t now = 0;
 };
 
@@ -48,21 +52,62 @@ void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params);
 std::vector<AcmeAccountView> list_acme_accounts(store::Keystore& store);
 AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name);
 
-enum class AcmeChallenge { HttpListen, HttpWebroot };
-std::string_view acme_challenge_name(AcmeChallenge c) noexcept;  // http-01-listen, http-01-webroot
+// Deactivates the account at its CA (RFC 8555 §7.3.6) and records the CA's status; later
+// orders with it are refused before anything is sent. Needs the store unlocked.
+AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view name);
+
+// RFC 5280 CRLReason names keysafe accepts: unspecified, keyCompromise, affiliationChanged,
+// superseded, cessationOfOperation. nullopt for any other.
+std::optional<int> acme_revocation_reason(std::string_view name) noexcept;
+
+struct AcmeRevokeParams {
+  std::string name;
+  std::string reason = "unspecified";
+  std::optional<std::string> account;  // default: the account that ordered the entry
+};
+struct AcmeRevokeResult {
+  std::string name;
+  std::string serial;
+  std::string fingerprint_sha256;
+  std::string reason;
+  std::string account;
+  std::string directory_url;
+};
+// Checks the reason, the entry (it has a current certificate) and the account.
+void prepare_acme_revoke(store::Keystore& store, const AcmeRevokeParams& params);
+// Revokes the entry's current certificate at the CA, signed by the account key, and audits it.
+// Needs the store unlocked.
+AcmeRevokeResult acme_revoke(store::Keystore& store, const AcmeRevokeParams& params);
+
+enum class AcmeChallenge { HttpListen, HttpWebroot, DnsHook };
+// http-01-listen, http-01-webroot, dns-01-hook: as stored in acme_entries.challenge.
+std::string_view acme_challenge_name(AcmeChallenge c) noexcept;
+std::optional<AcmeChallenge> acme_challenge_from_name(std::string_view name) noexcept;
+// The challenge_param of DnsHook as stored: {"hook": CMD, "resolver": "ADDR:PORT" or null}.
+std::string dns_hook_param(const std::string& hook, const std::optional<std::string>& resolver);
 
 struct AcmeIssueParams {
   std::string name;
   std::vector<std::string> dns;
+  std::vector<std::string> ip;  // IP identifiers (RFC 8738), validated by HTTP-01
   std::optional<std::string> account;  // default: the store's only account
   AcmeChallenge challenge = AcmeChallenge::HttpListen;
-  std::string challenge_param;  // ADDR:PORT or the webroot directory
+  // ADDR:PORT, the webroot directory, or for DnsHook the JSON of dns_hook_param(): the
+  // acme_entries.challenge_param a renewal passes back as stored.
+  std::string challenge_param;
   x509::KeyAlgorithm algorithm = x509::KeyAlgorithm::EcP256;
   std::int64_t now = 0;
   // Progress lines ("ordering ...", "validated a.example"), for the front end to show.
   std::function<void(const std::string&)> progress;
   // Test hook: the poll bound (seconds).
   std::int64_t poll_timeout = 120;
+  // DNS-01: how long the --dns-hook command may run (each call), and how long keysafe waits for
+  // the TXT record at the --dns-resolver (seconds).
+  std::int64_t dns_hook_timeout = 120;
+  std::int64_t dns_wait_timeout = 120;
+  // --preferred-chain: of the chains the CA offers (Link rel="alternate"), the first with a
+  // certificate issued by this CN; the CA's default chain (with a warning) when none has.
+  std::optional<std::string> preferred_chain;
 };
 
 struct AcmeIssueResult {
@@ -73,6 +118,8 @@ struct AcmeIssueResult {
   std::string challenge_param;
   std::string order_url;
   bool entry_created = false;  // a new pending entry was made (else an existing one was used)
+  std::string chain_top_issuer;  // the issuer CN of the installed chain's topmost certificate
+  int chains_offered = 1;        // the default chain and its alternates
   std::vector<std::string> warnings;
 };
 

@@ -35,8 +35,8 @@ struct AcmeEntryRecord {
   std::int64_t account_id = 0;
   std::string account;  // joined from acme_accounts
   std::string directory_url;
-  std::string challenge;        // http-01-listen, http-01-webroot
-  std::string challenge_param;  // ADDR:PORT, or the webroot directory
+  std::string challenge;        // http-01-listen, http-01-webroot, dns-01-hook
+  std::string challenge_param;  // ADDR:PORT, the webroot directory, or {"hook", "resolver"} JSON
   std::optional<std::string> order_url;  // the last order
   std::int64_t updated_at = 0;
 };
@@ -45,6 +45,8 @@ std::vector<AcmeAccountRecord> acme_accounts(Database& db);
 std::optional<AcmeAccountRecord> acme_account_by_name(Database& db, std::string_view name);
 std::optional<AcmeAccountRecord> acme_account_by_id(Database& db, std::int64_t id);
 std::int64_t insert_acme_account(Database& db, const AcmeAccountRecord& a);
+// The CA's word on the account (deactivated); inside Keystore::write, which re-MACs the row.
+void set_acme_account_status(Database& db, std::int64_t id, std::string_view status);
 
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id);
 // Inserts or replaces the entry's settings.
