@@ -41,6 +41,7 @@ Action setup_recover(CLI::App& command);
 Action setup_config(CLI::App& command);
 Action setup_export(CLI::App& command);
 Action setup_import(CLI::App& command);
+Action setup_adopt(CLI::App& command);
 Action setup_check(CLI::App& command);
 Action setup_delete(CLI::App& command);
 Action setup_passwd(CLI::App& command);

@@ -21,6 +21,8 @@ std::span<const CommandSpec> commands() {
       {"export", "export an entry as PKCS#12, PEM or DER, verified after writing", setup_export},
       {"import", "import keys and certificates (PKCS#12, PEM, DER, PKCS#7), paired by key",
        setup_import},
+      {"adopt", "take over what nginx already serves: import its keys, record its files as deployments",
+       setup_adopt},
       {"check", "check the store: integrity, keys, certificates, chains, expiry, backups",
        setup_check},
       {"delete", "delete an entry (refused while its key has no verified backup)", setup_delete},
@@ -69,7 +71,7 @@ std::span<const HelpGroup> help_groups() {
   static constexpr const char* k_backup[] = {"backup", "restore", "recover", "find-key",
                                              "salvage"};
   static constexpr const char* k_ca[] = {"ca", "issue-bulk"};
-  static constexpr const char* k_deploy[] = {"deploy", "deployments", "status"};
+  static constexpr const char* k_deploy[] = {"deploy", "adopt", "deployments", "status"};
   static constexpr const char* k_store[] = {"check", "audit", "passwd", "config", "calendar", "store",
                                             "serve"};
   static constexpr const char* k_fleet[] = {"host", "assign", "unassign", "agent", "fleet"};

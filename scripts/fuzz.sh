@@ -51,6 +51,7 @@ seed() {
     private_key) subs=(keys pairs fuzz) ;;
     pkcs12) subs=(pkcs12 fuzz) ;;
     backup) subs=(fuzz) ;;
+    nginx_config) subs=(nginx) ;;
   esac
   for sub in "${subs[@]}"; do
     [ -d "$DATA/corpus/$sub" ] || continue

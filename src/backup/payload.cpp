@@ -103,13 +103,18 @@ BackupAuthority decode_authority(const Json& j) {
 
 Json encode_files(const std::vector<BackupDeployedFile>& files) {
   Json out = Json::array();
-  for (const auto& f : files) out.push_back({{"path", secure(f.path)}, {"sha256", secure(f.sha256)}});
+  for (const auto& f : files) {
+    Json item{{"path", secure(f.path)}, {"sha256", secure(f.sha256)}};
+    if (!f.role.empty()) item["role"] = secure(f.role);
+    out.push_back(std::move(item));
+  }
   return out;
 }
 
 std::vector<BackupDeployedFile> decode_files(const Json& j) {
   std::vector<BackupDeployedFile> out;
-  for (const auto& f : j) out.push_back({text(f.at("path")), text(f.at("sha256"))});
+  for (const auto& f : j)
+    out.push_back({text(f.at("path")), text(f.at("sha256")), f.contains("role") ? text(f.at("role")) : std::string()});
   return out;
 }
 

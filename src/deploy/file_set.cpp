@@ -74,9 +74,13 @@ FileSet FileSet::write(const files::TrustedDirectory& dir, const std::vector<Dep
   }
   std::size_t written = 0;
   try {
-    for (const auto& f : files) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto& f = files[i];
+      const auto& before = set.m_previous[i];
+      std::optional<files::FileOwner> owner;
+      if (f.keep_owner && before.existed) owner = files::FileOwner{before.uid, before.gid};
       files::write_file_at(set.m_dir.get(), set.m_dir_path, f.name, view(f.content), f.mode,
-                           files::Overwrite::Allow);
+                           files::Overwrite::Allow, owner);
       ++written;
     }
   } catch (const Error& e) {

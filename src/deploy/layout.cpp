@@ -81,6 +81,48 @@ std::vector<DeployFile> layout_files(Layout layout, const Material& m) {
   return files;
 }
 
+std::string_view role_name(FileRole role) noexcept {
+  switch (role) {
+    case FileRole::Key: return "key";
+    case FileRole::Certificate: return "cert";
+    case FileRole::Fullchain: return "fullchain";
+    case FileRole::Chain: return "chain";
+    case FileRole::Combined: return "combined";
+  }
+  return "cert";
+}
+
+FileRole parse_role(std::string_view name) {
+  for (auto r : {FileRole::Key, FileRole::Certificate, FileRole::Fullchain, FileRole::Chain,
+                 FileRole::Combined})
+    if (role_name(r) == name) return r;
+  throw Error(Errc::StoreDamaged, "a deployment records an unknown file role \"" + std::string(name) + "\"",
+              "keysafe writes the roles key, cert, fullchain, chain and combined",
+              "adopt the server again (keysafe adopt) or deploy with --layout");
+}
+
+SecureBytes role_content(FileRole role, const Material& m) {
+  const std::string chain = joined(m.chain_pem);
+  SecureBytes out;
+  switch (role) {
+    case FileRole::Key: return m.key_pem;
+    case FileRole::Certificate: append(out, m.leaf_pem); break;
+    case FileRole::Fullchain: append(out, m.leaf_pem); append(out, chain); break;
+    case FileRole::Chain: append(out, chain); break;
+    case FileRole::Combined:
+      append(out, m.leaf_pem);
+      append(out, chain);
+      out.insert(out.end(), m.key_pem.begin(), m.key_pem.end());
+      break;
+  }
+  return out;
+}
+
+bool role_holds_key(FileRole role) noexcept { return role == FileRole::Key || role == FileRole::Combined; }
+bool role_holds_leaf(FileRole role) noexcept {
+  return role == FileRole::Certificate || role == FileRole::Fullchain || role == FileRole::Combined;
+}
+
 std::string_view leaf_file(Layout layout) noexcept {
   switch (layout) {
     case Layout::Nginx: return "fullchain.pem";

@@ -344,7 +344,7 @@ AgentRun run_agent_once(store::Keystore& store, const HostKeyFile& key, const Ag
       if (w.wrote) {
         r.deployed_fingerprint = w.newest;
         for (const auto& f : w.files)
-          r.files.push_back({(w.dir->path() / f.name).string(), to_hex(sha256(f.content))});
+          r.files.push_back({(w.dir->path() / f.name).string(), to_hex(sha256(f.content)), {}});
       } else if (w.report) {
         r.deployed_fingerprint = w.report->deployed_fingerprint;
         r.files = w.report->files;

@@ -4,6 +4,9 @@
 
 #include <openssl/pem.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
 
@@ -151,7 +154,174 @@ using detail::leaf_fingerprint_on_disk;
 using detail::remove_created;
 using detail::target_directory;
 
+namespace {
+
+// The layout "files" (keysafe adopt): each recorded file at its own path, in its own
+// directory, with the content of its role. Each directory is resolved as --to is (component by
+// component, nothing another user controls followed) and kept open; the files keep their mode
+// (a key loses any access by others) and, as root, their owner and group. Everything else is
+// deploy_entry's sequence: files recorded at the last deployment (or adoption) are ours, others
+// need --force; test, reload, restore on failure, record, probe.
+DeployResult deploy_recorded_files(store::Keystore& store, const DeployRequest& request,
+                                   const store::DeploymentRecord& earlier) {
+  const Target t = target_entry(store, request.name);
+  DeployResult result;
+  result.name = request.name;
+  store::DeploymentRecord& row = result.record;
+  row = earlier;
+  row.key_id = t.entry.key.id;
+  row.entry = t.entry.key.name;
+  row.files.clear();
+  const auto pick = [](const std::optional<std::string>& given,
+                       const std::optional<std::string>& recorded) {
+    return given ? non_empty(given) : recorded;
+  };
+  row.test_cmd = pick(request.test_cmd, earlier.test_cmd);
+  row.reload_cmd = pick(request.reload_cmd, earlier.reload_cmd);
+  row.probe = pick(request.probe, earlier.probe);
+  row.sni = pick(request.sni, earlier.sni);
+  std::optional<deploy::Endpoint> endpoint;
+  if (row.probe) endpoint = deploy::parse_endpoint(*row.probe);
+  row.certificate_fingerprint = t.certificate.fingerprint_sha256;
+  row.deployed_at = request.now;
+  result.serial = t.certificate.serial;
+  result.not_after = t.certificate.not_after;
+  result.previous_fingerprint = earlier.certificate_fingerprint;
+  if (earlier.key_id != t.entry.key.id && !request.force)
+    throw Error(Errc::Refused, "refusing to deploy \"" + request.name + "\" to " + quoted(earlier.target_dir),
+                "those files hold the deployment of \"" + earlier.entry + "\"",
+                "deploy elsewhere, or add --force to replace it");
+  const deploy::Material material = material_of(store, t);
+
+  // One open directory per distinct parent, each with its files.
+  struct Group {
+    files::TrustedDirectory dir;
+    std::vector<deploy::DeployFile> files;
+  };
+  std::vector<std::pair<std::string, Group>> groups;
+  std::vector<std::string> foreign;
+  for (const auto& f : earlier.files) {
+    const std::filesystem::path path(f.path);
+    const auto role = deploy::parse_role(f.role);
+    const std::string parent = path.parent_path().string();
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == parent; });
+    if (it == groups.end()) {
+      groups.emplace_back(parent, Group{target_directory(parent), {}});
+      it = std::prev(groups.end());
+      if (!it->second.dir.exists())
+        throw Error(Errc::NotFound, "cannot deploy to " + quoted(f.path),
+                    "its directory " + quoted(parent) + " does not exist any more",
+                    "adopt the server again: keysafe adopt");
+    }
+    deploy::DeployFile out{path.filename().string(), deploy::role_content(role, material), 0644,
+                           deploy::role_holds_key(role), true};
+    out.mode = out.holds_key ? 0600 : 0644;
+    const auto on_disk = deploy::file_sha256(it->second.dir, out.name);
+    if (on_disk) {
+      // The file keeps its mode; a file holding the key is never readable by others.
+      struct stat st {};
+      if (::fstatat(it->second.dir.fd(), out.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        out.mode = static_cast<unsigned>(st.st_mode & 07777) & (out.holds_key ? 0640u : 07777u);
+      const bool same = *on_disk == to_hex(sha256(out.content));
+      if (*on_disk == f.sha256) result.replaced_own = true;
+      else if (!same) foreign.push_back(f.path);
+    }
+    row.files.push_back({f.path, to_hex(sha256(out.content)), f.role});
+    it->second.files.push_back(std::move(out));
+  }
+  if (!foreign.empty()) {
+    std::string list;
+    for (const auto& p : foreign) list += "\n  " + p;
+    if (!request.force)
+      throw Error(Errc::Refused, "refusing to overwrite files changed since keysafe adopted or wrote them",
+                  "these files are not what keysafe recorded for " + quoted(earlier.target_dir) + ":" + list,
+                  "adopt the server again (keysafe adopt), or add --force to replace them "
+                  "(they are restored if the test command fails)");
+    result.forced = true;
+    result.warnings.push_back("replaced files keysafe did not write (--force):" + list);
+  }
+
+  std::vector<deploy::FileSet> written;
+  const auto restore_all = [&]() {
+    std::string failed;
+    for (auto it = written.rbegin(); it != written.rend(); ++it) try {
+        it->restore();
+      } catch (const Error& e) {
+        failed += (failed.empty() ? "" : "\n") + e.cause();
+      }
+    return failed;
+  };
+  try {
+    for (auto& [parent, g] : groups) written.push_back(deploy::FileSet::write(g.dir, g.files));
+  } catch (const Error& e) {
+    const std::string failed = restore_all();
+    if (failed.empty()) throw;
+    throw Error(e.code(), e.summary() + "; restoring the previous files FAILED", e.cause() + "\n" + failed,
+                e.remedy());
+  }
+  const std::map<std::string, std::string> env{{"KEYSAFE_DEPLOY_DIR", earlier.target_dir},
+                                               {"KEYSAFE_DEPLOY_NAME", request.name},
+                                               {"KEYSAFE_DEPLOY_LAYOUT", row.layout}};
+  const auto fail_and_restore = [&](const std::string& summary, const std::string& cause,
+                                    const std::string& fix) {
+    const std::string failed = restore_all();
+    store.record("deploy-failed", request.name,
+                 "to " + earlier.target_dir + ": " + summary +
+                     (failed.empty() ? "; previous files restored" : "; restoring failed: " + failed));
+    store.flush_audit();
+    if (!failed.empty())
+      throw Error(Errc::DeployFailed, summary + "; restoring the previous files FAILED", cause + "\n" + failed, fix);
+    throw Error(Errc::DeployFailed,
+                summary + "; the previous files are back byte for byte, and the server still serves them",
+                cause, fix);
+  };
+  if (row.test_cmd && !request.files_only) {
+    const auto o = deploy::run_shell(*row.test_cmd, env, request.command_timeout);
+    if (!o.ok())
+      fail_and_restore("the test command failed, nothing was reloaded",
+                       command_failure_cause("test", *row.test_cmd, o),
+                       "fix what the output shows, then deploy again");
+    result.tested = true;
+  }
+  if (row.reload_cmd && !request.files_only) {
+    const auto o = deploy::run_shell(*row.reload_cmd, env, request.command_timeout);
+    if (!o.ok())
+      fail_and_restore("the reload command failed", command_failure_cause("reload", *row.reload_cmd, o),
+                       "check the server (it may not have reloaded), then deploy again");
+    result.reloaded = true;
+  }
+  std::string paths;
+  for (const auto& f : row.files) paths += (paths.empty() ? "" : ", ") + f.path + " (" + f.role + ")";
+  store.record("deployed", request.name,
+               "certificate serial " + t.certificate.serial + ", sha-256 " +
+                   t.certificate.fingerprint_sha256 + ", to the adopted files " + paths +
+                   (result.forced ? ", foreign files replaced (--force)" : ""));
+  store.write([&](store::Database& db) { store::save_deployment(db, row); });
+  if (endpoint && !request.files_only) {
+    const auto served = deploy::probe_until(*endpoint, row.sni.value_or(""),
+                                            row.certificate_fingerprint, request.probe_patience);
+    result.probe = served;
+    if (!served.reached)
+      throw Error(Errc::DeployFailed, "deployed to " + paths + ", but " + *row.probe + " could not be probed",
+                  served.error, "check that the server listens there with TLS, then: keysafe status " + request.name);
+    if (served.fingerprint_sha256 != row.certificate_fingerprint)
+      throw Error(Errc::DeployFailed,
+                  "deployed to " + paths + ", but " + *row.probe + " does not serve the deployed certificate",
+                  "it serves sha-256 " + served.fingerprint_sha256 + " (" + served.subject +
+                      "); deployed: sha-256 " + row.certificate_fingerprint,
+                  "check the reload command; then: keysafe status " + request.name);
+  }
+  return result;
+}
+
+}  // namespace
+
 DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) {
+  // An adopted server's own files (layout "files"): the recorded paths, not a directory.
+  if (!request.layout)
+    if (auto adopted = store::deployment_at(store.database(), request.target_dir.string());
+        adopted && adopted->layout == store::k_files_layout)
+      return deploy_recorded_files(store, request, *adopted);
   const Target t = target_entry(store, request.name);
   files::TrustedDirectory target = target_directory(request.target_dir);
   const std::vector<std::filesystem::path> missing_dirs = target.missing();
@@ -227,7 +397,7 @@ DeployResult deploy_entry(store::Keystore& store, const DeployRequest& request) 
   }
 
   for (const auto& f : files)
-    row.files.push_back({(dir / f.name).string(), to_hex(sha256(f.content))});
+    row.files.push_back({(dir / f.name).string(), to_hex(sha256(f.content)), {}});
 
   const std::map<std::string, std::string> env{{"KEYSAFE_DEPLOY_DIR", dir.string()},
                                                {"KEYSAFE_DEPLOY_NAME", request.name},
@@ -395,9 +565,14 @@ std::vector<TargetStatus> deployment_status(store::Keystore& store, std::optiona
       s.probe = std::move(r);
     } else {
       std::string problem;
-      const auto leaf = std::string(deploy::leaf_file(deploy::parse_layout(d.layout)));
-      s.served_fingerprint =
-          leaf_fingerprint_on_disk(std::filesystem::path(d.target_dir) / leaf, problem);
+      std::filesystem::path leaf_path;
+      if (d.layout == store::k_files_layout) {
+        for (const auto& f : d.files)
+          if (leaf_path.empty() && deploy::role_holds_leaf(deploy::parse_role(f.role))) leaf_path = f.path;
+      } else {
+        leaf_path = std::filesystem::path(d.target_dir) / deploy::leaf_file(deploy::parse_layout(d.layout));
+      }
+      s.served_fingerprint = leaf_fingerprint_on_disk(leaf_path, problem);
       if (!s.served_fingerprint) unreachable_why = problem;
     }
     const std::string where = d.probe ? *d.probe : "the files in " + quoted(d.target_dir);

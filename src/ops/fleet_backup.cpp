@@ -93,7 +93,7 @@ void collect_fleet(store::Keystore& store, const std::vector<store::KeyRecord>& 
       br.state = r->state;
       br.deployed_fingerprint = r->deployed_fingerprint;
       br.served_fingerprint = r->served_fingerprint;
-      for (const auto& f : r->files) br.files.push_back({f.path, f.sha256});
+      for (const auto& f : r->files) br.files.push_back({f.path, f.sha256, f.role});
       br.error = r->error;
       br.reported_at = r->reported_at;
       b.report = std::move(br);
@@ -291,7 +291,7 @@ void apply_fleet(store::Keystore& store, const backup::BackupPayload& payload,
     r.state = b.report->state;
     r.deployed_fingerprint = b.report->deployed_fingerprint;
     r.served_fingerprint = b.report->served_fingerprint;
-    for (const auto& f : b.report->files) r.files.push_back({f.path, f.sha256});
+    for (const auto& f : b.report->files) r.files.push_back({f.path, f.sha256, f.role});
     r.error = b.report->error;
     r.reported_at = b.report->reported_at;
     store::save_host_report(db, r);

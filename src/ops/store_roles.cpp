@@ -120,7 +120,7 @@ void collect_store_roles(store::Keystore& store, const std::vector<store::KeyRec
       b.spki_sha256 = k.spki_sha256;
       b.target_dir = d.target_dir;
       b.layout = d.layout;
-      for (const auto& f : d.files) b.files.push_back({f.path, f.sha256});
+      for (const auto& f : d.files) b.files.push_back({f.path, f.sha256, f.role});
       b.test_cmd = d.test_cmd;
       b.reload_cmd = d.reload_cmd;
       b.probe = d.probe;
@@ -314,7 +314,7 @@ void apply_store_roles(store::Keystore& store, const backup::BackupPayload& payl
     row.key_id = key_of(d.spki_sha256, "the deployment to " + quoted(d.target_dir)).id;
     row.target_dir = d.target_dir;
     row.layout = d.layout;
-    for (const auto& f : d.files) row.files.push_back({f.path, f.sha256});
+    for (const auto& f : d.files) row.files.push_back({f.path, f.sha256, f.role});
     row.test_cmd = d.test_cmd;
     row.reload_cmd = d.reload_cmd;
     row.probe = d.probe;

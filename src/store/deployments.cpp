@@ -11,7 +11,11 @@ namespace detail {
 
 std::string files_json(const std::vector<DeployedFile>& files) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& f : files) list.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  for (const auto& f : files) {
+    nlohmann::json item{{"path", f.path}, {"sha256", f.sha256}};
+    if (!f.role.empty()) item["role"] = f.role;
+    list.push_back(std::move(item));
+  }
   return list.dump();
 }
 
@@ -22,7 +26,9 @@ std::optional<std::vector<DeployedFile>> parse_files_json(const std::string& tex
   for (const auto& f : list)
     if (f.is_object() && f.contains("path") && f["path"].is_string() && f.contains("sha256") &&
         f["sha256"].is_string())
-      out.push_back({f["path"].get<std::string>(), f["sha256"].get<std::string>()});
+      out.push_back({f["path"].get<std::string>(), f["sha256"].get<std::string>(),
+                     f.contains("role") && f["role"].is_string() ? f["role"].get<std::string>()
+                                                                 : std::string()});
   return out;
 }
 

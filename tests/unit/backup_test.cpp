@@ -55,7 +55,7 @@ BackupPayload sample_payload() {
   d.spki_sha256 = "ef56";
   d.target_dir = "/srv/www/tls";
   d.layout = "nginx";
-  d.files = {{"/srv/www/tls/fullchain.pem", "aa"}, {"/srv/www/tls/privkey.pem", "bb"}};
+  d.files = {{"/srv/www/tls/fullchain.pem", "aa", {}}, {"/srv/www/tls/privkey.pem", "bb", "key"}};
   d.test_cmd = "nginx -t";
   d.reload_cmd = std::nullopt;
   d.probe = "127.0.0.1:443";
@@ -76,7 +76,7 @@ BackupPayload sample_payload() {
   as.reload_cmd = "systemctl reload nginx";
   as.assigned_at = 1'789'000'300;
   as.report = BackupHostReport{"current", std::string("cc"), std::string("cc"),
-                               {{"/etc/nginx/keysafe/www/cert.pem", "dd"}}, std::nullopt,
+                               {{"/etc/nginx/keysafe/www/cert.pem", "dd", {}}}, std::nullopt,
                                1'789'000'400};
   p.assignments.push_back(as);
   as.entry = "mail";
@@ -139,6 +139,8 @@ TEST(PayloadTest, VersionThreeRoundTripsEveryRoleDeploymentSettingAndTheFleet) {
   ASSERT_EQ(d.files.size(), 2u);
   EXPECT_EQ(d.files[1].path, "/srv/www/tls/privkey.pem");
   EXPECT_EQ(d.files[1].sha256, "bb");
+  EXPECT_EQ(d.files[0].role, "");     // layouts other than "files" record no role
+  EXPECT_EQ(d.files[1].role, "key");  // an adopted server's file keeps its role
   EXPECT_EQ(d.test_cmd, std::optional<std::string>("nginx -t"));
   EXPECT_EQ(d.reload_cmd, std::nullopt);
   EXPECT_EQ(d.probe, std::optional<std::string>("127.0.0.1:443"));
@@ -235,7 +237,7 @@ class CompleteRestoreTest : public keysafe::testing::StoreFixture {
     d.key_id = m_store->key_by_name("www")->id;
     d.target_dir = "/srv/www";
     d.layout = "nginx";
-    d.files = {{"/srv/www/fullchain.pem", "aa"}};
+    d.files = {{"/srv/www/fullchain.pem", "aa", {}}};
     d.reload_cmd = "true";
     d.certificate_fingerprint = "ff";
     d.deployed_at = m_now + 20;

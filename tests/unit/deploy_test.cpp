@@ -290,7 +290,7 @@ TEST(LayoutNames, ParseAndName) {
 // ---- FileSet: atomic replacement, refusal, rollback ----------------------------------------
 
 DeployFile text(std::string name, std::string_view content, unsigned mode) {
-  return DeployFile{std::move(name), SecureBytes(content.begin(), content.end()), mode, false};
+  return DeployFile{std::move(name), SecureBytes(content.begin(), content.end()), mode, false, false};
 }
 
 TEST(FileSetTest, ReplacesByRenameAndRecordsWhatWasThere) {

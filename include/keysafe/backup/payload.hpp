@@ -66,6 +66,7 @@ struct BackupAuthority {
 struct BackupDeployedFile {
   std::string path;
   std::string sha256;
+  std::string role;  // layout "files" (keysafe adopt) only; absent from the JSON when empty
 };
 
 // A deployment of an entry of the backup (store::DeploymentRecord without the row ids).

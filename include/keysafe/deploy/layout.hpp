@@ -21,6 +21,9 @@ struct DeployFile {
   SecureBytes content;  // may hold the private key
   unsigned mode = 0644;
   bool holds_key = false;
+  // Replacing an existing file keeps its owner and group (an adopted server's file, e.g. a key
+  // root:ssl-cert 0640); a new file belongs to the user running keysafe.
+  bool keep_owner = false;
 };
 
 // What is deployed: the private key as PEM ("-----BEGIN PRIVATE KEY-----", PKCS#8), the leaf
@@ -37,6 +40,17 @@ struct Material {
 //   haproxy: haproxy.pem (leaf + chain + key, 0600)
 //   pem:     cert.pem, chain.pem, fullchain.pem, privkey.pem (0600)
 std::vector<DeployFile> layout_files(Layout layout, const Material& material);
+
+// What one file of a server's own arrangement holds (keysafe adopt records these as the layout
+// "files": each file at its own path, written with the content of its role).
+enum class FileRole { Key, Certificate, Fullchain, Chain, Combined };
+std::string_view role_name(FileRole role) noexcept;  // key, cert, fullchain, chain, combined
+FileRole parse_role(std::string_view name);           // Errc::StoreDamaged for anything else
+// The content of `role`: the key (0600), the leaf, leaf + chain, the chain, or leaf + chain +
+// key in one file (HAProxy's; 0600).
+SecureBytes role_content(FileRole role, const Material& material);
+bool role_holds_key(FileRole role) noexcept;
+bool role_holds_leaf(FileRole role) noexcept;
 
 // The file whose first certificate is the leaf (to compare files on disk with the store).
 std::string_view leaf_file(Layout layout) noexcept;

@@ -14,7 +14,12 @@ namespace keysafe::store {
 struct DeployedFile {
   std::string path;    // absolute
   std::string sha256;  // hex of the bytes written
+  std::string role;    // layout "files" only (keysafe adopt): key, cert, fullchain, chain, combined
 };
+
+// The layout of an adopted server's own files: each recorded file is written at its path with
+// the content of its role (target_dir is then a label: the key file's path, made unique).
+inline constexpr const char* k_files_layout = "files";
 
 struct DeploymentRecord {
   std::int64_t id = 0;
