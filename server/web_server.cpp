@@ -8,6 +8,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/inventory.hpp"
+#include "keysafe/ops/serve_tokens.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "passphrase_body.hpp"
 #include "render.hpp"
@@ -253,6 +255,44 @@ struct WebServer::Impl {
     return s;
   }
 
+  // The value of "Authorization: Bearer VALUE", or "" (another scheme, or none).
+  static std::string bearer_of(const httplib::Request& req) {
+    const std::string auth = req.get_header_value("Authorization");
+    constexpr std::string_view scheme = "bearer ";
+    if (auth.size() <= scheme.size()) return {};
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(auth[i])) != scheme[i]) return {};
+    return auth.substr(scheme.size());
+  }
+
+  // Reads: an unlocked session, or a live bearer token (checked with the store locked).
+  void require_reader(const httplib::Request& req) {
+    if (session_of(req)) return;
+    const std::string token = bearer_of(req);
+    if (token.empty()) {
+      require_session(req);
+      return;
+    }
+    auto store = store::Keystore::open_for_listing(options.store);
+    try {
+      ops::check_serve_token(store, token, now());
+    } catch (const Error& e) {
+      if (e.code() != Errc::WrongPassphrase) throw;
+      throw HttpError{401, "unauthorized", e};
+    }
+  }
+
+  // Writes: an unlocked session only. A bearer token is read-only whatever its state.
+  std::shared_ptr<Session> require_writer(const httplib::Request& req) {
+    auto s = session_of(req);
+    if (!s && req.has_header("Authorization"))
+      throw HttpError{403, "read-only-token",
+                      Error(Errc::Refused, "a bearer token only reads",
+                            "serve tokens give read-only access; this request changes the store",
+                            "unlock a session (POST /api/v1/session) to make changes")};
+    return s ? s : require_session(req);
+  }
+
   // Runs a route, turning every exception into an error document: no input ends the server.
   template <class F>
   static httplib::Server::Handler guarded(F route) {
@@ -314,7 +354,7 @@ struct WebServer::Impl {
   }
 
   void delete_session(const httplib::Request& req, httplib::Response& res) {
-    require_session(req);
+    require_writer(req);
     sessions.remove(cookie_value(req, k_cookie));
     res.set_header("Set-Cookie", std::string(k_cookie) +
                                      "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -322,7 +362,7 @@ struct WebServer::Impl {
   }
 
   void get_entries(const httplib::Request& req, httplib::Response& res) {
-    require_session(req);
+    require_reader(req);
     std::optional<std::int64_t> days;
     if (req.has_param("expiring")) days = ops::parse_days(req.get_param_value("expiring"));
     auto store = store::Keystore::open_for_listing(options.store);
@@ -334,7 +374,7 @@ struct WebServer::Impl {
   }
 
   void get_entry(const httplib::Request& req, httplib::Response& res) {
-    require_session(req);
+    require_reader(req);
     const std::string name = req.matches[1];
     ops::validate_entry_name(name);
     auto store = store::Keystore::open_for_listing(options.store);
