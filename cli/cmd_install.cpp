@@ -11,6 +11,7 @@
 #include "keysafe/ops/install.hpp"
 #include "keysafe/shell_word.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
 
@@ -102,35 +103,7 @@ EXAMPLES:
     for (const auto& w : r.warnings) ctx.warn(w);
     const auto& c = r.certificate;
     if (ctx.options.json) {
-      ctx.out << nlohmann::json{{"name", r.name},
-                                {"already_installed", r.already_installed},
-                                {"chain_rechecked", r.chain_rechecked},
-                                {"current", r.became_current},
-                                {"fingerprint_sha256", c.fingerprint_sha256},
-                                {"spki_sha256", c.spki_sha256},
-                                {"subject", c.subject},
-                                {"issuer", c.issuer},
-                                {"serial", c.serial_hex},
-                                {"not_before", time_or_null(c.not_before)},
-                                {"not_after", time_or_null(c.not_after)},
-                                {"chain_length", r.chain_length},
-                                {"chain_trusted", r.chain_trusted},
-                                {"chain_problem", r.chain_problem.empty()
-                                                      ? nlohmann::json(nullptr)
-                                                      : nlohmann::json(r.chain_problem)},
-                                {"replaced_fingerprint",
-                                 r.replaced_fingerprint ? nlohmann::json(*r.replaced_fingerprint)
-                                                        : nlohmann::json(nullptr)},
-                                {"warnings", r.warnings},
-                                {"renamed_from", r.renamed_from ? nlohmann::json(*r.renamed_from)
-                                                                : nlohmann::json(nullptr)},
-                                {"replaced_entry", r.replaced_entry
-                                                       ? nlohmann::json(*r.replaced_entry)
-                                                       : nlohmann::json(nullptr)},
-                                {"backup_file", backup_file ? nlohmann::json(backup_file->string())
-                                                            : nlohmann::json(nullptr)}}
-                     .dump(2, ' ', false, k_invalid_utf8)
-              << '\n';
+      ctx.out << install_json(r, backup_file).dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     const auto verdict = [](bool trusted, const std::string& problem) {

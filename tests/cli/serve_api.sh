@@ -1,7 +1,9 @@
 # keysafe-test: sqlite-only — the API's routes over the store; the backend's part (sessions, reads) is cli.pg.serve, and the tokens' expiry is set back with sqlite3
 #!/usr/bin/env bash
 # keysafe serve's API beyond sessions (issue 18): read-only bearer tokens (serve token
-# create|list|revoke).
+# create|list|revoke); the write routes with an unlocked session and X-CSRF-Token (create,
+# request download, certificate upload with the lost-key diagnosis, backup, PKCS#12 export);
+# check, audit, deployments and status equal to the CLI's --json; openapi.json lists every route.
 source "$KEYSAFE_TESTS/lib.sh"
 require_tool curl curl
 require_tool jq jq
@@ -109,6 +111,159 @@ sqlite3 "$KEYSAFE_STORE" "UPDATE serve_tokens SET expires_at = 1 WHERE name = 'm
 treq GET /api/v1/entries "$MON"
 expect_eq "$STATUS $(jget .error.code "$BODY")" "401 unauthorized" "an expired token: 401"
 expect_in "expired" "$(jget .error.summary "$BODY")" "the 401 says it expired"
+
+# --- writes: an unlocked session and its CSRF token --------------------------------------------
+printf '{"passphrase": "%s"}' "$KEYSAFE_PASSPHRASE" >"$T/pass.json"
+req POST /api/v1/entries --data-binary '{"name": "api.example.com", "dns": ["api.example.com"]}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "401 unauthorized" "create without a session: 401"
+req POST /api/v1/session --data-binary @"$T/pass.json"; expect_eq "$STATUS" 200 "unlock"
+CSRF=$(jget .csrf_token "$BODY")
+req POST /api/v1/entries --data-binary '{"name": "api.example.com", "dns": ["api.example.com"]}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "403 csrf" "create without X-CSRF-Token: 403"
+ks serve token create writer -o "$T/writer.token"
+treq POST /api/v1/entries "$(cat "$T/writer.token")" --data-binary '{"name": "api.example.com"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "403 read-only-token" "create with a token: 403"
+# wreq METHOD PATH [curl args]: a session write with the CSRF token.
+wreq() { local m=$1 p=$2; shift 2; req "$m" "$p" -H "X-CSRF-Token: $CSRF" "$@"; }
+
+wreq POST /api/v1/entries --data-binary '{"name": "api.example.com", "dns": ["api.example.com", "www.api.example.com"], "key": "ec-p384"}'
+expect_eq "$STATUS $(jget .name "$BODY") $(jget .state "$BODY") $(jget .key_algorithm "$BODY")" "201 api.example.com pending ec-p384" "POST /api/v1/entries creates a pending entry: 201"
+expect_eq "$(jget .request_url "$BODY")" "/api/v1/entries/api.example.com/request" "it says where the request is"
+ks show api.example.com --json
+expect_eq "$(jget .state "$OUT") $(printf '%s' "$OUT" | jq -c .dns)" 'pending ["api.example.com","www.api.example.com"]' "the CLI sees the new entry"
+wreq POST /api/v1/entries --data-binary '{"name": "api.example.com", "dns": ["other.example.com"]}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "409 already-exists" "a taken name: 409"
+wreq POST /api/v1/entries --data-binary '{"name": "k2", "key": "rsa-512"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 usage" "an unknown key type: 400"
+wreq POST /api/v1/entries --data-binary '{"name": "../etc", "dns": ["x.example"]}'
+expect_eq "$STATUS" 400 "a path in the name: 400"
+for body in 'not json' '[]' '{"name": 42}' '{"name": "k3", "dns": "x"}' '{"dns": ["x.example"]}'; do
+  wreq POST /api/v1/entries --data-binary "$body"
+  expect_eq "$STATUS" 400 "create body '$body': 400"
+done
+
+# The request, as keysafe request prints it.
+req GET /api/v1/entries/api.example.com/request
+expect_eq "$STATUS" 200 "GET .../request: 200"
+ks request api.example.com -o -
+expect_eq "$BODY" "$OUT" "the PEM is the stored request (keysafe request)"
+grep -qi '^content-disposition: attachment; filename="api.example.com.req"' "$T/h" && ok || bad "the request downloads as NAME.req"
+treq GET /api/v1/entries/api.example.com/request "$(cat "$T/writer.token")"
+expect_eq "$STATUS" 200 "a token downloads the request"
+req GET /api/v1/entries/nosuch/request; expect_eq "$STATUS" 404 "the request of an unknown entry: 404"
+req GET '/api/v1/entries/..%2Fstore.db/request'; expect_eq "$STATUS" 400 "an encoded path in the request route: 400"
+
+# The certificate: PEM, then the same as DER; a request, another entry's and a lost key's refused.
+curl -sk -b "$T/jar" "$BASE/api/v1/entries/api.example.com/request" -o "$T/api.req"
+sign_csr "$T/api.req" "$T/api.pem"
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @"$T/api.req"
+expect_eq "$STATUS $(jget .error.code "$BODY")" "409 request-not-certificate" "a request uploaded as certificate: 409"
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @www.pem
+expect_eq "$STATUS $(jget .error.code "$BODY")" "409 key-certificate-mismatch" "another entry's certificate: 409"
+expect_in "www.example.com" "$(jget .error.summary "$BODY")" "it names the entry the certificate is for"
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @"$T/api.pem"
+expect_eq "$STATUS $(jget .name "$BODY") $(jget .already_installed "$BODY")" "201 api.example.com false" "the certificate is installed: 201"
+ks show api.example.com --json; expect_eq "$(jget .state "$OUT")" installed "the entry is installed"
+openssl x509 -in "$T/api.pem" -outform DER -out "$T/api.der"
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @"$T/api.der" -H 'Content-Type: application/octet-stream'
+expect_eq "$STATUS $(jget .already_installed "$BODY")" "200 true" "the same certificate as DER: already installed"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/lost.key" -subj /CN=lost.example.com -addext subjectAltName=DNS:lost.example.com -out "$T/lost.req" 2>/dev/null
+sign_csr "$T/lost.req" "$T/lost.pem"
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @"$T/lost.pem"
+expect_eq "$STATUS $(jget .error.code "$BODY")" "409 key-not-found" "a certificate for a key the store lacks: 409"
+expect_in "no private key in this keystore matches" "$(jget .error.summary "$BODY")" "with install's lost-key diagnosis"
+expect_in "restore the key from its backup" "$(jget .error.fix "$BODY")" "and its fix"
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary 'garbage'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 bad-input" "garbage as certificate: 400"
+wreq POST /api/v1/entries/nosuch/certificate --data-binary @"$T/api.pem"
+expect_eq "$STATUS" 404 "a certificate for an unknown entry: 404"
+
+# Backup: confirm required, then the file restores with the CLI.
+wreq POST /api/v1/backup --data-binary '{"names": ["api.example.com"], "passphrase": "backup pass 1"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "422 confirm-required" "a backup without confirm: 422"
+expect_in "impersonate" "$(jget .error.cause "$BODY")" "the refusal states the warning"
+wreq POST /api/v1/backup --data-binary '{"names": ["api.example.com"], "confirm": true}'
+expect_eq "$STATUS" 400 "a backup without passphrase: 400"
+wreq POST /api/v1/backup --data-binary '{"names": ["nosuch"], "passphrase": "backup pass 1", "confirm": true}'
+expect_eq "$STATUS" 404 "a backup of an unknown entry: 404"
+wreq POST /api/v1/backup --data-binary '{"names": ["api.example.com"], "all": true, "passphrase": "p", "confirm": true}'
+expect_eq "$STATUS" 400 "names and all together: 400"
+STATUS=$(curl -sk -b "$T/jar" -H "X-CSRF-Token: $CSRF" -D "$T/h" -o "$T/api.kbk" -w '%{http_code}' \
+  --data-binary '{"names": ["api.example.com"], "passphrase": "backup pass 1", "confirm": true, "kdf_cost": 14}' "$BASE/api/v1/backup")
+expect_eq "$STATUS" 200 "POST /api/v1/backup: 200"
+grep -qi '^content-disposition: attachment; filename="api.example.com-' "$T/h" && ok || bad "the backup downloads as a file"
+printf "backup pass 1" >"$T/bpass"; chmod 600 "$T/bpass"
+OUT=$(KEYSAFE_STORE="$T/restored.db" KEYSAFE_PASSPHRASE="restored store pass" "$KEYSAFE_BIN" init --kdf-cost 10 2>&1) || bad "init a second store: $OUT"
+OUT=$(KEYSAFE_STORE="$T/restored.db" KEYSAFE_PASSPHRASE="restored store pass" "$KEYSAFE_BIN" restore "$T/api.kbk" --in-passphrase-file "$T/bpass" 2>&1); RC=$?
+expect_rc 0 "the downloaded backup restores with the CLI"
+OUT=$(KEYSAFE_STORE="$T/restored.db" "$KEYSAFE_BIN" show api.example.com --json 2>&1)
+expect_eq "$(jget .state "$OUT")" installed "the restored entry has its certificate"
+ks audit --json; expect_in "HTTPS download api.example.com-" "$OUT" "the backup is audited as an HTTPS download"
+
+# PKCS#12 export.
+wreq POST /api/v1/entries/api.example.com/export --data-binary '{"passphrase": "p12 pass"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "422 confirm-required" "an export without confirm: 422"
+STATUS=$(curl -sk -b "$T/jar" -H "X-CSRF-Token: $CSRF" -o "$T/api.p12" -w '%{http_code}' \
+  --data-binary '{"passphrase": "p12 pass", "confirm": true}' "$BASE/api/v1/entries/api.example.com/export")
+expect_eq "$STATUS" 200 "POST .../export: 200"
+openssl pkcs12 -in "$T/api.p12" -passin pass:'p12 pass' -nodes 2>/dev/null | openssl pkey -pubout 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1 >"$T/p12.spki"
+ks show api.example.com --json
+expect_eq "$(cat "$T/p12.spki")" "$(jget .spki_sha256 "$OUT")" "the PKCS#12 opens with its passphrase and holds the entry's key"
+wreq POST /api/v1/entries/pending-nosuch/export --data-binary '{"passphrase": "p", "confirm": true}'
+expect_eq "$STATUS" 404 "export of an unknown entry: 404"
+ks audit --json; expect_in "api.example.com.p12 (keysafe serve)" "$OUT" "the export is audited"
+grep -q 'backup pass 1\|p12 pass' "$T/serve.log" && bad "the log holds a passphrase" || ok
+
+# --- check, audit, deployments, status: the CLI's --json --------------------------------------
+MONTOKEN=$(cat "$T/writer.token")
+ks check --json
+req GET /api/v1/check
+expect_eq "$STATUS" 200 "GET /api/v1/check: 200"
+# The CLI's fixes name the store (--store, as it was given); the API's do not.
+expect_eq "$(printf '%s' "$BODY" | jq -S 'del(.keys_opened)')" "$(printf '%s' "$OUT" | sed "s| --store $KEYSAFE_STORE||g" | jq -S 'del(.keys_opened)')" "check: the document of check --json"
+expect_eq "$(jget .keys_opened "$BODY")" 2 "a session's check opens every key"
+treq GET /api/v1/check "$MONTOKEN"
+expect_eq "$STATUS $(jget .keys_opened "$BODY")" "200 0" "a token's check reads without opening keys"
+req GET '/api/v1/check?name=../x'; expect_eq "$STATUS" 400 "check ?name= is validated"
+ks audit --json
+req GET /api/v1/audit
+expect_eq "$STATUS" 200 "GET /api/v1/audit: 200"
+expect_eq "$(printf '%s' "$BODY" | jq -S .)" "$(printf '%s' "$OUT" | jq -S .)" "audit: the document of audit --json"
+req GET '/api/v1/audit?verify=true'
+expect_eq "$(jget .intact "$BODY") $(jget .head_verified "$BODY")" "true true" "audit ?verify=true with a session verifies the head"
+mkdir -p "$T/www"
+ks deploy www.example.com --to "$T/www"; expect_rc 0 "deploy (for deployments and status)"
+ks deployments --json
+treq GET /api/v1/deployments "$MONTOKEN"
+expect_eq "$STATUS" 200 "GET /api/v1/deployments with a token: 200"
+expect_eq "$(printf '%s' "$BODY" | jq -S .)" "$(printf '%s' "$OUT" | jq -S .)" "deployments: the document of deployments --json"
+expect_eq "$(printf '%s' "$BODY" | jq length)" 1 "one deployment listed"
+ks status --json
+req GET /api/v1/status
+expect_eq "$STATUS" 200 "GET /api/v1/status: 200"
+expect_eq "$(printf '%s' "$BODY" | jq -S .)" "$(printf '%s' "$OUT" | sed "s| --store $KEYSAFE_STORE||g" | jq -S .)" "status: the document of status --json"
+expect_eq "$(printf '%s' "$BODY" | jq -r '.[0].state')" current "the deployment is current"
+for path in /api/v1/check /api/v1/audit /api/v1/deployments /api/v1/status; do
+  STATUS=$(curl -sk -o /dev/null -w '%{http_code}' "$BASE$path")
+  expect_eq "$STATUS" 401 "$path without session or token: 401"
+done
+
+# --- openapi.json: every route the server registers is in it ----------------------------------
+req GET /api/v1/openapi.json
+expect_eq "$STATUS $(jget .openapi "$BODY")" "200 3.1.0" "GET /api/v1/openapi.json: an OpenAPI 3.1 document"
+SRC="$KEYSAFE_TESTS/../server/web_server.cpp"
+ROUTES=$(grep -oE 's\.(Get|Post|Delete|Put|Patch)\((R"\()?"?/api/v1/[^",)]*(\)[^"]*)?' "$SRC" |
+  sed -E 's/^s\.([A-Za-z]+)\((R"\()?"?/\1 /; s/\(\[\^\/\]\+\)/{name}/; s/\(\.\*\)/{name}/; s/\)$//' | sort -u)
+[ "$(printf '%s\n' "$ROUTES" | wc -l)" -ge 13 ] && ok || bad "the routes were read from web_server.cpp: $ROUTES"
+while read -r method path; do
+  m=$(printf '%s' "$method" | tr 'A-Z' 'a-z')
+  printf '%s' "$BODY" | jq -e --arg p "$path" --arg m "$m" '.paths[$p][$m]' >/dev/null && ok || bad "openapi.json lacks $method $path"
+done <<<"$ROUTES"
+# And every GET route it lists answers something other than "no such route".
+for path in $(printf '%s' "$BODY" | jq -r '.paths | to_entries[] | select(.value.get) | .key' | sed 's/{name}/www.example.com/'); do
+  STATUS=$(curl -sk -o "$T/b" -w '%{http_code}' "$BASE$path")
+  [ "$STATUS" = 404 ] && grep -q 'nothing here' "$T/b" && bad "openapi.json lists $path, which the server lacks" || ok
+done
 
 stop_server
 finish
