@@ -5,6 +5,7 @@
 #include "keysafe/ops/audit.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
 
@@ -37,15 +38,7 @@ EXAMPLES:
     for (const auto& p : verdict.problems) broken += (broken.empty() ? "" : "; ") + p;
     const int code = (*verify && !broken.empty()) ? k_exit_damaged : 0;
     if (ctx.options.json) {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& r : rows)
-        arr.push_back({{"id", r.id}, {"at", ops::format_rfc3339(r.at)}, {"user", r.user},
-                       {"action", r.action}, {"entry", r.entry}, {"detail", r.detail},
-                       {"hash", to_hex(r.hash)}});
-      nlohmann::json j = {{"entries", arr}};
-      if (*verify)
-        j["intact"] = broken.empty(), j["problem"] = broken, j["head_verified"] = verdict.keyed;
-      ctx.out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      ctx.out << audit_json(verdict, *verify).dump(2, ' ', false, k_invalid_utf8) << '\n';
       return code;
     }
     for (const auto& r : rows)

@@ -7,6 +7,7 @@
 #include "passphrase.hpp"
 #include "progress.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
 namespace {
@@ -139,19 +140,8 @@ EXAMPLES:
                      : (*strict && report.has_warnings()) ? k_exit_warnings
                                                               : 0;
     if (ctx.options.json) {
-      nlohmann::json findings = nlohmann::json::array();
-      for (const auto& f : report.findings)
-        findings.push_back({{"severity", f.severity}, {"entry", f.entry},
-                            {"message", f.message}, {"fix", ctx.fixes(f.fix)}});
-      ctx.out << nlohmann::json{{"store", store.path().string()},
-                                {"entries", report.entries},
-                                {"certificates", report.certificates},
-                                {"keys_checked", report.keys_checked},
-                                {"keys_opened", report.keys_opened},
-                                {"damaged", report.damaged()},
-                                {"warnings", report.has_warnings()},
-                                {"findings", findings},
-                                {"exit_code", code}}
+      ctx.out << check_json(report, store.path().string(),
+                            [&](std::string_view fix) { return ctx.fixes(fix); }, code)
                      .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
       return code;

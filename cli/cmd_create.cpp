@@ -6,6 +6,7 @@
 #include "keysafe/ops/create.hpp"
 #include "keysafe/files/io.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
 
@@ -81,16 +82,7 @@ EXAMPLES:
                                  " -o FILE");
     }
     if (ctx.options.json) {
-      ctx.out << nlohmann::json{{"name", result.name},
-                                {"state", "pending"},
-                                {"key_algorithm", result.algorithm},
-                                {"subject", result.subject},
-                                {"dns", result.dns},
-                                {"ip", result.ip},
-                                {"spki_sha256", result.spki_sha256},
-                                {"request_file", output},
-                                {"backup_file", backup_file ? nlohmann::json(backup_file->string())
-                                                            : nlohmann::json(nullptr)}}
+      ctx.out << create_json(result, std::filesystem::path(output), backup_file)
                      .dump(2, ' ', false, k_invalid_utf8)
               << '\n';
     } else {

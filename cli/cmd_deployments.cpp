@@ -6,29 +6,9 @@
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/deploy.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
-
-nlohmann::json deployment_view_json(const ops::DeploymentView& v) {
-  const auto& d = v.record;
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : d.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
-  const auto opt = [](const std::optional<std::string>& s) {
-    return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
-  };
-  return {{"name", d.entry},
-          {"target_dir", d.target_dir},
-          {"layout", d.layout},
-          {"files", files},
-          {"test_cmd", opt(d.test_cmd)},
-          {"reload_cmd", opt(d.reload_cmd)},
-          {"probe", opt(d.probe)},
-          {"sni", opt(d.sni)},
-          {"fingerprint_sha256", d.certificate_fingerprint},
-          {"current_fingerprint_sha256", opt(v.current_fingerprint)},
-          {"is_current", v.is_current},
-          {"deployed_at", time_or_null(d.deployed_at)}};
-}
 
 Action setup_deployments(CLI::App& cmd) {
   cmd.footer(R"(
@@ -43,9 +23,7 @@ EXAMPLES:
     auto store = ctx.open_store();
     const auto views = ops::list_deployments(store);
     if (ctx.options.json) {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& v : views) arr.push_back(deployment_view_json(v));
-      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      ctx.out << deployments_json(views).dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     if (views.empty()) {

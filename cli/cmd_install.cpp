@@ -11,6 +11,7 @@
 #include "keysafe/ops/install.hpp"
 #include "keysafe/shell_word.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
 
@@ -102,21 +103,7 @@ EXAMPLES:
     for (const auto& w : r.warnings) ctx.warn(w);
     const auto& c = r.certificate;
     if (ctx.options.json) {
-      auto json = installed_certificate_json(r);
-      json.update(nlohmann::json{
-          {"name", r.name},
-          {"already_installed", r.already_installed},
-          {"chain_rechecked", r.chain_rechecked},
-          {"current", r.became_current},
-          {"replaced_fingerprint", r.replaced_fingerprint ? nlohmann::json(*r.replaced_fingerprint)
-                                                          : nlohmann::json(nullptr)},
-          {"renamed_from",
-           r.renamed_from ? nlohmann::json(*r.renamed_from) : nlohmann::json(nullptr)},
-          {"replaced_entry",
-           r.replaced_entry ? nlohmann::json(*r.replaced_entry) : nlohmann::json(nullptr)},
-          {"backup_file",
-           backup_file ? nlohmann::json(backup_file->string()) : nlohmann::json(nullptr)}});
-      ctx.out << json.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      ctx.out << install_json(r, backup_file).dump(2, ' ', false, k_invalid_utf8) << '\n';
       return 0;
     }
     const auto verdict = [](bool trusted, const std::string& problem) {

@@ -4,10 +4,9 @@
 #include "commands.hpp"
 #include "keysafe/ops/deploy.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 
 namespace keysafe::cli {
-
-nlohmann::json deployment_view_json(const ops::DeploymentView& v);
 
 Action setup_status(CLI::App& cmd) {
   auto name = std::make_shared<std::string>();
@@ -46,19 +45,9 @@ EXAMPLES:
       unreachable = unreachable || s.state == "unreachable";
     }
     if (ctx.options.json) {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& s : statuses) {
-        auto j = deployment_view_json(s.deployment);
-        j["state"] = s.state;
-        j["detail"] = ctx.fixes(s.detail);
-        j["checked"] = s.probed ? "probe" : "files";
-        j["served_fingerprint_sha256"] =
-            s.served_fingerprint ? nlohmann::json(*s.served_fingerprint) : nlohmann::json(nullptr);
-        j["served_serial"] = s.probe && s.probe->reached ? nlohmann::json(s.probe->serial_hex)
-                                                         : nlohmann::json(nullptr);
-        arr.push_back(std::move(j));
-      }
-      ctx.out << arr.dump(2, ' ', false, k_invalid_utf8) << '\n';
+      ctx.out << status_json(statuses, [&](std::string_view fix) { return ctx.fixes(fix); })
+                     .dump(2, ' ', false, k_invalid_utf8)
+              << '\n';
     } else if (statuses.empty()) {
       ctx.out << (only ? "\"" + *only + "\" is not deployed anywhere\n"
                        : std::string("nothing is deployed: keysafe deploy NAME --to DIR\n"));

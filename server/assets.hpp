@@ -7,7 +7,7 @@
 namespace keysafe::server {
 
 struct Asset {
-  std::string_view path;          // "/", "/app.js", "/app.css"
+  std::string_view path;          // "/", "/app.js", "/app.css", "/api/v1/openapi.json"
   std::string_view content_type;
   std::string_view content;
 };

@@ -8,6 +8,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -19,11 +20,22 @@
 #include "assets.hpp"
 #include "keysafe/error.hpp"
 #include "keysafe/ops/clock.hpp"
+#include "keysafe/crypto/kdf.hpp"
+#include "keysafe/formats/input.hpp"
+#include "keysafe/ops/audit.hpp"
+#include "keysafe/ops/auto_backup.hpp"
+#include "keysafe/ops/check.hpp"
+#include "keysafe/ops/deploy.hpp"
+#include "keysafe/ops/backup.hpp"
 #include "keysafe/ops/create.hpp"
+#include "keysafe/ops/export.hpp"
+#include "keysafe/ops/install.hpp"
 #include "keysafe/ops/inventory.hpp"
+#include "keysafe/ops/serve_tokens.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "passphrase_body.hpp"
 #include "render.hpp"
+#include "render_reports.hpp"
 #include "sessions.hpp"
 
 namespace keysafe::server {
@@ -51,6 +63,10 @@ int status_for(Errc code) {
     case Errc::KeyNotFound:
     case Errc::KeyCertMismatch:
     case Errc::RequestNotCertificate: return 409;
+    case Errc::Unsupported:
+    case Errc::WeakKey:
+    case Errc::Damaged:
+    case Errc::FilePassword: return 422;
     case Errc::StoreLocked:
     case Errc::StoreUnreachable:
     case Errc::StoreReadOnly: return 503;
@@ -127,6 +143,86 @@ std::string loggable(std::string_view path) {
 // before the body is read; requests refused earlier, such as a malformed request line, have
 // none and log no duration).
 thread_local std::optional<std::chrono::steady_clock::time_point> t_request_start;
+
+// A request body that must be a JSON object (BadInput, 400, otherwise).
+nlohmann::json json_object_body(const std::string& body, std::string_view what) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw Error(Errc::BadInput, "the request body is not a JSON object",
+                "this route takes " + std::string(what), "see docs/API.md or /api/v1/openapi.json");
+  return j;
+}
+
+Error bad_field(const std::string& field, const std::string& expected) {
+  return Error(Errc::BadInput, "\"" + field + "\" is not " + expected, "",
+               "see docs/API.md or /api/v1/openapi.json");
+}
+
+std::string string_field(const nlohmann::json& j, const std::string& field, bool required,
+                         std::string fallback = {}) {
+  const auto it = j.find(field);
+  if (it == j.end() || it->is_null()) {
+    if (required) throw bad_field(field, "given (a string is required)");
+    return fallback;
+  }
+  if (!it->is_string()) throw bad_field(field, "a string");
+  return it->get<std::string>();
+}
+
+std::vector<std::string> strings_field(const nlohmann::json& j, const std::string& field) {
+  std::vector<std::string> out;
+  const auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return out;
+  if (!it->is_array()) throw bad_field(field, "an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) throw bad_field(field, "an array of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+bool bool_field(const nlohmann::json& j, const std::string& field) {
+  const auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw bad_field(field, "true or false");
+  return it->get<bool>();
+}
+
+// The "passphrase" of a backup or export body, in cleansing memory; the parser's copy and
+// the body are wiped by the caller.
+SecureBytes file_passphrase(nlohmann::json& j) {
+  const auto it = j.find("passphrase");
+  if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+    throw Error(Errc::BadInput, "\"passphrase\" is missing or not a non-empty string",
+                "the file is encrypted with a passphrase of your choice",
+                "send {\"passphrase\": \"...\", \"confirm\": true, ...}");
+  auto& text = it->get_ref<std::string&>();
+  SecureBytes pass(text.begin(), text.end());
+  OPENSSL_cleanse(text.data(), text.size());
+  return pass;
+}
+
+// Private keys leave only when the request confirms the warning (as the CLI's prompt or --yes).
+void require_confirmation(const nlohmann::json& j, const std::string& what) {
+  if (bool_field(j, "confirm")) return;
+  throw HttpError{422, "confirm-required",
+                  Error(Errc::Refused, "refusing to send private keys without confirmation",
+                        "whoever holds " + what + " and its passphrase can impersonate the sites",
+                        "read the warning, then send \"confirm\": true")};
+}
+
+void wipe(const httplib::Request& req) {
+  auto& body = const_cast<std::string&>(req.body);
+  OPENSSL_cleanse(body.data(), body.size());
+}
+
+// An attachment's file name: the entry name (validated: no quote, slash or control) and suffix.
+void attach(httplib::Response& res, std::string content, const std::string& type,
+            const std::string& filename) {
+  res.status = 200;
+  res.set_header("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+  res.set_content(std::move(content), type);
+}
 
 }  // namespace
 
@@ -253,6 +349,44 @@ struct WebServer::Impl {
     return s;
   }
 
+  // The value of "Authorization: Bearer VALUE", or "" (another scheme, or none).
+  static std::string bearer_of(const httplib::Request& req) {
+    const std::string auth = req.get_header_value("Authorization");
+    constexpr std::string_view scheme = "bearer ";
+    if (auth.size() <= scheme.size()) return {};
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(auth[i])) != scheme[i]) return {};
+    return auth.substr(scheme.size());
+  }
+
+  // Reads: an unlocked session, or a live bearer token (checked with the store locked).
+  void require_reader(const httplib::Request& req) {
+    if (session_of(req)) return;
+    const std::string token = bearer_of(req);
+    if (token.empty()) {
+      require_session(req);
+      return;
+    }
+    auto store = store::Keystore::open_for_listing(options.store);
+    try {
+      ops::check_serve_token(store, token, now());
+    } catch (const Error& e) {
+      if (e.code() != Errc::WrongPassphrase) throw;
+      throw HttpError{401, "unauthorized", e};
+    }
+  }
+
+  // Writes: an unlocked session only. A bearer token is read-only whatever its state.
+  std::shared_ptr<Session> require_writer(const httplib::Request& req) {
+    auto s = session_of(req);
+    if (!s && req.has_header("Authorization"))
+      throw HttpError{403, "read-only-token",
+                      Error(Errc::Refused, "a bearer token only reads",
+                            "serve tokens give read-only access; this request changes the store",
+                            "unlock a session (POST /api/v1/session) to make changes")};
+    return s ? s : require_session(req);
+  }
+
   // Runs a route, turning every exception into an error document: no input ends the server.
   template <class F>
   static httplib::Server::Handler guarded(F route) {
@@ -314,7 +448,7 @@ struct WebServer::Impl {
   }
 
   void delete_session(const httplib::Request& req, httplib::Response& res) {
-    require_session(req);
+    require_writer(req);
     sessions.remove(cookie_value(req, k_cookie));
     res.set_header("Set-Cookie", std::string(k_cookie) +
                                      "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -322,7 +456,7 @@ struct WebServer::Impl {
   }
 
   void get_entries(const httplib::Request& req, httplib::Response& res) {
-    require_session(req);
+    require_reader(req);
     std::optional<std::int64_t> days;
     if (req.has_param("expiring")) days = ops::parse_days(req.get_param_value("expiring"));
     auto store = store::Keystore::open_for_listing(options.store);
@@ -334,7 +468,7 @@ struct WebServer::Impl {
   }
 
   void get_entry(const httplib::Request& req, httplib::Response& res) {
-    require_session(req);
+    require_reader(req);
     const std::string name = req.matches[1];
     ops::validate_entry_name(name);
     auto store = store::Keystore::open_for_listing(options.store);
@@ -342,6 +476,208 @@ struct WebServer::Impl {
     cli::render_show_json(store, ops::show_entry(store, name, now()), out);
     res.status = 200;
     res.set_content(out.str(), k_json);
+  }
+
+  // POST /api/v1/entries: as `keysafe create` (the request is kept; download it from
+  // GET /api/v1/entries/{name}/request).
+  void post_entries(const httplib::Request& req, httplib::Response& res) {
+    const auto s = require_writer(req);
+    const auto j = json_object_body(req.body, R"({"name", "dns": [], "ip": [], "key", "subject"})");
+    const std::string key = string_field(j, "key", false, "ec-p256");
+    const auto alg = x509::parse_key_algorithm(key);
+    if (!alg)
+      throw Error(Errc::Usage, "\"" + key + "\" is not a key algorithm keysafe creates",
+                  "choose ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519",
+                  "for example: \"key\": \"ec-p256\" (the default)");
+    ops::CreateParams params{string_field(j, "name", true), strings_field(j, "dns"),
+                             strings_field(j, "ip"), string_field(j, "subject", false), *alg,
+                             now()};
+    const std::lock_guard lock(s->mutex);
+    auto& store = s->store;
+    ops::prepare_create(store, params);
+    const auto result = ops::create_key(store, params);
+    std::optional<std::filesystem::path> backup_file;
+    if (auto config = ops::auto_backup_config(store))
+      backup_file = ops::auto_backup(store, *config, result.name, params.now);
+    auto out = cli::create_json(result, std::nullopt, backup_file);
+    out["request_url"] = "/api/v1/entries/" + result.name + "/request";
+    res.set_header("Location", "/api/v1/entries/" + result.name);
+    send_json(res, 201, out);
+  }
+
+  // GET /api/v1/entries/{name}/request: the stored request, PEM (a read: no secret in it).
+  void get_request(const httplib::Request& req, httplib::Response& res) {
+    require_reader(req);
+    const std::string name = req.matches[1];
+    ops::validate_entry_name(name);
+    auto store = store::Keystore::open_for_listing(options.store);
+    attach(res, ops::stored_request_pem(store, name), "application/pkcs10", name + ".req");
+  }
+
+  // NotFound for an unknown entry; KeyCertMismatch when the file's certificate is another
+  // entry's. A file without this entry's certificate otherwise goes to install, which says what
+  // it is (a request, a certificate for a lost key).
+  void certificate_is_for(store::Keystore& store, const formats::ParsedInput& input,
+                          const std::string& name) {
+    const auto entry = ops::show_entry(store, name, now());
+    for (const auto& c : input.certificates) {
+      const auto spki = x509::inspect_certificate(c.get()).spki_sha256;
+      if (spki == entry.spki_sha256) return;
+      if (const auto other = store.key_by_spki(spki); other && other->name != name)
+        throw Error(Errc::KeyCertMismatch,
+                    "this certificate is for the entry \"" + other->name + "\", not \"" + name + "\"",
+                    "its public key (SHA-256 " + spki + ") is that entry's key",
+                    "upload it to /api/v1/entries/" + other->name + "/certificate");
+    }
+  }
+
+  // POST /api/v1/entries/{name}/certificate: the CA's file, as `keysafe install` takes it. The
+  // certificate must be for this entry's key; one for a key the store lacks is install's
+  // lost-key diagnosis (409 key-not-found).
+  void post_certificate(const httplib::Request& req, httplib::Response& res) {
+    const auto s = require_writer(req);
+    const std::string name = req.matches[1];
+    ops::validate_entry_name(name);
+    const std::string source = "the certificate uploaded for " + name;
+    const auto input = formats::read_input(as_span(req.body), source);
+    {
+      // The checks read a store of their own: the session's is for the install alone.
+      auto look = store::Keystore::open_for_listing(options.store);
+      certificate_is_for(look, input, name);
+    }
+    const std::lock_guard lock(s->mutex);
+    auto& store = s->store;
+    ops::InstallOptions install;
+    install.now = now();
+    const auto r = ops::install_certificate(store, input, source, install);
+    std::optional<std::filesystem::path> backup_file;
+    if (!r.already_installed)
+      if (auto config = ops::auto_backup_config(store))
+        backup_file = ops::auto_backup(store, *config, r.name, install.now);
+    send_json(res, r.already_installed ? 200 : 201, cli::install_json(r, backup_file));
+  }
+
+  // POST /api/v1/backup: {"names": [...]} or {"all": true}, "passphrase", "confirm": true;
+  // answers the backup file (verified in memory first, audited as "backed-up").
+  void post_backup(const httplib::Request& req, httplib::Response& res) {
+    const auto s = require_writer(req);
+    auto j = json_object_body(req.body, R"({"names": [...] or "all": true, "passphrase", "confirm": true})");
+    wipe(req);
+    SecureBytes pass = file_passphrase(j);
+    const auto names = strings_field(j, "names");
+    const bool all = bool_field(j, "all");
+    if (all == !names.empty())
+      throw Error(Errc::Usage, "name the entries to back up, or send \"all\": true (not both)", "",
+                  "{\"names\": [\"www.example.com\"], \"passphrase\": ..., \"confirm\": true}");
+    require_confirmation(j, "the backup");
+    ops::BackupTarget target;
+    target.kdf = crypto::KdfParams{kdf_cost(j), 8, 1};
+    target.passphrase = std::move(pass);
+    std::ostringstream out;
+    target.stream = &out;
+    const std::lock_guard lock(s->mutex);
+    auto& store = s->store;
+    const auto keys = ops::select_entries(store, names, all);
+    const std::string filename =
+        (all ? std::string("keysafe") : keys.size() == 1 ? keys.front().name : "keysafe") + "-" +
+        ops::format_rfc3339(now()).substr(0, 10) + ".kbk";
+    ops::write_backup(store, keys, target, "HTTPS download " + filename + " (keysafe serve)",
+                      false, now(), all);
+    std::string bytes = out.str();
+    attach(res, std::move(bytes), "application/octet-stream", filename);
+  }
+
+  // POST /api/v1/entries/{name}/export: PKCS#12 with "passphrase" and "confirm": true
+  // ("profile": "modern" or "compat", "chain": true to add the intermediates).
+  void post_export(const httplib::Request& req, httplib::Response& res) {
+    const auto s = require_writer(req);
+    const std::string name = req.matches[1];
+    ops::validate_entry_name(name);
+    auto j = json_object_body(req.body, R"({"passphrase", "confirm": true, "profile", "chain"})");
+    wipe(req);
+    SecureBytes pass = file_passphrase(j);
+    require_confirmation(j, "the PKCS#12 file");
+    ops::ExportRequest r;
+    r.name = name;
+    r.format = ops::ExportFormat::Pfx;
+    const std::string profile = string_field(j, "profile", false, "modern");
+    if (profile != "modern" && profile != "compat") throw bad_field("profile", "modern or compat");
+    r.profile = profile == "compat" ? formats::Pkcs12Profile::Compat : formats::Pkcs12Profile::Modern;
+    r.chain = bool_field(j, "chain");
+    r.password = std::move(pass);
+    r.output = "HTTPS download " + name + ".p12 (keysafe serve)";
+    std::ostringstream out;
+    r.stream = &out;
+    const std::lock_guard lock(s->mutex);
+    ops::export_entry(s->store, r);
+    attach(res, out.str(), "application/x-pkcs12", name + ".p12");
+  }
+
+  // "kdf_cost" (log2 N of scrypt, 14 to 22) of a backup body; the CLI's default without it.
+  static std::uint32_t kdf_cost(const nlohmann::json& j) {
+    const auto it = j.find("kdf_cost");
+    if (it == j.end() || it->is_null()) return crypto::k_default_log2_n;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 14 || it->get<std::int64_t>() > 22)
+      throw bad_field("kdf_cost", "an integer from 14 to 22");
+    return static_cast<std::uint32_t>(it->get<std::int64_t>());
+  }
+
+  // The store a read runs on: the session's (unlocked: check opens the keys, audit checks its
+  // head MAC) or, for a bearer token, one opened locked for this request.
+  template <class F>
+  void with_read_store(const httplib::Request& req, F read) {
+    if (const auto s = session_of(req)) {
+      const std::lock_guard lock(s->mutex);
+      read(s->store);
+      return;
+    }
+    require_reader(req);
+    auto store = store::Keystore::open_for_listing(options.store);
+    read(store);
+  }
+
+  static std::string no_store_option(std::string_view fix) { return std::string(fix); }
+
+  // GET /api/v1/check: as `keysafe check --json` (?name=NAME for one entry).
+  void get_check(const httplib::Request& req, httplib::Response& res) {
+    std::optional<std::string> name;
+    if (req.has_param("name")) {
+      name = req.get_param_value("name");
+      ops::validate_entry_name(*name);
+    }
+    with_read_store(req, [&](store::Keystore& store) {
+      const auto report = ops::check_store(store, name, now());
+      const int code = report.damaged() ? 8 : 0;  // cli::k_exit_damaged, as check without --strict
+      send_json(res, 200, cli::check_json(report, store.path().string(), no_store_option, code));
+    });
+  }
+
+  // GET /api/v1/audit: as `keysafe audit --json`; ?verify=true as `audit --verify --json`.
+  void get_audit(const httplib::Request& req, httplib::Response& res) {
+    const bool verify = req.has_param("verify") && req.get_param_value("verify") == "true";
+    with_read_store(req, [&](store::Keystore& store) {
+      send_json(res, 200, cli::audit_json(ops::verify_audit(store), verify));
+    });
+  }
+
+  // GET /api/v1/deployments: as `keysafe deployments --json`.
+  void get_deployments(const httplib::Request& req, httplib::Response& res) {
+    with_read_store(req, [&](store::Keystore& store) {
+      send_json(res, 200, cli::deployments_json(ops::list_deployments(store)));
+    });
+  }
+
+  // GET /api/v1/status: as `keysafe status --json` (probes every target, 5 s each at most).
+  void get_status(const httplib::Request& req, httplib::Response& res) {
+    std::optional<std::string> name;
+    if (req.has_param("name")) {
+      name = req.get_param_value("name");
+      ops::validate_entry_name(*name);
+    }
+    with_read_store(req, [&](store::Keystore& store) {
+      const auto statuses = ops::deployment_status(store, name, std::chrono::milliseconds(5000));
+      send_json(res, 200, cli::status_json(statuses, no_store_option));
+    });
   }
 
   void routes() {
@@ -358,6 +694,19 @@ struct WebServer::Impl {
     s.Post("/api/v1/session", guarded([this](const auto& q, auto& r) { post_session(q, r); }));
     s.Delete("/api/v1/session", guarded([this](const auto& q, auto& r) { delete_session(q, r); }));
     s.Get("/api/v1/entries", guarded([this](const auto& q, auto& r) { get_entries(q, r); }));
+    s.Post("/api/v1/entries", guarded([this](const auto& q, auto& r) { post_entries(q, r); }));
+    s.Get(R"(/api/v1/entries/([^/]+)/request)",
+          guarded([this](const auto& q, auto& r) { get_request(q, r); }));
+    s.Post(R"(/api/v1/entries/([^/]+)/certificate)",
+           guarded([this](const auto& q, auto& r) { post_certificate(q, r); }));
+    s.Post(R"(/api/v1/entries/([^/]+)/export)",
+           guarded([this](const auto& q, auto& r) { post_export(q, r); }));
+    s.Post("/api/v1/backup", guarded([this](const auto& q, auto& r) { post_backup(q, r); }));
+    s.Get("/api/v1/check", guarded([this](const auto& q, auto& r) { get_check(q, r); }));
+    s.Get("/api/v1/audit", guarded([this](const auto& q, auto& r) { get_audit(q, r); }));
+    s.Get("/api/v1/deployments",
+          guarded([this](const auto& q, auto& r) { get_deployments(q, r); }));
+    s.Get("/api/v1/status", guarded([this](const auto& q, auto& r) { get_status(q, r); }));
     s.Get(R"(/api/v1/entries/(.*))", guarded([this](const auto& q, auto& r) { get_entry(q, r); }));
 
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {

@@ -142,7 +142,9 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
           : backup::seal_with_passphrase(plain, *target.passphrase, target.kdf, now, names, hashes,
                                             private_keys);
   const bool to_stream = target.stream != nullptr;
-  const std::string where = to_stream ? std::string("standard output") : file.string();
+  // A stream named by `file` (keysafe serve: the HTTPS download) is audited under that name.
+  const std::string where = to_stream && (file.empty() || file == "-") ? std::string("standard output")
+                                                                      : file.string();
   if (!to_stream)
     files::write_file_atomically(
         file, std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()), 0600,

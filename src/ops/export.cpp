@@ -81,7 +81,10 @@ ExportResult export_entry(store::Keystore& store, const ExportRequest& r) {
                 "export the chain with --format pem --chain");
 
   ExportResult result;
-  result.file = r.stream != nullptr ? std::filesystem::path("standard output") : r.output;
+  // A stream named by `output` (keysafe serve: the HTTPS download) is audited under that name.
+  result.file = r.stream != nullptr && (r.output.empty() || r.output == "-")
+                    ? std::filesystem::path("standard output")
+                    : r.output;
   const std::string where = result.file.string();
   result.private_key = !r.cert_only;
   result.certificates = (cert ? 1 : 0) + chain.size();

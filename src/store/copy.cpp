@@ -21,7 +21,7 @@ struct TableSpec {
 
 // In an order that satisfies the foreign keys that are not deferred (all are deferrable, but
 // a parent first keeps the copy readable while it runs).
-constexpr std::array<TableSpec, 19> k_tables = {{
+constexpr std::array<TableSpec, 20> k_tables = {{
     {"store_header", "id",
      "id, store_id, kdf, kdf_log2_n, kdf_r, kdf_p, kdf_salt, wrapped_data_key, checksum, "
      "created_at",
@@ -67,6 +67,7 @@ constexpr std::array<TableSpec, 19> k_tables = {{
     {"acme_entries", "key_id",
      "key_id, account_id, directory_url, challenge, challenge_param, order_url, updated_at",
      "key_id = ?", 1},
+    {"serve_tokens", "name", "name, token_sha256, created_at, expires_at, revoked_at", nullptr, 0},
 }};
 
 // Tables whose ids come from an identity column on PostgreSQL: after rows with explicit ids,

@@ -19,6 +19,7 @@
 
 #include "connection.hpp"
 #include "entry_writer.hpp"
+#include "held_file.hpp"
 #include "keysafe/crypto/aead.hpp"
 #include "keysafe/crypto/kdf_bounds.hpp"
 #include "keysafe/store/acme.hpp"
@@ -78,17 +79,17 @@ void precheck_file(const std::filesystem::path& path) {
   if (!S_ISREG(st.st_mode))
     throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
                 "it is not a regular file", "point --store / KEYSAFE_STORE at the store file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  char magic[16] = {};
+  // Not an ifstream: closing it would drop this process's SQLite locks on the file.
+  const long got = detail::read_held(path, 0, magic, sizeof magic);
+  if (got < 0)
     throw Error(Errc::StorePermission, "cannot read the keystore " + quoted(path),
                 std::string("opening it failed: ") + std::strerror(errno),
                 "run keysafe as the store's owner, or fix its mode: chmod 600 " + shell_quote(path.string()));
-  char magic[16] = {};
-  in.read(magic, sizeof magic);
-  if (in.gcount() == 0)
+  if (got == 0)
     throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store", "the file is empty",
                 "remove it and create a store with: keysafe init --store " + shell_quote(path.string()));
-  if (in.gcount() < 16 || std::memcmp(magic, k_sqlite_magic, sizeof magic) != 0)
+  if (got < 16 || std::memcmp(magic, k_sqlite_magic, sizeof magic) != 0)
     throw Error(Errc::StoreInvalid, quoted(path) + " is not a keysafe store",
                 "it is not an SQLite database (a keysafe store begins with \"SQLite format 3\")",
                 "check --store / KEYSAFE_STORE; keysafe init creates a new store");

@@ -51,6 +51,17 @@ CREATE INDEX acme_accounts_unsealed ON acme_accounts((1)) WHERE mac IS NULL;
 CREATE INDEX acme_entries_unsealed ON acme_entries((1)) WHERE mac IS NULL;
 )sql";
 
+// v14: keysafe serve's bearer tokens (as SQLite's v14: no MAC, see schema.cpp).
+constexpr std::string_view k_pg_serve_tokens_migration = R"sql(
+CREATE TABLE serve_tokens (
+  name         TEXT COLLATE "C" PRIMARY KEY,
+  token_sha256 TEXT COLLATE "C" NOT NULL UNIQUE,
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT,
+  revoked_at   BIGINT
+);
+)sql";
+
 // Never edit a released migration: add a new one. The first brings an empty schema to what
 // SQLite's migrations 1 to 9 build.
 // - Integers are BIGINT (SQLite's are 64-bit), blobs BYTEA, text TEXT COLLATE "C" so that
@@ -63,7 +74,7 @@ CREATE INDEX acme_entries_unsealed ON acme_entries((1)) WHERE mac IS NULL;
 //   row MACs are keyed with a subkey of the data key, which never reaches the server: the
 //   triggers clear a changed row's MAC and keysafe computes it before commit
 //   (integrity.cpp, seal_pending_rows).
-constexpr std::array<PgMigration, 5> k_pg_migrations = {{
+constexpr std::array<PgMigration, 6> k_pg_migrations = {{
     {9, R"sql(
 CREATE TABLE keysafe_schema (
   id      INTEGER PRIMARY KEY CHECK (id = 1),
@@ -433,6 +444,8 @@ CREATE POLICY host_events_visible ON host_events
 )sql"},
     // v13: ACME (k_pg_acme_migration above).
     {13, k_pg_acme_migration},
+    // v14: serve tokens (k_pg_serve_tokens_migration above).
+    {14, k_pg_serve_tokens_migration},
 }};
 
 // The version of the schema in the current search_path, 0 when keysafe created none there.

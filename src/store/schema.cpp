@@ -56,8 +56,22 @@ CREATE TRIGGER IF NOT EXISTS acme_entries_mac_update AFTER UPDATE OF key_id, acc
 END;
 )sql";
 
+// v14: keysafe serve's read-only bearer tokens (docs/API.md). Only the SHA-256 of a token is
+// kept. No MAC: serve checks a token while the store is locked (no data key), and a token only
+// reads what anyone who can read the store file reads already (no secret, no sealed key), so a
+// row planted by someone who can write the file gains them nothing they lack.
+constexpr std::string_view k_serve_tokens_migration = R"sql(
+CREATE TABLE IF NOT EXISTS serve_tokens (
+  name         TEXT    PRIMARY KEY,  -- the administrator's name for the token
+  token_sha256 TEXT    NOT NULL UNIQUE,  -- hex SHA-256 of the bare token (the token is never stored)
+  created_at   INTEGER NOT NULL,     -- Unix seconds
+  expires_at   INTEGER,              -- Unix seconds; NULL = until revoked
+  revoked_at   INTEGER               -- Unix seconds; NULL = not revoked
+);
+)sql";
+
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 13> k_migrations = {
+constexpr std::array<std::string_view, 14> k_migrations = {
     // v1: keys, requests, certificates and chains.
     R"sql(
 CREATE TABLE store_header (
@@ -421,6 +435,8 @@ SELECT 1;
 )sql",
     // v13: ACME accounts and per-entry ACME settings (k_acme_migration above).
     k_acme_migration,
+    // v14: keysafe serve's bearer tokens (k_serve_tokens_migration above).
+    k_serve_tokens_migration,
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "connection.hpp"
 #include "lock_timeout.hpp"
+#include "held_file.hpp"
 #include "sqlite_functions.hpp"
 
 #include <sys/stat.h>
@@ -322,8 +323,8 @@ std::vector<std::string> SqliteConnection::integrity_problems() {
 
 std::optional<std::string> SqliteConnection::format_version_problem() const {
   unsigned char versions[2] = {0, 0};
-  std::ifstream in(m_path, std::ios::binary);
-  if (!in.seekg(18) || !in.read(reinterpret_cast<char*>(versions), 2)) return std::nullopt;
+  // Not an ifstream: closing it would drop this process's SQLite locks on the file.
+  if (detail::read_held(m_path, 18, versions, 2) != 2) return std::nullopt;
   for (int i = 0; i < 2; ++i)
     if (versions[i] != 1 && versions[i] != 2)
       return std::string("its file header gives ") + (i == 0 ? "write" : "read") +
