@@ -49,11 +49,28 @@ nlohmann::json renew_json(const ops::RenewResult& r, const std::string& request_
                         {"not_after", time_or_null(r.certificate->not_after)}};
   else
     j["certificate"] = nullptr;
+  if (r.acme)
+    j["acme"] = {{"account", r.acme->account},
+                 {"directory", r.acme->directory},
+                 {"challenge", r.acme->challenge},
+                 {"challenge_param", r.acme->challenge_param},
+                 {"order_url", r.acme->order_url},
+                 {"replaces", r.acme->replaces.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(r.acme->replaces)}};
+  else
+    j["acme"] = nullptr;
   return j;
 }
 
 void print_renewal(Context& ctx, const ops::RenewResult& r, const std::string& request_file) {
-  if (r.completed) {
+  if (r.completed && r.acme) {
+    ctx.out << "renewed \"" << r.name << "\" by ACME (account \"" << r.acme->account << "\", order "
+            << r.acme->order_url << "): serial " << r.certificate->serial_hex << ", valid until "
+            << ops::format_rfc3339(r.certificate->not_after) << ", now current";
+    if (!r.replaced_name.empty())
+      ctx.out << "; new key; the previous entry is kept as \"" << r.replaced_name << "\"";
+    ctx.out << '\n';
+  } else if (r.completed) {
     ctx.out << "renewed \"" << r.name << "\": \"" << r.ca << "\" issued serial "
             << r.certificate->serial_hex << ", valid until "
             << ops::format_rfc3339(r.certificate->not_after) << ", now current";
@@ -183,7 +200,10 @@ The new request has the current certificate's subject and subjectAltName. With a
 (the default) the key waits in a pending entry NAME.renewal; the current certificate stays
 in use until the new one is installed, when the pending entry takes the name NAME and the
 old entry is kept as NAME.replaced-YYYYMMDD. When a local CA in the store issued the
-current certificate, the new one is issued and installed in the same command.
+current certificate, the new one is issued and installed in the same command. An entry
+ordered by ACME (keysafe acme issue) is renewed by a new order with its stored account and
+challenge, installed and redeployed to its recorded targets at once; a refused order exits 15
+and keeps NAME.renewal, which the next renew reuses (docs/ACME.md).
 --all renews what is due: fewer than --due DAYS left, except that a certificate whose whole
 validity is shorter than 3 x DAYS is due only when less than a third of its validity is left
 (a 20-day certificate under --due 30: with under 6 2/3 days left), so that the next run does
@@ -225,6 +245,8 @@ EXAMPLES:
     }
     p.now = ctx.env.now();
     const std::string output = a->output.empty() ? default_request_file(a->name) : a->output;
+    if (!ctx.options.json)
+      p.progress = [&ctx](const std::string& line) { ctx.err << "keysafe: " << line << '\n'; };
     auto store = ctx.open_store();
     ops::prepare_renew(store, p);
     ctx.unlock(store);

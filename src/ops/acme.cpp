@@ -229,6 +229,19 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
     if (params.progress) params.progress(line);
   };
   AcmeIssueResult result;
+  // The responder first: a port that cannot be listened on fails before anything is stored.
+  std::unique_ptr<acme::Http01Responder> own_responder;
+  if (!params.shared_responder)
+    own_responder = params.challenge == AcmeChallenge::HttpListen
+                        ? acme::listen_responder(params.challenge_param)
+                        : acme::webroot_responder(params.challenge_param);
+  acme::Http01Responder& responder =
+      params.shared_responder ? *params.shared_responder : *own_responder;
+  // Orders on other threads share the store: it is used only with the mutex held, never
+  // while this order waits for the CA.
+  std::unique_lock<std::mutex> store_lock;
+  if (params.store_mutex) store_lock = std::unique_lock<std::mutex>(*params.store_mutex);
+
   const auto account = account_for_issue(store, params.account);
   result.account = account.name;
   result.directory_url = account.directory_url;
@@ -237,12 +250,6 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   const SecureBytes account_pkcs8 =
       store.open_secret(store::acme_account_purpose(account.name), account.sealed_private_key);
   const auto account_key = x509::private_key_from_pkcs8(account_pkcs8);
-
-  // The responder first: a port that cannot be listened on fails before anything is stored.
-  std::unique_ptr<acme::Http01Responder> responder =
-      params.challenge == AcmeChallenge::HttpListen
-          ? acme::listen_responder(params.challenge_param)
-          : acme::webroot_responder(params.challenge_param);
 
   auto key = store.key_by_name(params.name);
   if (!key) {
@@ -256,6 +263,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   }
   const auto csr = store.latest_request(key->id);
   if (!csr) throw Error(Errc::StoreDamaged, "the entry \"" + params.name + "\" has no stored request");
+  if (store_lock) store_lock.unlock();
 
   acme::Client client(account.directory_url,
                       client_options(account.directory_ca_pem, "the account's directory CA",
@@ -264,7 +272,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   std::vector<std::pair<std::string, std::string>> identifiers;
   for (const auto& d : key->dns) identifiers.emplace_back("dns", d);
   say("ordering from " + account.directory_url);
-  const auto order = client.new_order(identifiers);
+  const auto order = client.new_order(identifiers, params.replaces);
   result.order_url = order.url;
 
   try {
@@ -290,23 +298,26 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
         throw Error(Errc::AcmeRefused, "the CA offers no http-01 challenge for " + identifier,
                     "its authorization " + authz_url + " lists other challenge types only",
                     "this keysafe answers HTTP-01 only");
-      responder->add(token, client.key_authorization(token));
+      responder.add(token, client.key_authorization(token));
       client.respond(url);
-      say("asked the CA to validate " + identifier + " (" + responder->describe() + ")");
+      say("asked the CA to validate " + identifier + " (" + responder.describe() + ")");
       client.wait_authorization(authz_url, identifier);
       say("validated " + identifier);
     }
   } catch (...) {
-    responder->clear();
+    if (own_responder) own_responder->clear();
     throw;
   }
-  for (auto& w : responder->clear()) result.warnings.push_back("HTTP-01 clean-up: " + w);
-  responder.reset();
+  if (own_responder) {
+    for (auto& w : own_responder->clear()) result.warnings.push_back("HTTP-01 clean-up: " + w);
+    own_responder.reset();
+  }
 
   const auto valid = client.finalize(order, *csr);
   const auto chain = client.download_certificate(valid.certificate);
   say("downloaded the certificate from " + valid.certificate);
 
+  if (params.store_mutex) store_lock.lock();
   const auto input = formats::read_input(as_span(chain.pem), valid.certificate);
   InstallOptions install;
   install.now = params.now;

@@ -9,11 +9,13 @@
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/fleet.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "keysafe/store/acme.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/store/deployments.hpp"
 #include "keysafe/x509/issue.hpp"
 #include "keysafe/x509/public_key.hpp"
 #include "keysafe/x509/request.hpp"
+#include "renew_steps.hpp"
 
 namespace keysafe::ops {
 namespace {
@@ -67,7 +69,10 @@ void prepare_renew(store::Keystore& store, const RenewParams& params) {
                 "the entry \"" + store::key_name_of(store.database(), *by).value_or("?") +
                     "\" holds its renewed key and certificate",
                 "renew that entry instead");
-  if (auto pending = store::pending_renewal_of(store.database(), key.id)) {
+  // An ACME entry's pending renewal is what a refused order left: the retry reuses it.
+  const bool acme_retry = !params.same_key && store::acme_entry(store.database(), key.id) &&
+                          store::pending_renewal_of(store.database(), key.id);
+  if (auto pending = store::pending_renewal_of(store.database(), key.id); pending && !acme_retry) {
     const auto pname = store::key_name_of(store.database(), *pending).value_or("?");
     throw Error(Errc::AlreadyExists, "\"" + key.name + "\" already has a pending renewal",
                 "the entry \"" + pname + "\" holds the new key and waits for its certificate",
@@ -79,7 +84,7 @@ void prepare_renew(store::Keystore& store, const RenewParams& params) {
     throw Error(Errc::NotFound, "the entry \"" + key.name + "\" has no private key",
                 "--same-key needs the key, and this entry holds a certificate only",
                 "renew with a new key: keysafe renew " + key.name);
-  if (!params.same_key && store.key_by_name(pending_renewal_name(key.name)))
+  if (!params.same_key && !acme_retry && store.key_by_name(pending_renewal_name(key.name)))
     throw Error(Errc::AlreadyExists,
                 "the name \"" + pending_renewal_name(key.name) + "\" is already in use",
                 "the renewal's pending entry takes that name",
@@ -89,22 +94,14 @@ void prepare_renew(store::Keystore& store, const RenewParams& params) {
                 std::to_string(*params.days) + " was given", "for example: --days 90");
 }
 
-RenewResult renew(store::Keystore& store, const RenewParams& params) {
-  prepare_renew(store, params);
-  const auto key = existing(store, params.name);
-  const ossl::Cert current =
-      x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
-  const auto current_info = x509::inspect_certificate(current.get());
+RenewalRequest make_renewal_request(store::Keystore& store, const RenewParams& params,
+                                    const store::KeyRecord& key, X509* current) {
+  const auto current_info = x509::inspect_certificate(current);
   // The names are checked before they go into a request keysafe signs (RFC 5280 §4.2.1.6): the
   // certificate may have been imported, and a name in it is not vouched for by keysafe.
   const x509::AltNames names =
-      x509::certificate_alt_names(current.get(), "the certificate of \"" + key.name + "\"");
-  const auto issuer = issuing_authority(store, current.get());
-
-  RenewResult result;
-  result.name = key.name;
-  result.same_key = params.same_key;
-
+      x509::certificate_alt_names(current, "the certificate of \"" + key.name + "\"");
+  RenewalRequest made;
   ossl::PKey new_key;
   if (params.same_key) {
     new_key = x509::private_key_from_pkcs8(store.open_private_key(key));
@@ -114,8 +111,7 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
                          : x509::parse_key_algorithm(key.algorithm).value_or(x509::KeyAlgorithm::EcP256);
     new_key = x509::generate_key(alg);
   }
-  const ossl::Req req =
-      x509::build_request_with(new_key.get(), X509_get_subject_name(current.get()), names);
+  ossl::Req req = x509::build_request_with(new_key.get(), X509_get_subject_name(current), names);
   if (!x509::request_signature_valid(req.get()))
     throw Error(Errc::Internal, "the new request's signature does not verify");
   const auto req_info = x509::inspect_request(req.get());
@@ -141,8 +137,30 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
       const std::int64_t pending_id = store.add_key(row, x509::private_key_to_pkcs8(new_key.get()));
       store::set_renews_key_id(db, pending_id, key.id);
     });
-    result.pending_name = row.name;
+    made.pending_name = row.name;
   }
+  made.request = std::move(req);
+  return made;
+}
+
+RenewResult renew(store::Keystore& store, const RenewParams& params) {
+  std::unique_lock<std::mutex> store_lock;
+  if (params.store_mutex) store_lock = std::unique_lock<std::mutex>(*params.store_mutex);
+  prepare_renew(store, params);
+  const auto key = existing(store, params.name);
+  if (const auto acme = store::acme_entry(store.database(), key.id))
+    return renew_by_acme(store, params, key, *acme, store_lock);
+  const ossl::Cert current =
+      x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
+  const auto current_info = x509::inspect_certificate(current.get());
+  const auto issuer = issuing_authority(store, current.get());
+
+  RenewResult result;
+  result.name = key.name;
+  result.same_key = params.same_key;
+  const auto made = make_renewal_request(store, params, key, current.get());
+  const ossl::Req& req = made.request;
+  result.pending_name = made.pending_name;
 
   if (!issuer) {
     result.request_pem = x509::request_pem(req.get());

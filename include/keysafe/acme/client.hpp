@@ -104,7 +104,9 @@ class Client final {
   HttpResponse post(const std::string& url, const std::optional<nlohmann::json>& payload,
                     std::string_view doing);
 
-  Order new_order(const std::vector<std::pair<std::string, std::string>>& identifiers);
+  // `replaces` (ARI, RFC 9773 §5): the certID of the certificate this order renews, or "".
+  Order new_order(const std::vector<std::pair<std::string, std::string>>& identifiers,
+                  std::string_view replaces = {});
   Order fetch_order(const std::string& url);
   nlohmann::json fetch_authorization(const std::string& url);
   // Tells the CA to validate the challenge (POST {} to its URL).

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "keysafe/ops/install.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
+
+namespace keysafe::acme {
+class Http01Responder;
+}
 
 namespace keysafe::ops {
 
@@ -63,6 +68,13 @@ struct AcmeIssueParams {
   std::function<void(const std::string&)> progress;
   // Test hook: the poll bound (seconds).
   std::int64_t poll_timeout = 120;
+  // ARI (RFC 9773): the certID of the certificate this order replaces, sent as "replaces".
+  std::string replaces;
+  // Orders on several threads (renew --all --parallel): one responder answers every order's
+  // tokens (nullptr: this order makes its own), and the store is used only with this mutex
+  // held (nullptr: not shared).
+  acme::Http01Responder* shared_responder = nullptr;
+  std::mutex* store_mutex = nullptr;
 };
 
 struct AcmeIssueResult {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 
+namespace keysafe::acme {
+class Http01Responder;
+}
+
 namespace keysafe::ops {
 
 struct RenewParams {
@@ -25,6 +31,23 @@ struct RenewParams {
   std::optional<std::int64_t> days;                 // default: the current certificate's lifetime
   std::optional<x509::KeyAlgorithm> algorithm;      // default: the current key's, else ec-p256
   std::int64_t now = 0;
+  // Entries ordered by ACME (ops/acme_renew.cpp): progress lines, the ARI certID the order
+  // replaces, and for orders on several threads the shared responder and store mutex
+  // (AcmeIssueParams).
+  std::function<void(const std::string&)> progress;
+  std::string acme_replaces;
+  acme::Http01Responder* shared_responder = nullptr;
+  std::mutex* store_mutex = nullptr;
+};
+
+// What an ACME renewal ordered (renew --json "acme").
+struct AcmeRenewal {
+  std::string account;
+  std::string directory;
+  std::string challenge;
+  std::string challenge_param;
+  std::string order_url;
+  std::string replaces;  // the ARI certID sent as "replaces", or ""
 };
 
 struct RenewResult {
@@ -38,6 +61,7 @@ struct RenewResult {
   std::optional<x509::CertificateInfo> certificate;  // completed: the new certificate
   std::vector<std::string> warnings;
   RenewalHookOutcome hook;    // completed: what the after-renewal hook did
+  std::optional<AcmeRenewal> acme;  // the entry was ordered by ACME: this order
 };
 
 // The pending entry's name for a renewal of `name` with a new key.

@@ -1,0 +1,87 @@
+// renew of an entry ACME ordered: the renewal's request is made as for any entry (a new key in
+// NAME.renewal, or the same key), then finalized by a new order with the account and challenge
+// stored with the entry, and installed by acme_issue, so that the pending entry takes over the
+// name and the after-renewal steps run as they do for a local CA's renewal.
+#include "keysafe/ops/acme.hpp"
+#include "keysafe/ops/renew.hpp"
+#include "keysafe/store/authorities.hpp"
+#include "keysafe/x509/certificate_info.hpp"
+#include "renew_steps.hpp"
+
+namespace keysafe::ops {
+namespace {
+
+AcmeChallenge stored_challenge(const store::AcmeEntryRecord& acme, std::string_view entry) {
+  if (acme.challenge == acme_challenge_name(AcmeChallenge::HttpListen)) return AcmeChallenge::HttpListen;
+  if (acme.challenge == acme_challenge_name(AcmeChallenge::HttpWebroot)) return AcmeChallenge::HttpWebroot;
+  throw Error(Errc::Unsupported,
+              "the entry \"" + std::string(entry) + "\" was ordered with the challenge \"" +
+                  acme.challenge + "\", which this keysafe cannot answer",
+              "renew repeats the challenge stored with the entry",
+              "renew it with a keysafe that knows that challenge");
+}
+
+}  // namespace
+
+RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
+                          const store::KeyRecord& key, const store::AcmeEntryRecord& acme,
+                          std::unique_lock<std::mutex>& store_lock) {
+  const auto say = [&](const std::string& line) {
+    if (params.progress) params.progress(line);
+  };
+  RenewResult result;
+  result.name = key.name;
+  result.same_key = params.same_key;
+
+  AcmeIssueParams order;
+  order.account = acme.account;
+  order.challenge = stored_challenge(acme, key.name);
+  order.challenge_param = acme.challenge_param;
+  order.now = params.now;
+  order.progress = params.progress;
+  order.replaces = params.acme_replaces;
+  order.shared_responder = params.shared_responder;
+  order.store_mutex = params.store_mutex;
+  if (params.same_key) {
+    // The entry's newest request (made here) is finalized; the certificate it has stays
+    // current until the new one is installed.
+    const ossl::Cert current =
+        x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
+    (void)make_renewal_request(store, params, key, current.get());
+    order.name = key.name;
+  } else if (const auto pending = store::pending_renewal_of(store.database(), key.id)) {
+    // A refused order left it: its key and request are used again.
+    order.name = store::key_name_of(store.database(), *pending).value_or("");
+    say("using the pending renewal \"" + order.name + "\" again");
+  } else {
+    const ossl::Cert current =
+        x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
+    order.name = make_renewal_request(store, params, key, current.get()).pending_name;
+  }
+  if (!params.same_key) result.pending_name = order.name;
+  order.dns = store.key_by_name(order.name).value_or(store::KeyRecord{}).dns;
+
+  if (store_lock.owns_lock()) store_lock.unlock();
+  const AcmeIssueResult issued = acme_issue(store, order);  // a refusal keeps the request
+  if (params.store_mutex) store_lock.lock();
+
+  result.completed = true;
+  result.ca = acme.directory_url;
+  result.certificate = issued.install.certificate;
+  result.warnings = issued.warnings;
+  for (const auto& w : issued.install.warnings) result.warnings.push_back(w);
+  result.acme = AcmeRenewal{issued.account,   acme.directory_url, issued.challenge,
+                            issued.challenge_param, issued.order_url, params.acme_replaces};
+  if (issued.install.replaced_entry) {
+    result.replaced_name = *issued.install.replaced_entry;
+    result.hook = issued.install.renewal_hook;
+    result.pending_name.clear();
+  }
+  if (params.same_key) {
+    RenewalEvent event{key.name, key.id, key.id, "", params.now};
+    result.hook = after_renewal(store, event);
+  }
+  return result;
+}
+
+}  // namespace keysafe::ops
