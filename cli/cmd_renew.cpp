@@ -1,5 +1,6 @@
 // keysafe renew: a new request (new key or same key) for an entry, completed at once by a
 // local CA; --all --due DAYS for a timer.
+#include <chrono>
 #include <ostream>
 
 #include "commands.hpp"
@@ -24,6 +25,7 @@ struct RenewArgs {
   std::string due;
   std::string dir = ".";
   bool force = false;
+  std::size_t parallel = ops::k_default_parallel_orders;
 };
 
 std::string default_request_file(const std::string& name) { return name + ".renewal.req"; }
@@ -100,7 +102,11 @@ int run_all(Context& ctx, const RenewArgs& a) {
   auto store = ctx.open_store();
   const auto now = ctx.env.now();
   ctx.unlock(store);
-  auto all = ops::renew_due(store, days, a.same_key, now);
+  const auto started = std::chrono::steady_clock::now();
+  auto all = ops::renew_due(store, days, a.same_key, now, a.parallel);
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
   const auto backup_config = ops::auto_backup_config(store);
   nlohmann::json items = nlohmann::json::array();
   for (auto& item : all.items) {
@@ -137,7 +143,10 @@ int run_all(Context& ctx, const RenewArgs& a) {
                        {"status", item.status},
                        {"detail", item.detail.empty() ? nlohmann::json(nullptr)
                                                       : nlohmann::json(item.detail)},
-                       {"not_after", time_or_null(item.not_after)}};
+                       {"not_after", time_or_null(item.not_after)},
+                       {"due", item.due_reason},
+                       {"acme", item.acme},
+                       {"elapsed_ms", item.elapsed_ms}};
       j["renewal"] = item.result ? renew_json(*item.result, request_file) : nlohmann::json(nullptr);
       items.push_back(std::move(j));
       continue;
@@ -153,6 +162,8 @@ int run_all(Context& ctx, const RenewArgs& a) {
   const int rc = all.failed > 0 ? k_exit_renew_failed : 0;
   if (ctx.options.json) {
     ctx.out << nlohmann::json{{"due_days", days},
+                              {"parallel", a.parallel},
+                              {"elapsed_ms", elapsed_ms},
                               {"renewed", all.renewed},
                               {"requested", all.requested},
                               {"skipped", all.skipped},
@@ -191,6 +202,10 @@ Action setup_renew(CLI::App& cmd) {
   cmd.add_option("--due", a->due, "with --all: renew what expires within DAYS (e.g. 30 or 30d; a short-lived certificate "
                  "when less than a third of its validity is left, see below)")
       ->type_name("DAYS");
+  cmd.add_option("--parallel", a->parallel,
+                 "with --all: how many ACME orders run at once (default 4)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 64));
   cmd.add_option("--dir", a->dir,
                  "with --all: directory for the requests to external CAs (default: the current "
                  "directory; NAME.renewal.req, replaced if present)")
@@ -208,7 +223,11 @@ and keeps NAME.renewal, which the next renew reuses (docs/ACME.md).
 validity is shorter than 3 x DAYS is due only when less than a third of its validity is left
 (a 20-day certificate under --due 30: with under 6 2/3 days left), so that the next run does
 not renew it again. It skips CAs and entries whose renewal is pending, and leaves out
-superseded entries (NAME.replaced-DATE); exit code 14 when any entry failed.
+superseded entries (NAME.replaced-DATE); exit code 14 when any entry failed. Entries
+ordered by ACME are renewed by new orders, --parallel N at once (default 4), each with its own
+connection to the CA; orders answering HTTP-01 on the same address share one listener. The
+results are listed in the entries' order; --json gives each entry's "due" reason
+("days-left", or "ari-window" when the CA's renewalInfo window said so) and elapsed_ms.
 
 EXAMPLES:
   keysafe renew www.example.com

@@ -2,6 +2,7 @@
 // NAME.renewal, or the same key), then finalized by a new order with the account and challenge
 // stored with the entry, and installed by acme_issue, so that the pending entry takes over the
 // name and the after-renewal steps run as they do for a local CA's renewal.
+#include "keysafe/acme/http01.hpp"
 #include "keysafe/ops/acme.hpp"
 #include "keysafe/ops/renew.hpp"
 #include "keysafe/store/authorities.hpp"
@@ -82,6 +83,49 @@ RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
     result.hook = after_renewal(store, event);
   }
   return result;
+}
+
+}  // namespace keysafe::ops
+
+namespace keysafe::ops {
+namespace {
+
+// Serializes add() for a responder that is not thread-safe itself (the webroot's files);
+// clear() is left to the owner, after every order.
+class LockedResponder final : public acme::Http01Responder {
+ public:
+  explicit LockedResponder(std::unique_ptr<acme::Http01Responder> inner) : m_inner(std::move(inner)) {}
+  ~LockedResponder() override { m_inner->clear(); }
+  void add(const std::string& token, const std::string& key_authorization) override {
+    std::lock_guard lock(m_mutex);
+    m_inner->add(token, key_authorization);
+  }
+  std::vector<std::string> clear() noexcept override {
+    std::lock_guard lock(m_mutex);
+    return m_inner->clear();
+  }
+  std::string describe() const override { return m_inner->describe(); }
+
+ private:
+  std::unique_ptr<acme::Http01Responder> m_inner;
+  std::mutex m_mutex;
+};
+
+}  // namespace
+
+SharedResponders::SharedResponders() = default;
+SharedResponders::~SharedResponders() = default;
+
+acme::Http01Responder* SharedResponders::for_entry(const store::AcmeEntryRecord& acme,
+                                                   std::string_view entry) {
+  const std::string key = acme.challenge + " " + acme.challenge_param;
+  if (auto it = m_responders.find(key); it != m_responders.end()) return it->second.get();
+  const AcmeChallenge challenge = stored_challenge(acme, entry);
+  auto inner = challenge == AcmeChallenge::HttpListen ? acme::listen_responder(acme.challenge_param)
+                                                      : acme::webroot_responder(acme.challenge_param);
+  auto& slot = m_responders[key];
+  slot = std::make_unique<LockedResponder>(std::move(inner));
+  return slot.get();
 }
 
 }  // namespace keysafe::ops

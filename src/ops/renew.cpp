@@ -3,7 +3,10 @@
 #include "keysafe/ops/renew.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/clock.hpp"
@@ -244,9 +247,54 @@ bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t d
   return true;
 }
 
+namespace {
+
+// renew of one due entry for renew --all: its outcome as an item (never throws).
+void renew_item(store::Keystore& store, RenewAllItem& item, RenewParams p, std::int64_t days) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    auto r = renew(store, p);
+    item.status = r.completed ? "renewed" : "requested";
+    if (r.certificate && !item.acme) {
+      const std::int64_t validity = r.certificate->not_after - r.certificate->not_before;
+      if (validity <= days * k_day)
+        r.warnings.push_back(
+            "the renewed certificate of \"" + r.name + "\" is valid for " +
+            std::to_string((validity + k_day / 2) / k_day) + " days, no more than --due " +
+            std::to_string(days) + ": renew --all counts it as due only when less than a "
+            "third of its validity (" + std::to_string(validity / 3 / k_day) +
+            " days) is left; give it a longer validity with keysafe renew " + r.name +
+            " --days N");
+    }
+    if (!r.hook.failures.empty()) {
+      item.status = "failed";
+      item.detail = "renewed, but: " + r.hook.failures.front();
+    }
+    item.result = std::move(r);
+  } catch (const Error& err) {
+    item.status = "failed";
+    item.detail = err.summary() + (err.cause().empty() ? "" : ": " + err.cause());
+  } catch (const std::exception& err) {
+    item.status = "failed";
+    item.detail = err.what();
+  } catch (...) {
+    item.status = "failed";
+    item.detail = "an unexpected error";
+  }
+  item.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+}
+
+}  // namespace
+
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
-                         std::int64_t now) {
+                         std::int64_t now, std::size_t parallel) {
   RenewAllResult all;
+  std::vector<RenewParams> params;
+  std::vector<std::size_t> orders;  // the items renewed by ACME orders
+  SharedResponders responders;
+  std::mutex store_mutex;
   for (const auto& e : store.entries(now + days * k_day)) {
     // A superseded entry (replaced by its renewal) is not due: it is not even mentioned.
     if (e.superseded_by) continue;
@@ -254,48 +302,60 @@ RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_ke
       continue;
     RenewAllItem item;
     item.name = e.key.name;
+    item.due_reason = "days-left";
     if (e.current) item.not_after = e.current->not_after;
+    const auto acme = store::acme_entry(store.database(), e.key.id);
+    item.acme = acme.has_value();
+    RenewParams p;
+    p.name = e.key.name;
+    p.same_key = same_key && e.key.has_private_key;
+    p.now = now;
     if (store::authority(store.database(), e.key.id)) {
       item.status = "skipped";
       item.detail = "a local CA (keysafe does not renew CAs)";
-    } else if (auto pending = store::pending_renewal_of(store.database(), e.key.id)) {
+    } else if (auto pending = store::pending_renewal_of(store.database(), e.key.id);
+               pending && !(acme && !p.same_key)) {
+      // An ACME entry's pending renewal is what a refused order left: renew retries it.
       item.status = "skipped";
       item.detail = "a renewal is pending already (entry \"" +
                     store::key_name_of(store.database(), *pending).value_or("?") + "\")";
-    } else {
+    } else if (acme) {
       try {
-        RenewParams p;
-        p.name = e.key.name;
-        p.same_key = same_key && e.key.has_private_key;
-        p.now = now;
-        auto r = renew(store, p);
-        item.status = r.completed ? "renewed" : "requested";
-        if (r.certificate) {
-          const std::int64_t validity = r.certificate->not_after - r.certificate->not_before;
-          if (validity <= days * k_day)
-            r.warnings.push_back(
-                "the renewed certificate of \"" + r.name + "\" is valid for " +
-                std::to_string((validity + k_day / 2) / k_day) + " days, no more than --due " +
-                std::to_string(days) + ": renew --all counts it as due only when less than a "
-                "third of its validity (" + std::to_string(validity / 3 / k_day) +
-                " days) is left; give it a longer validity with keysafe renew " + r.name +
-                " --days N");
-        }
-        if (!r.hook.failures.empty()) {
-          item.status = "failed";
-          item.detail = "renewed, but: " + r.hook.failures.front();
-        }
-        item.result = std::move(r);
+        p.shared_responder = responders.for_entry(*acme, e.key.name);
+        p.store_mutex = &store_mutex;
+        orders.push_back(all.items.size());
       } catch (const Error& err) {
         item.status = "failed";
         item.detail = err.summary() + (err.cause().empty() ? "" : ": " + err.cause());
       }
+    } else {
+      renew_item(store, item, p, days);
     }
+    params.push_back(std::move(p));
+    all.items.push_back(std::move(item));
+  }
+
+  // The ACME orders: `parallel` threads take the next order until none is left.
+  std::atomic<std::size_t> next{0};
+  const auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < orders.size();) {
+      const std::size_t at = orders[i];
+      renew_item(store, all.items[at], params[at], days);
+    }
+  };
+  const std::size_t threads = std::min(std::max<std::size_t>(parallel, 1), orders.size());
+  {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    if (threads > 0) worker();
+    for (auto& t : pool) t.join();
+  }
+
+  for (const auto& item : all.items) {
     if (item.status == "renewed") ++all.renewed;
     if (item.status == "requested") ++all.requested;
     if (item.status == "skipped") ++all.skipped;
     if (item.status == "failed") ++all.failed;
-    all.items.push_back(std::move(item));
   }
   return all;
 }

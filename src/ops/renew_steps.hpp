@@ -1,6 +1,8 @@
 // The steps renew shares with the ACME renewal (ops/acme_renew.cpp); internal to ops.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -26,5 +28,21 @@ RenewalRequest make_renewal_request(store::Keystore& store, const RenewParams& p
 RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
                           const store::KeyRecord& key, const store::AcmeEntryRecord& acme,
                           std::unique_lock<std::mutex>& store_lock);
+
+// The HTTP-01 responders of orders running at once (renew --all --parallel): one per listen
+// address or webroot, shared by every order that uses it, cleared when destroyed.
+class SharedResponders final {
+ public:
+  SharedResponders();
+  ~SharedResponders();
+  SharedResponders(const SharedResponders&) = delete;
+  SharedResponders& operator=(const SharedResponders&) = delete;
+  // The responder for the entry's stored challenge, made on first use (throws as
+  // acme::listen_responder / webroot_responder do). Call from one thread.
+  acme::Http01Responder* for_entry(const store::AcmeEntryRecord& acme, std::string_view entry);
+
+ private:
+  std::map<std::string, std::unique_ptr<acme::Http01Responder>> m_responders;
+};
 
 }  // namespace keysafe::ops

@@ -98,6 +98,10 @@ struct RenewAllItem {
   std::string detail;
   std::optional<std::int64_t> not_after;  // the current certificate's
   std::optional<RenewResult> result;
+  // Why it was due: "days-left" (--due), or "ari-window" (the CA's suggested window, ACME).
+  std::string due_reason;
+  bool acme = false;            // ordered by ACME: renewed by a new order
+  std::int64_t elapsed_ms = 0;  // how long its renewal took (orders run at once overlap)
 };
 struct RenewAllResult {
   std::vector<RenewAllItem> items;
@@ -116,7 +120,14 @@ bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t d
 // renewal) are left out altogether. A renewed certificate that is valid for no more than
 // `days` gets a warning (renewal_due counts it by a third of its validity). A failure of one
 // entry does not stop the others. The store must be unlocked.
+//
+// Entries ordered by ACME are renewed by new orders, up to `parallel` at once, each on its own
+// thread with its own HTTPS connection; the store is one connection used under a mutex (one
+// transaction per install), never while an order waits for its CA. Orders answering HTTP-01
+// on the same address or webroot share one responder. Items come in the entries' order
+// whatever order the renewals finish in.
+inline constexpr std::size_t k_default_parallel_orders = 4;
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
-                         std::int64_t now);
+                         std::int64_t now, std::size_t parallel = k_default_parallel_orders);
 
 }  // namespace keysafe::ops
