@@ -147,11 +147,26 @@ int run_all(Context& ctx, const RenewArgs& a) {
                        {"due", item.due_reason},
                        {"acme", item.acme},
                        {"elapsed_ms", item.elapsed_ms}};
+      if (item.ari)
+        j["ari"] = {{"cert_id", item.ari->cert_id},
+                    {"window_start", time_or_null(item.ari->window_start)},
+                    {"window_end", time_or_null(item.ari->window_end)},
+                    {"renew_at", time_or_null(item.ari->renew_at)},
+                    {"retry_after", time_or_null(item.ari->retry_after)},
+                    {"explanation_url", item.ari->explanation_url.empty()
+                                            ? nlohmann::json(nullptr)
+                                            : nlohmann::json(item.ari->explanation_url)},
+                    {"problem", item.ari->problem.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(item.ari->problem)}};
+      else
+        j["ari"] = nullptr;
       j["renewal"] = item.result ? renew_json(*item.result, request_file) : nlohmann::json(nullptr);
       items.push_back(std::move(j));
       continue;
     }
-    if (item.status == "skipped") {
+    if (item.status == "not-due") {
+      ctx.out << "not due \"" << item.name << "\": " << item.detail << '\n';
+    } else if (item.status == "skipped") {
       ctx.out << "skipped \"" << item.name << "\": " << item.detail << '\n';
     } else if (item.status == "failed") {
       ctx.out << "FAILED \"" << item.name << "\": " << ctx.fixes(item.detail) << '\n';
@@ -228,6 +243,9 @@ ordered by ACME are renewed by new orders, --parallel N at once (default 4), eac
 connection to the CA; orders answering HTTP-01 on the same address share one listener. The
 results are listed in the entries' order; --json gives each entry's "due" reason
 ("days-left", or "ari-window" when the CA's renewalInfo window said so) and elapsed_ms.
+When the CA offers ACME Renewal Information (ARI, RFC 9773), each ACME entry is also due
+from a time chosen at random in the CA's suggested window (even with more than DAYS left),
+its order sends "replaces", and an entry whose window has not come is listed as "not-due".
 
 EXAMPLES:
   keysafe renew www.example.com

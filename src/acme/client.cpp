@@ -281,6 +281,14 @@ Client::Account Client::new_account(const std::vector<std::string>& contact, boo
   return a;
 }
 
+std::optional<RenewalWindow> Client::renewal_info(const std::string& cert_id) {
+  std::string base = directory().renewal_info;
+  if (base.empty()) return std::nullopt;
+  if (base.back() != '/') base += '/';
+  const auto r = m_http.get(base + cert_id);
+  return parse_renewal_info(r, now());
+}
+
 Order Client::new_order(const std::vector<std::pair<std::string, std::string>>& identifiers,
                         std::string_view replaces) {
   nlohmann::json ids = nlohmann::json::array();

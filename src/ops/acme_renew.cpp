@@ -2,12 +2,16 @@
 // NAME.renewal, or the same key), then finalized by a new order with the account and challenge
 // stored with the entry, and installed by acme_issue, so that the pending entry takes over the
 // name and the after-renewal steps run as they do for a local CA's renewal.
+#include "keysafe/acme/ari.hpp"
+#include "keysafe/acme/client.hpp"
 #include "keysafe/acme/http01.hpp"
 #include "keysafe/ops/acme.hpp"
 #include "keysafe/ops/renew.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "renew_steps.hpp"
+
+#include <random>
 
 namespace keysafe::ops {
 namespace {
@@ -126,6 +130,52 @@ acme::Http01Responder* SharedResponders::for_entry(const store::AcmeEntryRecord&
   auto& slot = m_responders[key];
   slot = std::make_unique<LockedResponder>(std::move(inner));
   return slot.get();
+}
+
+}  // namespace keysafe::ops
+
+namespace keysafe::ops {
+
+struct AriChecker::Clients {
+  std::map<std::string, std::unique_ptr<acme::Client>> by_directory;
+};
+
+AriChecker::AriChecker() : m_clients(std::make_unique<Clients>()) {}
+AriChecker::~AriChecker() = default;
+
+AriCheck AriChecker::check(store::Keystore& store, const store::AcmeEntryRecord& acme,
+                           X509* current) {
+  AriCheck out;
+  try {
+    auto& client = m_clients->by_directory[acme.directory_url];
+    if (!client) {
+      const auto account = store::acme_account_by_id(store.database(), acme.account_id);
+      acme::ClientOptions o;
+      if (account) o.http.ca_pem = account->directory_ca_pem;
+      o.http.ca_description = "the account's directory CA";
+      client = std::make_unique<acme::Client>(acme.directory_url, std::move(o));
+    }
+    if (client->directory().renewal_info.empty()) return out;
+    out.offered = true;
+    const auto id = acme::ari_cert_id(current);
+    if (!id) {
+      out.problem = "the certificate has no authority key identifier, so ARI cannot name it";
+      return out;
+    }
+    out.cert_id = *id;
+    const auto window = client->renewal_info(*id);
+    if (!window) return out;
+    std::random_device random;
+    const std::uint64_t r = (std::uint64_t{random()} << 32) | random();
+    out.renew_at = acme::choose_renewal_time(*window, r);
+    out.window_start = window->start;
+    out.window_end = window->end;
+    out.retry_after = window->retry_after;
+    out.explanation_url = window->explanation_url;
+  } catch (const Error& e) {
+    out.problem = e.summary();
+  }
+  return out;
 }
 
 }  // namespace keysafe::ops

@@ -294,22 +294,48 @@ RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_ke
   std::vector<RenewParams> params;
   std::vector<std::size_t> orders;  // the items renewed by ACME orders
   SharedResponders responders;
+  AriChecker ari;
   std::mutex store_mutex;
-  for (const auto& e : store.entries(now + days * k_day)) {
+  // ACME entries are asked their CA's renewal window whatever their expiry: all are read then.
+  const bool with_acme = !store::acme_accounts(store.database()).empty();
+  for (const auto& e : store.entries(with_acme ? std::nullopt
+                                               : std::optional<std::int64_t>(now + days * k_day))) {
     // A superseded entry (replaced by its renewal) is not due: it is not even mentioned.
-    if (e.superseded_by) continue;
-    if (!e.current || !renewal_due(e.current->not_before, e.current->not_after, days, now))
-      continue;
+    if (e.superseded_by || !e.current || !e.key.current_certificate_id) continue;
+    const bool days_due = renewal_due(e.current->not_before, e.current->not_after, days, now);
+    const auto acme = store::acme_entry(store.database(), e.key.id);
+    std::optional<AriCheck> check;
+    if (acme) {
+      const ossl::Cert cert =
+          x509::certificate_from_der(store.certificate_der(*e.key.current_certificate_id));
+      check = ari.check(store, *acme, cert.get());
+    }
+    const bool ari_due = check && check->renew_at && now >= *check->renew_at;
+    const bool ari_window = check && check->renew_at;
+    if (!days_due && !ari_due && !ari_window) continue;
     RenewAllItem item;
     item.name = e.key.name;
-    item.due_reason = "days-left";
-    if (e.current) item.not_after = e.current->not_after;
-    const auto acme = store::acme_entry(store.database(), e.key.id);
+    item.due_reason = ari_due || (ari_window && !days_due) ? "ari-window" : "days-left";
+    item.not_after = e.current->not_after;
     item.acme = acme.has_value();
+    if (check && check->offered)
+      item.ari = RenewAllItem::Ari{check->cert_id,   check->window_start, check->window_end,
+                                   check->renew_at,  check->retry_after,  check->explanation_url,
+                                   check->problem};
+    if (!days_due && !ari_due) {
+      // The CA's window has not come: listed, to say why it is not renewed.
+      item.status = "not-due";
+      item.detail = "the CA's renewal window (ARI) suggests renewing from " +
+                    format_rfc3339(*check->renew_at);
+      params.emplace_back();
+      all.items.push_back(std::move(item));
+      continue;
+    }
     RenewParams p;
     p.name = e.key.name;
     p.same_key = same_key && e.key.has_private_key;
     p.now = now;
+    if (check && check->offered) p.acme_replaces = check->cert_id;
     if (store::authority(store.database(), e.key.id)) {
       item.status = "skipped";
       item.detail = "a local CA (keysafe does not renew CAs)";

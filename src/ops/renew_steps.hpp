@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "keysafe/ops/renew.hpp"
@@ -28,6 +29,29 @@ RenewalRequest make_renewal_request(store::Keystore& store, const RenewParams& p
 RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
                           const store::KeyRecord& key, const store::AcmeEntryRecord& acme,
                           std::unique_lock<std::mutex>& store_lock);
+
+// ARI (RFC 9773) for renew --all: the CA's renewal window of an entry's current certificate.
+struct AriCheck {
+  bool offered = false;                    // the directory has renewalInfo
+  std::string cert_id;                     // sent as "replaces" when offered
+  std::optional<std::int64_t> renew_at;    // the time chosen in the window
+  std::optional<std::int64_t> window_start, window_end, retry_after;
+  std::string explanation_url;
+  std::string problem;  // why there is no window (the CA's document was refused, unreachable)
+};
+class AriChecker final {
+ public:
+  AriChecker();
+  ~AriChecker();
+  AriChecker(const AriChecker&) = delete;
+  AriChecker& operator=(const AriChecker&) = delete;
+  // One client per directory, so a directory without renewalInfo is asked once per run.
+  AriCheck check(store::Keystore& store, const store::AcmeEntryRecord& acme, X509* current);
+
+ private:
+  struct Clients;
+  std::unique_ptr<Clients> m_clients;
+};
 
 // The HTTP-01 responders of orders running at once (renew --all --parallel): one per listen
 // address or webroot, shared by every order that uses it, cleared when destroyed.

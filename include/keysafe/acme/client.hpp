@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "keysafe/acme/ari.hpp"
 #include "keysafe/acme/http.hpp"
 #include "keysafe/error.hpp"
 #include "keysafe/ossl/handles.hpp"
@@ -123,6 +124,11 @@ class Client final {
     std::vector<std::string> alternates;
   };
   Chain download_certificate(const std::string& url);
+
+  // ARI (RFC 9773 §4.2): the renewal window of `cert_id` (an unauthenticated GET of
+  // renewalInfo/CERTID); nullopt when the directory offers no renewalInfo. A document that is
+  // not a window throws Errc::BadInput.
+  std::optional<RenewalWindow> renewal_info(const std::string& cert_id);
 
   // The key authorization of a token (RFC 8555 §8.1): token "." thumbprint(account JWK).
   std::string key_authorization(std::string_view token) const;

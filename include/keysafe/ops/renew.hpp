@@ -94,13 +94,24 @@ std::optional<RenewalSwap> swap_in_renewal(store::Keystore& store, std::int64_t 
 // ---- renew --all --due DAYS ---------------------------------------------------------------
 struct RenewAllItem {
   std::string name;
-  std::string status;  // "renewed" (completed), "requested" (waiting for the CA), "skipped", "failed"
+  // "renewed" (completed), "requested" (waiting for the CA), "skipped", "failed"; "not-due":
+  // an ACME entry whose CA's renewal window (ARI) has not come (listed to say why)
+  std::string status;
   std::string detail;
   std::optional<std::int64_t> not_after;  // the current certificate's
   std::optional<RenewResult> result;
   // Why it was due: "days-left" (--due), or "ari-window" (the CA's suggested window, ACME).
   std::string due_reason;
   bool acme = false;            // ordered by ACME: renewed by a new order
+  // ARI (RFC 9773), when the entry's CA offers renewalInfo: its window, the time chosen in it,
+  // when to ask again (Retry-After), or why there is none.
+  struct Ari {
+    std::string cert_id;
+    std::optional<std::int64_t> window_start, window_end, renew_at, retry_after;
+    std::string explanation_url;
+    std::string problem;
+  };
+  std::optional<Ari> ari;
   std::int64_t elapsed_ms = 0;  // how long its renewal took (orders run at once overlap)
 };
 struct RenewAllResult {
@@ -115,7 +126,8 @@ struct RenewAllResult {
 bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t due_days,
                  std::int64_t now);
 
-// Renews every entry that is due (renewal_due; expired ones included), skipping CAs, entries
+// Renews every entry that is due (renewal_due; expired ones included; an ACME entry also when
+// its CA's ARI window says so, the order then sending "replaces"), skipping CAs, entries
 // without a certificate, and entries with a pending renewal; superseded entries (replaced by a
 // renewal) are left out altogether. A renewed certificate that is valid for no more than
 // `days` gets a warning (renewal_due counts it by a third of its validity). A failure of one
