@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
-#include <memory>
+#include <vector>
 
 #include "keysafe/acme/jws.hpp"
 #include "keysafe/error.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "keysafe/ossl/handles.hpp"
 
 namespace keysafe::acme {
 
@@ -24,32 +25,23 @@ std::string ari_cert_id(std::span<const std::uint8_t> key_identifier,
 std::optional<std::string> ari_cert_id(X509* cert) {
   // Decoded here rather than from OpenSSL's extension cache, which a certificate that fails
   // any other check (it is only named here, not trusted) does not fill.
-  std::unique_ptr<AUTHORITY_KEYID, decltype(&AUTHORITY_KEYID_free)> akid(
-      static_cast<AUTHORITY_KEYID*>(X509_get_ext_d2i(cert, NID_authority_key_identifier, nullptr, nullptr)),
-      &AUTHORITY_KEYID_free);
+  const ossl::AuthorityKeyId akid(static_cast<AUTHORITY_KEYID*>(
+      X509_get_ext_d2i(cert, NID_authority_key_identifier, nullptr, nullptr)));
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
   ossl::clear_errors();
-  const ASN1_OCTET_STRING* kid = akid ? akid->keyid : nullptr;
-  if (kid == nullptr || serial == nullptr || ASN1_STRING_length(kid) <= 0) return std::nullopt;
-  // i2d gives tag, length and content; the content octets are what RFC 9773 encodes.
-  unsigned char* der = nullptr;
-  const int len = i2d_ASN1_INTEGER(serial, &der);
-  if (len <= 2 || der == nullptr) {
-    OPENSSL_free(der);
-    ossl::clear_errors();
+  const ASN1_OCTET_STRING* kid = akid ? akid.get()->keyid : nullptr;
+  if (kid == nullptr || serial == nullptr || ASN1_STRING_length(kid) <= 0 ||
+      ASN1_STRING_type(serial) != V_ASN1_INTEGER || ASN1_STRING_length(serial) <= 0)
     return std::nullopt;
-  }
-  const std::span<const std::uint8_t> all(der, static_cast<std::size_t>(len));
-  // Skip the tag and the (short or long form) length.
-  std::size_t header = 2;
-  if (all[1] & 0x80) header += all[1] & 0x7f;
-  std::optional<std::string> id;
-  if (header < all.size())
-    id = ari_cert_id(std::span<const std::uint8_t>(ASN1_STRING_get0_data(kid),
+  // The DER INTEGER's content octets: the magnitude, with a zero byte before a high bit (a
+  // negative serial, which RFC 5280 forbids, is not named).
+  const auto* magnitude = ASN1_STRING_get0_data(serial);
+  std::vector<std::uint8_t> der;
+  if (magnitude[0] & 0x80) der.push_back(0);
+  der.insert(der.end(), magnitude, magnitude + ASN1_STRING_length(serial));
+  return ari_cert_id(std::span<const std::uint8_t>(ASN1_STRING_get0_data(kid),
                                                    static_cast<std::size_t>(ASN1_STRING_length(kid))),
-                     all.subspan(header));
-  OPENSSL_free(der);
-  return id;
+                     der);
 }
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
