@@ -1,5 +1,6 @@
 // keysafe renew: a new request (new key or same key) for an entry, completed at once by a
 // local CA; --all --due DAYS for a timer.
+#include <chrono>
 #include <ostream>
 
 #include "commands.hpp"
@@ -24,6 +25,7 @@ struct RenewArgs {
   std::string due;
   std::string dir = ".";
   bool force = false;
+  std::size_t parallel = ops::k_default_parallel_orders;
 };
 
 std::string default_request_file(const std::string& name) { return name + ".renewal.req"; }
@@ -49,11 +51,28 @@ nlohmann::json renew_json(const ops::RenewResult& r, const std::string& request_
                         {"not_after", time_or_null(r.certificate->not_after)}};
   else
     j["certificate"] = nullptr;
+  if (r.acme)
+    j["acme"] = {{"account", r.acme->account},
+                 {"directory", r.acme->directory},
+                 {"challenge", r.acme->challenge},
+                 {"challenge_param", r.acme->challenge_param},
+                 {"order_url", r.acme->order_url},
+                 {"replaces", r.acme->replaces.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(r.acme->replaces)}};
+  else
+    j["acme"] = nullptr;
   return j;
 }
 
 void print_renewal(Context& ctx, const ops::RenewResult& r, const std::string& request_file) {
-  if (r.completed) {
+  if (r.completed && r.acme) {
+    ctx.out << "renewed \"" << r.name << "\" by ACME (account \"" << r.acme->account << "\", order "
+            << r.acme->order_url << "): serial " << r.certificate->serial_hex << ", valid until "
+            << ops::format_rfc3339(r.certificate->not_after) << ", now current";
+    if (!r.replaced_name.empty())
+      ctx.out << "; new key; the previous entry is kept as \"" << r.replaced_name << "\"";
+    ctx.out << '\n';
+  } else if (r.completed) {
     ctx.out << "renewed \"" << r.name << "\": \"" << r.ca << "\" issued serial "
             << r.certificate->serial_hex << ", valid until "
             << ops::format_rfc3339(r.certificate->not_after) << ", now current";
@@ -83,7 +102,11 @@ int run_all(Context& ctx, const RenewArgs& a) {
   auto store = ctx.open_store();
   const auto now = ctx.env.now();
   ctx.unlock(store);
-  auto all = ops::renew_due(store, days, a.same_key, now);
+  const auto started = std::chrono::steady_clock::now();
+  auto all = ops::renew_due(store, days, a.same_key, now, a.parallel);
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
   const auto backup_config = ops::auto_backup_config(store);
   nlohmann::json items = nlohmann::json::array();
   for (auto& item : all.items) {
@@ -120,12 +143,30 @@ int run_all(Context& ctx, const RenewArgs& a) {
                        {"status", item.status},
                        {"detail", item.detail.empty() ? nlohmann::json(nullptr)
                                                       : nlohmann::json(item.detail)},
-                       {"not_after", time_or_null(item.not_after)}};
+                       {"not_after", time_or_null(item.not_after)},
+                       {"due", item.due_reason},
+                       {"acme", item.acme},
+                       {"elapsed_ms", item.elapsed_ms}};
+      if (item.ari)
+        j["ari"] = {{"cert_id", item.ari->cert_id},
+                    {"window_start", time_or_null(item.ari->window_start)},
+                    {"window_end", time_or_null(item.ari->window_end)},
+                    {"renew_at", time_or_null(item.ari->renew_at)},
+                    {"retry_after", time_or_null(item.ari->retry_after)},
+                    {"explanation_url", item.ari->explanation_url.empty()
+                                            ? nlohmann::json(nullptr)
+                                            : nlohmann::json(item.ari->explanation_url)},
+                    {"problem", item.ari->problem.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(item.ari->problem)}};
+      else
+        j["ari"] = nullptr;
       j["renewal"] = item.result ? renew_json(*item.result, request_file) : nlohmann::json(nullptr);
       items.push_back(std::move(j));
       continue;
     }
-    if (item.status == "skipped") {
+    if (item.status == "not-due") {
+      ctx.out << "not due \"" << item.name << "\": " << item.detail << '\n';
+    } else if (item.status == "skipped") {
       ctx.out << "skipped \"" << item.name << "\": " << item.detail << '\n';
     } else if (item.status == "failed") {
       ctx.out << "FAILED \"" << item.name << "\": " << ctx.fixes(item.detail) << '\n';
@@ -136,6 +177,8 @@ int run_all(Context& ctx, const RenewArgs& a) {
   const int rc = all.failed > 0 ? k_exit_renew_failed : 0;
   if (ctx.options.json) {
     ctx.out << nlohmann::json{{"due_days", days},
+                              {"parallel", a.parallel},
+                              {"elapsed_ms", elapsed_ms},
                               {"renewed", all.renewed},
                               {"requested", all.requested},
                               {"skipped", all.skipped},
@@ -174,6 +217,10 @@ Action setup_renew(CLI::App& cmd) {
   cmd.add_option("--due", a->due, "with --all: renew what expires within DAYS (e.g. 30 or 30d; a short-lived certificate "
                  "when less than a third of its validity is left, see below)")
       ->type_name("DAYS");
+  cmd.add_option("--parallel", a->parallel,
+                 "with --all: how many ACME orders run at once (default 4)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 64));
   cmd.add_option("--dir", a->dir,
                  "with --all: directory for the requests to external CAs (default: the current "
                  "directory; NAME.renewal.req, replaced if present)")
@@ -183,12 +230,22 @@ The new request has the current certificate's subject and subjectAltName. With a
 (the default) the key waits in a pending entry NAME.renewal; the current certificate stays
 in use until the new one is installed, when the pending entry takes the name NAME and the
 old entry is kept as NAME.replaced-YYYYMMDD. When a local CA in the store issued the
-current certificate, the new one is issued and installed in the same command.
+current certificate, the new one is issued and installed in the same command. An entry
+ordered by ACME (keysafe acme issue) is renewed by a new order with its stored account and
+challenge, installed and redeployed to its recorded targets at once; a refused order exits 15
+and keeps NAME.renewal, which the next renew reuses (docs/ACME.md).
 --all renews what is due: fewer than --due DAYS left, except that a certificate whose whole
 validity is shorter than 3 x DAYS is due only when less than a third of its validity is left
 (a 20-day certificate under --due 30: with under 6 2/3 days left), so that the next run does
 not renew it again. It skips CAs and entries whose renewal is pending, and leaves out
-superseded entries (NAME.replaced-DATE); exit code 14 when any entry failed.
+superseded entries (NAME.replaced-DATE); exit code 14 when any entry failed. Entries
+ordered by ACME are renewed by new orders, --parallel N at once (default 4), each with its own
+connection to the CA; orders answering HTTP-01 on the same address share one listener. The
+results are listed in the entries' order; --json gives each entry's "due" reason
+("days-left", or "ari-window" when the CA's renewalInfo window said so) and elapsed_ms.
+When the CA offers ACME Renewal Information (ARI, RFC 9773), each ACME entry is also due
+from a time chosen at random in the CA's suggested window (even with more than DAYS left),
+its order sends "replaces", and an entry whose window has not come is listed as "not-due".
 
 EXAMPLES:
   keysafe renew www.example.com
@@ -225,6 +282,8 @@ EXAMPLES:
     }
     p.now = ctx.env.now();
     const std::string output = a->output.empty() ? default_request_file(a->name) : a->output;
+    if (!ctx.options.json)
+      p.progress = [&ctx](const std::string& line) { ctx.err << "keysafe: " << line << '\n'; };
     auto store = ctx.open_store();
     ops::prepare_renew(store, p);
     ctx.unlock(store);

@@ -12,6 +12,8 @@
 #     PEBBLE_MGMT        https://127.0.0.1:PORT of Pebble's management API
 #     CHALLTEST_MGMT     http://127.0.0.1:PORT of challtestsrv's management API
 #     CHALLTEST_DNS      127.0.0.1:PORT of challtestsrv's DNS server (Pebble's resolver)
+#   PEBBLE_VALIDITY_SECONDS=N      (a shell variable set before pebble_start) the certificates
+#                                  it issues are valid for N seconds (default: Pebble's 5 years)
 #   pebble_root FILE               the issuing root of this run (management /roots/0) into FILE
 # Every name resolves to 127.0.0.1 (challtestsrv -defaultIPv4), so the validator fetches
 # http://NAME:PEBBLE_HTTP_PORT/.well-known/acme-challenge/TOKEN from this host.
@@ -39,10 +41,13 @@ pebble_start() {
   local acme_port mgmt_port dns_port chall_port
   acme_port=$(free_port); mgmt_port=$(free_port); dns_port=$(free_port); chall_port=$(free_port)
   PEBBLE_HTTP_PORT=$(free_port)
+  local validity=""
+  [ -n "${PEBBLE_VALIDITY_SECONDS:-}" ] && validity=",\"certificateValidityPeriod\":$PEBBLE_VALIDITY_SECONDS"
   cat >"$dir/pebble.json" <<J
 {"pebble":{"listenAddress":"127.0.0.1:$acme_port","managementListenAddress":"127.0.0.1:$mgmt_port",
  "certificate":"$dir/cert.pem","privateKey":"$dir/key.pem","httpPort":$PEBBLE_HTTP_PORT,
- "tlsPort":$(free_port),"ocspResponderURL":""${PEBBLE_CONFIG_EXTRA:+,$PEBBLE_CONFIG_EXTRA}}}
+ "tlsPort":$(free_port),"ocspResponderURL":""${PEBBLE_CONFIG_EXTRA:+,$PEBBLE_CONFIG_EXTRA}
+ $validity}}
 J
   pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -http01 "" -https01 "" \
     -tlsalpn01 "" -dns01 "127.0.0.1:$dns_port" -management "127.0.0.1:$chall_port" \

@@ -305,15 +305,25 @@ void Client::revoke(std::span<const std::uint8_t> certificate_der, int reason) {
        "revoking the certificate");
 }
 
-Order Client::new_order(const std::vector<std::pair<std::string, std::string>>& identifiers) {
+std::optional<RenewalWindow> Client::renewal_info(const std::string& cert_id) {
+  std::string base = directory().renewal_info;
+  if (base.empty()) return std::nullopt;
+  if (base.back() != '/') base += '/';
+  const auto r = m_http.get(base + cert_id);
+  return parse_renewal_info(r, now());
+}
+
+Order Client::new_order(const std::vector<std::pair<std::string, std::string>>& identifiers,
+                        std::string_view replaces) {
   nlohmann::json ids = nlohmann::json::array();
   std::string names;
   for (const auto& [type, value] : identifiers) {
     ids.push_back({{"type", type}, {"value", value}});
     names += (names.empty() ? "" : ", ") + value;
   }
-  const auto r = post(directory().new_order, nlohmann::json{{"identifiers", ids}},
-                      "the order for " + names);
+  nlohmann::json payload{{"identifiers", ids}};
+  if (!replaces.empty()) payload["replaces"] = std::string(replaces);
+  const auto r = post(directory().new_order, payload, "the order for " + names);
   const auto location = r.header("location");
   if (!location || location->rfind("https://", 0) != 0)
     throw Error(Errc::BadInput, "the CA accepted the order but gave no https order URL",

@@ -534,6 +534,28 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
     if (params.progress) params.progress(line);
   };
   AcmeIssueResult result;
+  // The responder first: a port that cannot be listened on fails before anything is stored.
+  // Orders of one renew --all run may share one (params.shared_responder).
+  std::unique_ptr<acme::Http01Responder> own_responder;
+  acme::Http01Responder* responder = nullptr;
+  std::optional<DnsHookAnswerer> dns_hook;
+  if (params.challenge == AcmeChallenge::DnsHook) {
+    dns_hook.emplace(parse_dns_hook_param(params.challenge_param),
+                     std::chrono::seconds(params.dns_hook_timeout));
+  } else if (params.shared_responder) {
+    responder = params.shared_responder;
+  } else {
+    own_responder = params.challenge == AcmeChallenge::HttpListen
+                        ? acme::listen_responder(params.challenge_param)
+                        : acme::webroot_responder(params.challenge_param);
+    responder = own_responder.get();
+  }
+  const std::string challenge_type = dns_hook ? "dns-01" : "http-01";
+  // Orders on other threads share the store: it is used only with the mutex held, never
+  // while this order waits for the CA.
+  std::unique_lock<std::mutex> store_lock;
+  if (params.store_mutex) store_lock = std::unique_lock<std::mutex>(*params.store_mutex);
+
   const auto account = account_for_issue(store, params.account);
   result.account = account.name;
   result.directory_url = account.directory_url;
@@ -542,18 +564,6 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   const SecureBytes account_pkcs8 =
       store.open_secret(store::acme_account_purpose(account.name), account.sealed_private_key);
   const auto account_key = x509::private_key_from_pkcs8(account_pkcs8);
-
-  // The responder first: a port that cannot be listened on fails before anything is stored.
-  std::unique_ptr<acme::Http01Responder> responder;
-  std::optional<DnsHookAnswerer> dns_hook;
-  if (params.challenge == AcmeChallenge::HttpListen)
-    responder = acme::listen_responder(params.challenge_param);
-  else if (params.challenge == AcmeChallenge::HttpWebroot)
-    responder = acme::webroot_responder(params.challenge_param);
-  else
-    dns_hook.emplace(parse_dns_hook_param(params.challenge_param),
-                     std::chrono::seconds(params.dns_hook_timeout));
-  const std::string challenge_type = dns_hook ? "dns-01" : "http-01";
 
   auto key = store.key_by_name(params.name);
   if (!key) {
@@ -567,6 +577,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   }
   const auto csr = store.latest_request(key->id);
   if (!csr) throw Error(Errc::StoreDamaged, "the entry \"" + params.name + "\" has no stored request");
+  if (store_lock) store_lock.unlock();
 
   acme::Client client(account.directory_url,
                       client_options(account.directory_ca_pem, "the account's directory CA",
@@ -580,15 +591,15 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   // Whatever happens from here, the token files, the listener and the TXT records go away.
   const auto clean_up = [&]() noexcept {
     std::vector<std::string> problems;
-    if (responder)
-      for (auto& w : responder->clear()) problems.push_back("HTTP-01 clean-up: " + w);
+    if (own_responder)  // a shared one is cleared by its owner, after every order
+      for (auto& w : own_responder->clear()) problems.push_back("HTTP-01 clean-up: " + w);
     if (dns_hook)
       for (auto& w : dns_hook->clear()) problems.push_back("DNS-01 clean-up: " + w);
     return problems;
   };
   acme::Order order;
   try {
-    order = client.new_order(identifiers);
+    order = client.new_order(identifiers, params.replaces);
     result.order_url = order.url;
     // Every record or token first, then the CA is asked to validate them all: one wait for
     // DNS propagation, not one per name.
@@ -646,7 +657,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
     throw;
   }
   for (auto& w : clean_up()) result.warnings.push_back(std::move(w));
-  responder.reset();
+  own_responder.reset();
 
   const auto valid = client.finalize(order, *csr);
   auto chain = client.download_certificate(valid.certificate);
@@ -674,6 +685,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
     result.chain_top_issuer =
         x509::common_name(X509_get_issuer_name(input.certificates.back().get())).value_or("");
 
+  if (params.store_mutex) store_lock.lock();
   InstallOptions install;
   install.now = params.now;
   store::AcmeEntryRecord settings;

@@ -3,17 +3,22 @@
 #include "keysafe/ops/renew.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/clock.hpp"
 #include "keysafe/ops/fleet.hpp"
 #include "keysafe/ossl/errors.hpp"
+#include "keysafe/store/acme.hpp"
 #include "keysafe/store/authorities.hpp"
 #include "keysafe/store/deployments.hpp"
 #include "keysafe/x509/issue.hpp"
 #include "keysafe/x509/public_key.hpp"
 #include "keysafe/x509/request.hpp"
+#include "renew_steps.hpp"
 
 namespace keysafe::ops {
 namespace {
@@ -67,7 +72,10 @@ void prepare_renew(store::Keystore& store, const RenewParams& params) {
                 "the entry \"" + store::key_name_of(store.database(), *by).value_or("?") +
                     "\" holds its renewed key and certificate",
                 "renew that entry instead");
-  if (auto pending = store::pending_renewal_of(store.database(), key.id)) {
+  // An ACME entry's pending renewal is what a refused order left: the retry reuses it.
+  const bool acme_retry = !params.same_key && store::acme_entry(store.database(), key.id) &&
+                          store::pending_renewal_of(store.database(), key.id);
+  if (auto pending = store::pending_renewal_of(store.database(), key.id); pending && !acme_retry) {
     const auto pname = store::key_name_of(store.database(), *pending).value_or("?");
     throw Error(Errc::AlreadyExists, "\"" + key.name + "\" already has a pending renewal",
                 "the entry \"" + pname + "\" holds the new key and waits for its certificate",
@@ -79,7 +87,7 @@ void prepare_renew(store::Keystore& store, const RenewParams& params) {
     throw Error(Errc::NotFound, "the entry \"" + key.name + "\" has no private key",
                 "--same-key needs the key, and this entry holds a certificate only",
                 "renew with a new key: keysafe renew " + key.name);
-  if (!params.same_key && store.key_by_name(pending_renewal_name(key.name)))
+  if (!params.same_key && !acme_retry && store.key_by_name(pending_renewal_name(key.name)))
     throw Error(Errc::AlreadyExists,
                 "the name \"" + pending_renewal_name(key.name) + "\" is already in use",
                 "the renewal's pending entry takes that name",
@@ -89,22 +97,14 @@ void prepare_renew(store::Keystore& store, const RenewParams& params) {
                 std::to_string(*params.days) + " was given", "for example: --days 90");
 }
 
-RenewResult renew(store::Keystore& store, const RenewParams& params) {
-  prepare_renew(store, params);
-  const auto key = existing(store, params.name);
-  const ossl::Cert current =
-      x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
-  const auto current_info = x509::inspect_certificate(current.get());
+RenewalRequest make_renewal_request(store::Keystore& store, const RenewParams& params,
+                                    const store::KeyRecord& key, X509* current) {
+  const auto current_info = x509::inspect_certificate(current);
   // The names are checked before they go into a request keysafe signs (RFC 5280 §4.2.1.6): the
   // certificate may have been imported, and a name in it is not vouched for by keysafe.
   const x509::AltNames names =
-      x509::certificate_alt_names(current.get(), "the certificate of \"" + key.name + "\"");
-  const auto issuer = issuing_authority(store, current.get());
-
-  RenewResult result;
-  result.name = key.name;
-  result.same_key = params.same_key;
-
+      x509::certificate_alt_names(current, "the certificate of \"" + key.name + "\"");
+  RenewalRequest made;
   ossl::PKey new_key;
   if (params.same_key) {
     new_key = x509::private_key_from_pkcs8(store.open_private_key(key));
@@ -114,8 +114,7 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
                          : x509::parse_key_algorithm(key.algorithm).value_or(x509::KeyAlgorithm::EcP256);
     new_key = x509::generate_key(alg);
   }
-  const ossl::Req req =
-      x509::build_request_with(new_key.get(), X509_get_subject_name(current.get()), names);
+  ossl::Req req = x509::build_request_with(new_key.get(), X509_get_subject_name(current), names);
   if (!x509::request_signature_valid(req.get()))
     throw Error(Errc::Internal, "the new request's signature does not verify");
   const auto req_info = x509::inspect_request(req.get());
@@ -141,8 +140,30 @@ RenewResult renew(store::Keystore& store, const RenewParams& params) {
       const std::int64_t pending_id = store.add_key(row, x509::private_key_to_pkcs8(new_key.get()));
       store::set_renews_key_id(db, pending_id, key.id);
     });
-    result.pending_name = row.name;
+    made.pending_name = row.name;
   }
+  made.request = std::move(req);
+  return made;
+}
+
+RenewResult renew(store::Keystore& store, const RenewParams& params) {
+  std::unique_lock<std::mutex> store_lock;
+  if (params.store_mutex) store_lock = std::unique_lock<std::mutex>(*params.store_mutex);
+  prepare_renew(store, params);
+  const auto key = existing(store, params.name);
+  if (const auto acme = store::acme_entry(store.database(), key.id))
+    return renew_by_acme(store, params, key, *acme, store_lock);
+  const ossl::Cert current =
+      x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
+  const auto current_info = x509::inspect_certificate(current.get());
+  const auto issuer = issuing_authority(store, current.get());
+
+  RenewResult result;
+  result.name = key.name;
+  result.same_key = params.same_key;
+  const auto made = make_renewal_request(store, params, key, current.get());
+  const ossl::Req& req = made.request;
+  result.pending_name = made.pending_name;
 
   if (!issuer) {
     result.request_pem = x509::request_pem(req.get());
@@ -226,58 +247,141 @@ bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t d
   return true;
 }
 
+namespace {
+
+// renew of one due entry for renew --all: its outcome as an item (never throws).
+void renew_item(store::Keystore& store, RenewAllItem& item, RenewParams p, std::int64_t days) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    auto r = renew(store, p);
+    item.status = r.completed ? "renewed" : "requested";
+    if (r.certificate && !item.acme) {
+      const std::int64_t validity = r.certificate->not_after - r.certificate->not_before;
+      if (validity <= days * k_day)
+        r.warnings.push_back(
+            "the renewed certificate of \"" + r.name + "\" is valid for " +
+            std::to_string((validity + k_day / 2) / k_day) + " days, no more than --due " +
+            std::to_string(days) + ": renew --all counts it as due only when less than a "
+            "third of its validity (" + std::to_string(validity / 3 / k_day) +
+            " days) is left; give it a longer validity with keysafe renew " + r.name +
+            " --days N");
+    }
+    if (!r.hook.failures.empty()) {
+      item.status = "failed";
+      item.detail = "renewed, but: " + r.hook.failures.front();
+    }
+    item.result = std::move(r);
+  } catch (const Error& err) {
+    item.status = "failed";
+    item.detail = err.summary() + (err.cause().empty() ? "" : ": " + err.cause());
+  } catch (const std::exception& err) {
+    item.status = "failed";
+    item.detail = err.what();
+  } catch (...) {
+    item.status = "failed";
+    item.detail = "an unexpected error";
+  }
+  item.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+}
+
+}  // namespace
+
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
-                         std::int64_t now) {
+                         std::int64_t now, std::size_t parallel) {
   RenewAllResult all;
-  for (const auto& e : store.entries(now + days * k_day)) {
+  std::vector<RenewParams> params;
+  std::vector<std::size_t> orders;  // the items renewed by ACME orders
+  SharedResponders responders;
+  AriChecker ari;
+  std::mutex store_mutex;
+  // ACME entries are asked their CA's renewal window whatever their expiry: all are read then.
+  const bool with_acme = !store::acme_accounts(store.database()).empty();
+  for (const auto& e : store.entries(with_acme ? std::nullopt
+                                               : std::optional<std::int64_t>(now + days * k_day))) {
     // A superseded entry (replaced by its renewal) is not due: it is not even mentioned.
-    if (e.superseded_by) continue;
-    if (!e.current || !renewal_due(e.current->not_before, e.current->not_after, days, now))
-      continue;
+    if (e.superseded_by || !e.current || !e.key.current_certificate_id) continue;
+    const bool days_due = renewal_due(e.current->not_before, e.current->not_after, days, now);
+    const auto acme = store::acme_entry(store.database(), e.key.id);
+    std::optional<AriCheck> check;
+    if (acme) {
+      const ossl::Cert cert =
+          x509::certificate_from_der(store.certificate_der(*e.key.current_certificate_id));
+      check = ari.check(store, *acme, cert.get());
+    }
+    const bool ari_due = check && check->renew_at && now >= *check->renew_at;
+    const bool ari_window = check && check->renew_at;
+    if (!days_due && !ari_due && !ari_window) continue;
     RenewAllItem item;
     item.name = e.key.name;
-    if (e.current) item.not_after = e.current->not_after;
+    item.due_reason = ari_due || (ari_window && !days_due) ? "ari-window" : "days-left";
+    item.not_after = e.current->not_after;
+    item.acme = acme.has_value();
+    if (check && check->offered)
+      item.ari = RenewAllItem::Ari{check->cert_id,   check->window_start, check->window_end,
+                                   check->renew_at,  check->retry_after,  check->explanation_url,
+                                   check->problem};
+    if (!days_due && !ari_due) {
+      // The CA's window has not come: listed, to say why it is not renewed.
+      item.status = "not-due";
+      item.detail = "the CA's renewal window (ARI) suggests renewing from " +
+                    format_rfc3339(*check->renew_at);
+      params.emplace_back();
+      all.items.push_back(std::move(item));
+      continue;
+    }
+    RenewParams p;
+    p.name = e.key.name;
+    p.same_key = same_key && e.key.has_private_key;
+    p.now = now;
+    if (check && check->offered) p.acme_replaces = check->cert_id;
     if (store::authority(store.database(), e.key.id)) {
       item.status = "skipped";
       item.detail = "a local CA (keysafe does not renew CAs)";
-    } else if (auto pending = store::pending_renewal_of(store.database(), e.key.id)) {
+    } else if (auto pending = store::pending_renewal_of(store.database(), e.key.id);
+               pending && !(acme && !p.same_key)) {
+      // An ACME entry's pending renewal is what a refused order left: renew retries it.
       item.status = "skipped";
       item.detail = "a renewal is pending already (entry \"" +
                     store::key_name_of(store.database(), *pending).value_or("?") + "\")";
-    } else {
+    } else if (acme) {
       try {
-        RenewParams p;
-        p.name = e.key.name;
-        p.same_key = same_key && e.key.has_private_key;
-        p.now = now;
-        auto r = renew(store, p);
-        item.status = r.completed ? "renewed" : "requested";
-        if (r.certificate) {
-          const std::int64_t validity = r.certificate->not_after - r.certificate->not_before;
-          if (validity <= days * k_day)
-            r.warnings.push_back(
-                "the renewed certificate of \"" + r.name + "\" is valid for " +
-                std::to_string((validity + k_day / 2) / k_day) + " days, no more than --due " +
-                std::to_string(days) + ": renew --all counts it as due only when less than a "
-                "third of its validity (" + std::to_string(validity / 3 / k_day) +
-                " days) is left; give it a longer validity with keysafe renew " + r.name +
-                " --days N");
-        }
-        if (!r.hook.failures.empty()) {
-          item.status = "failed";
-          item.detail = "renewed, but: " + r.hook.failures.front();
-        }
-        item.result = std::move(r);
+        p.shared_responder = responders.for_entry(*acme, e.key.name);
+        p.store_mutex = &store_mutex;
+        orders.push_back(all.items.size());
       } catch (const Error& err) {
         item.status = "failed";
         item.detail = err.summary() + (err.cause().empty() ? "" : ": " + err.cause());
       }
+    } else {
+      renew_item(store, item, p, days);
     }
+    params.push_back(std::move(p));
+    all.items.push_back(std::move(item));
+  }
+
+  // The ACME orders: `parallel` threads take the next order until none is left.
+  std::atomic<std::size_t> next{0};
+  const auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < orders.size();) {
+      const std::size_t at = orders[i];
+      renew_item(store, all.items[at], params[at], days);
+    }
+  };
+  const std::size_t threads = std::min(std::max<std::size_t>(parallel, 1), orders.size());
+  {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    if (threads > 0) worker();
+    for (auto& t : pool) t.join();
+  }
+
+  for (const auto& item : all.items) {
     if (item.status == "renewed") ++all.renewed;
     if (item.status == "requested") ++all.requested;
     if (item.status == "skipped") ++all.skipped;
     if (item.status == "failed") ++all.failed;
-    all.items.push_back(std::move(item));
   }
   return all;
 }

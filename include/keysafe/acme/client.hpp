@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "keysafe/acme/ari.hpp"
 #include "keysafe/acme/http.hpp"
 #include "keysafe/error.hpp"
 #include "keysafe/ossl/bytes.hpp"
@@ -117,7 +118,9 @@ class Client final {
   // RFC 5280 CRLReason code.
   void revoke(std::span<const std::uint8_t> certificate_der, int reason);
 
-  Order new_order(const std::vector<std::pair<std::string, std::string>>& identifiers);
+  // `replaces` (ARI, RFC 9773 §5): the certID of the certificate this order renews, or "".
+  Order new_order(const std::vector<std::pair<std::string, std::string>>& identifiers,
+                  std::string_view replaces = {});
   Order fetch_order(const std::string& url);
   nlohmann::json fetch_authorization(const std::string& url);
   // Tells the CA to validate the challenge (POST {} to its URL).
@@ -136,6 +139,11 @@ class Client final {
   Chain download_certificate(const std::string& url);
   // An alternate chain (a URL from Chain::alternates), its own alternates left empty.
   Chain download_alternate(const std::string& url);
+
+  // ARI (RFC 9773 §4.2): the renewal window of `cert_id` (an unauthenticated GET of
+  // renewalInfo/CERTID); nullopt when the directory offers no renewalInfo. A document that is
+  // not a window throws Errc::BadInput.
+  std::optional<RenewalWindow> renewal_info(const std::string& cert_id);
 
   // The key authorization of a token (RFC 8555 §8.1): token "." thumbprint(account JWK).
   std::string key_authorization(std::string_view token) const;

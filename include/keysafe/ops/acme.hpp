@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "keysafe/ops/install.hpp"
 #include "keysafe/store/keystore.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
+
+namespace keysafe::acme {
+class Http01Responder;
+}
 
 namespace keysafe::ops {
 
@@ -108,6 +113,13 @@ struct AcmeIssueParams {
   // --preferred-chain: of the chains the CA offers (Link rel="alternate"), the first with a
   // certificate issued by this CN; the CA's default chain (with a warning) when none has.
   std::optional<std::string> preferred_chain;
+  // ARI (RFC 9773): the certID of the certificate this order replaces, sent as "replaces".
+  std::string replaces;
+  // Orders on several threads (renew --all --parallel): one responder answers every order's
+  // tokens (nullptr: this order makes its own), and the store is used only with this mutex
+  // held (nullptr: not shared).
+  acme::Http01Responder* shared_responder = nullptr;
+  std::mutex* store_mutex = nullptr;
 };
 
 struct AcmeIssueResult {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 
+namespace keysafe::acme {
+class Http01Responder;
+}
+
 namespace keysafe::ops {
 
 struct RenewParams {
@@ -25,6 +31,23 @@ struct RenewParams {
   std::optional<std::int64_t> days;                 // default: the current certificate's lifetime
   std::optional<x509::KeyAlgorithm> algorithm;      // default: the current key's, else ec-p256
   std::int64_t now = 0;
+  // Entries ordered by ACME (ops/acme_renew.cpp): progress lines, the ARI certID the order
+  // replaces, and for orders on several threads the shared responder and store mutex
+  // (AcmeIssueParams).
+  std::function<void(const std::string&)> progress;
+  std::string acme_replaces;
+  acme::Http01Responder* shared_responder = nullptr;
+  std::mutex* store_mutex = nullptr;
+};
+
+// What an ACME renewal ordered (renew --json "acme").
+struct AcmeRenewal {
+  std::string account;
+  std::string directory;
+  std::string challenge;
+  std::string challenge_param;
+  std::string order_url;
+  std::string replaces;  // the ARI certID sent as "replaces", or ""
 };
 
 struct RenewResult {
@@ -38,6 +61,7 @@ struct RenewResult {
   std::optional<x509::CertificateInfo> certificate;  // completed: the new certificate
   std::vector<std::string> warnings;
   RenewalHookOutcome hook;    // completed: what the after-renewal hook did
+  std::optional<AcmeRenewal> acme;  // the entry was ordered by ACME: this order
 };
 
 // The pending entry's name for a renewal of `name` with a new key.
@@ -70,10 +94,25 @@ std::optional<RenewalSwap> swap_in_renewal(store::Keystore& store, std::int64_t 
 // ---- renew --all --due DAYS ---------------------------------------------------------------
 struct RenewAllItem {
   std::string name;
-  std::string status;  // "renewed" (completed), "requested" (waiting for the CA), "skipped", "failed"
+  // "renewed" (completed), "requested" (waiting for the CA), "skipped", "failed"; "not-due":
+  // an ACME entry whose CA's renewal window (ARI) has not come (listed to say why)
+  std::string status;
   std::string detail;
   std::optional<std::int64_t> not_after;  // the current certificate's
   std::optional<RenewResult> result;
+  // Why it was due: "days-left" (--due), or "ari-window" (the CA's suggested window, ACME).
+  std::string due_reason;
+  bool acme = false;            // ordered by ACME: renewed by a new order
+  // ARI (RFC 9773), when the entry's CA offers renewalInfo: its window, the time chosen in it,
+  // when to ask again (Retry-After), or why there is none.
+  struct Ari {
+    std::string cert_id;
+    std::optional<std::int64_t> window_start, window_end, renew_at, retry_after;
+    std::string explanation_url;
+    std::string problem;
+  };
+  std::optional<Ari> ari;
+  std::int64_t elapsed_ms = 0;  // how long its renewal took (orders run at once overlap)
 };
 struct RenewAllResult {
   std::vector<RenewAllItem> items;
@@ -87,12 +126,20 @@ struct RenewAllResult {
 bool renewal_due(std::int64_t not_before, std::int64_t not_after, std::int64_t due_days,
                  std::int64_t now);
 
-// Renews every entry that is due (renewal_due; expired ones included), skipping CAs, entries
+// Renews every entry that is due (renewal_due; expired ones included; an ACME entry also when
+// its CA's ARI window says so, the order then sending "replaces"), skipping CAs, entries
 // without a certificate, and entries with a pending renewal; superseded entries (replaced by a
 // renewal) are left out altogether. A renewed certificate that is valid for no more than
 // `days` gets a warning (renewal_due counts it by a third of its validity). A failure of one
 // entry does not stop the others. The store must be unlocked.
+//
+// Entries ordered by ACME are renewed by new orders, up to `parallel` at once, each on its own
+// thread with its own HTTPS connection; the store is one connection used under a mutex (one
+// transaction per install), never while an order waits for its CA. Orders answering HTTP-01
+// on the same address or webroot share one responder. Items come in the entries' order
+// whatever order the renewals finish in.
+inline constexpr std::size_t k_default_parallel_orders = 4;
 RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_key,
-                         std::int64_t now);
+                         std::int64_t now, std::size_t parallel = k_default_parallel_orders);
 
 }  // namespace keysafe::ops

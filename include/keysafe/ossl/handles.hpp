@@ -67,6 +67,7 @@ using Asn1Enumerated = Handle<ASN1_ENUMERATED, ::ASN1_ENUMERATED_free>;
 using Asn1Ia5String = Handle<ASN1_IA5STRING, ::ASN1_IA5STRING_free>;
 using Asn1OctetString = Handle<ASN1_OCTET_STRING, ::ASN1_OCTET_STRING_free>;
 using GeneralName = Handle<GENERAL_NAME, ::GENERAL_NAME_free>;
+using AuthorityKeyId = Handle<AUTHORITY_KEYID, ::AUTHORITY_KEYID_free>;
 
 // Memory OpenSSL allocated for the caller (i2d_* output, BN_bn2hex, ASN1_STRING_to_UTF8,
 // PEM_read_bio's name, header and body). OPENSSL_free is a macro, hence a class.
