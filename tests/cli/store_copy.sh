@@ -122,4 +122,34 @@ ks show only-in-pg
 expect_rc 1 "the SQLite copy does not see it"
 KEYSAFE_STORE=$SRC ks show only-in-pg
 expect_rc 1 "nor does the source"
+
+# --- --rotate-data-key: the copy re-keyed; the passphrase checked before anything is written
+KEYSAFE_STORE=$SRC ks passwd --add-key-file "$T/src.key"
+expect_rc 0 "a key file for the source"
+KEYSAFE_PASSPHRASE="not the passphrase" ks store copy --rotate-data-key "$SRC" "$T/rekey-wrong.db"
+expect_rc 3 "a wrong passphrase is refused"
+[ ! -e "$T/rekey-wrong.db" ] && ok || bad "a wrong passphrase leaves no copy behind"
+REKEY=$(store_at rekey)
+ks store copy --rotate-data-key "$SRC" "$REKEY" --json
+expect_rc 0 "store copy --rotate-data-key SQLite -> PostgreSQL"
+expect_eq "$(jget .data_key_rotated)" true "--json: data_key_rotated"
+expect_eq "$(jget .key_files_removed)" 1 "--json: the source's key file no longer opens the copy"
+export KEYSAFE_STORE=$REKEY
+snapshot rekey
+same_as source rekey "the re-keyed copy"
+keys_open "re-keyed copy"
+ks check
+expect_rc 0 "check on the re-keyed copy"
+ks audit --verify
+expect_rc 0 "its audit chain verifies, the rotation included"
+ks audit --json
+expect_in "data-key-rotated" "$OUT" "the rotation is audited"
+SEALED_SRC=$(sqlite3 "$SRC" "SELECT hex(sealed_private_key) FROM keys WHERE name = 'site-ec-p256'")
+SEALED_COPY=$(store_sql "SELECT upper(encode(sealed_private_key, 'hex')) FROM keys WHERE name = 'site-ec-p256'")
+[ -n "$SEALED_SRC" ] && [ -n "$SEALED_COPY" ] && [ "$SEALED_SRC" != "$SEALED_COPY" ] &&
+  ok || bad "the copy's sealed key differs from the source's (re-sealed)"
+ks --key-file "$T/src.key" export site-ec-p256 --format pem -o keyfile.pem --yes
+[ "$RC" != 0 ] && ok || bad "the source's key file does not open the re-keyed copy"
+KEYSAFE_STORE=$SRC ks --key-file "$T/src.key" export site-ec-p256 --format pem -o keyfile-src.pem --yes
+expect_rc 0 "it still opens the source"
 finish
