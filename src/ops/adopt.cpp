@@ -5,11 +5,9 @@
 #include <map>
 #include <set>
 
-#include "keysafe/adopt/nginx_config.hpp"
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/private_key.hpp"
-#include "keysafe/shell_word.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/names.hpp"
@@ -35,7 +33,10 @@ std::optional<std::string> probe_address(const std::string& listen) {
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
   if (port.empty() || !std::all_of(port.begin(), port.end(), ::isdigit)) return std::nullopt;
-  if (host == "*" || host == "0.0.0.0") host = "127.0.0.1";
+  // HAProxy's "ipv4@" / "ipv6@" prefixes; Apache's _default_; an empty host is every address.
+  for (const char* family : {"ipv4@", "ipv6@"})
+    if (host.rfind(family, 0) == 0) host.erase(0, 5);
+  if (host.empty() || host == "*" || host == "0.0.0.0" || host == "_default_") host = "127.0.0.1";
   if (host == "[::]") host = "[::1]";
   return host + ":" + port;
 }
@@ -70,7 +71,7 @@ std::optional<ImportContents> read_pair_file(const std::string& path, std::strin
     return read_import_file(data, path, std::nullopt);
   } catch (const Error& e) {
     problem = e.code() == Errc::FilePassword
-                  ? in_quotes(path) + " is encrypted (nginx reads it with ssl_password_file): import it "
+                  ? in_quotes(path) + " is encrypted (the server reads it with a passphrase): import it "
                                    "with keysafe import --in-passphrase-file"
                   : e.summary() + (e.cause().empty() ? "" : ": " + e.cause());
     return std::nullopt;
@@ -84,62 +85,87 @@ std::size_t AdoptPlan::adoptable() const {
       std::count_if(pairs.begin(), pairs.end(), [](const AdoptPair& p) { return p.problem.empty(); }));
 }
 
-AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& config, std::int64_t now) {
+AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const std::vector<AdoptSource>& sources,
+                     std::int64_t now) {
   AdoptPlan plan;
-  plan.server = "nginx";
-  plan.config = std::filesystem::absolute(config).lexically_normal().string();
-  plan.test_cmd = "nginx -t -q -c " + shell_quote(plan.config);
-  plan.reload_cmd = "nginx -s reload -c " + shell_quote(plan.config);
-  const auto directives = adopt::load_nginx_config(plan.config);
-  const auto sites = adopt::nginx_sites(directives, std::filesystem::path(plan.config).parent_path());
+  plan.server = server.name;
+  plan.block_kind = server.block_kind;
+  plan.config = server.config;
+  plan.test_cmd = server.test_cmd;
+  plan.reload_cmd = server.reload_cmd;
 
   std::map<std::string, std::size_t> key_by_spki;     // distinct keys in plan.contents
   std::set<std::string> cert_fingerprints;            // distinct certificates in plan.contents
   std::map<std::string, std::size_t> targets_taken;   // label -> uses
-  for (const auto& site : sites) {
+  for (const auto& source : sources) {
     AdoptPair p;
-    p.server = in_quotes(site.file) + " line " + std::to_string(site.line);
-    p.server_names = site.server_names;
-    p.certificate_path = site.certificate;
-    p.key_path = site.key;
-    if (!site.listens.empty()) p.probe = probe_address(site.listens.front());
-    p.sni = sni_of(site.server_names);
-    p.problem = site.problem;
-    const auto variable = [](const std::string& s) { return s.find('$') != std::string::npos; };
-    if (p.problem.empty() && (variable(p.certificate_path) || variable(p.key_path)))
-      p.problem = "a variable in the path (" + (variable(p.certificate_path) ? p.certificate_path : p.key_path) +
-                  "): nginx picks the file per connection; import each file with keysafe import "
-                  "and deploy it with keysafe deploy";
-    for (const char* scheme : {"engine:", "data:", "store:"})
-      if (p.problem.empty() && p.key_path.rfind(scheme, 0) == 0)
-        p.problem = std::string("the key is not in a file (") + scheme +
-                    "): a key on a token or inline cannot be imported";
-    std::optional<ImportContents> cert_file, key_file;
+    p.server = source.server;
+    p.server_names = source.server_names;
+    p.certificate_path = source.certificate;
+    p.key_path = source.key;
+    p.chain_path = source.chain;
+    if (!source.listen.empty()) p.probe = probe_address(source.listen);
+    p.sni = sni_of(source.server_names);
+    p.problem = source.problem;
+    std::optional<ImportContents> cert_file, key_file, chain_file;
     if (p.problem.empty()) cert_file = read_pair_file(p.certificate_path, p.problem);
-    if (p.problem.empty()) key_file = read_pair_file(p.key_path, p.problem);
     if (p.problem.empty() && cert_file->certs.empty())
       p.problem = in_quotes(p.certificate_path) + " holds no certificate";
-    if (p.problem.empty() && key_file->keys.size() != 1)
-      p.problem = in_quotes(p.key_path) + " holds " + plural(key_file->keys.size(), "private key") +
+    if (p.problem.empty() && p.key_path.empty()) {
+      // The key in the certificate file (Apache without SSLCertificateKeyFile, HAProxy's crt),
+      // else a companion file beside it (HAProxy's FILE.key).
+      std::error_code ec;
+      if (!cert_file->keys.empty() || source.key_fallback.empty() ||
+          !std::filesystem::exists(source.key_fallback, ec)) {
+        p.key_path = p.certificate_path;
+      } else {
+        p.key_path = source.key_fallback;
+      }
+    }
+    const bool combined = p.certificate_path == p.key_path;
+    ImportContents* key_source = nullptr;  // the certificate file itself when combined
+    if (p.problem.empty()) {
+      if (!combined) key_file = read_pair_file(p.key_path, p.problem);
+      key_source = combined ? &*cert_file : key_file ? &*key_file : nullptr;
+    }
+    if (combined && p.problem.empty() && key_source->keys.empty()) {
+      p.problem = in_quotes(p.certificate_path) + " holds no private key and no key file is named for it" +
+                  (source.key_fallback.empty() ? std::string() : " (nor is there " + in_quotes(source.key_fallback) + ")");
+    }
+    if (p.problem.empty() && key_source->keys.size() != 1)
+      p.problem = in_quotes(p.key_path) + " holds " + plural(key_source->keys.size(), "private key") +
                   ", not one";
+    if (p.problem.empty() && !p.chain_path.empty()) {
+      chain_file = read_pair_file(p.chain_path, p.problem);
+      if (p.problem.empty() && chain_file->certs.empty())
+        p.problem = in_quotes(p.chain_path) + " (the chain file) holds no certificate";
+    }
     if (!p.problem.empty()) {
       plan.pairs.push_back(std::move(p));
       continue;
     }
     X509* leaf = cert_file->certs.front().cert.get();
     const auto info = x509::inspect_certificate(leaf);
-    EVP_PKEY* key = key_file->keys.front().key.get();
+    EVP_PKEY* key = key_source->keys.front().key.get();
     p.spki_sha256 = x509::spki_sha256_hex(x509::spki_der(key));
     p.subject = info.subject;
     p.not_after = info.not_after;
     p.fingerprint_sha256 = info.fingerprint_sha256;
     p.key_matches = p.spki_sha256 == info.spki_sha256;
-    const bool combined = p.certificate_path == p.key_path;
-    p.files.push_back({p.certificate_path, combined ? "combined" : "fullchain",
-                       describe_certificates(cert_file->certs.size()) +
-                           (combined ? " + " + x509::describe_key(key) + " private key" : ""),
+    if (!p.sni && source.sni_from_certificate) {
+      if (!info.dns.empty() && info.dns.front().find('*') == std::string::npos) p.sni = info.dns.front();
+      else if (auto cn = x509::common_name(X509_get_subject_name(leaf))) p.sni = sni_of({*cn});
+    }
+    const std::string key_holds = x509::describe_key(key) + " private key";
+    // The roles decide what a later deploy writes to each file: a separate chain file keeps the
+    // leaf alone in the certificate file.
+    p.files.push_back({p.certificate_path,
+                       combined ? "combined" : (p.chain_path.empty() ? "fullchain" : "cert"),
+                       describe_certificates(cert_file->certs.size()) + (combined ? " + " + key_holds : ""),
                        {}});
-    if (!combined) p.files.push_back({p.key_path, "key", x509::describe_key(key) + " private key", {}});
+    if (!combined) p.files.push_back({p.key_path, "key", key_holds, {}});
+    if (!p.chain_path.empty())
+      p.files.push_back({p.chain_path, "chain", plural(chain_file->certs.size(), "chain certificate"), {}});
     try {
       for (auto& f : p.files)
         if (auto h = deploy::file_sha256(f.path)) f.sha256 = *h;
@@ -169,22 +195,25 @@ AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& 
       p.key_index = plan.contents.keys.size();
       key_by_spki.emplace(p.spki_sha256, p.key_index);
       std::string name;
-      if (auto n = sni_of(site.server_names)) name = entry_name_from(*n);
+      if (p.sni) name = entry_name_from(*p.sni);
       if (name.empty())
         if (auto cn = x509::common_name(X509_get_subject_name(leaf))) name = entry_name_from(*cn);
       if (name.empty()) name = "adopted-" + p.spki_sha256.substr(0, 12);
-      plan.contents.keys.push_back({std::move(key_file->keys.front().key), name, {}});
+      plan.contents.keys.push_back({std::move(key_source->keys.front().key), name, {}});
       p.action = store.key_by_spki(p.spki_sha256) ? "link" : "create";
     }
-    for (auto& c : cert_file->certs)
-      if (cert_fingerprints.insert(x509::inspect_certificate(c.cert.get()).fingerprint_sha256).second)
-        plan.contents.certs.push_back({std::move(c.cert), {}, {}});
+    for (auto* file : {&*cert_file, chain_file ? &*chain_file : nullptr}) {
+      if (file == nullptr) continue;
+      for (auto& c : file->certs)
+        if (cert_fingerprints.insert(x509::inspect_certificate(c.cert.get()).fingerprint_sha256).second)
+          plan.contents.certs.push_back({std::move(c.cert), {}, {}});
+    }
     p.target = p.key_path;
     if (const auto uses = targets_taken[p.key_path]++; uses > 0)
       p.target += "#" + p.sni.value_or("") + "@" + p.probe.value_or(std::to_string(uses + 1));
     plan.pairs.push_back(std::move(p));
   }
-  plan.contents.format = "nginx configuration";
+  plan.contents.format = server.name + " configuration";
   if (!plan.contents.keys.empty()) {
     ImportOptions options;
     options.now = now;
@@ -222,7 +251,7 @@ void apply_adopt(store::Keystore& store, AdoptPlan& plan, std::int64_t now) {
     row.deployed_at = now;
     std::string paths;
     for (const auto& f : p.files) paths += (paths.empty() ? "" : ", ") + f.path + " (" + f.role + ")";
-    store.record("adopted", p.entry, "the " + plan.server + " server block at " + p.server + " reads " + paths);
+    store.record("adopted", p.entry, "the " + plan.server + " " + plan.block_kind + " at " + p.server + " reads " + paths);
     store.write([&](store::Database& db) { store::save_deployment(db, row); });
   }
 }
