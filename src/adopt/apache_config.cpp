@@ -203,6 +203,7 @@ class Reader final {
   }
 
   std::string root_relative(const std::string& path) const {
+    if (path.rfind("${", 0) == 0) return path;  // an undefined variable: shown as written
     fs::path p(path);
     if (p.is_relative()) p = m_config.server_root / p;
     return p.lexically_normal().string();
