@@ -157,7 +157,7 @@ loads: a file, every certificate file of a crt directory (not dot files nor the 
 A file without a key takes its FILE.key companion. Each file is imported and recorded as a
 deployment of that exact file (layout "files": certificate, chain and key in one file, role
 "combined"; with a FILE.key, the key there), with `haproxy -c -q -f CONF` and a reload
-through the global pidfile (`haproxy -D -f CONF -p PIDFILE -sf $(cat PIDFILE)`; `kill -USR2`
+through the global pidfile (`haproxy -D -f CONF -sf $(cat PIDFILE)`; `kill -USR2`
 in master-worker mode; `systemctl reload haproxy` without a pidfile), and a TLS probe of the
 bind address with the certificate's name as SNI. Off a terminal, --yes is required. Exit 0
 when every pair was adopted, 1 when some were not.

@@ -94,7 +94,7 @@ AdoptPlan plan_adopt_haproxy(store::Keystore& store, const std::filesystem::path
     const std::string pid = shell_quote(parsed.pidfile);
     server.reload_cmd = parsed.master_worker
                             ? "kill -USR2 \"$(cat " + pid + ")\""
-                            : "haproxy -D -f " + conf + " -p " + pid + " -sf $(cat " + pid + ")";
+                            : "haproxy -D -f " + conf + " -sf $(cat " + pid + ")";
   }
   std::vector<AdoptSource> sources;
   for (const auto& site : parsed.sites) {
