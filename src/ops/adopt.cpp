@@ -233,6 +233,9 @@ void apply_adopt(store::Keystore& store, AdoptPlan& plan, std::int64_t now) {
                                               plan.server + "): " + item.detail);
   store.merge_entries(plan.import.entries, {});
   rename_paired_keys(store, plan.import);
+  // Every deployment in one transaction: one commit (and one audit chain extension) for the
+  // whole server, not one per pair.
+  std::vector<store::DeploymentRecord> rows;
   for (auto& p : plan.pairs) {
     if (!p.problem.empty()) continue;
     const auto key = store.key_by_name(p.entry);
@@ -252,8 +255,11 @@ void apply_adopt(store::Keystore& store, AdoptPlan& plan, std::int64_t now) {
     std::string paths;
     for (const auto& f : p.files) paths += (paths.empty() ? "" : ", ") + f.path + " (" + f.role + ")";
     store.record("adopted", p.entry, "the " + plan.server + " " + plan.block_kind + " at " + p.server + " reads " + paths);
-    store.write([&](store::Database& db) { store::save_deployment(db, row); });
+    rows.push_back(std::move(row));
   }
+  store.write([&](store::Database& db) {
+    for (const auto& row : rows) store::save_deployment(db, row);
+  });
 }
 
 }  // namespace keysafe::ops
