@@ -22,8 +22,10 @@ namespace fs = std::filesystem;
 constexpr std::size_t k_max_line = 64 * 1024;
 
 [[noreturn]] void syntax_error(const std::string& file, int line, const std::string& what) {
-  throw Error(Errc::BadInput, "cannot read the Apache configuration: " + what + " in " + config_where(file, line),
-              "keysafe reads the configuration as httpd does", "check it with: apachectl -f FILE -t");
+  throw Error(Errc::BadInput,
+              "cannot read the Apache configuration: " + what + " in " + config_where(file, line),
+              "keysafe reads the configuration as httpd does",
+              "check it with: apachectl -f FILE -t");
 }
 
 std::string lower(std::string s) {
@@ -31,7 +33,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::string trim(std::string_view s) {
   std::size_t b = 0, e = s.size();
@@ -99,7 +103,8 @@ class Reader final {
   explicit Reader(const ApacheOptions& options) : m_options(options) {
     m_config.server_root = options.server_root;
     // httpd's compiled-in modules (Debian's apache2 -l), loaded before any LoadModule.
-    for (const char* m : {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd"})
+    for (const char* m :
+         {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd"})
       add_module(std::string(m) + "_module", std::string("mod_") + m + ".c");
     m_modules.insert("core.c");
     m_modules.insert("http_core.c");
@@ -108,16 +113,20 @@ class Reader final {
   void read_file(const fs::path& file) {
     const std::string name = file.lexically_normal().string();
     if (std::find(m_stack.begin(), m_stack.end(), name) != m_stack.end())
-      throw Error(Errc::BadInput, "the Apache configuration includes \"" + name + "\" within itself",
+      throw Error(Errc::BadInput,
+                  "the Apache configuration includes \"" + name + "\" within itself",
                   "an include cycle", "remove the Include that closes the cycle");
     if (static_cast<int>(m_stack.size()) > m_options.limits.max_include_depth)
-      throw Error(Errc::BadInput, "the Apache configuration nests includes too deep at \"" + name + "\"",
+      throw Error(Errc::BadInput,
+                  "the Apache configuration nests includes too deep at \"" + name + "\"",
                   "more than " + std::to_string(m_options.limits.max_include_depth) + " levels",
                   "check the Include directives");
     if (++m_files > m_options.limits.max_files)
       throw Error(Errc::BadInput, "the Apache configuration includes too many files",
-                  "more than " + std::to_string(m_options.limits.max_files), "check the Include directives");
-    const auto limit = m_options.limits.max_total_bytes - std::min(m_bytes, m_options.limits.max_total_bytes);
+                  "more than " + std::to_string(m_options.limits.max_files),
+                  "check the Include directives");
+    const auto limit =
+        m_options.limits.max_total_bytes - std::min(m_bytes, m_options.limits.max_total_bytes);
     const std::string text = read_config_text(file, limit, "Apache");
     m_bytes += text.size();
     m_stack.push_back(name);
@@ -135,11 +144,13 @@ class Reader final {
       const int first_line = line_no + 1;
       for (;;) {
         const std::size_t nl = text.find('\n', pos);
-        std::string_view physical = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
+        std::string_view physical =
+            text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         ++line_no;
         while (!physical.empty() && is_space(physical.back())) physical.remove_suffix(1);
-        if (logical.size() + physical.size() > k_max_line) syntax_error(source, first_line, "a line too long");
+        if (logical.size() + physical.size() > k_max_line)
+          syntax_error(source, first_line, "a line too long");
         if (!physical.empty() && physical.back() == '\\' && pos < text.size()) {
           logical.append(physical.substr(0, physical.size() - 1));
           continue;
@@ -151,7 +162,8 @@ class Reader final {
     }
     if (m_frames.size() > depth_at_start) {
       const Frame& open = m_frames.back();
-      syntax_error(open.file, open.line, "<" + open.name + "> is never closed (a </" + open.name + "> is missing)");
+      syntax_error(open.file, open.line,
+                   "<" + open.name + "> is never closed (a </" + open.name + "> is missing)");
     }
   }
 
@@ -193,7 +205,8 @@ class Reader final {
             out.append(in, i, close + 1 - i);
             i = close + 1;
           }
-          if (out.size() > k_max_line) syntax_error(source, line_no, "a line too long once ${...} are replaced");
+          if (out.size() > k_max_line)
+            syntax_error(source, line_no, "a line too long once ${...} are replaced");
           continue;
         }
       }
@@ -217,7 +230,8 @@ class Reader final {
       return;
     }
     if (text[0] == '<') {
-      if (text.back() != '>') syntax_error(source, line_no, "a section tag without a closing \">\"");
+      if (text.back() != '>')
+        syntax_error(source, line_no, "a section tag without a closing \">\"");
       auto words = split_words(std::string_view(text).substr(1, text.size() - 2));
       if (words.empty() || words[0].empty()) syntax_error(source, line_no, "an empty section tag");
       open_section(lower(words[0]), {words.begin() + 1, words.end()}, source, line_no);
@@ -244,8 +258,8 @@ class Reader final {
     return negated ? !holds : holds;
   }
 
-  void open_section(const std::string& name, const std::vector<std::string>& args, const std::string& source,
-                    int line_no) {
+  void open_section(const std::string& name, const std::vector<std::string>& args,
+                    const std::string& source, int line_no) {
     Frame f{name, active(), source, line_no};
     if (f.active) {
       if (name == "ifmodule" || name == "ifdefine" || name == "iffile") {
@@ -271,7 +285,8 @@ class Reader final {
       syntax_error(source, line_no, "</" + name + "> without a matching <" + name + "> section");
     if (m_frames.back().name != name)
       syntax_error(source, line_no,
-                   "</" + name + "> where </" + m_frames.back().name + "> was expected (opened at " +
+                   "</" + name + "> where </" + m_frames.back().name +
+                       "> was expected (opened at " +
                        config_where(m_frames.back().file, m_frames.back().line) + ")");
     const bool was_host = name == "virtualhost" && m_frames.back().active && m_host;
     m_frames.pop_back();
@@ -281,12 +296,14 @@ class Reader final {
     }
   }
 
-  void directive(const std::string& name, const std::vector<std::string>& args, const std::string& source,
-                 int line_no) {
+  void directive(const std::string& name, const std::vector<std::string>& args,
+                 const std::string& source, int line_no) {
     Host& host = m_host ? *m_host : m_main;
     if (name == "define" && !args.empty()) {
-      if (args.size() >= 2) m_defines[args[0]] = args[1];
-      else m_valueless.insert(args[0]);
+      if (args.size() >= 2)
+        m_defines[args[0]] = args[1];
+      else
+        m_valueless.insert(args[0]);
     } else if (name == "undefine" && !args.empty()) {
       m_defines.erase(args[0]);
       m_valueless.erase(args[0]);
@@ -297,7 +314,8 @@ class Reader final {
     } else if (name == "serverroot" && !args.empty()) {
       m_config.server_root = fs::path(args[0]).lexically_normal();
     } else if (name == "include" || name == "includeoptional") {
-      if (args.empty()) syntax_error(source, line_no, "\"" + name + "\" takes a file, directory or pattern");
+      if (args.empty())
+        syntax_error(source, line_no, "\"" + name + "\" takes a file, directory or pattern");
       if (m_options.follow_includes) include(args[0], name == "includeoptional", source, line_no);
     } else if (name == "servername" && !args.empty()) {
       host.server_name = host_of_server_name(args[0]);
@@ -331,19 +349,22 @@ class Reader final {
     const auto st = fs::status(p, ec);
     if (ec || !fs::exists(st)) {
       if (optional) return;
-      throw Error(Errc::Io, "cannot read \"" + p.string() + "\"", "the Apache configuration includes it at " + where,
+      throw Error(Errc::Io, "cannot read \"" + p.string() + "\"",
+                  "the Apache configuration includes it at " + where,
                   "check that it exists and can be read, or use IncludeOptional");
     }
     if (!fs::is_directory(st)) return read_file(p);
     std::vector<fs::path> entries;
     for (const auto& e : fs::directory_iterator(p, ec)) entries.push_back(e.path());
     if (ec)
-      throw Error(Errc::Io, "cannot list \"" + p.string() + "\"", "the Apache configuration includes it at " + where,
+      throw Error(Errc::Io, "cannot list \"" + p.string() + "\"",
+                  "the Apache configuration includes it at " + where,
                   "check that the directory can be read");
     std::sort(entries.begin(), entries.end());
     if (m_files + entries.size() > m_options.limits.max_files)
       throw Error(Errc::BadInput, "the Apache configuration includes too many files",
-                  "more than " + std::to_string(m_options.limits.max_files), "check the Include directives");
+                  "more than " + std::to_string(m_options.limits.max_files),
+                  "check the Include directives");
     for (const auto& e : entries) include_path(e, false, where);
   }
 
@@ -362,7 +383,8 @@ class Reader final {
     base.file = host.file;
     base.line = host.line;
     base.addresses = host.addresses;
-    const std::string& server_name = host.server_name.empty() ? m_main.server_name : host.server_name;
+    const std::string& server_name =
+        host.server_name.empty() ? m_main.server_name : host.server_name;
     if (!server_name.empty()) base.server_names.push_back(server_name);
     base.server_names.insert(base.server_names.end(), host.aliases.begin(), host.aliases.end());
     base.chain = host.chain.empty() ? m_main.chain : host.chain;
@@ -376,8 +398,9 @@ class Reader final {
         s.problem = "SSLCertificateKeyFile \"" + s.key + "\" has no SSLCertificateFile beside it";
       for (const auto* path : {&s.certificate, &s.key, &s.chain})
         if (s.problem.empty() && path->find("${") != std::string::npos)
-          s.problem = "a variable that is not defined in the path (" + *path +
-                      "): define it (Define, or in the environment httpd starts with) and adopt again";
+          s.problem =
+              "a variable that is not defined in the path (" + *path +
+              "): define it (Define, or in the environment httpd starts with) and adopt again";
       m_config.sites.push_back(std::move(s));
     }
   }
@@ -397,7 +420,8 @@ class Reader final {
 
 }  // namespace
 
-ApacheConfig load_apache_config(const std::filesystem::path& main_file, const ApacheOptions& options) {
+ApacheConfig load_apache_config(const std::filesystem::path& main_file,
+                                const ApacheOptions& options) {
   Reader reader(options);
   // httpd -f FILE: a relative FILE is from ServerRoot.
   fs::path file = main_file;
@@ -406,7 +430,8 @@ ApacheConfig load_apache_config(const std::filesystem::path& main_file, const Ap
   return reader.finish();
 }
 
-ApacheConfig parse_apache(std::string_view text, const std::string& source, const ApacheOptions& options) {
+ApacheConfig parse_apache(std::string_view text, const std::string& source,
+                          const ApacheOptions& options) {
   ApacheOptions alone = options;
   alone.follow_includes = false;
   Reader reader(alone);

@@ -19,22 +19,27 @@ std::string read_config_text(const std::filesystem::path& path, std::size_t limi
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(Errc::Io, "cannot read \"" + path.string() + "\"",
-                "the " + server + " configuration includes it", "check that it exists and can be read");
+                "the " + server + " configuration includes it",
+                "check that it exists and can be read");
   std::string text;
   char buffer[65536];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
     if (text.size() > limit)
-      throw Error(Errc::BadInput, "the " + server + " configuration is too large at \"" + path.string() + "\"",
+      throw Error(Errc::BadInput,
+                  "the " + server + " configuration is too large at \"" + path.string() + "\"",
                   "its files hold more than " + std::to_string(limit >> 20) + " MiB together",
                   "check the include directives");
   }
   return text;
 }
 
-bool has_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+bool has_glob(const std::string& s) {
+  return s.find_first_of("*?[") != std::string::npos;
+}
 
-std::vector<std::filesystem::path> glob_sorted(const std::filesystem::path& pattern, const std::string& where) {
+std::vector<std::filesystem::path> glob_sorted(const std::filesystem::path& pattern,
+                                               const std::string& where) {
   if (!has_glob(pattern.string())) return {pattern};
   glob_t g{};
   const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);

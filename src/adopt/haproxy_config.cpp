@@ -15,7 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -51,9 +53,15 @@ std::vector<std::string> split_line(std::string_view line) {
       const char e = line[i + 1];
       i += 2;
       switch (e) {
-        case 'r': word += '\r'; break;
-        case 'n': word += '\n'; break;
-        case 't': word += '\t'; break;
+        case 'r':
+          word += '\r';
+          break;
+        case 'n':
+          word += '\n';
+          break;
+        case 't':
+          word += '\t';
+          break;
         case 'x':
           if (i + 1 < line.size() && hex_value(line[i]) >= 0 && hex_value(line[i + 1]) >= 0) {
             word += static_cast<char>(hex_value(line[i]) * 16 + hex_value(line[i + 1]));
@@ -62,7 +70,8 @@ std::vector<std::string> split_line(std::string_view line) {
             word += "\\x";
           }
           break;
-        default: word += e;
+        default:
+          word += e;
       }
       continue;
     }
@@ -85,7 +94,9 @@ std::vector<std::string> split_line(std::string_view line) {
         if (auto comma = name.find(','); comma != std::string::npos) name.resize(comma);
         ++e;
       } else {
-        while (e < line.size() && (std::isalnum(static_cast<unsigned char>(line[e])) != 0 || line[e] == '_')) ++e;
+        while (e < line.size() &&
+               (std::isalnum(static_cast<unsigned char>(line[e])) != 0 || line[e] == '_'))
+          ++e;
         name = std::string(line.substr(b, e - b));
       }
       if (!name.empty()) {
@@ -102,9 +113,10 @@ std::vector<std::string> split_line(std::string_view line) {
 }
 
 const std::set<std::string>& section_keywords() {
-  static const std::set<std::string> k{"global", "defaults", "frontend", "backend", "listen", "peers",
-                                       "resolvers", "userlist", "mailers", "program", "http-errors", "ring",
-                                       "cache", "log-forward", "crt-store", "traces", "namespace_list"};
+  static const std::set<std::string> k{
+      "global",    "defaults",    "frontend",  "backend", "listen",        "peers",
+      "resolvers", "userlist",    "mailers",   "program", "http-errors",   "ring",
+      "cache",     "log-forward", "crt-store", "traces",  "namespace_list"};
   return k;
 }
 
@@ -116,7 +128,8 @@ bool condition_holds(const std::vector<std::string>& words) {
   const bool negated = !term.empty() && term[0] == '!';
   if (negated) term.erase(0, 1);
   bool holds = true;
-  if (term == "0" || term.empty()) holds = false;
+  if (term == "0" || term.empty())
+    holds = false;
   else if (term.rfind("defined(", 0) == 0 && term.back() == ')')
     holds = std::getenv(term.substr(8, term.size() - 9).c_str()) != nullptr;
   return negated ? !holds : holds;
@@ -128,13 +141,14 @@ bool ends_with(const std::string& s, std::string_view tail) {
 
 class Reader final {
  public:
-  Reader(const HaproxyOptions& options, fs::path base_dir) : m_options(options), m_base_dir(std::move(base_dir)) {}
+  Reader(const HaproxyOptions& options, fs::path base_dir)
+      : m_options(options), m_base_dir(std::move(base_dir)) {}
 
   void read_text(std::string_view text, const std::string& source) {
     struct Cond {
-      bool active;       // this branch is read
-      bool taken;        // a branch of this block was read already
-      bool parent;       // the enclosing block is read
+      bool active;  // this branch is read
+      bool taken;   // a branch of this block was read already
+      bool parent;  // the enclosing block is read
       int line;
     };
     std::vector<Cond> conds;
@@ -143,7 +157,8 @@ class Reader final {
     int line_no = 0;
     while (pos < text.size()) {
       const std::size_t nl = text.find('\n', pos);
-      const std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
+      const std::string_view line =
+          text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
       pos = nl == std::string_view::npos ? text.size() : nl + 1;
       ++line_no;
       auto words = split_line(line);
@@ -182,13 +197,16 @@ class Reader final {
 
  private:
   [[noreturn]] static void error(const std::string& source, int line, const std::string& what) {
-    throw Error(Errc::BadInput, "cannot read the HAProxy configuration: " + what + " in " + config_where(source, line),
-                "keysafe reads the configuration as haproxy does", "check it with: haproxy -c -f FILE");
+    throw Error(
+        Errc::BadInput,
+        "cannot read the HAProxy configuration: " + what + " in " + config_where(source, line),
+        "keysafe reads the configuration as haproxy does", "check it with: haproxy -c -f FILE");
   }
 
   std::string from_base(const std::string& path) const {
     fs::path p(path);
-    if (p.is_relative()) p = (m_config.crt_base.empty() ? m_base_dir : fs::path(m_config.crt_base)) / p;
+    if (p.is_relative())
+      p = (m_config.crt_base.empty() ? m_base_dir : fs::path(m_config.crt_base)) / p;
     return p.lexically_normal().string();
   }
 
@@ -200,7 +218,8 @@ class Reader final {
       if (words[0] == "master-worker") m_config.master_worker = true;
       return;
     }
-    if ((section != "frontend" && section != "listen") || words[0] != "bind" || words.size() < 2) return;
+    if ((section != "frontend" && section != "listen") || words[0] != "bind" || words.size() < 2)
+      return;
     HaproxySite base;
     base.file = source;
     base.line = line_no;
@@ -211,15 +230,18 @@ class Reader final {
       if (e > b) base.addresses.push_back(words[1].substr(b, e - b));
     }
     for (std::size_t i = 2; i + 1 < words.size(); ++i) {
-      if (words[i] == "crt") crt(base, from_base(words[++i]));
-      else if (words[i] == "crt-list") crt_list(base, from_base(words[++i]));
+      if (words[i] == "crt")
+        crt(base, from_base(words[++i]));
+      else if (words[i] == "crt-list")
+        crt_list(base, from_base(words[++i]));
     }
   }
 
   void add(HaproxySite s) {
     if (m_config.sites.size() >= m_options.limits.max_files)
       throw Error(Errc::BadInput, "the HAProxy configuration loads too many certificates",
-                  "more than " + std::to_string(m_options.limits.max_files), "adopt a smaller configuration");
+                  "more than " + std::to_string(m_options.limits.max_files),
+                  "adopt a smaller configuration");
     m_config.sites.push_back(std::move(s));
   }
 
@@ -233,7 +255,8 @@ class Reader final {
     }
     std::vector<std::string> names;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(path, ec)) names.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(path, ec))
+      names.push_back(e.path().filename().string());
     if (ec) {
       HaproxySite s = base;
       s.certificate = path;
@@ -273,8 +296,8 @@ class Reader final {
     int line_no = 0;
     while (pos < text.size()) {
       const std::size_t nl = text.find('\n', pos);
-      const std::string_view line =
-          std::string_view(text).substr(pos, nl == std::string::npos ? text.size() - pos : nl - pos);
+      const std::string_view line = std::string_view(text).substr(
+          pos, nl == std::string::npos ? text.size() - pos : nl - pos);
       pos = nl == std::string::npos ? text.size() : nl + 1;
       ++line_no;
       auto words = split_line(line);
@@ -300,7 +323,8 @@ class Reader final {
 
 }  // namespace
 
-HaproxyConfig load_haproxy_config(const std::filesystem::path& config, const HaproxyOptions& options) {
+HaproxyConfig load_haproxy_config(const std::filesystem::path& config,
+                                  const HaproxyOptions& options) {
   const fs::path absolute = fs::absolute(config).lexically_normal();
   std::vector<fs::path> files{absolute};
   std::error_code ec;
@@ -313,16 +337,17 @@ HaproxyConfig load_haproxy_config(const std::filesystem::path& config, const Hap
   Reader reader(options, fs::is_directory(absolute, ec) ? absolute : absolute.parent_path());
   std::size_t bytes = 0;
   for (const auto& f : files) {
-    const auto text = read_config_text(f, options.limits.max_total_bytes - std::min(bytes, options.limits.max_total_bytes),
-                                       "HAProxy");
+    const auto text = read_config_text(
+        f, options.limits.max_total_bytes - std::min(bytes, options.limits.max_total_bytes),
+        "HAProxy");
     bytes += text.size();
     reader.read_text(text, f.string());
   }
   return reader.finish();
 }
 
-HaproxyConfig parse_haproxy(std::string_view text, const std::string& source, const std::filesystem::path& base_dir,
-                            const HaproxyOptions& options) {
+HaproxyConfig parse_haproxy(std::string_view text, const std::string& source,
+                            const std::filesystem::path& base_dir, const HaproxyOptions& options) {
   Reader reader(options, base_dir);
   reader.read_text(text, source);
   return reader.finish();

@@ -16,11 +16,14 @@ std::string absolute_config(const std::filesystem::path& config) {
   return std::filesystem::absolute(config).lexically_normal().string();
 }
 
-std::string block_at(const std::string& file, int line) { return "\"" + file + "\" line " + std::to_string(line); }
+std::string block_at(const std::string& file, int line) {
+  return "\"" + file + "\" line " + std::to_string(line);
+}
 
 }  // namespace
 
-AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& config, std::int64_t now) {
+AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& config,
+                           std::int64_t now) {
   AdoptServer server;
   server.name = "nginx";
   server.block_kind = "server block";
@@ -28,7 +31,8 @@ AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& 
   server.test_cmd = "nginx -t -q -c " + shell_quote(server.config);
   server.reload_cmd = "nginx -s reload -c " + shell_quote(server.config);
   const auto directives = adopt::load_nginx_config(server.config);
-  const auto sites = adopt::nginx_sites(directives, std::filesystem::path(server.config).parent_path());
+  const auto sites =
+      adopt::nginx_sites(directives, std::filesystem::path(server.config).parent_path());
   std::vector<AdoptSource> sources;
   for (const auto& site : sites) {
     AdoptSource s;
@@ -52,7 +56,8 @@ AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& 
   return plan_adopt(store, server, sources, now);
 }
 
-AdoptPlan plan_adopt_apache(store::Keystore& store, const std::filesystem::path& config, std::int64_t now) {
+AdoptPlan plan_adopt_apache(store::Keystore& store, const std::filesystem::path& config,
+                            std::int64_t now) {
   AdoptServer server;
   server.name = "apache";
   server.block_kind = "virtual host";
@@ -77,7 +82,8 @@ AdoptPlan plan_adopt_apache(store::Keystore& store, const std::filesystem::path&
   return plan_adopt(store, server, sources, now);
 }
 
-AdoptPlan plan_adopt_haproxy(store::Keystore& store, const std::filesystem::path& config, std::int64_t now) {
+AdoptPlan plan_adopt_haproxy(store::Keystore& store, const std::filesystem::path& config,
+                             std::int64_t now) {
   AdoptServer server;
   server.name = "haproxy";
   server.block_kind = "bind line";
@@ -92,9 +98,8 @@ AdoptPlan plan_adopt_haproxy(store::Keystore& store, const std::filesystem::path
     server.reload_cmd = "systemctl reload haproxy";
   } else {
     const std::string pid = shell_quote(parsed.pidfile);
-    server.reload_cmd = parsed.master_worker
-                            ? "kill -USR2 \"$(cat " + pid + ")\""
-                            : "haproxy -D -f " + conf + " -sf $(cat " + pid + ")";
+    server.reload_cmd = parsed.master_worker ? "kill -USR2 \"$(cat " + pid + ")\""
+                                             : "haproxy -D -f " + conf + " -sf $(cat " + pid + ")";
   }
   std::vector<AdoptSource> sources;
   for (const auto& site : parsed.sites) {

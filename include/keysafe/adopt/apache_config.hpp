@@ -21,13 +21,14 @@ namespace keysafe::adopt {
 struct ApacheSite {
   std::string file;  // the <VirtualHost> line
   int line = 0;
-  std::vector<std::string> server_names;  // ServerName first (scheme and port removed), then ServerAlias
-  std::vector<std::string> addresses;     // the <VirtualHost> arguments ("127.0.0.1:443", "*:443")
-  std::string certificate;                // absolute (relative paths from ServerRoot)
-  std::string key;                        // empty: the key is in the certificate file
-  std::string chain;                      // SSLCertificateChainFile, empty when none
-  bool inherited = false;                 // the pair comes from the main server
-  std::string problem;                    // set when the pair cannot be used as written
+  std::vector<std::string>
+      server_names;  // ServerName first (scheme and port removed), then ServerAlias
+  std::vector<std::string> addresses;  // the <VirtualHost> arguments ("127.0.0.1:443", "*:443")
+  std::string certificate;             // absolute (relative paths from ServerRoot)
+  std::string key;                     // empty: the key is in the certificate file
+  std::string chain;                   // SSLCertificateChainFile, empty when none
+  bool inherited = false;              // the pair comes from the main server
+  std::string problem;                 // set when the pair cannot be used as written
 };
 
 struct ApacheOptions {
@@ -39,16 +40,18 @@ struct ApacheOptions {
 
 struct ApacheConfig {
   std::vector<ApacheSite> sites;
-  std::filesystem::path server_root;       // the last ServerRoot in effect
+  std::filesystem::path server_root;           // the last ServerRoot in effect
   std::map<std::string, std::string> defines;  // Define'd at the end of reading
 };
 
 // The main file and every file it includes. A syntax error (an unclosed or mismatched section,
 // a section tag without ">"), a missing file named by Include (not IncludeOptional), an
 // include cycle or a limit exceeded: Errc::BadInput / Errc::Io naming the file and line.
-ApacheConfig load_apache_config(const std::filesystem::path& main_file, const ApacheOptions& options = {});
+ApacheConfig load_apache_config(const std::filesystem::path& main_file,
+                                const ApacheOptions& options = {});
 
 // One configuration text alone (Include not followed): for tests and the fuzzer.
-ApacheConfig parse_apache(std::string_view text, const std::string& source, const ApacheOptions& options = {});
+ApacheConfig parse_apache(std::string_view text, const std::string& source,
+                          const ApacheOptions& options = {});
 
 }  // namespace keysafe::adopt

@@ -29,8 +29,8 @@ struct HaproxySite {
 
 struct HaproxyConfig {
   std::vector<HaproxySite> sites;
-  std::string crt_base;      // the global crt-base, empty when none
-  std::string pidfile;       // the global pidfile, empty when none
+  std::string crt_base;  // the global crt-base, empty when none
+  std::string pidfile;   // the global pidfile, empty when none
   bool master_worker = false;
 };
 
@@ -42,10 +42,12 @@ struct HaproxyOptions {
 // The configuration file (or, as haproxy -f DIR, every *.cfg file of a directory, sorted).
 // A file that cannot be read or an unbalanced .if: Errc::Io / Errc::BadInput. A crt directory
 // or crt-list that cannot be read is a problem of its site, not an error.
-HaproxyConfig load_haproxy_config(const std::filesystem::path& config, const HaproxyOptions& options = {});
+HaproxyConfig load_haproxy_config(const std::filesystem::path& config,
+                                  const HaproxyOptions& options = {});
 
 // One configuration text; relative crt paths from base_dir when there is no crt-base.
 HaproxyConfig parse_haproxy(std::string_view text, const std::string& source,
-                            const std::filesystem::path& base_dir, const HaproxyOptions& options = {});
+                            const std::filesystem::path& base_dir,
+                            const HaproxyOptions& options = {});
 
 }  // namespace keysafe::adopt
