@@ -14,7 +14,7 @@ KS=$(readlink -f "${KEYSAFE_BIN:?KEYSAFE_BIN must name the keysafe binary}")
 N=${1:-1000}
 RUNS=${2:-5}
 W=$(mktemp -d /tmp/keysafe-bench-adopt.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+[ -n "${KEYSAFE_BENCH_KEEP:-}" ] || trap 'rm -rf "$W"' EXIT   # KEYSAFE_BENCH_KEEP=1 keeps the files
 cd "$W"
 export KEYSAFE_PASSPHRASE="correct horse battery staple" KEYSAFE_NO_PROGRESS=1
 

@@ -2,12 +2,16 @@
 #include "keysafe/ops/adopt.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
 #include <map>
 #include <set>
 
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/private_key.hpp"
+#include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/names.hpp"
@@ -78,6 +82,44 @@ std::optional<ImportContents> read_pair_file(const std::string& path, std::strin
   }
 }
 
+// The files one source names, read and decoded, each with its own problem.
+struct SourceFiles {
+  std::optional<ImportContents> cert, key, chain;
+  std::string cert_problem, key_problem, chain_problem;
+};
+
+// Every source's files, decoded on every core: decoding (a private key costs about 0.4 ms in
+// OpenSSL 3.0) is most of an adoption's time, and each file stands alone. A key named only
+// as a fallback (FILE.key) is read later, when the certificate file turns out to hold none.
+std::vector<SourceFiles> read_source_files(const std::vector<AdoptSource>& sources) {
+  std::vector<SourceFiles> out(sources.size());
+  std::vector<std::exception_ptr> failures(sources.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i; (i = next++) < sources.size();) {
+      const AdoptSource& s = sources[i];
+      SourceFiles& f = out[i];
+      if (!s.problem.empty()) continue;
+      try {
+        f.cert = read_pair_file(s.certificate, f.cert_problem);
+        if (!s.key.empty() && s.key != s.certificate) f.key = read_pair_file(s.key, f.key_problem);
+        if (!s.chain.empty()) f.chain = read_pair_file(s.chain, f.chain_problem);
+      } catch (...) {
+        failures[i] = std::current_exception();
+      }
+    }
+    ossl::clear_errors();  // this thread's queue
+  };
+  const unsigned threads = sources.size() < 16 ? 1u : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& h : helpers) h.join();
+  for (const auto& e : failures)
+    if (e) std::rethrow_exception(e);
+  return out;
+}
+
 }  // namespace
 
 std::size_t AdoptPlan::adoptable() const {
@@ -97,7 +139,9 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
   std::map<std::string, std::size_t> key_by_spki;     // distinct keys in plan.contents
   std::set<std::string> cert_fingerprints;            // distinct certificates in plan.contents
   std::map<std::string, std::size_t> targets_taken;   // label -> uses
-  for (const auto& source : sources) {
+  std::vector<SourceFiles> files = read_source_files(sources);
+  for (std::size_t index = 0; index < sources.size(); ++index) {
+    const AdoptSource& source = sources[index];
     AdoptPair p;
     p.server = source.server;
     p.server_names = source.server_names;
@@ -107,8 +151,9 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
     if (!source.listen.empty()) p.probe = probe_address(source.listen);
     p.sni = sni_of(source.server_names);
     p.problem = source.problem;
-    std::optional<ImportContents> cert_file, key_file, chain_file;
-    if (p.problem.empty()) cert_file = read_pair_file(p.certificate_path, p.problem);
+    SourceFiles& read = files[index];
+    std::optional<ImportContents>&cert_file = read.cert, &key_file = read.key, &chain_file = read.chain;
+    if (p.problem.empty()) p.problem = read.cert_problem;
     if (p.problem.empty() && cert_file->certs.empty())
       p.problem = in_quotes(p.certificate_path) + " holds no certificate";
     if (p.problem.empty() && p.key_path.empty()) {
@@ -120,12 +165,13 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
         p.key_path = p.certificate_path;
       } else {
         p.key_path = source.key_fallback;
+        key_file = read_pair_file(p.key_path, read.key_problem);
       }
     }
     const bool combined = p.certificate_path == p.key_path;
     ImportContents* key_source = nullptr;  // the certificate file itself when combined
     if (p.problem.empty()) {
-      if (!combined) key_file = read_pair_file(p.key_path, p.problem);
+      if (!combined) p.problem = read.key_problem;
       key_source = combined ? &*cert_file : key_file ? &*key_file : nullptr;
     }
     if (combined && p.problem.empty() && key_source->keys.empty()) {
@@ -136,7 +182,7 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
       p.problem = in_quotes(p.key_path) + " holds " + plural(key_source->keys.size(), "private key") +
                   ", not one";
     if (p.problem.empty() && !p.chain_path.empty()) {
-      chain_file = read_pair_file(p.chain_path, p.problem);
+      p.problem = read.chain_problem;
       if (p.problem.empty() && chain_file->certs.empty())
         p.problem = in_quotes(p.chain_path) + " (the chain file) holds no certificate";
     }
@@ -147,11 +193,13 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
     X509* leaf = cert_file->certs.front().cert.get();
     const auto info = x509::inspect_certificate(leaf);
     EVP_PKEY* key = key_source->keys.front().key.get();
-    p.spki_sha256 = x509::spki_sha256_hex(x509::spki_der(key));
+    // The key matches when its public key is the certificate's (compared, not re-encoded:
+    // encoding a public key costs as much as decoding the certificate).
+    p.key_matches = EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1;
+    p.spki_sha256 = p.key_matches ? info.spki_sha256 : x509::spki_sha256_hex(x509::spki_der(key));
     p.subject = info.subject;
     p.not_after = info.not_after;
     p.fingerprint_sha256 = info.fingerprint_sha256;
-    p.key_matches = p.spki_sha256 == info.spki_sha256;
     if (!p.sni && source.sni_from_certificate) {
       if (!info.dns.empty() && info.dns.front().find('*') == std::string::npos) p.sni = info.dns.front();
       else if (auto cn = x509::common_name(X509_get_subject_name(leaf))) p.sni = sni_of({*cn});
@@ -200,12 +248,13 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
         if (auto cn = x509::common_name(X509_get_subject_name(leaf))) name = entry_name_from(*cn);
       if (name.empty()) name = "adopted-" + p.spki_sha256.substr(0, 12);
       plan.contents.keys.push_back({std::move(key_source->keys.front().key), name, {}});
-      p.action = store.key_by_spki(p.spki_sha256) ? "link" : "create";
+      p.action = "create";  // or "link", once the import has looked the key up (below)
     }
+    // Distinct certificates by their DER's SHA-256 (no second decoding of the public key).
     for (auto* file : {&*cert_file, chain_file ? &*chain_file : nullptr}) {
       if (file == nullptr) continue;
       for (auto& c : file->certs)
-        if (cert_fingerprints.insert(x509::inspect_certificate(c.cert.get()).fingerprint_sha256).second)
+        if (cert_fingerprints.insert(to_hex(sha256(x509::certificate_der(c.cert.get())))).second)
           plan.contents.certs.push_back({std::move(c.cert), {}, {}});
     }
     p.target = p.key_path;
@@ -219,8 +268,12 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
     options.now = now;
     plan.import = plan_import(store, plan.contents, plan.config, options);
     // The import names the keys in order (items come first for keys, one each).
-    for (auto& p : plan.pairs)
-      if (p.problem.empty()) p.entry = plan.import.items[p.key_index].name;
+    for (auto& p : plan.pairs) {
+      if (!p.problem.empty()) continue;
+      const auto& item = plan.import.items[p.key_index];
+      p.entry = item.name;
+      if (p.action == "create" && item.action != "create") p.action = "link";  // stored already
+    }
   }
   return plan;
 }
