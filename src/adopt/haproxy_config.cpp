@@ -216,6 +216,11 @@ class Reader final {
       if (words[0] == "crt-base" && words.size() > 1) m_config.crt_base = words[1];
       if (words[0] == "pidfile" && words.size() > 1) m_config.pidfile = words[1];
       if (words[0] == "master-worker") m_config.master_worker = true;
+      if (words[0] == "ssl-load-extra-del-ext") m_config.companion_replaces_extension = true;
+      if (words[0] == "ssl-load-extra-files")
+        m_config.key_companion =
+            std::any_of(words.begin() + 1, words.end(),
+                        [](const std::string& w) { return w == "all" || w == "key"; });
       return;
     }
     if ((section != "frontend" && section != "listen") || words[0] != "bind" || words.size() < 2)
@@ -322,6 +327,14 @@ class Reader final {
 };
 
 }  // namespace
+
+std::string haproxy_key_companion(const HaproxyConfig& config, const std::string& certificate) {
+  if (!config.key_companion) return {};
+  fs::path p(certificate);
+  if (config.companion_replaces_extension && p.has_extension())
+    return p.replace_extension(".key").string();
+  return certificate + ".key";
+}
 
 HaproxyConfig load_haproxy_config(const std::filesystem::path& config,
                                   const HaproxyOptions& options) {

@@ -109,7 +109,7 @@ AdoptPlan plan_adopt_haproxy(store::Keystore& store, const std::filesystem::path
       if (!f.empty() && f[0] != '!') s.server_names.push_back(f);
     if (!site.addresses.empty()) s.listen = site.addresses.front();
     s.certificate = site.certificate;
-    s.key_fallback = site.certificate + ".key";
+    s.key_fallback = adopt::haproxy_key_companion(parsed, site.certificate);
     s.sni_from_certificate = true;
     s.problem = site.problem;
     sources.push_back(std::move(s));

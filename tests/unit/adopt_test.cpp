@@ -380,3 +380,14 @@ TEST(HaproxyFiles, CrtDirectoryAndCrtList) {
   EXPECT_EQ(c.sites[4].certificate, (t.path() / "missing.pem").string());  // its problem: when read
   EXPECT_NE(c.sites[5].problem.find("cannot read the crt-list"), std::string::npos);
 }
+
+TEST(HaproxyFiles, KeyCompanionFollowsTheGlobalSettings) {
+  const auto c = parse_haproxy("frontend f\n  bind :443 ssl crt /c/site.crt\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(c, "/c/site.crt"), "/c/site.crt.key");
+  const auto del = parse_haproxy("global\n  ssl-load-extra-del-ext\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(del, "/c/site.crt"), "/c/site.key");
+  const auto none = parse_haproxy("global\n  ssl-load-extra-files ocsp issuer\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(none, "/c/site.crt"), "");
+  const auto key = parse_haproxy("global\n  ssl-load-extra-files ocsp key\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(key, "/c/site.crt"), "/c/site.crt.key");
+}

@@ -32,7 +32,14 @@ struct HaproxyConfig {
   std::string crt_base;  // the global crt-base, empty when none
   std::string pidfile;   // the global pidfile, empty when none
   bool master_worker = false;
+  // ssl-load-extra-files: whether a certificate without its key takes FILE.key (default all).
+  bool key_companion = true;
+  // ssl-load-extra-del-ext: "site.crt" takes "site.key" rather than "site.crt.key".
+  bool companion_replaces_extension = false;
 };
+
+// The key companion haproxy reads for a certificate file without a key ("" when none).
+std::string haproxy_key_companion(const HaproxyConfig& config, const std::string& certificate);
 
 struct HaproxyOptions {
   ConfigLoadLimits limits;
