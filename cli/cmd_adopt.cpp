@@ -185,7 +185,8 @@ EXAMPLES:
     }
     std::vector<std::string> backups;
     if (!a->dry_run && plan.adoptable() > 0) {
-      if (plan.import.needs_unlock) ctx.unlock(store);
+      // Deployment rows carry the store's row MAC: unlocked even when every key is stored already.
+      ctx.unlock(store);
       ops::apply_adopt(store, plan, now);
       if (plan.import.needs_unlock)
         if (auto backup_config = ops::auto_backup_config(store))

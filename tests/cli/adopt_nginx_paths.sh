@@ -3,7 +3,7 @@
 # missing certificate file, a key on a token (engine:), a certificate that is a symbolic link
 # (reported under its configured path; keysafe never writes through a link) and a directory
 # reached through a symbolic link (adopted; the recorded paths are the configured ones, not
-# the link's target). Each problem is reported with its path and never stops the others.
+# the link's target); a configuration whose every pair is stored already. Each problem is reported with its path and never stops the others.
 # keysafe-test: sqlite-only — it tests reading nginx's configuration and files, not the store backend
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 
@@ -47,4 +47,19 @@ expect_not_in "link.test.crt" "$(jget '.pairs[3].problem')" "not the link's targ
 ks deployments --json
 expect_eq "$(jget '. | length')" "1" "one deployment"
 expect_eq "$(jget '.[0].files[0].path')" "$N/linked/dir.test.crt" "the deployment records the configured path"
+
+# Every pair in the store already (imported beforehand): adopt links it and still records the
+# deployment (the deployment rows need the unlocked store even when no key is new).
+new_store
+cat "$N/real/dir.test.crt" "$N/real/dir.test.key" >"$T/dir-pair.pem"
+ks import "$T/dir-pair.pem" --yes
+expect_rc 0 "the pair imported beforehand"
+printf 'events {}\nhttp { server { listen 127.0.0.1:1 ssl; server_name dir.test;\n  ssl_certificate linked/dir.test.crt; ssl_certificate_key linked/dir.test.key; } }\n' >"$N/only.conf"
+ks adopt nginx --config "$N/only.conf" --yes --json
+expect_rc 0 "every pair adopted"
+expect_eq "$(jget '.pairs[0].action')" "link" "linked, not duplicated"
+ks deployments --json
+expect_eq "$(jget '. | length')" "1" "the deployment is recorded"
+ks list --json
+expect_eq "$(jget '. | length')" "1" "one entry"
 finish
