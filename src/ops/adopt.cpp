@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <thread>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/files/io.hpp"
@@ -152,7 +152,9 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
     p.sni = sni_of(source.server_names);
     p.problem = source.problem;
     SourceFiles& read = files[index];
-    std::optional<ImportContents>&cert_file = read.cert, &key_file = read.key, &chain_file = read.chain;
+    auto& cert_file = read.cert;
+    auto& key_file = read.key;
+    auto& chain_file = read.chain;
     if (p.problem.empty()) p.problem = read.cert_problem;
     if (p.problem.empty() && cert_file->certs.empty())
       p.problem = in_quotes(p.certificate_path) + " holds no certificate";
