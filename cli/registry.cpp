@@ -21,7 +21,7 @@ std::span<const CommandSpec> commands() {
       {"export", "export an entry as PKCS#12, PEM or DER, verified after writing", setup_export},
       {"import", "import keys and certificates (PKCS#12, PEM, DER, PKCS#7), paired by key",
        setup_import},
-      {"adopt", "take over what nginx already serves: import its keys, record its files as deployments",
+      {"adopt", "take over what nginx, Apache or HAProxy already serves: import its keys, record its files as deployments",
        setup_adopt},
       {"check", "check the store: integrity, keys, certificates, chains, expiry, backups",
        setup_check},

@@ -52,6 +52,8 @@ seed() {
     pkcs12) subs=(pkcs12 fuzz) ;;
     backup) subs=(fuzz) ;;
     nginx_config) subs=(nginx) ;;
+    apache_config) subs=(apache) ;;
+    haproxy_config) subs=(haproxy) ;;
   esac
   for sub in "${subs[@]}"; do
     [ -d "$DATA/corpus/$sub" ] || continue

@@ -38,7 +38,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   jq python3 python3-cryptography ccache
   # the independent judges and real servers the tests use
-  gnutls-bin libnss3-tools openjdk-17-jre-headless nginx haproxy python3-icalendar
+  gnutls-bin libnss3-tools openjdk-17-jre-headless nginx apache2 haproxy python3-icalendar
   # ACME: libcurl and cpp-httplib for the client, Pebble (with pebble-challtestsrv) for its tests
   libcurl4-openssl-dev libcpp-httplib-dev pebble
   # peak memory and CPU time of a refused file (tests/cli/kdf_bounds.sh)

@@ -1,10 +1,7 @@
 // nginx's configuration syntax (ngx_conf_file.c's rules), include expansion and TLS sites.
 #include "keysafe/adopt/nginx_config.hpp"
 
-#include <glob.h>
-
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -15,9 +12,7 @@ namespace {
 
 constexpr int k_max_block_depth = 64;
 
-std::string where(const std::string& source, int line) {
-  return "\"" + source + "\" line " + std::to_string(line);
-}
+std::string where(const std::string& source, int line) { return config_where(source, line); }
 
 [[noreturn]] void syntax_error(const std::string& source, int line, const std::string& what) {
   throw Error(Errc::BadInput, "cannot read the nginx configuration: " + what + " in " +
@@ -183,41 +178,6 @@ class Tokenizer final {
 
 // --- include ---------------------------------------------------------------------------------
 
-std::string read_text(const std::filesystem::path& path, std::size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(Errc::Io, "cannot read \"" + path.string() + "\"",
-                "the nginx configuration includes it", "check that it exists and can be read");
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > limit)
-      throw Error(Errc::BadInput, "the nginx configuration is too large at \"" + path.string() + "\"",
-                  "its files hold more than " + std::to_string(limit >> 20) + " MiB together",
-                  "check the include directives");
-  }
-  return text;
-}
-
-bool has_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
-
-std::vector<std::filesystem::path> expand(const std::filesystem::path& pattern,
-                                          const std::string& source, int line) {
-  if (!has_glob(pattern.string())) return {pattern};
-  glob_t g{};
-  const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
-  std::vector<std::filesystem::path> out;
-  if (rc == 0)
-    for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-  ::globfree(&g);
-  if (rc != 0 && rc != GLOB_NOMATCH)
-    throw Error(Errc::Io, "cannot expand the include \"" + pattern.string() + "\" in " + where(source, line),
-                "glob(3) failed", "check the directory can be read");
-  std::sort(out.begin(), out.end());  // glob sorts already; nginx relies on that order
-  return out;
-}
-
 struct Loader {
   const NginxLoadLimits& limits;
   std::filesystem::path prefix;
@@ -242,7 +202,8 @@ struct Loader {
     if (++files > limits.max_files)
       throw Error(Errc::BadInput, "the nginx configuration includes too many files",
                   "more than " + std::to_string(limits.max_files), "check the include directives");
-    const std::string text = read_text(file, limits.max_total_bytes - std::min(bytes, limits.max_total_bytes));
+    const std::string text =
+        read_config_text(file, limits.max_total_bytes - std::min(bytes, limits.max_total_bytes), "nginx");
     bytes += text.size();
     auto parsed = parse_nginx(text, name);
     stack.push_back(name);
@@ -259,7 +220,7 @@ struct Loader {
           syntax_error(d.file, d.line, "\"include\" takes one file or pattern");
         std::filesystem::path p(d.args[0]);
         if (p.is_relative()) p = prefix / p;
-        for (const auto& f : expand(p, d.file, d.line))
+        for (const auto& f : glob_sorted(p, where(d.file, d.line)))
           for (auto& x : load(f)) out.push_back(std::move(x));
         continue;
       }

@@ -2,14 +2,16 @@
 #include "keysafe/ops/adopt.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <map>
 #include <set>
+#include <thread>
 
-#include "keysafe/adopt/nginx_config.hpp"
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/formats/private_key.hpp"
-#include "keysafe/shell_word.hpp"
+#include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
 #include "keysafe/x509/key_algorithm.hpp"
 #include "keysafe/x509/names.hpp"
@@ -35,7 +37,10 @@ std::optional<std::string> probe_address(const std::string& listen) {
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
   if (port.empty() || !std::all_of(port.begin(), port.end(), ::isdigit)) return std::nullopt;
-  if (host == "*" || host == "0.0.0.0") host = "127.0.0.1";
+  // HAProxy's "ipv4@" / "ipv6@" prefixes; Apache's _default_; an empty host is every address.
+  for (const char* family : {"ipv4@", "ipv6@"})
+    if (host.rfind(family, 0) == 0) host.erase(0, 5);
+  if (host.empty() || host == "*" || host == "0.0.0.0" || host == "_default_") host = "127.0.0.1";
   if (host == "[::]") host = "[::1]";
   return host + ":" + port;
 }
@@ -70,11 +75,49 @@ std::optional<ImportContents> read_pair_file(const std::string& path, std::strin
     return read_import_file(data, path, std::nullopt);
   } catch (const Error& e) {
     problem = e.code() == Errc::FilePassword
-                  ? in_quotes(path) + " is encrypted (nginx reads it with ssl_password_file): import it "
+                  ? in_quotes(path) + " is encrypted (the server reads it with a passphrase): import it "
                                    "with keysafe import --in-passphrase-file"
                   : e.summary() + (e.cause().empty() ? "" : ": " + e.cause());
     return std::nullopt;
   }
+}
+
+// The files one source names, read and decoded, each with its own problem.
+struct SourceFiles {
+  std::optional<ImportContents> cert, key, chain;
+  std::string cert_problem, key_problem, chain_problem;
+};
+
+// Every source's files, decoded on every core: decoding (a private key costs about 0.4 ms in
+// OpenSSL 3.0) is most of an adoption's time, and each file stands alone. A key named only
+// as a fallback (FILE.key) is read later, when the certificate file turns out to hold none.
+std::vector<SourceFiles> read_source_files(const std::vector<AdoptSource>& sources) {
+  std::vector<SourceFiles> out(sources.size());
+  std::vector<std::exception_ptr> failures(sources.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i; (i = next++) < sources.size();) {
+      const AdoptSource& s = sources[i];
+      SourceFiles& f = out[i];
+      if (!s.problem.empty()) continue;
+      try {
+        f.cert = read_pair_file(s.certificate, f.cert_problem);
+        if (!s.key.empty() && s.key != s.certificate) f.key = read_pair_file(s.key, f.key_problem);
+        if (!s.chain.empty()) f.chain = read_pair_file(s.chain, f.chain_problem);
+      } catch (...) {
+        failures[i] = std::current_exception();
+      }
+    }
+    ossl::clear_errors();  // this thread's queue
+  };
+  const unsigned threads = sources.size() < 16 ? 1u : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& h : helpers) h.join();
+  for (const auto& e : failures)
+    if (e) std::rethrow_exception(e);
+  return out;
 }
 
 }  // namespace
@@ -84,62 +127,95 @@ std::size_t AdoptPlan::adoptable() const {
       std::count_if(pairs.begin(), pairs.end(), [](const AdoptPair& p) { return p.problem.empty(); }));
 }
 
-AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& config, std::int64_t now) {
+AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const std::vector<AdoptSource>& sources,
+                     std::int64_t now) {
   AdoptPlan plan;
-  plan.server = "nginx";
-  plan.config = std::filesystem::absolute(config).lexically_normal().string();
-  plan.test_cmd = "nginx -t -q -c " + shell_quote(plan.config);
-  plan.reload_cmd = "nginx -s reload -c " + shell_quote(plan.config);
-  const auto directives = adopt::load_nginx_config(plan.config);
-  const auto sites = adopt::nginx_sites(directives, std::filesystem::path(plan.config).parent_path());
+  plan.server = server.name;
+  plan.block_kind = server.block_kind;
+  plan.config = server.config;
+  plan.test_cmd = server.test_cmd;
+  plan.reload_cmd = server.reload_cmd;
 
   std::map<std::string, std::size_t> key_by_spki;     // distinct keys in plan.contents
   std::set<std::string> cert_fingerprints;            // distinct certificates in plan.contents
   std::map<std::string, std::size_t> targets_taken;   // label -> uses
-  for (const auto& site : sites) {
+  std::vector<SourceFiles> files = read_source_files(sources);
+  for (std::size_t index = 0; index < sources.size(); ++index) {
+    const AdoptSource& source = sources[index];
     AdoptPair p;
-    p.server = in_quotes(site.file) + " line " + std::to_string(site.line);
-    p.server_names = site.server_names;
-    p.certificate_path = site.certificate;
-    p.key_path = site.key;
-    if (!site.listens.empty()) p.probe = probe_address(site.listens.front());
-    p.sni = sni_of(site.server_names);
-    p.problem = site.problem;
-    const auto variable = [](const std::string& s) { return s.find('$') != std::string::npos; };
-    if (p.problem.empty() && (variable(p.certificate_path) || variable(p.key_path)))
-      p.problem = "a variable in the path (" + (variable(p.certificate_path) ? p.certificate_path : p.key_path) +
-                  "): nginx picks the file per connection; import each file with keysafe import "
-                  "and deploy it with keysafe deploy";
-    for (const char* scheme : {"engine:", "data:", "store:"})
-      if (p.problem.empty() && p.key_path.rfind(scheme, 0) == 0)
-        p.problem = std::string("the key is not in a file (") + scheme +
-                    "): a key on a token or inline cannot be imported";
-    std::optional<ImportContents> cert_file, key_file;
-    if (p.problem.empty()) cert_file = read_pair_file(p.certificate_path, p.problem);
-    if (p.problem.empty()) key_file = read_pair_file(p.key_path, p.problem);
+    p.server = source.server;
+    p.server_names = source.server_names;
+    p.certificate_path = source.certificate;
+    p.key_path = source.key;
+    p.chain_path = source.chain;
+    if (!source.listen.empty()) p.probe = probe_address(source.listen);
+    p.sni = sni_of(source.server_names);
+    p.problem = source.problem;
+    SourceFiles& read = files[index];
+    auto& cert_file = read.cert;
+    auto& key_file = read.key;
+    auto& chain_file = read.chain;
+    if (p.problem.empty()) p.problem = read.cert_problem;
     if (p.problem.empty() && cert_file->certs.empty())
       p.problem = in_quotes(p.certificate_path) + " holds no certificate";
-    if (p.problem.empty() && key_file->keys.size() != 1)
-      p.problem = in_quotes(p.key_path) + " holds " + plural(key_file->keys.size(), "private key") +
+    if (p.problem.empty() && p.key_path.empty()) {
+      // The key in the certificate file (Apache without SSLCertificateKeyFile, HAProxy's crt),
+      // else a companion file beside it (HAProxy's FILE.key).
+      std::error_code ec;
+      if (!cert_file->keys.empty() || source.key_fallback.empty() ||
+          !std::filesystem::exists(source.key_fallback, ec)) {
+        p.key_path = p.certificate_path;
+      } else {
+        p.key_path = source.key_fallback;
+        key_file = read_pair_file(p.key_path, read.key_problem);
+      }
+    }
+    const bool combined = p.certificate_path == p.key_path;
+    ImportContents* key_source = nullptr;  // the certificate file itself when combined
+    if (p.problem.empty()) {
+      if (!combined) p.problem = read.key_problem;
+      key_source = combined ? &*cert_file : key_file ? &*key_file : nullptr;
+    }
+    if (combined && p.problem.empty() && key_source->keys.empty()) {
+      p.problem = in_quotes(p.certificate_path) + " holds no private key and no key file is named for it" +
+                  (source.key_fallback.empty() ? std::string() : " (nor is there " + in_quotes(source.key_fallback) + ")");
+    }
+    if (p.problem.empty() && key_source->keys.size() != 1)
+      p.problem = in_quotes(p.key_path) + " holds " + plural(key_source->keys.size(), "private key") +
                   ", not one";
+    if (p.problem.empty() && !p.chain_path.empty()) {
+      p.problem = read.chain_problem;
+      if (p.problem.empty() && chain_file->certs.empty())
+        p.problem = in_quotes(p.chain_path) + " (the chain file) holds no certificate";
+    }
     if (!p.problem.empty()) {
       plan.pairs.push_back(std::move(p));
       continue;
     }
     X509* leaf = cert_file->certs.front().cert.get();
     const auto info = x509::inspect_certificate(leaf);
-    EVP_PKEY* key = key_file->keys.front().key.get();
-    p.spki_sha256 = x509::spki_sha256_hex(x509::spki_der(key));
+    EVP_PKEY* key = key_source->keys.front().key.get();
+    // The key matches when its public key is the certificate's (compared, not re-encoded:
+    // encoding a public key costs as much as decoding the certificate).
+    p.key_matches = EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1;
+    p.spki_sha256 = p.key_matches ? info.spki_sha256 : x509::spki_sha256_hex(x509::spki_der(key));
     p.subject = info.subject;
     p.not_after = info.not_after;
     p.fingerprint_sha256 = info.fingerprint_sha256;
-    p.key_matches = p.spki_sha256 == info.spki_sha256;
-    const bool combined = p.certificate_path == p.key_path;
-    p.files.push_back({p.certificate_path, combined ? "combined" : "fullchain",
-                       describe_certificates(cert_file->certs.size()) +
-                           (combined ? " + " + x509::describe_key(key) + " private key" : ""),
+    if (!p.sni && source.sni_from_certificate) {
+      if (!info.dns.empty() && info.dns.front().find('*') == std::string::npos) p.sni = info.dns.front();
+      else if (auto cn = x509::common_name(X509_get_subject_name(leaf))) p.sni = sni_of({*cn});
+    }
+    const std::string key_holds = x509::describe_key(key) + " private key";
+    // The roles decide what a later deploy writes to each file: a separate chain file keeps the
+    // leaf alone in the certificate file.
+    p.files.push_back({p.certificate_path,
+                       combined ? "combined" : (p.chain_path.empty() ? "fullchain" : "cert"),
+                       describe_certificates(cert_file->certs.size()) + (combined ? " + " + key_holds : ""),
                        {}});
-    if (!combined) p.files.push_back({p.key_path, "key", x509::describe_key(key) + " private key", {}});
+    if (!combined) p.files.push_back({p.key_path, "key", key_holds, {}});
+    if (!p.chain_path.empty())
+      p.files.push_back({p.chain_path, "chain", plural(chain_file->certs.size(), "chain certificate"), {}});
     try {
       for (auto& f : p.files)
         if (auto h = deploy::file_sha256(f.path)) f.sha256 = *h;
@@ -169,29 +245,37 @@ AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& 
       p.key_index = plan.contents.keys.size();
       key_by_spki.emplace(p.spki_sha256, p.key_index);
       std::string name;
-      if (auto n = sni_of(site.server_names)) name = entry_name_from(*n);
+      if (p.sni) name = entry_name_from(*p.sni);
       if (name.empty())
         if (auto cn = x509::common_name(X509_get_subject_name(leaf))) name = entry_name_from(*cn);
       if (name.empty()) name = "adopted-" + p.spki_sha256.substr(0, 12);
-      plan.contents.keys.push_back({std::move(key_file->keys.front().key), name, {}});
-      p.action = store.key_by_spki(p.spki_sha256) ? "link" : "create";
+      plan.contents.keys.push_back({std::move(key_source->keys.front().key), name, {}});
+      p.action = "create";  // or "link", once the import has looked the key up (below)
     }
-    for (auto& c : cert_file->certs)
-      if (cert_fingerprints.insert(x509::inspect_certificate(c.cert.get()).fingerprint_sha256).second)
-        plan.contents.certs.push_back({std::move(c.cert), {}, {}});
+    // Distinct certificates by their DER's SHA-256 (no second decoding of the public key).
+    for (auto* file : {&*cert_file, chain_file ? &*chain_file : nullptr}) {
+      if (file == nullptr) continue;
+      for (auto& c : file->certs)
+        if (cert_fingerprints.insert(to_hex(sha256(x509::certificate_der(c.cert.get())))).second)
+          plan.contents.certs.push_back({std::move(c.cert), {}, {}});
+    }
     p.target = p.key_path;
     if (const auto uses = targets_taken[p.key_path]++; uses > 0)
       p.target += "#" + p.sni.value_or("") + "@" + p.probe.value_or(std::to_string(uses + 1));
     plan.pairs.push_back(std::move(p));
   }
-  plan.contents.format = "nginx configuration";
+  plan.contents.format = server.name + " configuration";
   if (!plan.contents.keys.empty()) {
     ImportOptions options;
     options.now = now;
     plan.import = plan_import(store, plan.contents, plan.config, options);
     // The import names the keys in order (items come first for keys, one each).
-    for (auto& p : plan.pairs)
-      if (p.problem.empty()) p.entry = plan.import.items[p.key_index].name;
+    for (auto& p : plan.pairs) {
+      if (!p.problem.empty()) continue;
+      const auto& item = plan.import.items[p.key_index];
+      p.entry = item.name;
+      if (p.action == "create" && item.action != "create") p.action = "link";  // stored already
+    }
   }
   return plan;
 }
@@ -204,6 +288,9 @@ void apply_adopt(store::Keystore& store, AdoptPlan& plan, std::int64_t now) {
                                               plan.server + "): " + item.detail);
   store.merge_entries(plan.import.entries, {});
   rename_paired_keys(store, plan.import);
+  // Every deployment in one transaction: one commit (and one audit chain extension) for the
+  // whole server, not one per pair.
+  std::vector<store::DeploymentRecord> rows;
   for (auto& p : plan.pairs) {
     if (!p.problem.empty()) continue;
     const auto key = store.key_by_name(p.entry);
@@ -222,9 +309,12 @@ void apply_adopt(store::Keystore& store, AdoptPlan& plan, std::int64_t now) {
     row.deployed_at = now;
     std::string paths;
     for (const auto& f : p.files) paths += (paths.empty() ? "" : ", ") + f.path + " (" + f.role + ")";
-    store.record("adopted", p.entry, "the " + plan.server + " server block at " + p.server + " reads " + paths);
-    store.write([&](store::Database& db) { store::save_deployment(db, row); });
+    store.record("adopted", p.entry, "the " + plan.server + " " + plan.block_kind + " at " + p.server + " reads " + paths);
+    rows.push_back(std::move(row));
   }
+  store.write([&](store::Database& db) {
+    for (const auto& row : rows) store::save_deployment(db, row);
+  });
 }
 
 }  // namespace keysafe::ops

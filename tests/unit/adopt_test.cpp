@@ -1,9 +1,12 @@
-// keysafe adopt's readers of server configuration: nginx's syntax, includes and sites.
+// keysafe adopt's readers of server configuration: nginx's, Apache's and HAProxy's syntax,
+// includes and sites.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "keysafe/adopt/apache_config.hpp"
+#include "keysafe/adopt/haproxy_config.hpp"
 #include "keysafe/adopt/nginx_config.hpp"
 #include "keysafe/error.hpp"
 
@@ -160,4 +163,231 @@ stream { server { listen 9443 ssl; ssl_certificate /s.crt; ssl_certificate_key /
   EXPECT_EQ(s[4].certificate, "/c/$ssl_server_name.crt");
   EXPECT_EQ(s[4].key, "engine:pkcs11:x");
   EXPECT_EQ(s[5].certificate, "/s.crt");
+}
+
+// --- Apache ----------------------------------------------------------------------------------
+
+TEST(ApacheSyntax, ContinuationsQuotesCommentsDefines) {
+  const auto c = parse_apache(R"(# a comment <VirtualHost>
+Define DIR /srv/tls
+  Define   QUOTED "/with space"
+<VirtualHost 127.0.0.1:8443 [::1]:8443>
+    ServerName https://www.example.test:8443
+    serveralias alias.test \
+        other.test
+    SSLEngine on
+    # SSLCertificateFile /commented.crt
+    SSLCertificateFile "${DIR}/w.crt"
+    SSLCertificateKeyFile '${QUOTED}/w.key'
+    SSLCertificateChainFile "/c/chain \"x\".pem"
+</virtualhost>
+)",
+                              "/etc/apache2/apache2.conf");
+  ASSERT_EQ(c.sites.size(), 1u);
+  const auto& s = c.sites[0];
+  EXPECT_EQ(s.line, 4);
+  EXPECT_EQ(s.addresses, (std::vector<std::string>{"127.0.0.1:8443", "[::1]:8443"}));
+  EXPECT_EQ(s.server_names, (std::vector<std::string>{"www.example.test", "alias.test", "other.test"}));
+  EXPECT_EQ(s.certificate, "/srv/tls/w.crt");
+  // httpd replaces ${VAR} in the whole line before splitting it, quotes or not.
+  EXPECT_EQ(s.key, "/with space/w.key");
+  EXPECT_EQ(s.chain, "/c/chain \"x\".pem");
+  EXPECT_TRUE(s.problem.empty()) << s.problem;
+}
+
+TEST(ApacheSites, KeyInCertificateFileRelativePathsInheritanceAndProblems) {
+  const auto c = parse_apache(R"(
+ServerRoot /opt/httpd
+ServerName main.test
+SSLCertificateFile conf/main.crt
+SSLCertificateKeyFile conf/main.key
+<VirtualHost *:443>
+  ServerName combined.test
+  SSLEngine on
+  SSLCertificateFile certs/combined.pem
+</VirtualHost>
+<VirtualHost _default_:443>
+  SSLEngine on
+</VirtualHost>
+<VirtualHost *:80>
+  ServerName plain.test
+</VirtualHost>
+<VirtualHost *:443>
+  SSLEngine off
+  SSLCertificateFile /off.crt
+</VirtualHost>
+<VirtualHost *:443>
+  ServerName two.test
+  SSLCertificateFile /rsa.crt
+  SSLCertificateKeyFile /rsa.key
+  SSLCertificateFile /ec.crt
+  SSLCertificateKeyFile /ec.key
+</VirtualHost>
+<VirtualHost *:443>
+  ServerName var.test
+  SSLCertificateFile ${NOT_DEFINED_ANYWHERE_KEYSAFE}/v.crt
+</VirtualHost>
+)",
+                              "t.conf");
+  ASSERT_EQ(c.sites.size(), 5u);
+  EXPECT_EQ(c.sites[0].certificate, "/opt/httpd/certs/combined.pem");
+  EXPECT_EQ(c.sites[0].key, "");  // the key is in the certificate file
+  EXPECT_EQ(c.sites[1].certificate, "/opt/httpd/conf/main.crt");
+  EXPECT_TRUE(c.sites[1].inherited);
+  EXPECT_EQ(c.sites[1].server_names, (std::vector<std::string>{"main.test"}));  // the main server's name
+  EXPECT_EQ(c.sites[2].key, "/rsa.key");
+  EXPECT_EQ(c.sites[3].certificate, "/ec.crt");
+  EXPECT_EQ(c.sites[3].key, "/ec.key");
+  EXPECT_NE(c.sites[4].problem.find("not defined"), std::string::npos) << c.sites[4].problem;
+}
+
+TEST(ApacheSections, ConditionsFollowWhatWasRead) {
+  const auto c = parse_apache(R"(
+<IfModule ssl_module>
+  <VirtualHost *:1>
+    SSLCertificateFile /before-loadmodule.crt
+  </VirtualHost>
+</IfModule>
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+<IfModule mod_ssl.c>
+  <VirtualHost *:2>
+    SSLCertificateFile /loaded.crt
+  </VirtualHost>
+</IfModule>
+<IfModule !ssl_module>
+  <VirtualHost *:3>
+    SSLCertificateFile /not-loaded.crt
+  </VirtualHost>
+</IfModule>
+Define FLAG
+<IfDefine FLAG>
+  <IfDefine !OTHER>
+    <VirtualHost *:4>
+      SSLCertificateFile /flag.crt
+    </VirtualHost>
+  </IfDefine>
+</IfDefine>
+<Directory /var/www>
+  SSLCertificateFile /directory.crt
+</Directory>
+)",
+                              "t.conf");
+  ASSERT_EQ(c.sites.size(), 2u);
+  EXPECT_EQ(c.sites[0].certificate, "/loaded.crt");
+  EXPECT_EQ(c.sites[1].certificate, "/flag.crt");
+}
+
+TEST(ApacheSyntax, ErrorsNameFileAndLine) {
+  for (const char* bad : {"<VirtualHost *:443>\n", "</VirtualHost>\n", "<VirtualHost *:443\n</VirtualHost>\n",
+                          "<IfModule x>\n</VirtualHost>\n", "<>\n",
+                          "<VirtualHost *:1>\n<VirtualHost *:2>\n</VirtualHost>\n</VirtualHost>\n"})
+    EXPECT_EQ(code_of([&] { parse_apache(bad, "t.conf"); }), Errc::BadInput) << bad;
+  try {
+    parse_apache("ServerName x\n<IfModule foo>\n", "/etc/apache2/x.conf");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(e.summary().find("\"/etc/apache2/x.conf\" line 2"), std::string::npos) << e.summary();
+  }
+  // A chain of Defines doubling each other stays bounded.
+  std::string doubling = "Define A xxxxxxxxxxxxxxxx\n";
+  for (int i = 0; i < 40; ++i) doubling += "Define A ${A}${A}\n";
+  EXPECT_EQ(code_of([&] { parse_apache(doubling, "t.conf"); }), Errc::BadInput);
+}
+
+TEST(ApacheInclude, GlobsDirectoriesServerRootAndOptional) {
+  TempDir t;
+  t.write("httpd.conf", "ServerRoot " + t.path().string() + "\nInclude sites/*.conf\nIncludeOptional none/*.conf\n"
+                            "IncludeOptional missing.conf\nInclude conf.d\n");
+  t.write("sites/b.conf", "<VirtualHost *:2>\nSSLCertificateFile b.crt\n</VirtualHost>\n");
+  t.write("sites/a.conf", "<VirtualHost *:1>\nSSLCertificateFile a.crt\n</VirtualHost>\n");
+  t.write("sites/x.txt", "<VirtualHost *:9>\nSSLCertificateFile x.crt\n</VirtualHost>\n");
+  t.write("conf.d/sub/c.conf", "<VirtualHost *:3>\nInclude vhost-body.inc\n</VirtualHost>\n");
+  t.write("vhost-body.inc", "SSLCertificateFile c.crt\n");
+  const auto c = load_apache_config(t.path() / "httpd.conf");
+  ASSERT_EQ(c.sites.size(), 3u);
+  EXPECT_EQ(c.sites[0].certificate, (t.path() / "a.crt").string());
+  EXPECT_EQ(c.sites[1].certificate, (t.path() / "b.crt").string());
+  EXPECT_EQ(c.sites[2].certificate, (t.path() / "c.crt").string());  // Include inside <VirtualHost>
+  EXPECT_EQ(c.sites[0].file, (t.path() / "sites/a.conf").string());
+  // Include (not IncludeOptional): a wildcard matching nothing and a missing file are errors.
+  t.write("httpd.conf", "ServerRoot " + t.path().string() + "\nInclude none/*.conf\n");
+  EXPECT_EQ(code_of([&] { load_apache_config(t.path() / "httpd.conf"); }), Errc::BadInput);
+  t.write("httpd.conf", "ServerRoot " + t.path().string() + "\nInclude missing.conf\n");
+  EXPECT_EQ(code_of([&] { load_apache_config(t.path() / "httpd.conf"); }), Errc::Io);
+  // A section must close in the file that opens it.
+  t.write("httpd.conf", "ServerRoot " + t.path().string() + "\n<VirtualHost *:1>\nInclude close.conf\n");
+  t.write("close.conf", "</VirtualHost>\n");
+  EXPECT_EQ(code_of([&] { load_apache_config(t.path() / "httpd.conf"); }), Errc::BadInput);
+  t.write("httpd.conf", "ServerRoot " + t.path().string() + "\nInclude loop.conf\n");
+  t.write("loop.conf", "Include httpd.conf\n");
+  EXPECT_EQ(code_of([&] { load_apache_config(t.path() / "httpd.conf"); }), Errc::BadInput);
+}
+
+// --- HAProxy ---------------------------------------------------------------------------------
+
+TEST(HaproxySyntax, QuotesEscapesCommentsAndConditions) {
+  ::setenv("KEYSAFE_ADOPT_TEST_DIR", "/env", 1);
+  const auto c = parse_haproxy(R"(
+global
+  crt-base /base  # a comment
+  pidfile "/run/haproxy.pid"
+  master-worker
+frontend www
+  bind 127.0.0.1:443,[::1]:443 ssl crt "${KEYSAFE_ADOPT_TEST_DIR}/a.pem" crt '$KEYSAFE_ADOPT_TEST_DIR/b.pem' alpn h2
+  bind :8443 ssl crt with\ space.pem crt x\#y.pem # crt not.pem
+.if defined(KEYSAFE_ADOPT_TEST_UNDEFINED_VAR)
+  bind :1 ssl crt /never.pem
+.elif 1
+  bind :2 ssl crt /elif.pem
+.else
+  bind :3 ssl crt /else.pem
+.endif
+backend b
+  bind :9 ssl crt /backend-has-no-bind.pem
+)",
+                               "/etc/haproxy/haproxy.cfg", "/etc/haproxy");
+  EXPECT_EQ(c.crt_base, "/base");
+  EXPECT_EQ(c.pidfile, "/run/haproxy.pid");
+  EXPECT_TRUE(c.master_worker);
+  ASSERT_EQ(c.sites.size(), 5u);
+  EXPECT_EQ(c.sites[0].addresses, (std::vector<std::string>{"127.0.0.1:443", "[::1]:443"}));
+  EXPECT_EQ(c.sites[0].certificate, "/env/a.pem");
+  EXPECT_EQ(c.sites[0].section, "frontend www");
+  EXPECT_EQ(c.sites[1].certificate, "/base/$KEYSAFE_ADOPT_TEST_DIR/b.pem");  // no expansion in '...'
+  EXPECT_EQ(c.sites[2].certificate, "/base/with space.pem");
+  EXPECT_EQ(c.sites[3].certificate, "/base/x#y.pem");
+  EXPECT_EQ(c.sites[4].certificate, "/elif.pem");
+  EXPECT_EQ(code_of([&] { parse_haproxy(".if 1\n", "t.cfg", "/"); }), Errc::BadInput);
+  EXPECT_EQ(code_of([&] { parse_haproxy(".endif\n", "t.cfg", "/"); }), Errc::BadInput);
+}
+
+TEST(HaproxyFiles, CrtDirectoryAndCrtList) {
+  TempDir t;
+  for (const char* f : {"certs/b.pem", "certs/a.pem", "certs/a.pem.key", "certs/a.pem.ocsp", "certs/a.pem.issuer",
+                        "certs/a.pem.sctl", "certs/.hidden.pem", "certs/sub/x.pem"})
+    t.write(f, "x");
+  t.write("list.txt", "# comment\n\n  c.pem [alpn h2 ssl-min-ver TLSv1.2] c.test !www.c.test\n/abs/d.pem\n");
+  t.write("haproxy.cfg", "frontend f\n  bind :443 ssl crt certs crt-list list.txt crt missing.pem\n"
+                         "  bind :444 ssl crt-list missing-list.txt\n");
+  const auto c = load_haproxy_config(t.path() / "haproxy.cfg");
+  ASSERT_EQ(c.sites.size(), 6u);
+  EXPECT_EQ(c.sites[0].certificate, (t.path() / "certs/a.pem").string());
+  EXPECT_EQ(c.sites[1].certificate, (t.path() / "certs/b.pem").string());
+  EXPECT_EQ(c.sites[2].certificate, (t.path() / "c.pem").string());
+  EXPECT_EQ(c.sites[2].sni_filters, (std::vector<std::string>{"c.test", "!www.c.test"}));
+  EXPECT_EQ(c.sites[2].source, "crt-list " + (t.path() / "list.txt").string() + " line 3");
+  EXPECT_EQ(c.sites[3].certificate, "/abs/d.pem");
+  EXPECT_EQ(c.sites[4].certificate, (t.path() / "missing.pem").string());  // its problem: when read
+  EXPECT_NE(c.sites[5].problem.find("cannot read the crt-list"), std::string::npos);
+}
+
+TEST(HaproxyFiles, KeyCompanionFollowsTheGlobalSettings) {
+  const auto c = parse_haproxy("frontend f\n  bind :443 ssl crt /c/site.crt\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(c, "/c/site.crt"), "/c/site.crt.key");
+  const auto del = parse_haproxy("global\n  ssl-load-extra-del-ext\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(del, "/c/site.crt"), "/c/site.key");
+  const auto none = parse_haproxy("global\n  ssl-load-extra-files ocsp issuer\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(none, "/c/site.crt"), "");
+  const auto key = parse_haproxy("global\n  ssl-load-extra-files ocsp key\n", "t.cfg", "/");
+  EXPECT_EQ(haproxy_key_companion(key, "/c/site.crt"), "/c/site.crt.key");
 }

@@ -10,27 +10,16 @@
 #include <string_view>
 #include <vector>
 
-namespace keysafe::adopt {
+#include "keysafe/adopt/config_files.hpp"
 
-struct Directive {
-  std::string name;
-  std::vector<std::string> args;
-  std::string file;  // where it is written, for messages
-  int line = 0;
-  bool has_block = false;
-  std::vector<Directive> block;
-};
+namespace keysafe::adopt {
 
 // One file's text as nginx tokenizes it (include not followed). Errc::BadInput names the file
 // and line of a syntax error (unbalanced braces or quotes, a directive without ';'), and a
 // nesting deeper than 64 blocks.
 std::vector<Directive> parse_nginx(std::string_view text, const std::string& source);
 
-struct NginxLoadLimits {
-  int max_include_depth = 16;
-  std::size_t max_files = 4096;
-  std::size_t max_total_bytes = 64u << 20;
-};
+using NginxLoadLimits = ConfigLoadLimits;
 
 // The main file with every `include` replaced by the directives of the files it names (a glob
 // matches in sorted order, as nginx's; a pattern matching nothing is allowed, a plain path
