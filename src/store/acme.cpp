@@ -77,6 +77,15 @@ void set_acme_account_status(Database& db, std::int64_t id, std::string_view sta
   q.run();
 }
 
+void set_acme_account_key(Database& db, std::int64_t id, std::string_view key_algorithm,
+                          std::string_view jwk_thumbprint, std::span<const std::uint8_t> sealed_private_key) {
+  auto q = db.prepare(
+      "UPDATE acme_accounts SET key_algorithm = ?, jwk_thumbprint = ?, sealed_private_key = ? "
+      "WHERE id = ?");
+  q.bind(1, key_algorithm).bind(2, jwk_thumbprint).bind(3, sealed_private_key).bind(4, id);
+  q.run();
+}
+
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id) {
   auto q = db.prepare(
       "SELECT e.key_id, e.account_id, a.name, e.directory_url, e.challenge, e.challenge_param, "

@@ -61,6 +61,20 @@ AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name)
 // orders with it are refused before anything is sent. Needs the store unlocked.
 AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view name);
 
+// Account key rollover (RFC 8555 §7.3.5): a new key of `algorithm` is generated, the CA's
+// keyChange is signed by both keys, and only once the CA accepts is the sealed key in the store
+// replaced (audited acme-account-key-rolled-over). A refusal (Errc::AcmeRefused) leaves the
+// store as it was. Needs the store unlocked.
+struct AcmeRolloverResult {
+  AcmeAccountView account;
+  std::string old_key_algorithm;
+  std::string old_jwk_thumbprint;
+};
+// Checks the account (it exists and is valid) and the algorithm before the passphrase is asked.
+void prepare_acme_rollover(store::Keystore& store, std::string_view name, x509::KeyAlgorithm algorithm);
+AcmeRolloverResult rollover_acme_account(store::Keystore& store, std::string_view name,
+                                         x509::KeyAlgorithm algorithm);
+
 // RFC 5280 CRLReason names keysafe accepts: unspecified, keyCompromise, affiliationChanged,
 // superseded, cessationOfOperation. nullopt for any other.
 std::optional<int> acme_revocation_reason(std::string_view name) noexcept;

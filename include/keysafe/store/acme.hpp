@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ std::optional<AcmeAccountRecord> acme_account_by_id(Database& db, std::int64_t i
 std::int64_t insert_acme_account(Database& db, const AcmeAccountRecord& a);
 // The CA's word on the account (deactivated); inside Keystore::write, which re-MACs the row.
 void set_acme_account_status(Database& db, std::int64_t id, std::string_view status);
+
+// A new account key after a rollover the CA accepted; inside Keystore::write.
+void set_acme_account_key(Database& db, std::int64_t id, std::string_view key_algorithm,
+                          std::string_view jwk_thumbprint, std::span<const std::uint8_t> sealed_private_key);
 
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id);
 // Inserts or replaces the entry's settings.
