@@ -36,6 +36,9 @@ struct RenewParams {
   // (AcmeIssueParams).
   std::function<void(const std::string&)> progress;
   std::string acme_replaces;
+  // renew --all asked the CA's renewal window already (acme_replaces is its answer); a single
+  // renew NAME asks it itself and sends "replaces" when the directory offers renewalInfo.
+  bool ari_checked = false;
   acme::Http01Responder* shared_responder = nullptr;
   std::mutex* store_mutex = nullptr;
 };
