@@ -399,6 +399,8 @@ EXAMPLES:
           {"directory", r.directory_url},
           {"challenge", r.challenge},
           {"challenge_param", r.challenge_param},
+          {"preferred_chain", a->preferred_chain.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(a->preferred_chain)},
           {"order_url", r.order_url},
           {"chains_offered", r.chains_offered},
           {"chain_top_issuer", r.chain_top_issuer},

@@ -244,6 +244,7 @@ Json encode_acme(const BackupPayload& p) {
                        {"directory_url", secure(e.directory_url)},
                        {"challenge", secure(e.challenge)},
                        {"challenge_param", secure(e.challenge_param)},
+                       {"preferred_chain", optional_text(e.preferred_chain)},
                        {"order_url", optional_text(e.order_url)},
                        {"updated_at", e.updated_at}});
   return {{"accounts", std::move(accounts)}, {"entries", std::move(entries)}};
@@ -261,7 +262,8 @@ void decode_acme(const Json& j, BackupPayload& p) {
   for (const auto& e : j.at("entries"))
     p.acme_entries.push_back({text(e.at("entry")), text(e.at("spki_sha256")), text(e.at("account")),
                               text(e.at("directory_url")), text(e.at("challenge")),
-                              text(e.at("challenge_param")), optional_text(e.at("order_url")),
+                              text(e.at("challenge_param")), optional_text(e.at("preferred_chain")),
+                              optional_text(e.at("order_url")),
                               detail::integer_field<std::int64_t>(e, "updated_at")});
 }
 

@@ -753,6 +753,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   settings.directory_url = account.directory_url;
   settings.challenge = result.challenge;
   settings.challenge_param = params.challenge_param;
+  settings.preferred_chain = params.preferred_chain;
   settings.order_url = order.url;
   settings.updated_at = params.now;
   install.in_same_transaction = [&] { store::put_acme_entry(store.database(), settings); };
@@ -764,7 +765,8 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
 std::optional<AcmeEntryView> acme_entry_view(store::Keystore& store, std::int64_t key_id) {
   const auto e = store::acme_entry(store.database(), key_id);
   if (!e) return std::nullopt;
-  return AcmeEntryView{e->account, e->directory_url, e->challenge, e->challenge_param};
+  return AcmeEntryView{e->account, e->directory_url, e->challenge, e->challenge_param,
+                       e->preferred_chain};
 }
 
 }  // namespace keysafe::ops

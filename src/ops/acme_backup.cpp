@@ -52,7 +52,8 @@ void collect_acme(store::Keystore& store, const std::vector<store::KeyRecord>& k
     const auto e = store::acme_entry(db, k.id);
     if (!e) continue;
     payload.acme_entries.push_back({k.name, k.spki_sha256, e->account, e->directory_url,
-                                    e->challenge, e->challenge_param, e->order_url, e->updated_at});
+                                    e->challenge, e->challenge_param, e->preferred_chain,
+                                    e->order_url, e->updated_at});
     used.insert(e->account);
   }
   for (const auto& a : store::acme_accounts(db)) {
@@ -116,7 +117,8 @@ void plan_acme(store::Keystore* store, const backup::BackupPayload& payload, Res
       item.detail = "its account " + quoted(e.account) + " is not restored";
     } else if (stored) {
       item.action = stored->account == e.account && stored->challenge == e.challenge &&
-                            stored->challenge_param == e.challenge_param
+                            stored->challenge_param == e.challenge_param &&
+                            stored->preferred_chain == e.preferred_chain
                         ? "unchanged"
                         : "skip";
       item.detail = item.action == "unchanged"
@@ -173,6 +175,7 @@ void apply_acme(store::Keystore& store, const backup::BackupPayload& payload, co
     row.directory_url = e.directory_url;
     row.challenge = e.challenge;
     row.challenge_param = e.challenge_param;
+    row.preferred_chain = e.preferred_chain;
     row.order_url = e.order_url;
     row.updated_at = e.updated_at;
     store::put_acme_entry(db, row);

@@ -41,6 +41,7 @@ RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
   order.account = acme.account;
   order.challenge = stored_challenge(acme, key.name);
   order.challenge_param = acme.challenge_param;
+  order.preferred_chain = acme.preferred_chain;
   order.now = params.now;
   order.progress = params.progress;
   order.replaces = params.acme_replaces;
@@ -87,7 +88,8 @@ RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
   for (const auto& w : issued.warnings) result.warnings.push_back(w);
   for (const auto& w : issued.install.warnings) result.warnings.push_back(w);
   result.acme = AcmeRenewal{issued.account,   acme.directory_url, issued.challenge,
-                            issued.challenge_param, issued.order_url, order.replaces};
+                            issued.challenge_param, issued.order_url, order.replaces,
+                            order.preferred_chain, issued.chain_top_issuer};
   if (issued.install.replaced_entry) {
     result.replaced_name = *issued.install.replaced_entry;
     result.hook = issued.install.renewal_hook;

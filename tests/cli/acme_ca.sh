@@ -5,7 +5,8 @@
 # account binding (a Pebble with externalAccountBindingRequired and an EAB key); account
 # deactivation and revocation (Pebble's management API says "Revoked"); account key rollover
 # (a copy of the store made before it signs with the old key: refused); alternate chains
-# (--preferred-chain); a name the CA's policy refuses.
+# (--preferred-chain, stored with the entry: its renewal installs the same chain); a name the
+# CA's policy refuses.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 source "$KEYSAFE_TESTS/pebble.sh" || exit 1
 
@@ -94,6 +95,15 @@ expect_eq "$(jget .chain_top_issuer)" "$ROOT1_CN" "the installed chain ends belo
 ks export pc --cert-only --chain --format pem -o pc-chain.pem
 expect_eq "$(verify_chain pc-chain.pem root1.pem)" OK "the chosen chain verifies to /roots/1"
 expect_eq "$(verify_chain pc-chain.pem root0.pem)" FAILS "and not to /roots/0"
+ks show pc --json
+expect_eq "$(jget .acme.preferred_chain)" "$ROOT1_CN" "the preferred chain is stored with the entry"
+ks renew pc --json
+expect_rc 0 "renew of the entry ordered with --preferred-chain"
+expect_eq "$(jget .acme.preferred_chain)" "$ROOT1_CN" "the renewal asked for the stored chain"
+expect_eq "$(jget .acme.chain_top_issuer)" "$ROOT1_CN" "and installed it"
+ks export pc --cert-only --chain --format pem -o pc-renewed.pem
+expect_eq "$(verify_chain pc-renewed.pem root1.pem)" OK "the renewed chain verifies to /roots/1"
+expect_eq "$(verify_chain pc-renewed.pem root0.pem)" FAILS "and not to /roots/0 (the CA's default)"
 ks acme issue pd --dns pd.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
   --preferred-chain "No Such Root"
 expect_rc 0 "a preferred chain the CA does not offer still issues"

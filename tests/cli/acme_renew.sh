@@ -52,7 +52,7 @@ expect_eq "$(jget .completed)" true "the renewal completed"
 expect_eq "$(jget .acme.account)" pebble "--json: the account"
 expect_eq "$(jget .acme.challenge)" http-01-listen "--json: the stored challenge"
 expect_in "https://127.0.0.1" "$(jget .acme.order_url)" "--json: the order URL is Pebble's"
-expect_eq "$(jget .acme.replaces)" "" "no replaces: Pebble 2.4.0 offers no renewalInfo"
+expect_eq "$(jget .acme.replaces)" null "no replaces: Pebble 2.4.0 offers no renewalInfo"
 REPLACED=$(jget .replaced_name)
 expect_in "www.replaced-" "$REPLACED" "the old key is kept in history"
 expect_in "127.0.0.1:$PORT" "$(jget .notes)" "the after-renewal redeploy ran"

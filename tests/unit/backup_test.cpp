@@ -89,7 +89,7 @@ BackupPayload sample_payload() {
                              "deactivated", "rsa-2048", "thumb2", SecureBytes{14},
                              std::optional<std::string>("-----BEGIN CERTIFICATE-----"), 1'789'000'600});
   p.acme_entries.push_back({"www", "ab12", "pebble", "https://ca.test/dir", "dns-01-hook",
-                            R"({"hook":"/bin/true","resolver":null})",
+                            R"({"hook":"/bin/true","resolver":null})", std::optional<std::string>("ISRG Root X1"),
                             std::optional<std::string>("https://ca.test/order/9"), 1'789'000'700});
   return p;
 }
@@ -118,6 +118,7 @@ TEST(PayloadTest, VersionFourRoundTripsEveryRoleDeploymentSettingTheFleetAndAcme
   EXPECT_EQ(out.acme_entries[0].directory_url, "https://ca.test/dir");
   EXPECT_EQ(out.acme_entries[0].challenge, "dns-01-hook");
   EXPECT_EQ(out.acme_entries[0].challenge_param, R"({"hook":"/bin/true","resolver":null})");
+  EXPECT_EQ(out.acme_entries[0].preferred_chain, std::optional<std::string>("ISRG Root X1"));
   EXPECT_EQ(out.acme_entries[0].order_url, std::optional<std::string>("https://ca.test/order/9"));
   EXPECT_EQ(out.acme_entries[0].updated_at, 1'789'000'700);
   ASSERT_TRUE(out.fleet_signing_key.has_value());

@@ -158,6 +158,7 @@ struct BackupAcmeEntry {
   std::string directory_url;
   std::string challenge;
   std::string challenge_param;
+  std::optional<std::string> preferred_chain;  // --preferred-chain, for renewals
   std::optional<std::string> order_url;
   std::int64_t updated_at = 0;
 };

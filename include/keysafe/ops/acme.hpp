@@ -126,6 +126,7 @@ struct AcmeIssueParams {
   std::int64_t dns_wait_timeout = 120;
   // --preferred-chain: of the chains the CA offers (Link rel="alternate"), the first with a
   // certificate issued by this CN; the CA's default chain (with a warning) when none has.
+  // Stored with the entry's ACME settings: renewals ask for the same chain.
   std::optional<std::string> preferred_chain;
   // ARI (RFC 9773): the certID of the certificate this order replaces, sent as "replaces".
   std::string replaces;
@@ -163,6 +164,7 @@ struct AcmeEntryView {
   std::string directory;
   std::string challenge;
   std::string challenge_param;
+  std::optional<std::string> preferred_chain;  // --preferred-chain, used by renewals too
 };
 std::optional<AcmeEntryView> acme_entry_view(store::Keystore& store, std::int64_t key_id);
 

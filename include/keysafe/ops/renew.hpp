@@ -51,6 +51,8 @@ struct AcmeRenewal {
   std::string challenge_param;
   std::string order_url;
   std::string replaces;  // the ARI certID sent as "replaces", or ""
+  std::optional<std::string> preferred_chain;  // stored with the entry (--preferred-chain)
+  std::string chain_top_issuer;  // the issuer CN of the installed chain's topmost certificate
 };
 
 struct RenewResult {

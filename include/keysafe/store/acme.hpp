@@ -38,6 +38,10 @@ struct AcmeEntryRecord {
   std::string directory_url;
   std::string challenge;        // http-01-listen, http-01-webroot, dns-01-hook
   std::string challenge_param;  // ADDR:PORT, the webroot directory, or {"hook", "resolver"} JSON
+  // --preferred-chain, so renewals pick the same chain. Kept in the challenge_param column
+  // (no schema change): {"param": PARAM, "preferred_chain": CN} when set, PARAM alone when not
+  // (as every row before it); acme_entry() and put_acme_entry() convert.
+  std::optional<std::string> preferred_chain;
   std::optional<std::string> order_url;  // the last order
   std::int64_t updated_at = 0;
 };
