@@ -1,4 +1,4 @@
-// keysafe acme account create|list|show|deactivate, acme issue, acme revoke: certificates from ACME CAs (docs/ACME.md).
+// keysafe acme account create|list|show|rollover|deactivate, acme issue, acme revoke: certificates from ACME CAs (docs/ACME.md).
 #include <ostream>
 
 #include "commands.hpp"
@@ -60,7 +60,7 @@ x509::KeyAlgorithm parse_algorithm(const std::string& name, const char* allowed)
 Action setup_acme(CLI::App& cmd) {
   cmd.require_subcommand(1);
   auto a = std::make_shared<AcmeArgs>();
-  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show, deactivate");
+  auto* account = cmd.add_subcommand("account", "ACME accounts: create, list, show, rollover, deactivate");
   account->require_subcommand(1);
   auto* create = account->add_subcommand(
       "create", "register an account at an ACME CA; its key is generated and sealed in the store");
@@ -121,6 +121,22 @@ Needs the store passphrase, and --yes without a terminal.
 
 EXAMPLES:
   keysafe acme account deactivate staging --yes)");
+
+  auto* rollover = account->add_subcommand(
+      "rollover", "replace the account's key at its CA (RFC 8555 key rollover)");
+  rollover->add_option("NAME", a->account_name, "the account")->required();
+  rollover->add_option("--key", a->key, "the new key: ec-p256 (default), ec-p384, rsa-2048")
+      ->type_name("ALG");
+  rollover->footer(R"(
+A new key is generated and sealed in the store like the account key; the CA's keyChange is
+signed by the new key (inner JWS) and the current one (outer JWS). Only once the CA accepts is
+the stored key replaced, and the change audited (acme-account-key-rolled-over); a refusal
+(exit 15, with the CA's detail) leaves the store as it was. From then on the CA refuses requests
+signed by the old key, e.g. from a copy of the store made before. Needs the store passphrase.
+
+EXAMPLES:
+  keysafe acme account rollover default
+  keysafe acme account rollover letsencrypt --key ec-p384 --json)");
 
   auto* revoke = cmd.add_subcommand(
       "revoke", "revoke an entry's current certificate at the CA that issued it (ACME)");
@@ -208,7 +224,7 @@ EXAMPLES:
   keysafe acme issue wild --dns '*.example.com' --dns example.com \
     --dns-hook /etc/keysafe/dns-hook.sh --dns-resolver 192.0.2.53:53)");
 
-  return [a, create, list, show, deactivate, revoke](Context& ctx) {
+  return [a, create, list, show, deactivate, rollover, revoke](Context& ctx) {
     const std::int64_t now = ctx.env.now();
     if (create->parsed()) {
       ops::AcmeAccountParams params;
@@ -296,6 +312,25 @@ EXAMPLES:
               << " (status " << v.status << ")\n";
       return 0;
     }
+    if (rollover->parsed()) {
+      const auto algorithm = parse_algorithm(a->key, "ec-p256, ec-p384 or rsa-2048");
+      auto store = ctx.open_store();
+      ops::prepare_acme_rollover(store, a->account_name, algorithm);
+      ctx.unlock(store);
+      const auto r = ops::rollover_acme_account(store, a->account_name, algorithm);
+      if (ctx.options.json) {
+        auto json = account_json(r.account);
+        json["old_key_algorithm"] = r.old_key_algorithm;
+        json["old_jwk_thumbprint"] = r.old_jwk_thumbprint;
+        ctx.out << json.dump(2, ' ', false, k_invalid_utf8) << '\n';
+        return 0;
+      }
+      ctx.out << "rolled over the key of the ACME account \"" << r.account.name << "\" at "
+              << r.account.directory_url << ": " << r.account.key_algorithm << ", JWK thumbprint "
+              << r.account.jwk_thumbprint << " (was " << r.old_key_algorithm << " "
+              << r.old_jwk_thumbprint << ")\n";
+      return 0;
+    }
     if (revoke->parsed()) {
       ops::AcmeRevokeParams params;
       params.name = a->name;
@@ -364,6 +399,8 @@ EXAMPLES:
           {"directory", r.directory_url},
           {"challenge", r.challenge},
           {"challenge_param", r.challenge_param},
+          {"preferred_chain", a->preferred_chain.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(a->preferred_chain)},
           {"order_url", r.order_url},
           {"chains_offered", r.chains_offered},
           {"chain_top_issuer", r.chain_top_issuer},

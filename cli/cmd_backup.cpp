@@ -60,7 +60,9 @@ Action setup_backup(CLI::App& cmd) {
 One file holds, for each entry: the private key, its certificates (current and history)
 with chains, its requests and its metadata; for a local CA, its CA role (parent, CRL
 number, every certificate it issued with revocations); and the entry's deployments (target,
-layout, files, test/reload commands, probe). --all also holds the store's settings and
+layout, files, test/reload commands, probe); for an ACME entry its ACME settings (account,
+challenge and its parameter) and the ACME account it uses, the account key re-encrypted with
+the backup like the entries' keys. --all also holds every ACME account, the store's settings and
 its fleet (hosts, assignments, the agents' last reports and the fleet signing key, so the
 hosts' key files keep working), so that restore (or recover) into an empty store gives back
 the whole store. It is encrypted and authenticated with the
@@ -132,6 +134,8 @@ backup written there has no index beside it for keysafe find-key.)");
                                 {"settings", r.settings},
                                 {"hosts", r.hosts},
                                 {"assignments", r.assignments},
+                                {"acme_accounts", r.acme_accounts},
+                                {"acme_entries", r.acme_entries},
                                 {"encryption", recipient ? "cms-enveloped-data" : "passphrase"},
                                 {"verified", true},
                                 {"verification", r.verification},
@@ -154,6 +158,10 @@ backup written there has no index beside it for keysafe find-key.)");
       if (r.hosts + r.assignments > 0)
         say << "with the fleet: " << r.hosts << " host(s), " << r.assignments
             << " assignment(s) and the fleet signing key, so restored host key files still work\n";
+      if (r.acme_accounts + r.acme_entries > 0)
+        say << "with ACME: " << r.acme_accounts << " account(s) (their keys) and "
+            << r.acme_entries << " entr" << (r.acme_entries == 1 ? "y's" : "ies'")
+            << " ACME settings, so restored ACME entries renew\n";
       say << "verified: " << r.verification << "\n";
       if (!r.index_file.empty())
         say << "index (names and public-key hashes, for keysafe find-key): "

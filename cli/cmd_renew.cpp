@@ -58,7 +58,10 @@ nlohmann::json renew_json(const ops::RenewResult& r, const std::string& request_
                  {"challenge_param", r.acme->challenge_param},
                  {"order_url", r.acme->order_url},
                  {"replaces", r.acme->replaces.empty() ? nlohmann::json(nullptr)
-                                                       : nlohmann::json(r.acme->replaces)}};
+                                                       : nlohmann::json(r.acme->replaces)},
+                 {"preferred_chain", r.acme->preferred_chain ? nlohmann::json(*r.acme->preferred_chain)
+                                                             : nlohmann::json(nullptr)},
+                 {"chain_top_issuer", r.acme->chain_top_issuer}};
   else
     j["acme"] = nullptr;
   return j;

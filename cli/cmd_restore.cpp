@@ -55,7 +55,10 @@ issued and revoked and their CRL number, deployments and settings: a CA role joi
 store already deploys to is skipped, and a setting the store has with another value is kept;
 each is listed. It also brings back the fleet (hosts, assignments, the agents' last reports
 and the fleet signing key, so the hosts' key files keep working); a store with another fleet
-signing key keeps it and skips the backup's hosts. The audit log gets one event naming the file, its SHA-256 and its date.
+signing key keeps it and skips the backup's hosts. ACME accounts and entries' ACME settings
+come back too, so a restored ACME entry renews (keysafe renew NAME); an account whose name the
+store has for the same CA account keeps the store's key, one with another account URL is
+skipped with the settings that use it. The audit log gets one event naming the file, its SHA-256 and its date.
 To restore and redeploy everything on a new host in one command: keysafe recover.
 --dry-run also works where there is no store yet: it shows what a new store would receive.
 

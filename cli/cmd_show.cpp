@@ -30,7 +30,9 @@ EXAMPLES:
     render_entry_text(view, ctx.out);
     if (acme)
       ctx.out << "acme:                " << acme->challenge << " (" << acme->challenge_param
-              << ") with account \"" << acme->account << "\" at " << acme->directory << '\n';
+              << ") with account \"" << acme->account << "\" at " << acme->directory
+              << (acme->preferred_chain ? ", preferred chain \"" + *acme->preferred_chain + "\"" : std::string())
+              << '\n';
     return 0;
   };
 }

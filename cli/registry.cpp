@@ -57,7 +57,7 @@ std::span<const CommandSpec> commands() {
        setup_agent},
       {"fleet", "every host x entry: newest, deployed and served certificate, state", setup_fleet},
       {"serve", "the store over HTTPS: a JSON API and a web page (docs/API.md)", setup_serve},
-      {"acme", "ACME (Let's Encrypt, any RFC 8555 CA): account create|list|show|deactivate, issue, revoke",
+      {"acme", "ACME (Let's Encrypt, any RFC 8555 CA): account create|list|show|rollover|deactivate, issue, revoke",
        setup_acme},
   };
   return k_commands;

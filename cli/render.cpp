@@ -192,7 +192,10 @@ void render_show_json(store::Keystore& store, const ops::EntryView& view, std::o
   j["acme"] = acme ? nlohmann::ordered_json{{"account", acme->account},
                                             {"directory", acme->directory},
                                             {"challenge", acme->challenge},
-                                            {"challenge_param", acme->challenge_param}}
+                                            {"challenge_param", acme->challenge_param},
+                                            {"preferred_chain", acme->preferred_chain
+                                                                    ? nlohmann::ordered_json(*acme->preferred_chain)
+                                                                    : nlohmann::ordered_json(nullptr)}}
                    : nlohmann::ordered_json(nullptr);
   out << j.dump(2, ' ', false, k_invalid_utf8) << '\n';
 }

@@ -37,6 +37,10 @@ void render_restore_plan_text(const ops::RestorePlan& plan, std::ostream& out) {
   for (const auto& x : plan.assignments)
     out << "  assignment " << x.action << "  " << x.name << " -> " << x.host << ":" << x.target
         << ": " << x.detail << '\n';
+  for (const auto& x : plan.acme_accounts)
+    out << "  acme-account " << x.action << "  " << x.name << ": " << x.detail << '\n';
+  for (const auto& x : plan.acme_entries)
+    out << "  acme-settings " << x.action << "  " << x.name << ": " << x.detail << '\n';
 }
 
 nlohmann::json restore_plan_json(const ops::RestorePlan& plan) {
@@ -50,7 +54,9 @@ nlohmann::json restore_plan_json(const ops::RestorePlan& plan) {
           {"settings", items_json(plan.settings, false)},
           {"fleet_signing_key", items_json(plan.fleet_signing_key, false)},
           {"hosts", items_json(plan.hosts, false)},
-          {"assignments", items_json(plan.assignments, true, true)}};
+          {"assignments", items_json(plan.assignments, true, true)},
+          {"acme_accounts", items_json(plan.acme_accounts, false)},
+          {"acme_entries", items_json(plan.acme_entries, false)}};
 }
 
 }  // namespace keysafe::cli

@@ -295,6 +295,21 @@ std::string Client::deactivate_account() {
   return status.empty() ? std::string("deactivated") : status;
 }
 
+void Client::change_key(EVP_PKEY* new_key) {
+  if (m_kid.empty() || m_key == nullptr) throw Error(Errc::Internal, "rolling over a key without an account");
+  const std::string url = directory().key_change;
+  if (url.rfind("https://", 0) != 0)
+    throw Error(Errc::Unsupported, "the CA's directory offers no keyChange",
+                "the directory " + m_directory_url + " has no https \"keyChange\" URL",
+                "keep the account key, or create a new account with a new key");
+  // RFC 8555 §7.3.5: the inner JWS has no nonce; its url is the outer one's.
+  const nlohmann::json inner_payload = {{"account", m_kid}, {"oldKey", public_jwk(m_key)}};
+  const auto inner = flattened_jws(new_key, {{"jwk", public_jwk(new_key)}, {"url", url}},
+                                   inner_payload.dump());
+  post(url, inner, "the account key rollover");
+  m_key = new_key;
+}
+
 void Client::revoke(std::span<const std::uint8_t> certificate_der, int reason) {
   const std::string url = directory().revoke_cert;
   if (url.rfind("https://", 0) != 0)

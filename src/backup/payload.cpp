@@ -223,6 +223,50 @@ void decode_fleet(const Json& j, BackupPayload& p) {
   }
 }
 
+Json encode_acme(const BackupPayload& p) {
+  Json accounts = Json::array();
+  for (const auto& a : p.acme_accounts)
+    accounts.push_back({{"name", secure(a.name)},
+                        {"directory_url", secure(a.directory_url)},
+                        {"account_url", secure(a.account_url)},
+                        {"contact", secure(a.contact)},
+                        {"status", secure(a.status)},
+                        {"key_algorithm", secure(a.key_algorithm)},
+                        {"jwk_thumbprint", secure(a.jwk_thumbprint)},
+                        {"private_key_pkcs8", secure(to_base64(a.private_key_pkcs8))},
+                        {"directory_ca_pem", optional_text(a.directory_ca_pem)},
+                        {"created_at", a.created_at}});
+  Json entries = Json::array();
+  for (const auto& e : p.acme_entries)
+    entries.push_back({{"entry", secure(e.entry)},
+                       {"spki_sha256", secure(e.spki_sha256)},
+                       {"account", secure(e.account)},
+                       {"directory_url", secure(e.directory_url)},
+                       {"challenge", secure(e.challenge)},
+                       {"challenge_param", secure(e.challenge_param)},
+                       {"preferred_chain", optional_text(e.preferred_chain)},
+                       {"order_url", optional_text(e.order_url)},
+                       {"updated_at", e.updated_at}});
+  return {{"accounts", std::move(accounts)}, {"entries", std::move(entries)}};
+}
+
+void decode_acme(const Json& j, BackupPayload& p) {
+  for (const auto& a : j.at("accounts"))
+    p.acme_accounts.push_back({text(a.at("name")), text(a.at("directory_url")),
+                               text(a.at("account_url")), text(a.at("contact")),
+                               text(a.at("status")), text(a.at("key_algorithm")),
+                               text(a.at("jwk_thumbprint")),
+                               from_base64<SecureBytes>(view(a.at("private_key_pkcs8"))),
+                               optional_text(a.at("directory_ca_pem")),
+                               detail::integer_field<std::int64_t>(a, "created_at")});
+  for (const auto& e : j.at("entries"))
+    p.acme_entries.push_back({text(e.at("entry")), text(e.at("spki_sha256")), text(e.at("account")),
+                              text(e.at("directory_url")), text(e.at("challenge")),
+                              text(e.at("challenge_param")), optional_text(e.at("preferred_chain")),
+                              optional_text(e.at("order_url")),
+                              detail::integer_field<std::int64_t>(e, "updated_at")});
+}
+
 }  // namespace
 
 SecureBytes encode_payload(const BackupPayload& payload) {
@@ -272,7 +316,8 @@ SecureBytes encode_payload(const BackupPayload& payload) {
               {"authorities", std::move(authorities)},
               {"deployments", std::move(deployments)},
               {"settings", std::move(settings)},
-              {"fleet", encode_fleet(payload)}};
+              {"fleet", encode_fleet(payload)},
+              {"acme", encode_acme(payload)}};
   const SecureString serialised = doc.dump();
   return SecureBytes(serialised.begin(), serialised.end());
 }
@@ -335,6 +380,8 @@ BackupPayload decode_payload(std::span<const std::uint8_t> data, std::string_vie
     }
     // Version 3 added the fleet; an older backup restores with none.
     if (version >= 3) decode_fleet(doc.at("fleet"), p);
+    // Version 4 added ACME; an older backup restores with no accounts.
+    if (version >= 4) decode_acme(doc.at("acme"), p);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& ex) {

@@ -98,6 +98,21 @@ void validate_account_name(std::string_view name) {
                 "for example: keysafe acme account create letsencrypt --directory letsencrypt ...");
 }
 
+void require_account_algorithm(x509::KeyAlgorithm algorithm) {
+  if (algorithm != x509::KeyAlgorithm::EcP256 && algorithm != x509::KeyAlgorithm::EcP384 &&
+      algorithm != x509::KeyAlgorithm::Rsa2048)
+    throw Error(Errc::Usage, "an ACME account key is ec-p256, ec-p384 or rsa-2048",
+                "JWS signs with ES256, ES384 or RS256", "use --key ec-p256 (the default)");
+}
+
+store::AcmeAccountRecord account_by_name(store::Keystore& store, std::string_view name) {
+  auto a = store::acme_account_by_name(store.database(), name);
+  if (!a)
+    throw Error(Errc::NotFound, "no ACME account \"" + std::string(name) + "\" in this store",
+                "accounts are listed by: keysafe acme account list", "check the name");
+  return *a;
+}
+
 // Orders, revocations: only with an account the CA still holds valid.
 const store::AcmeAccountRecord& require_usable(const store::AcmeAccountRecord& a) {
   if (a.status != "valid")
@@ -314,10 +329,7 @@ void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params) {
     if (e.empty() || e.find('@') == std::string::npos || e.find_first_of(" ,<>\r\n") != std::string::npos)
       throw Error(Errc::Usage, "\"" + e + "\" is not an e-mail address", "--email takes one address",
                   "for example: --email hostmaster@example.com");
-  if (params.algorithm != x509::KeyAlgorithm::EcP256 && params.algorithm != x509::KeyAlgorithm::EcP384 &&
-      params.algorithm != x509::KeyAlgorithm::Rsa2048)
-    throw Error(Errc::Usage, "an ACME account key is ec-p256, ec-p384 or rsa-2048",
-                "JWS signs with ES256, ES384 or RS256", "use --key ec-p256 (the default)");
+  require_account_algorithm(params.algorithm);
   if (params.eab_kid.empty() != !params.eab_hmac_key_file)
     throw Error(Errc::Usage, "external account binding needs both --eab-kid and --eab-hmac-key-file",
                 "the CA gives a key id and an HMAC key together", "give both, or neither");
@@ -396,6 +408,53 @@ AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view
                    "): " + a->status);
   store.write([&](store::Database& db) { store::set_acme_account_status(db, a->id, a->status); });
   return view_of(*a);
+}
+
+void prepare_acme_rollover(store::Keystore& store, std::string_view name, x509::KeyAlgorithm algorithm) {
+  require_account_algorithm(algorithm);
+  require_usable(account_by_name(store, name));
+}
+
+AcmeRolloverResult rollover_acme_account(store::Keystore& store, std::string_view name,
+                                         x509::KeyAlgorithm algorithm) {
+  auto a = account_by_name(store, name);
+  require_usable(a);
+  require_account_algorithm(algorithm);
+  AcmeRolloverResult result;
+  result.old_key_algorithm = a.key_algorithm;
+  result.old_jwk_thumbprint = a.jwk_thumbprint;
+  const SecureBytes old_pkcs8 = store.open_secret(store::acme_account_purpose(a.name), a.sealed_private_key);
+  const auto old_key = x509::private_key_from_pkcs8(old_pkcs8);
+  const auto new_key = x509::generate_key(algorithm);
+  // Sealed before the CA is asked, so nothing can fail between its yes and the store's write
+  // but the write itself.
+  const Bytes sealed = store.seal_secret(store::acme_account_purpose(a.name),
+                                         x509::private_key_to_pkcs8(new_key.get()));
+  const std::string thumbprint = acme::jwk_thumbprint(acme::public_jwk(new_key.get()));
+  acme::Client client(a.directory_url, client_options(a.directory_ca_pem, "the account's directory CA", 120));
+  client.use_key(old_key.get(), a.account_url);
+  client.change_key(new_key.get());
+  a.key_algorithm = std::string(x509::key_algorithm_name(algorithm));
+  a.jwk_thumbprint = thumbprint;
+  a.sealed_private_key = sealed;
+  store.record("acme-account-key-rolled-over", "",
+               "account \"" + a.name + "\" at " + a.directory_url + " (" + a.account_url + "): " +
+                   result.old_key_algorithm + " key " + result.old_jwk_thumbprint + " replaced by " +
+                   a.key_algorithm + " key " + thumbprint);
+  try {
+    store.write([&](store::Database& db) {
+      store::set_acme_account_key(db, a.id, a.key_algorithm, a.jwk_thumbprint, a.sealed_private_key);
+    });
+  } catch (const Error& e) {
+    // The CA holds the new key now; the store still has the old one, which the CA refuses.
+    throw Error(e.code(), "the CA accepted the new key of the ACME account \"" + a.name +
+                              "\" but the store could not record it",
+                e.summary() + (e.cause().empty() ? std::string() : ": " + e.cause()),
+                "fix the store's problem, then create a new account (keysafe acme account create); "
+                "the old key no longer signs for this one");
+  }
+  result.account = view_of(a);
+  return result;
 }
 
 std::optional<int> acme_revocation_reason(std::string_view name) noexcept {
@@ -694,6 +753,7 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
   settings.directory_url = account.directory_url;
   settings.challenge = result.challenge;
   settings.challenge_param = params.challenge_param;
+  settings.preferred_chain = params.preferred_chain;
   settings.order_url = order.url;
   settings.updated_at = params.now;
   install.in_same_transaction = [&] { store::put_acme_entry(store.database(), settings); };
@@ -705,7 +765,8 @@ AcmeIssueResult acme_issue(store::Keystore& store, const AcmeIssueParams& params
 std::optional<AcmeEntryView> acme_entry_view(store::Keystore& store, std::int64_t key_id) {
   const auto e = store::acme_entry(store.database(), key_id);
   if (!e) return std::nullopt;
-  return AcmeEntryView{e->account, e->directory_url, e->challenge, e->challenge_param};
+  return AcmeEntryView{e->account, e->directory_url, e->challenge, e->challenge_param,
+                       e->preferred_chain};
 }
 
 }  // namespace keysafe::ops

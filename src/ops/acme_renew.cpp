@@ -41,9 +41,22 @@ RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
   order.account = acme.account;
   order.challenge = stored_challenge(acme, key.name);
   order.challenge_param = acme.challenge_param;
+  order.preferred_chain = acme.preferred_chain;
   order.now = params.now;
   order.progress = params.progress;
   order.replaces = params.acme_replaces;
+  if (!params.ari_checked) {
+    // renew NAME: the administrator asked for this renewal now, so the CA's window does not
+    // hold it back, but the order says which certificate it replaces (RFC 9773 §5).
+    const ossl::Cert current =
+        x509::certificate_from_der(store.certificate_der(*key.current_certificate_id));
+    const auto check = AriChecker().check(store, acme, current.get());
+    if (check.offered && !check.cert_id.empty()) {
+      order.replaces = check.cert_id;
+      say("the order replaces " + check.cert_id + " (ARI)");
+    }
+    if (!check.problem.empty()) result.warnings.push_back("ARI: " + check.problem);
+  }
   order.shared_responder = params.shared_responder;
   order.store_mutex = params.store_mutex;
   if (params.same_key) {
@@ -72,10 +85,11 @@ RenewResult renew_by_acme(store::Keystore& store, const RenewParams& params,
   result.completed = true;
   result.ca = acme.directory_url;
   result.certificate = issued.install.certificate;
-  result.warnings = issued.warnings;
+  for (const auto& w : issued.warnings) result.warnings.push_back(w);
   for (const auto& w : issued.install.warnings) result.warnings.push_back(w);
   result.acme = AcmeRenewal{issued.account,   acme.directory_url, issued.challenge,
-                            issued.challenge_param, issued.order_url, params.acme_replaces};
+                            issued.challenge_param, issued.order_url, order.replaces,
+                            order.preferred_chain, issued.chain_top_issuer};
   if (issued.install.replaced_entry) {
     result.replaced_name = *issued.install.replaced_entry;
     result.hook = issued.install.renewal_hook;

@@ -8,6 +8,7 @@
 #include "keysafe/backup/index.hpp"
 #include "keysafe/files/io.hpp"
 #include "keysafe/ops/clock.hpp"
+#include "acme_backup.hpp"
 #include "fleet_backup.hpp"
 #include "store_roles.hpp"
 #include "keysafe/x509/certificate_info.hpp"
@@ -120,6 +121,7 @@ backup::BackupPayload collect_backup(store::Keystore& store,
   }
   collect_store_roles(store, keys, whole_store, p);
   if (whole_store) collect_fleet(store, keys, p);
+  collect_acme(store, keys, whole_store, p);
   return p;
 }
 
@@ -202,6 +204,13 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
         back.assignments.size() != payload.assignments.size() ||
         back.fleet_signing_key.has_value() != payload.fleet_signing_key.has_value())
       throw fail("hosts, assignments or the fleet signing key are missing");
+    if (back.acme_accounts.size() != payload.acme_accounts.size() ||
+        back.acme_entries.size() != payload.acme_entries.size())
+      throw fail("ACME accounts or settings are missing");
+    for (std::size_t i = 0; i < back.acme_accounts.size(); ++i)
+      if (back.acme_accounts[i].private_key_pkcs8 != payload.acme_accounts[i].private_key_pkcs8)
+        throw fail("the key of the ACME account \"" + payload.acme_accounts[i].name +
+                   "\" differs after reading back");
     result.verification =
         to_stream ? "decrypted in memory with the backup passphrase before writing, every key "
                     "opened and matched"
@@ -234,6 +243,8 @@ BackupResult write_backup(store::Keystore& store, const std::vector<store::KeyRe
   result.settings = payload.settings.size();
   result.hosts = payload.hosts.size();
   result.assignments = payload.assignments.size();
+  result.acme_accounts = payload.acme_accounts.size();
+  result.acme_entries = payload.acme_entries.size();
   return result;
 }
 
@@ -302,6 +313,7 @@ RestorePlan plan_restore_into(store::Keystore* store, const backup::BackupPayloa
   }
   plan_store_roles(store, payload, plan);
   plan_fleet(store, payload, plan);
+  plan_acme(store, payload, plan);
   return plan;
 }
 
@@ -339,6 +351,7 @@ void keep_only_entries(backup::BackupPayload& payload, const std::vector<std::st
                 [&](const backup::BackupDeployment& d) { return dropped(d.entry); });
   payload.settings.clear();
   keep_fleet_of(payload, only);
+  keep_acme_of(payload, only);
 }
 
 RestorePlan plan_restore(store::Keystore& store, const backup::BackupPayload& payload,
@@ -354,7 +367,7 @@ bool RestorePlan::needs_unlock(const backup::BackupPayload& payload) const {
   for (std::size_t i = 0; i < actions.size(); ++i)
     if (actions[i].action != "unchanged" && payload.entries[i].private_key_pkcs8) return true;
   for (const auto* items : {&authorities, &deployments, &settings, &fleet_signing_key, &hosts,
-                            &assignments})
+                            &assignments, &acme_accounts, &acme_entries})
     for (const auto& item : *items)
       if (item.action == "create" || item.action == "merge") return true;
   return false;
@@ -411,6 +424,7 @@ std::vector<store::MergeOutcome> apply_restore(store::Keystore& store,
     if (!incoming.empty()) outcomes = store.merge_entries(incoming);
     apply_store_roles(store, payload, plan);
     apply_fleet(store, payload, plan);
+    apply_acme(store, payload, plan);
   });
   return outcomes;
 }

@@ -336,6 +336,7 @@ RenewAllResult renew_due(store::Keystore& store, std::int64_t days, bool same_ke
     p.same_key = same_key && e.key.has_private_key;
     p.now = now;
     if (check && check->offered) p.acme_replaces = check->cert_id;
+    p.ari_checked = true;
     if (store::authority(store.database(), e.key.id)) {
       item.status = "skipped";
       item.detail = "a local CA (keysafe does not renew CAs)";

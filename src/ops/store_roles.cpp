@@ -258,6 +258,8 @@ std::string store_roles_summary(const RestorePlan& plan) {
   add("fleet signing key", plan.fleet_signing_key);
   add("hosts", plan.hosts);
   add("assignments", plan.assignments);
+  add("ACME accounts", plan.acme_accounts);
+  add("ACME settings", plan.acme_entries);
   return out;
 }
 

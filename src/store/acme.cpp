@@ -1,6 +1,8 @@
 // SQL of the ACME tables (schema v13).
 #include "keysafe/store/acme.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "row_values.hpp"
 
 namespace keysafe::store {
@@ -27,6 +29,25 @@ AcmeAccountRecord read_account(const Statement& q) {
   a.directory_ca_pem = optional_text(q, 9);
   a.created_at = q.int64(10);
   return a;
+}
+
+// The challenge_param column: the challenge's parameter, wrapped with the preferred chain
+// when there is one. A parameter itself is never such an object (ADDR:PORT, an absolute path,
+// or the DNS-01 hook's {"hook", "resolver"}).
+std::string encode_challenge_param(const std::string& param, const std::optional<std::string>& chain) {
+  if (!chain) return param;
+  return nlohmann::json{{"param", param}, {"preferred_chain", *chain}}.dump();
+}
+
+void decode_challenge_param(const std::string& stored, AcmeEntryRecord& e) {
+  e.challenge_param = stored;
+  if (stored.empty() || stored.front() != '{') return;
+  const auto j = nlohmann::json::parse(stored, nullptr, false);
+  if (!j.is_object() || !j.contains("preferred_chain") || !j.contains("param") ||
+      !j["preferred_chain"].is_string() || !j["param"].is_string())
+    return;
+  e.challenge_param = j["param"].get<std::string>();
+  e.preferred_chain = j["preferred_chain"].get<std::string>();
 }
 
 }  // namespace
@@ -77,6 +98,15 @@ void set_acme_account_status(Database& db, std::int64_t id, std::string_view sta
   q.run();
 }
 
+void set_acme_account_key(Database& db, std::int64_t id, std::string_view key_algorithm,
+                          std::string_view jwk_thumbprint, std::span<const std::uint8_t> sealed_private_key) {
+  auto q = db.prepare(
+      "UPDATE acme_accounts SET key_algorithm = ?, jwk_thumbprint = ?, sealed_private_key = ? "
+      "WHERE id = ?");
+  q.bind(1, key_algorithm).bind(2, jwk_thumbprint).bind(3, sealed_private_key).bind(4, id);
+  q.run();
+}
+
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id) {
   auto q = db.prepare(
       "SELECT e.key_id, e.account_id, a.name, e.directory_url, e.challenge, e.challenge_param, "
@@ -90,7 +120,7 @@ std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id) {
   e.account = q.text(2);
   e.directory_url = q.text(3);
   e.challenge = q.text(4);
-  e.challenge_param = q.text(5);
+  decode_challenge_param(q.text(5), e);
   e.order_url = optional_text(q, 6);
   e.updated_at = q.int64(7);
   return e;
@@ -104,7 +134,8 @@ void put_acme_entry(Database& db, const AcmeEntryRecord& e) {
       "INSERT INTO acme_entries (key_id, account_id, directory_url, challenge, challenge_param, "
       "order_url, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
   q.bind(1, e.key_id).bind(2, e.account_id).bind(3, std::string_view(e.directory_url));
-  q.bind(4, std::string_view(e.challenge)).bind(5, std::string_view(e.challenge_param));
+  const std::string param = encode_challenge_param(e.challenge_param, e.preferred_chain);
+  q.bind(4, std::string_view(e.challenge)).bind(5, std::string_view(param));
   bind_optional(q, 6, e.order_url);
   q.bind(7, e.updated_at);
   q.run();

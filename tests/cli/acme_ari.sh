@@ -4,7 +4,8 @@
 # each certificate's window by its certID. An entry whose window has passed is renewed though
 # its certificate has 5 years left (due: ari-window, replaces = its certID as openssl computes
 # it); one whose window is a month away is listed not-due; a hostile renewalInfo document is
-# named and the entry falls back to --due.
+# named and the entry falls back to --due. renew NAME of a single entry sends replaces too (the
+# stand-in forwards the orders to Pebble and logs what each newOrder carried).
 # keysafe-test: sqlite-only — ARI is backend-neutral; Pebble makes it one of the slower scripts
 # keysafe-test: run-serial — starts Pebble, pebble-challtestsrv and an HTTPS stand-in
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
@@ -69,6 +70,14 @@ expect_in "/ari/$(cat ari/bad)" "$(cat ari/log)" "hostile's renewalInfo was aske
 ks renew --all --due 1
 expect_in "not due \"later\": the CA's renewal window (ARI)" "$OUT" "the text output says why later is not due"
 expect_not_in "renewed \"hostile\"" "$OUT" "hostile is not renewed"
+expect_eq "$(jq -r 'select(.replaces != null) | .replaces' ari/orders | head -n 1)" "$NOW_ID" \
+  "the first order with replaces Pebble got names now's certID (the stand-in logs newOrder payloads)"
+
+# --- renew NAME asks the window too and sends replaces, though the window is a month away ------
+ks renew later --json
+expect_rc 0 "renew later (a single entry: the administrator's word, not the window, decides)"
+expect_eq "$(jget .acme.replaces)" "$(cat ari/later)" "--json: the order replaces later's certID"
+expect_eq "$(tail -n 1 ari/orders | jq -r .replaces)" "$(cat ari/later)" "the newOrder Pebble got says replaces"
 ks check
 expect_rc 0 "check passes"
 finish

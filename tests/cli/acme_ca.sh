@@ -3,8 +3,10 @@
 # keysafe-test: run-serial — starts Pebble and pebble-challtestsrv
 # What a CA may ask of an account and offer for an order, against real Pebbles: external
 # account binding (a Pebble with externalAccountBindingRequired and an EAB key); account
-# deactivation and revocation (Pebble's management API says "Revoked"); alternate chains
-# (--preferred-chain); a name the CA's policy refuses.
+# deactivation and revocation (Pebble's management API says "Revoked"); account key rollover
+# (a copy of the store made before it signs with the old key: refused); alternate chains
+# (--preferred-chain, stored with the entry: its renewal installs the same chain); a name the
+# CA's policy refuses.
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
 source "$KEYSAFE_TESTS/pebble.sh" || exit 1
 
@@ -93,6 +95,15 @@ expect_eq "$(jget .chain_top_issuer)" "$ROOT1_CN" "the installed chain ends belo
 ks export pc --cert-only --chain --format pem -o pc-chain.pem
 expect_eq "$(verify_chain pc-chain.pem root1.pem)" OK "the chosen chain verifies to /roots/1"
 expect_eq "$(verify_chain pc-chain.pem root0.pem)" FAILS "and not to /roots/0"
+ks show pc --json
+expect_eq "$(jget .acme.preferred_chain)" "$ROOT1_CN" "the preferred chain is stored with the entry"
+ks renew pc --json
+expect_rc 0 "renew of the entry ordered with --preferred-chain"
+expect_eq "$(jget .acme.preferred_chain)" "$ROOT1_CN" "the renewal asked for the stored chain"
+expect_eq "$(jget .acme.chain_top_issuer)" "$ROOT1_CN" "and installed it"
+ks export pc --cert-only --chain --format pem -o pc-renewed.pem
+expect_eq "$(verify_chain pc-renewed.pem root1.pem)" OK "the renewed chain verifies to /roots/1"
+expect_eq "$(verify_chain pc-renewed.pem root0.pem)" FAILS "and not to /roots/0 (the CA's default)"
 ks acme issue pd --dns pd.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" \
   --preferred-chain "No Such Root"
 expect_rc 0 "a preferred chain the CA does not offer still issues"
@@ -120,6 +131,34 @@ expect_rc 2 "an invalid DNS name is refused before anything is asked (usage, exi
 expect_in "is not a valid DNS name" "$ERR" "the error says the name is invalid"
 expect_eq "$(store_hash)" "$H1" "and nothing is stored"
 
+# --- account key rollover (RFC 8555 §7.3.5, Pebble's keyChange) --------------------------------------
+ks acme account show main --json
+OLD_THUMB=$(jget .jwk_thumbprint)
+cp "$KEYSAFE_STORE" before-rollover.db  # a copy that keeps the old key
+ks acme account rollover main --key rsa-3072
+expect_rc 2 "a rollover to a key type JWS does not sign is a usage error"
+ks acme account rollover nosuch
+expect_rc 1 "a rollover of an unknown account fails"
+ks acme account rollover main --key ec-p384 --json
+expect_rc 0 "acme account rollover"
+expect_eq "$(jget .old_jwk_thumbprint)" "$OLD_THUMB" "the answer names the old key"
+ks acme account show main --json
+NEW_THUMB=$(jget .jwk_thumbprint)
+expect_eq "$(jget .key_algorithm)" ec-p384 "show: the new key's algorithm"
+[ -n "$NEW_THUMB" ] && [ "$NEW_THUMB" != "$OLD_THUMB" ] && ok || bad "show: a new key thumbprint ($NEW_THUMB, was $OLD_THUMB)"
+ks acme issue rk --dns rk.example.test --account main --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 0 "an order signed by the new key is accepted"
+KEYSAFE_STORE=$T/before-rollover.db ks acme issue ro --dns ro.example.test --account main \
+  --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 15 "an order signed by the old key (the copy made before) is refused by the CA"
+expect_in "the CA refused the order" "$ERR" "the CA's refusal"
+H_OLD=$(sha256sum before-rollover.db | cut -d' ' -f1)
+KEYSAFE_STORE=$T/before-rollover.db ks acme account rollover main
+expect_rc 15 "a rollover the CA refuses (signed by the old key) is exit 15"
+expect_in "the CA refused the account key rollover" "$ERR" "the error says what was refused"
+expect_in "the CA said" "$ERR" "with the CA's detail"
+expect_eq "$(sha256sum before-rollover.db | cut -d' ' -f1)" "$H_OLD" "the refused rollover left that store as it was"
+
 ks acme account create spare --directory "$PEBBLE_DIRECTORY" --directory-ca-file "$PEBBLE_CA" \
   --email b@example.test --agree-tos
 ks acme account deactivate spare </dev/null
@@ -133,6 +172,8 @@ ks acme account show spare --json
 expect_eq "$(jget .status)" deactivated "show: the status is recorded"
 ks acme issue late --dns late.example.test --account spare --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
 expect_rc 6 "an order with the deactivated account is refused"
+ks acme account rollover spare
+expect_rc 6 "a rollover of the deactivated account is refused before the CA is asked"
 expect_in "the ACME account \"spare\" is deactivated" "$ERR" "the error names the account and its status"
 ks show late --json
 expect_rc 1 "nothing was made for the refused order"
@@ -146,5 +187,7 @@ expect_rc 0 "the audit chain verifies"
 ks audit --json
 expect_in "acme-revoked" "$OUT" "the revocation is audited"
 expect_in "acme-account-deactivated" "$OUT" "the deactivation is audited"
+expect_in "acme-account-key-rolled-over" "$OUT" "the rollover is audited"
+expect_in "$NEW_THUMB" "$OUT" "with the new key's thumbprint"
 
 finish

@@ -3,7 +3,8 @@
 # nginx on loopback: renew NAME runs a new order with the stored account and challenge, the new
 # certificate is installed and redeployed, and nginx serves it (openssl s_client); a new key by
 # default, the same with --same-key; a refused order exits 15 and keeps the pending renewal,
-# which the retry reuses.
+# which the retry reuses. A backup --all restored into a new store renews there (ACME accounts
+# and settings travel in backups).
 # keysafe-test: sqlite-only — the ACME renewal logic is backend-neutral (cli.pg.acme covers the ACME tables on PostgreSQL); Pebble and nginx make it one of the slower scripts
 # keysafe-test: run-serial — starts Pebble, pebble-challtestsrv, nginx and a web server
 source "${KEYSAFE_TESTS:?KEYSAFE_TESTS must name the tests directory}/lib.sh" || exit 1
@@ -51,6 +52,7 @@ expect_eq "$(jget .completed)" true "the renewal completed"
 expect_eq "$(jget .acme.account)" pebble "--json: the account"
 expect_eq "$(jget .acme.challenge)" http-01-listen "--json: the stored challenge"
 expect_in "https://127.0.0.1" "$(jget .acme.order_url)" "--json: the order URL is Pebble's"
+expect_eq "$(jget .acme.replaces)" null "no replaces: Pebble 2.4.0 offers no renewalInfo"
 REPLACED=$(jget .replaced_name)
 expect_in "www.replaced-" "$REPLACED" "the old key is kept in history"
 expect_in "127.0.0.1:$PORT" "$(jget .notes)" "the after-renewal redeploy ran"
@@ -104,4 +106,39 @@ kill "$WEB_PID"; wait "$WEB_PID" 2>/dev/null
 
 ks check
 expect_rc 0 "check passes after the renewals"
+
+# --- ACME accounts and settings travel in backups; a restored ACME entry renews ----------------
+export KEYSAFE_OUT_PASSPHRASE="acme backup pass" KEYSAFE_IN_PASSPHRASE="acme backup pass"
+ks acme account show pebble --json
+THUMB=$(jget .jwk_thumbprint)
+ks backup www -o www.kbk --kdf-cost 10 --yes --json
+expect_rc 0 "backup of one ACME entry"
+expect_eq "$(jget .acme_accounts)/$(jget .acme_entries)" 1/1 "it carries the account the entry uses and its settings"
+ks backup --all -o all.kbk --kdf-cost 10 --yes
+expect_rc 0 "backup --all"
+expect_in "with ACME: 1 account(s) (their keys) and 4 entries' ACME settings" "$OUT" "the backup says it holds ACME"
+use_store restored
+new_store
+ks restore all.kbk --dry-run
+expect_in "acme-account create  pebble" "$OUT" "the plan names the account"
+expect_in "acme-settings create  www: account \"pebble\", http-01-listen 127.0.0.1:$PEBBLE_HTTP_PORT" "$OUT" \
+  "and the entry's ACME settings"
+ks restore all.kbk
+expect_rc 0 "restore into a new, empty store"
+ks acme account show pebble --json
+expect_eq "$(jget .jwk_thumbprint)/$(jget .directory_ca)" "$THUMB/true" "the account, its key and its CA file are back"
+ks show www --json
+expect_eq "$(jget .acme.account)/$(jget .acme.challenge)" pebble/http-01-listen "www's ACME settings are back"
+ks renew www --json
+expect_rc 0 "renew of the restored ACME entry in the new store"
+expect_in "https://127.0.0.1" "$(jget .acme.order_url)" "a new order at Pebble"
+L4=$(current_leaf www); cp "$L4" leaf4.pem
+expect_eq "$(fp_of "$(served)")" "$(fp_of leaf4.pem)" "nginx serves the certificate renewed from the restored store"
+ks restore all.kbk --json
+expect_eq "$(jget '[.acme_accounts[].action, .acme_entries[].action] | unique | join(",")')" \
+  "unchanged" "restoring again changes nothing ACME"
+ks check
+expect_rc 0 "check passes on the restored store"
+ks audit --verify
+expect_rc 0 "its audit chain verifies"
 finish

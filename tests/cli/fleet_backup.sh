@@ -48,7 +48,7 @@ recovery_certificate rsa
 ks backup --all --recipient rec-rsa.pem -o all.p7m --yes
 expect_rc 0 "recipient backup --all"
 openssl cms -decrypt -inform DER -in all.p7m -inkey rec-rsa.key -out payload.json 2>cms.err
-expect_eq "$(jq -r '.version' payload.json)" 3 "payload version 3"
+expect_eq "$(jq -r '.version' payload.json)" 4 "payload version 4"
 expect_eq "$(jq -r '.fleet.signing_key.private_key_pkcs8 | length > 0' payload.json)" true \
   "the signing key's private half is inside the encrypted payload"
 grep -q "fleet" all.p7m && bad "the fleet is readable in the sealed file" || ok

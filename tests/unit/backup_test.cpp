@@ -82,15 +82,45 @@ BackupPayload sample_payload() {
   as.entry = "mail";
   as.report.reset();
   p.assignments.push_back(as);
+  p.acme_accounts.push_back({"pebble", "https://ca.test/dir", "https://ca.test/acct/1",
+                             R"(["mailto:a@example.test"])", "valid", "ec-p256", "thumb",
+                             SecureBytes{12, 13}, std::nullopt, 1'789'000'500});
+  p.acme_accounts.push_back({"other", "https://ca2.test/dir", "https://ca2.test/acct/2", "[]",
+                             "deactivated", "rsa-2048", "thumb2", SecureBytes{14},
+                             std::optional<std::string>("-----BEGIN CERTIFICATE-----"), 1'789'000'600});
+  p.acme_entries.push_back({"www", "ab12", "pebble", "https://ca.test/dir", "dns-01-hook",
+                            R"({"hook":"/bin/true","resolver":null})", std::optional<std::string>("ISRG Root X1"),
+                            std::optional<std::string>("https://ca.test/order/9"), 1'789'000'700});
   return p;
 }
 
-TEST(PayloadTest, VersionThreeRoundTripsEveryRoleDeploymentSettingAndTheFleet) {
+TEST(PayloadTest, VersionFourRoundTripsEveryRoleDeploymentSettingTheFleetAndAcme) {
   const BackupPayload in = sample_payload();
   const SecureBytes encoded = encode_payload(in);
-  EXPECT_NE(as_text(encoded).find("\"version\":3"), std::string::npos);
+  EXPECT_NE(as_text(encoded).find("\"version\":4"), std::string::npos);
   const BackupPayload out = decode_payload(encoded, "test");
-  EXPECT_EQ(out.version, 3);
+  EXPECT_EQ(out.version, 4);
+  ASSERT_EQ(out.acme_accounts.size(), 2u);
+  EXPECT_EQ(out.acme_accounts[0].name, "pebble");
+  EXPECT_EQ(out.acme_accounts[0].account_url, "https://ca.test/acct/1");
+  EXPECT_EQ(out.acme_accounts[0].contact, R"(["mailto:a@example.test"])");
+  EXPECT_EQ(out.acme_accounts[0].jwk_thumbprint, "thumb");
+  EXPECT_EQ(out.acme_accounts[0].private_key_pkcs8, (SecureBytes{12, 13}));
+  EXPECT_EQ(out.acme_accounts[0].directory_ca_pem, std::nullopt);
+  EXPECT_EQ(out.acme_accounts[0].created_at, 1'789'000'500);
+  EXPECT_EQ(out.acme_accounts[1].status, "deactivated");
+  EXPECT_EQ(out.acme_accounts[1].key_algorithm, "rsa-2048");
+  EXPECT_EQ(out.acme_accounts[1].directory_ca_pem, std::optional<std::string>("-----BEGIN CERTIFICATE-----"));
+  ASSERT_EQ(out.acme_entries.size(), 1u);
+  EXPECT_EQ(out.acme_entries[0].entry, "www");
+  EXPECT_EQ(out.acme_entries[0].spki_sha256, "ab12");
+  EXPECT_EQ(out.acme_entries[0].account, "pebble");
+  EXPECT_EQ(out.acme_entries[0].directory_url, "https://ca.test/dir");
+  EXPECT_EQ(out.acme_entries[0].challenge, "dns-01-hook");
+  EXPECT_EQ(out.acme_entries[0].challenge_param, R"({"hook":"/bin/true","resolver":null})");
+  EXPECT_EQ(out.acme_entries[0].preferred_chain, std::optional<std::string>("ISRG Root X1"));
+  EXPECT_EQ(out.acme_entries[0].order_url, std::optional<std::string>("https://ca.test/order/9"));
+  EXPECT_EQ(out.acme_entries[0].updated_at, 1'789'000'700);
   ASSERT_TRUE(out.fleet_signing_key.has_value());
   EXPECT_EQ(out.fleet_signing_key->public_key, (Bytes{7, 8}));
   EXPECT_EQ(out.fleet_signing_key->private_key_pkcs8, (SecureBytes{9, 10, 11}));
@@ -192,10 +222,29 @@ TEST(PayloadTest, VersionTwoWithoutItsSectionsIsDamaged) {
   EXPECT_EQ(error_of([&] { (void)decode_payload(v2, "v2"); }).code(), Errc::Damaged);
 }
 
-TEST(PayloadTest, ANewerVersionIsUnsupported) {
+TEST(PayloadTest, VersionThreeIsReadWithoutAcme) {
+  const auto v3 = as_bytes(
+      R"({"format":"keysafe-backup-payload","version":3,"created":1790000000,"scope":"store",)"
+      R"("entries":[],"authorities":[],"deployments":[],"settings":[],)"
+      R"("fleet":{"signing_key":null,"hosts":[],"assignments":[]}})");
+  const BackupPayload p = decode_payload(v3, "v3");
+  EXPECT_EQ(p.version, 3);
+  EXPECT_TRUE(p.acme_accounts.empty());
+  EXPECT_TRUE(p.acme_entries.empty());
+}
+
+TEST(PayloadTest, VersionFourWithoutAcmeIsDamaged) {
   const auto v4 = as_bytes(
-      R"({"format":"keysafe-backup-payload","version":4,"created":1790000000,"entries":[]})");
-  const auto e = error_of([&] { (void)decode_payload(v4, "v4"); });
+      R"({"format":"keysafe-backup-payload","version":4,"created":1790000000,"scope":"store",)"
+      R"("entries":[],"authorities":[],"deployments":[],"settings":[],)"
+      R"("fleet":{"signing_key":null,"hosts":[],"assignments":[]}})");
+  EXPECT_EQ(error_of([&] { (void)decode_payload(v4, "v4"); }).code(), Errc::Damaged);
+}
+
+TEST(PayloadTest, ANewerVersionIsUnsupported) {
+  const auto v5 = as_bytes(
+      R"({"format":"keysafe-backup-payload","version":5,"created":1790000000,"entries":[]})");
+  const auto e = error_of([&] { (void)decode_payload(v5, "v5"); });
   EXPECT_EQ(e.code(), Errc::Unsupported);
   EXPECT_NE(e.summary().find("newer keysafe"), std::string::npos) << e.summary();
 }

@@ -114,6 +114,12 @@ class Client final {
 
   // Deactivates the account of the key in use (RFC 8555 §7.3.6); returns the CA's new status.
   std::string deactivate_account();
+  // Account key rollover (RFC 8555 §7.3.5): the inner JWS, signed by `new_key` with its jwk,
+  // carries {account, oldKey}; the outer is signed by the key in use with the kid. Once the CA
+  // accepts, `new_key` (borrowed) signs every later request. Any refusal (a problem document,
+  // or 409 when the new key belongs to another account) throws Errc::AcmeRefused and keeps the
+  // key in use.
+  void change_key(EVP_PKEY* new_key);
   // Revokes a certificate (RFC 8555 §7.6), signed by the account key in use; `reason` is the
   // RFC 5280 CRLReason code.
   void revoke(std::span<const std::uint8_t> certificate_der, int reason);

@@ -13,9 +13,9 @@
 
 namespace keysafe::backup {
 
-// Version 2 added authorities, deployments, settings and scope; version 3 the fleet. Versions
-// 1 and 2 are still read.
-inline constexpr int k_payload_version = 3;
+// Version 2 added authorities, deployments, settings and scope; version 3 the fleet; version 4
+// ACME accounts and entries' ACME settings. Versions 1 to 3 are still read.
+inline constexpr int k_payload_version = 4;
 
 struct BackupCertificate {
   Bytes der;
@@ -135,6 +135,34 @@ struct BackupAssignment {
   std::optional<BackupHostReport> report;
 };
 
+// An ACME account (store::AcmeAccountRecord without the row id): its key travels inside the
+// encrypted payload like an entry's private key.
+struct BackupAcmeAccount {
+  std::string name;
+  std::string directory_url;
+  std::string account_url;
+  std::string contact;  // JSON array of contact URLs, as stored
+  std::string status;
+  std::string key_algorithm;
+  std::string jwk_thumbprint;
+  SecureBytes private_key_pkcs8;
+  std::optional<std::string> directory_ca_pem;
+  std::int64_t created_at = 0;
+};
+
+// An entry's ACME settings (store::AcmeEntryRecord by names instead of row ids).
+struct BackupAcmeEntry {
+  std::string entry;
+  std::string spki_sha256;  // the entry's public key
+  std::string account;      // the account's name in the backup
+  std::string directory_url;
+  std::string challenge;
+  std::string challenge_param;
+  std::optional<std::string> preferred_chain;  // --preferred-chain, for renewals
+  std::optional<std::string> order_url;
+  std::int64_t updated_at = 0;
+};
+
 struct BackupPayload {
   int version = k_payload_version;  // as read; what encode_payload writes is always the latest
   std::int64_t created = 0;
@@ -149,6 +177,9 @@ struct BackupPayload {
   std::optional<BackupFleetSigningKey> fleet_signing_key;
   std::vector<BackupHost> hosts;
   std::vector<BackupAssignment> assignments;
+  // Version 4; empty when read from an older version.
+  std::vector<BackupAcmeAccount> acme_accounts;
+  std::vector<BackupAcmeEntry> acme_entries;
 };
 
 SecureBytes encode_payload(const BackupPayload& payload);

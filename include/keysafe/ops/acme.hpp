@@ -61,6 +61,20 @@ AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name)
 // orders with it are refused before anything is sent. Needs the store unlocked.
 AcmeAccountView deactivate_acme_account(store::Keystore& store, std::string_view name);
 
+// Account key rollover (RFC 8555 §7.3.5): a new key of `algorithm` is generated, the CA's
+// keyChange is signed by both keys, and only once the CA accepts is the sealed key in the store
+// replaced (audited acme-account-key-rolled-over). A refusal (Errc::AcmeRefused) leaves the
+// store as it was. Needs the store unlocked.
+struct AcmeRolloverResult {
+  AcmeAccountView account;
+  std::string old_key_algorithm;
+  std::string old_jwk_thumbprint;
+};
+// Checks the account (it exists and is valid) and the algorithm before the passphrase is asked.
+void prepare_acme_rollover(store::Keystore& store, std::string_view name, x509::KeyAlgorithm algorithm);
+AcmeRolloverResult rollover_acme_account(store::Keystore& store, std::string_view name,
+                                         x509::KeyAlgorithm algorithm);
+
 // RFC 5280 CRLReason names keysafe accepts: unspecified, keyCompromise, affiliationChanged,
 // superseded, cessationOfOperation. nullopt for any other.
 std::optional<int> acme_revocation_reason(std::string_view name) noexcept;
@@ -112,6 +126,7 @@ struct AcmeIssueParams {
   std::int64_t dns_wait_timeout = 120;
   // --preferred-chain: of the chains the CA offers (Link rel="alternate"), the first with a
   // certificate issued by this CN; the CA's default chain (with a warning) when none has.
+  // Stored with the entry's ACME settings: renewals ask for the same chain.
   std::optional<std::string> preferred_chain;
   // ARI (RFC 9773): the certID of the certificate this order replaces, sent as "replaces".
   std::string replaces;
@@ -149,6 +164,7 @@ struct AcmeEntryView {
   std::string directory;
   std::string challenge;
   std::string challenge_param;
+  std::optional<std::string> preferred_chain;  // --preferred-chain, used by renewals too
 };
 std::optional<AcmeEntryView> acme_entry_view(store::Keystore& store, std::int64_t key_id);
 

@@ -43,6 +43,8 @@ struct BackupResult {
   std::size_t settings = 0;
   std::size_t hosts = 0;        // backup --all: the fleet's hosts and assignments
   std::size_t assignments = 0;
+  std::size_t acme_accounts = 0;  // ACME accounts (their keys) and entries' ACME settings
+  std::size_t acme_entries = 0;
   std::string verification;  // what the read-back check proved
   std::filesystem::path index_file;  // recipient backups: the clear index beside the file
 };
@@ -90,6 +92,9 @@ struct RestorePlan {
   std::vector<RestoreItemAction> fleet_signing_key;  // one when payload.fleet_signing_key
   std::vector<RestoreItemAction> hosts;              // parallel to payload.hosts
   std::vector<RestoreItemAction> assignments;        // parallel to payload.assignments
+  // ACME account: its name; ACME settings: the entry's name in the store
+  std::vector<RestoreItemAction> acme_accounts;      // parallel to payload.acme_accounts
+  std::vector<RestoreItemAction> acme_entries;       // parallel to payload.acme_entries
   bool has_conflict = false;
   // Whether applying writes a row the store's integrity MACs or sealing cover (the store
   // must then be unlocked).

@@ -36,6 +36,9 @@ struct RenewParams {
   // (AcmeIssueParams).
   std::function<void(const std::string&)> progress;
   std::string acme_replaces;
+  // renew --all asked the CA's renewal window already (acme_replaces is its answer); a single
+  // renew NAME asks it itself and sends "replaces" when the directory offers renewalInfo.
+  bool ari_checked = false;
   acme::Http01Responder* shared_responder = nullptr;
   std::mutex* store_mutex = nullptr;
 };
@@ -48,6 +51,8 @@ struct AcmeRenewal {
   std::string challenge_param;
   std::string order_url;
   std::string replaces;  // the ARI certID sent as "replaces", or ""
+  std::optional<std::string> preferred_chain;  // stored with the entry (--preferred-chain)
+  std::string chain_top_issuer;  // the issuer CN of the installed chain's topmost certificate
 };
 
 struct RenewResult {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct AcmeEntryRecord {
   std::string directory_url;
   std::string challenge;        // http-01-listen, http-01-webroot, dns-01-hook
   std::string challenge_param;  // ADDR:PORT, the webroot directory, or {"hook", "resolver"} JSON
+  // --preferred-chain, so renewals pick the same chain. Kept in the challenge_param column
+  // (no schema change): {"param": PARAM, "preferred_chain": CN} when set, PARAM alone when not
+  // (as every row before it); acme_entry() and put_acme_entry() convert.
+  std::optional<std::string> preferred_chain;
   std::optional<std::string> order_url;  // the last order
   std::int64_t updated_at = 0;
 };
@@ -47,6 +52,10 @@ std::optional<AcmeAccountRecord> acme_account_by_id(Database& db, std::int64_t i
 std::int64_t insert_acme_account(Database& db, const AcmeAccountRecord& a);
 // The CA's word on the account (deactivated); inside Keystore::write, which re-MACs the row.
 void set_acme_account_status(Database& db, std::int64_t id, std::string_view status);
+
+// A new account key after a rollover the CA accepted; inside Keystore::write.
+void set_acme_account_key(Database& db, std::int64_t id, std::string_view key_algorithm,
+                          std::string_view jwk_thumbprint, std::span<const std::uint8_t> sealed_private_key);
 
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id);
 // Inserts or replaces the entry's settings.
