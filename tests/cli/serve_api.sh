@@ -248,6 +248,63 @@ for path in /api/v1/check /api/v1/audit /api/v1/deployments /api/v1/status; do
   expect_eq "$STATUS" 401 "$path without session or token: 401"
 done
 
+# --- body limit on every write route: one byte over --max-body (default 1 MiB) is 413 --------
+head -c $((1048576 + 1)) /dev/zero | tr '\0' 'a' >"$T/over"
+head -c 1048576 /dev/zero | tr '\0' 'a' >"$T/limit"
+ks list --json; before=$OUT
+for path in /api/v1/entries /api/v1/entries/api.example.com/certificate /api/v1/backup \
+            /api/v1/entries/api.example.com/export /api/v1/session; do
+  wreq POST "$path" --data-binary @"$T/over"
+  expect_eq "$STATUS $(jget .error.code "$BODY")" "413 too-large" "POST $path with 1 MiB + 1 byte: 413"
+done
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @"$T/limit"
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 bad-input" "exactly 1 MiB is read (and refused as no certificate): 400, not 413"
+ks list --json; expect_eq "$OUT" "$before" "the refused bodies changed nothing"
+req GET /api/v1/session; expect_eq "$(jget .unlocked "$BODY")" true "and the session is still unlocked"
+
+# --- no compression: Debian's httplib would brotli-compress at quality 11 (29 s for 10,000 entries)
+# and compressed answers holding the csrf_token are what BREACH reads ---------------------------
+for path in /api/v1/entries /api/v1/session /app.js; do
+  curl -sk -o /dev/null -D "$T/h" -b "$T/jar" -H 'Accept-Encoding: br, gzip, deflate' "$BASE$path"
+  grep -qi '^content-encoding' "$T/h" && bad "GET $path is compressed: $(grep -i '^content-encoding' "$T/h")" || ok
+done
+
+# --- concurrent reads with a bearer token: 10 clients x 50 requests over five routes -----------
+ks serve token create load -o "$T/load.token"; expect_rc 0 "a token for the load"
+LOAD=$(cat "$T/load.token")
+# One python process (threads), a new TLS connection per request as curl makes, so that 500
+# process starts do not swamp a 2-core machine; each answer must be 200 and JSON.
+OUT=$(python3 - "$BASE" "$LOAD" <<'PY'
+import json, ssl, sys, threading, time, http.client, urllib.parse
+base, token = sys.argv[1], sys.argv[2]
+host = urllib.parse.urlsplit(base)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+routes = ["/api/v1/entries", "/api/v1/entries/www.example.com", "/api/v1/check", "/api/v1/audit", "/api/v1/deployments"]
+results, lock = [], threading.Lock()
+def client(c):
+    for i in range(50):
+        path = routes[(c + i) % 5]
+        try:
+            conn = http.client.HTTPSConnection(host.hostname, host.port, context=ctx, timeout=30)
+            conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse(); body = r.read(); conn.close()
+            json.loads(body); outcome = str(r.status)
+        except Exception as e:
+            outcome = type(e).__name__
+        with lock: results.append((path, outcome))
+start = time.monotonic()
+threads = [threading.Thread(target=client, args=(c,)) for c in range(10)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("elapsed_ms %d" % ((time.monotonic() - start) * 1000))
+for path, outcome in results: print(path, outcome)
+PY
+)
+ms=$(printf '%s\n' "$OUT" | awk '/^elapsed_ms/ {print $2}')
+expect_eq "$(printf '%s\n' "$OUT" | grep '^/' | awk '{print $2}' | sort | uniq -c | sed 's/^ *//')" "500 200" "10 clients x 50 token reads over five routes: all 200 and JSON"
+expect_eq "$(printf '%s\n' "$OUT" | grep '^/' | awk '{print $1}' | sort -u | wc -l)" 5 "every route was read"
+echo "concurrent: 500 token reads of 5 routes by 10 clients in ${ms} ms"
+
 # --- openapi.json: every route the server registers is in it ----------------------------------
 req GET /api/v1/openapi.json
 expect_eq "$STATUS $(jget .openapi "$BODY")" "200 3.1.0" "GET /api/v1/openapi.json: an OpenAPI 3.1 document"
