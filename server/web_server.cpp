@@ -27,6 +27,7 @@
 #include "keysafe/ops/check.hpp"
 #include "keysafe/ops/deploy.hpp"
 #include "keysafe/ops/backup.hpp"
+#include "keysafe/ops/ca.hpp"
 #include "keysafe/ops/create.hpp"
 #include "keysafe/ops/export.hpp"
 #include "keysafe/ops/install.hpp"
@@ -613,6 +614,69 @@ struct WebServer::Impl {
     attach(res, out.str(), "application/x-pkcs12", name + ".p12");
   }
 
+  // POST /api/v1/ca/{ca}/sign: as `keysafe ca sign CA --key NAME` for the stored entry
+  // {"name"} ({"days"}: 90 by default, cut to the CA's own; {"profile"}: server or client).
+  // The certificate is installed into the entry, so the answer holds no file.
+  void post_ca_sign(const httplib::Request& req, httplib::Response& res) {
+    const auto s = require_writer(req);
+    const std::string ca_name = req.matches[1];
+    ops::validate_entry_name(ca_name);
+    const auto j = json_object_body(req.body, R"({"name", "days", "profile"})");
+    const std::string name = string_field(j, "name", true);
+    ops::validate_entry_name(name);
+    const std::string profile_name = string_field(j, "profile", false, "server");
+    const auto profile = x509::parse_leaf_profile(profile_name);
+    if (!profile) throw bad_field("profile", "server or client");
+    ops::IssueOptions o;
+    o.profile = *profile;
+    o.days = 90;
+    if (const auto it = j.find("days"); it != j.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 36500)
+        throw bad_field("days", "a whole number of days from 1 to 36500");
+      o.days = it->get<std::int64_t>();
+    }
+    o.now = now();
+    const std::lock_guard lock(s->mutex);
+    auto& store = s->store;
+    (void)ops::find_authority(store, ca_name);
+    const ops::Authority ca = ops::Authority::open(store, ca_name);
+    const auto r = ops::ca_sign_key(store, ca, name, o);
+    std::optional<std::filesystem::path> backup_file;
+    if (r.installed && !r.installed->already_installed)
+      if (auto config = ops::auto_backup_config(store))
+        backup_file = ops::auto_backup(store, *config, r.installed->name, o.now);
+    nlohmann::json out{{"ca", r.ca},
+                       {"profile", x509::leaf_profile_name(*profile)},
+                       {"certificate", cli::certificate_info_json(r.certificate)},
+                       {"installed", r.installed.has_value()},
+                       {"name", r.installed ? nlohmann::json(r.installed->name) : nlohmann::json()},
+                       {"output", nullptr},
+                       {"backup_file", backup_file ? nlohmann::json(backup_file->string())
+                                                   : nlohmann::json()}};
+    if (r.installed && r.installed->replaced_entry) out["replaced_entry"] = *r.installed->replaced_entry;
+    send_json(res, 201, out);
+  }
+
+  // POST /api/v1/ca/{ca}/revoke: as `keysafe ca revoke CA WHAT [--reason R] --json`, WHAT a
+  // serial (hex) or an entry name ({"what", "reason"}); 200 also when it was revoked already.
+  void post_ca_revoke(const httplib::Request& req, httplib::Response& res) {
+    const auto s = require_writer(req);
+    const std::string ca_name = req.matches[1];
+    ops::validate_entry_name(ca_name);
+    const auto j = json_object_body(req.body, R"({"what", "reason"})");
+    const std::string what = string_field(j, "what", true);
+    const std::string reason = string_field(j, "reason", false);
+    const std::lock_guard lock(s->mutex);
+    const auto r = ops::ca_revoke(s->store, ca_name, what,
+                                  reason.empty() ? std::nullopt : std::optional(reason), now());
+    send_json(res, 200, {{"ca", r.ca},
+                         {"serial", r.serial},
+                         {"subject", r.subject},
+                         {"name", r.key_name ? nlohmann::json(*r.key_name) : nlohmann::json()},
+                         {"reason", r.reason},
+                         {"already_revoked", r.already_revoked}});
+  }
+
   // "kdf_cost" (log2 N of scrypt, 14 to 22) of a backup body; the CLI's default without it.
   static std::uint32_t kdf_cost(const nlohmann::json& j) {
     const auto it = j.find("kdf_cost");
@@ -702,6 +766,10 @@ struct WebServer::Impl {
     s.Post(R"(/api/v1/entries/([^/]+)/export)",
            guarded([this](const auto& q, auto& r) { post_export(q, r); }));
     s.Post("/api/v1/backup", guarded([this](const auto& q, auto& r) { post_backup(q, r); }));
+    s.Post(R"(/api/v1/ca/([^/]+)/sign)",
+           guarded([this](const auto& q, auto& r) { post_ca_sign(q, r); }));
+    s.Post(R"(/api/v1/ca/([^/]+)/revoke)",
+           guarded([this](const auto& q, auto& r) { post_ca_revoke(q, r); }));
     s.Get("/api/v1/check", guarded([this](const auto& q, auto& r) { get_check(q, r); }));
     s.Get("/api/v1/audit", guarded([this](const auto& q, auto& r) { get_audit(q, r); }));
     s.Get("/api/v1/deployments",
