@@ -31,7 +31,7 @@ try {
     const inPage = await page.evaluate(() => Math.round(performance.now()));
     // Where the time went: the list's request (server time to first byte, transfer) and the rest.
     const list = await page.evaluate(() => {
-      const r = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/v1/entries'));
+      const r = performance.getEntriesByType('resource').find((e) => /\/api\/v1\/entries(\?summary=true)?$/.test(e.name));
       return r && { start: Math.round(r.requestStart), ttfb: Math.round(r.responseStart - r.requestStart), transfer: Math.round(r.responseEnd - r.responseStart) };
     });
     times.push(wall);

@@ -179,7 +179,8 @@ function reportFailure(e) {
 // --- the inventory ----------------------------------------------------------------------
 
 async function loadEntries() {
-  const entries = await apiJson('/api/v1/entries');
+  // The summary holds what the table shows; the detail pane reads the whole entry.
+  const entries = await apiJson('/api/v1/entries?summary=true');
   for (const e of entries) e.group = groupOf(e);
   entries.sort((a, b) => (GROUP_RANK.get(a.group) - GROUP_RANK.get(b.group)) ||
     (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

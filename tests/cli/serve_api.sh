@@ -250,6 +250,13 @@ done
 
 ks serve token create load -o "$T/load.token"; expect_rc 0 "a read-only token"
 LOAD=$(cat "$T/load.token")
+# --- ?summary=true: the table's fields of list --json, compact ---------------------------------
+req GET '/api/v1/entries?summary=true'
+ks list --json
+expect_eq "$STATUS $(printf '%s' "$BODY" | jq -S -c .)" "200 $(printf '%s' "$OUT" | jq -S -c '[.[] | {name, state, not_after, days_left, backed_up}]')" \
+  "GET /api/v1/entries?summary=true: name, state, not_after, days_left, backed_up of each entry"
+expect_eq "$(printf '%s\n' "$BODY" | wc -l)" 1 "on one line"
+
 # --- the local CA over the API: ca sign for a stored key, revoke ---------------------------------
 ks ca init test-ca --key ec-p256; expect_rc 0 "ca init"
 ks create intranet --dns intranet.corp --dns wiki.intranet.corp; expect_rc 0 "create intranet"
