@@ -32,19 +32,6 @@ struct CaArgs {
   bool force = false;
 };
 
-nlohmann::json certificate_json(const x509::CertificateInfo& c) {
-  return {{"subject", c.subject},
-          {"issuer", c.issuer},
-          {"serial", c.serial_hex},
-          {"fingerprint_sha256", c.fingerprint_sha256},
-          {"spki_sha256", c.spki_sha256},
-          {"key_algorithm", c.key_algorithm},
-          {"not_before", time_or_null(c.not_before)},
-          {"not_after", time_or_null(c.not_after)},
-          {"dns", c.dns},
-          {"ip", c.ip}};
-}
-
 void refuse_existing(const std::string& output, bool force) {
   if (output != "-" && !force && std::filesystem::exists(std::filesystem::symlink_status(output)))
     throw Error(Errc::AlreadyExists, "\"" + output + "\" already exists",
@@ -92,7 +79,7 @@ int run_init(Context& ctx, const CaArgs& a) {
                               {"parent", r.parent.empty() ? nlohmann::json(nullptr)
                                                           : nlohmann::json(r.parent)},
                               {"key_algorithm", r.algorithm},
-                              {"certificate", certificate_json(r.certificate)},
+                              {"certificate", certificate_info_json(r.certificate)},
                               {"backup_file", backup_file ? nlohmann::json(backup_file->string())
                                                           : nlohmann::json(nullptr)}}
                    .dump(2, ' ', false, k_invalid_utf8)
@@ -160,7 +147,7 @@ int run_sign(Context& ctx, const CaArgs& a) {
   if (ctx.options.json) {
     nlohmann::json j{{"ca", r.ca},
                      {"profile", x509::leaf_profile_name(*profile)},
-                     {"certificate", certificate_json(r.certificate)},
+                     {"certificate", certificate_info_json(r.certificate)},
                      {"installed", r.installed.has_value()},
                      {"name", r.installed ? nlohmann::json(r.installed->name) : nlohmann::json(nullptr)},
                      {"output", write && output != "-" ? nlohmann::json(output) : nlohmann::json(nullptr)},

@@ -53,6 +53,19 @@ nlohmann::json time_or_null(const std::optional<std::int64_t>& t) {
   return ops::format_rfc3339(*t);
 }
 
+nlohmann::json certificate_info_json(const x509::CertificateInfo& c) {
+  return {{"subject", c.subject},
+          {"issuer", c.issuer},
+          {"serial", c.serial_hex},
+          {"fingerprint_sha256", c.fingerprint_sha256},
+          {"spki_sha256", c.spki_sha256},
+          {"key_algorithm", c.key_algorithm},
+          {"not_before", time_or_null(c.not_before)},
+          {"not_after", time_or_null(c.not_after)},
+          {"dns", c.dns},
+          {"ip", c.ip}};
+}
+
 nlohmann::json installed_certificate_json(const ops::InstallResult& r) {
   const auto& c = r.certificate;
   return {{"fingerprint_sha256", c.fingerprint_sha256},

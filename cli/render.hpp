@@ -39,4 +39,8 @@ nlohmann::json time_or_null(const std::optional<std::int64_t>& t);
 // identity, validity, chain verdict and warnings. Callers add their own fields (name, ...).
 nlohmann::json installed_certificate_json(const ops::InstallResult& r);
 
+// A certificate a local CA made or holds, as the ca commands print it with --json (CERT in
+// docs/JSON.md): subject, issuer, serial, fingerprints, key algorithm, validity, names.
+nlohmann::json certificate_info_json(const x509::CertificateInfo& c);
+
 }  // namespace keysafe::cli

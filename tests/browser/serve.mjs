@@ -26,14 +26,14 @@ try {
   page.on('request', (r) => { if (!r.url().startsWith(base)) offSite.push(r.url()); });
 
   await page.goto(base + '/');
-  const field = page.getByLabel('Passphrase');
+  const field = page.getByLabel('Passphrase', { exact: true });
   await field.waitFor({ state: 'visible', timeout: 10000 });
-  check(await page.getByRole('button', { name: 'Unlock' }).isVisible(), 'the Unlock button is shown');
+  check(await page.getByRole('button', { name: 'Unlock', exact: true }).isVisible(), 'the Unlock button is shown');
   check(!(await page.getByRole('table').isVisible()), 'no table while locked');
   await page.screenshot({ path: `${shots}/1-locked.png` });
 
   await field.fill('not the passphrase');
-  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.getByRole('button', { name: 'Unlock', exact: true }).click();
   const alert = page.getByRole('alert');
   await alert.filter({ hasText: 'passphrase' }).waitFor({ timeout: 10000 });
   const said = await alert.textContent();
@@ -53,7 +53,7 @@ try {
   const pending = page.getByRole('row', { name: /pending\.example\.com/ });
   check(/pending/.test(await pending.textContent()), 'pending.example.com is shown as pending');
   check((await table.locator('tbody tr').count()) === 2, 'one row per entry');
-  check(await page.getByRole('button', { name: 'Lock' }).isVisible(), 'the Lock button is shown when unlocked');
+  check(await page.getByRole('button', { name: 'Lock', exact: true }).isVisible(), 'the Lock button is shown when unlocked');
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === '__Host-keysafe-session');
   check(session && session.httpOnly && session.secure && session.sameSite === 'Strict',
@@ -66,11 +66,11 @@ try {
   await page.getByRole('row', { name: /www\.example\.com/ }).waitFor({ timeout: 10000 });
   check(true, 'a reload stays unlocked');
 
-  await page.getByRole('button', { name: 'Lock' }).click();
-  await page.getByLabel('Passphrase').waitFor({ state: 'visible', timeout: 10000 });
+  await page.getByRole('button', { name: 'Lock', exact: true }).click();
+  await page.getByLabel('Passphrase', { exact: true }).waitFor({ state: 'visible', timeout: 10000 });
   check(!(await page.getByRole('table').isVisible()), 'Lock hides the table');
   await page.reload();
-  await page.getByLabel('Passphrase').waitFor({ state: 'visible', timeout: 10000 });
+  await page.getByLabel('Passphrase', { exact: true }).waitFor({ state: 'visible', timeout: 10000 });
   check(!(await page.getByRole('table').isVisible()), 'after a reload the store is still locked');
   await page.screenshot({ path: `${shots}/4-locked-again.png` });
 

@@ -248,6 +248,121 @@ for path in /api/v1/check /api/v1/audit /api/v1/deployments /api/v1/status; do
   expect_eq "$STATUS" 401 "$path without session or token: 401"
 done
 
+ks serve token create load -o "$T/load.token"; expect_rc 0 "a read-only token"
+LOAD=$(cat "$T/load.token")
+# --- ?summary=true: the table's fields of list --json, compact ---------------------------------
+req GET '/api/v1/entries?summary=true'
+ks list --json
+expect_eq "$STATUS $(printf '%s' "$BODY" | jq -S -c .)" "200 $(printf '%s' "$OUT" | jq -S -c '[.[] | {name, state, not_after, days_left, backed_up}]')" \
+  "GET /api/v1/entries?summary=true: name, state, not_after, days_left, backed_up of each entry"
+expect_eq "$(printf '%s\n' "$BODY" | wc -l)" 1 "on one line"
+
+# --- the local CA over the API: ca sign for a stored key, revoke ---------------------------------
+ks ca init test-ca --key ec-p256; expect_rc 0 "ca init"
+ks create intranet --dns intranet.corp --dns wiki.intranet.corp; expect_rc 0 "create intranet"
+req POST /api/v1/ca/test-ca/sign --data-binary '{"name": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "403 csrf" "ca sign without X-CSRF-Token: 403"
+treq POST /api/v1/ca/test-ca/sign "$LOAD" --data-binary '{"name": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "403 read-only-token" "ca sign with a token: 403"
+wreq POST /api/v1/ca/nosuch-ca/sign --data-binary '{"name": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "404 not-found" "ca sign by an unknown CA: 404"
+wreq POST /api/v1/ca/www.example.com/sign --data-binary '{"name": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "404 not-found" "an entry that is no CA cannot sign: 404"
+wreq POST /api/v1/ca/test-ca/sign --data-binary '{"name": "nosuch"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "404 not-found" "ca sign for an unknown entry: 404"
+wreq POST /api/v1/ca/test-ca/sign --data-binary '{"name": "../x"}'
+expect_eq "$STATUS" 400 "ca sign for an invalid name: 400"
+wreq POST /api/v1/ca/.hidden/sign --data-binary '{"name": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 usage" "an invalid CA name: 400"
+wreq POST /api/v1/ca/..%2Fx/sign --data-binary '{"name": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "404 not-found" "a CA name with a slash matches no route: 404"
+wreq POST /api/v1/ca/test-ca/sign --data-binary '{"name": "intranet", "days": 0}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 bad-input" "days 0: 400"
+wreq POST /api/v1/ca/test-ca/sign --data-binary '{"name": "intranet", "profile": "mail"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 bad-input" "an unknown profile: 400"
+ks show intranet --json; expect_eq "$(jget .state "$OUT")" pending "the refused requests signed nothing"
+wreq POST /api/v1/ca/test-ca/sign --data-binary '{"name": "intranet", "days": 30}'
+expect_eq "$STATUS $(jget .ca "$BODY") $(jget .installed "$BODY") $(jget .name "$BODY") $(jget .profile "$BODY")" \
+  "201 test-ca true intranet server" "POST /api/v1/ca/test-ca/sign: 201, installed into the entry"
+SIGNED=$(jget .certificate.serial "$BODY")
+expect_eq "$(printf '%s' "$BODY" | jq -r '.certificate.dns | join(",")')" "intranet.corp,wiki.intranet.corp" "the certificate has the entry's names"
+ks show intranet --json
+expect_eq "$(jget .state "$OUT") $(jget .serial "$OUT") $(jget .days_left "$OUT")" "installed $SIGNED 30" "the entry holds the CA's certificate, 30 days"
+ks audit --json; expect_in "$SIGNED" "$(printf '%s' "$OUT" | jq -r '.entries[] | select(.action == "issued" and .entry == "test-ca") | .detail')" "the issue is audited under the CA"
+
+req POST /api/v1/ca/test-ca/revoke --data-binary '{"what": "intranet"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "403 csrf" "ca revoke without X-CSRF-Token: 403"
+wreq POST /api/v1/ca/test-ca/revoke --data-binary '{"what": "nosuch"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 usage" "neither an entry nor a serial: 400"
+wreq POST /api/v1/ca/test-ca/revoke --data-binary '{"what": "0A0B0C"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "404 not-found" "a serial the CA never issued: 404"
+wreq POST /api/v1/ca/test-ca/revoke --data-binary '{"what": "www.example.com"}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "404 not-found" "an entry whose certificate another CA issued: 404"
+wreq POST /api/v1/ca/test-ca/revoke --data-binary '{}'
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 bad-input" "revoke without \"what\": 400"
+wreq POST /api/v1/ca/test-ca/revoke --data-binary '{"what": "intranet", "reason": "superseded"}'
+expect_eq "$STATUS $(jget .serial "$BODY") $(jget .name "$BODY") $(jget .reason "$BODY") $(jget .already_revoked "$BODY")" \
+  "200 $SIGNED intranet superseded false" "POST /api/v1/ca/test-ca/revoke: 200, the entry's certificate revoked"
+ks ca list --issued test-ca --json
+expect_eq "$(printf '%s' "$OUT" | jq -r --arg s "$SIGNED" '.[] | select(.serial == $s) | .revocation_reason')" superseded "the CA lists the serial as revoked"
+wreq POST /api/v1/ca/test-ca/revoke --data-binary "{\"what\": \"$SIGNED\"}"
+expect_eq "$STATUS $(jget .already_revoked "$BODY")" "200 true" "revoking it again by serial: already revoked"
+
+# --- body limit on every write route: one byte over --max-body (default 1 MiB) is 413 --------
+head -c $((1048576 + 1)) /dev/zero | tr '\0' 'a' >"$T/over"
+head -c 1048576 /dev/zero | tr '\0' 'a' >"$T/limit"
+ks list --json; before=$OUT
+for path in /api/v1/entries /api/v1/entries/api.example.com/certificate /api/v1/backup \
+            /api/v1/entries/api.example.com/export /api/v1/session; do
+  wreq POST "$path" --data-binary @"$T/over"
+  expect_eq "$STATUS $(jget .error.code "$BODY")" "413 too-large" "POST $path with 1 MiB + 1 byte: 413"
+done
+wreq POST /api/v1/entries/api.example.com/certificate --data-binary @"$T/limit"
+expect_eq "$STATUS $(jget .error.code "$BODY")" "400 bad-input" "exactly 1 MiB is read (and refused as no certificate): 400, not 413"
+ks list --json; expect_eq "$OUT" "$before" "the refused bodies changed nothing"
+req GET /api/v1/session; expect_eq "$(jget .unlocked "$BODY")" true "and the session is still unlocked"
+
+# --- no compression: Debian's httplib would brotli-compress at quality 11 (29 s for 10,000 entries)
+# and compressed answers holding the csrf_token are what BREACH reads ---------------------------
+for path in /api/v1/entries /api/v1/session /app.js; do
+  curl -sk -o /dev/null -D "$T/h" -b "$T/jar" -H 'Accept-Encoding: br, gzip, deflate' "$BASE$path"
+  grep -qi '^content-encoding' "$T/h" && bad "GET $path is compressed: $(grep -i '^content-encoding' "$T/h")" || ok
+done
+
+# --- concurrent reads with a bearer token: 10 clients x 50 requests over five routes -----------
+# One python process (threads), a new TLS connection per request as curl makes, so that 500
+# process starts do not swamp a 2-core machine; each answer must be 200 and JSON.
+OUT=$(python3 - "$BASE" "$LOAD" <<'PY'
+import json, ssl, sys, threading, time, http.client, urllib.parse
+base, token = sys.argv[1], sys.argv[2]
+host = urllib.parse.urlsplit(base)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+routes = ["/api/v1/entries", "/api/v1/entries/www.example.com", "/api/v1/check", "/api/v1/audit", "/api/v1/deployments"]
+results, lock = [], threading.Lock()
+def client(c):
+    for i in range(50):
+        path = routes[(c + i) % 5]
+        try:
+            conn = http.client.HTTPSConnection(host.hostname, host.port, context=ctx, timeout=30)
+            conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse(); body = r.read(); conn.close()
+            json.loads(body); outcome = str(r.status)
+        except Exception as e:
+            outcome = type(e).__name__
+        with lock: results.append((path, outcome))
+start = time.monotonic()
+threads = [threading.Thread(target=client, args=(c,)) for c in range(10)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("elapsed_ms %d" % ((time.monotonic() - start) * 1000))
+for path, outcome in results: print(path, outcome)
+PY
+)
+ms=$(printf '%s\n' "$OUT" | awk '/^elapsed_ms/ {print $2}')
+expect_eq "$(printf '%s\n' "$OUT" | grep '^/' | awk '{print $2}' | sort | uniq -c | sed 's/^ *//')" "500 200" "10 clients x 50 token reads over five routes: all 200 and JSON"
+expect_eq "$(printf '%s\n' "$OUT" | grep '^/' | awk '{print $1}' | sort -u | wc -l)" 5 "every route was read"
+echo "concurrent: 500 token reads of 5 routes by 10 clients in ${ms} ms"
+
 # --- openapi.json: every route the server registers is in it ----------------------------------
 req GET /api/v1/openapi.json
 expect_eq "$STATUS $(jget .openapi "$BODY")" "200 3.1.0" "GET /api/v1/openapi.json: an OpenAPI 3.1 document"
