@@ -9,6 +9,9 @@
 
 namespace keysafe::cli {
 
+// keysafe adopt certbot (cmd_adopt_certbot.cpp): the subcommand, its action set in `action`.
+CLI::App* add_adopt_certbot(CLI::App& adopt, Action& action);
+
 namespace {
 
 struct AdoptArgs {
@@ -111,7 +114,10 @@ EXAMPLES:
   keysafe adopt nginx --yes
   keysafe adopt nginx --config /srv/nginx/nginx.conf --json --yes
   keysafe status && keysafe renew www.example.com   # redeploys to the adopted files)");
-  return [a](Context& ctx) {
+  Action certbot_action;
+  auto* certbot = add_adopt_certbot(cmd, certbot_action);
+  return [a, certbot, certbot_action](Context& ctx) {
+    if (certbot->parsed()) return certbot_action(ctx);
     const std::string config = a->config.empty() ? "/etc/nginx/nginx.conf" : a->config;
     auto store = ctx.open_store();
     const std::int64_t now = ctx.env.now();

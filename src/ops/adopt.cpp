@@ -8,6 +8,7 @@
 #include "keysafe/adopt/nginx_config.hpp"
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/files/io.hpp"
+#include "keysafe/files/trusted_directory.hpp"
 #include "keysafe/formats/private_key.hpp"
 #include "keysafe/shell_word.hpp"
 #include "keysafe/x509/certificate_info.hpp"
@@ -141,10 +142,15 @@ AdoptPlan plan_adopt_nginx(store::Keystore& store, const std::filesystem::path& 
                        {}});
     if (!combined) p.files.push_back({p.key_path, "key", x509::describe_key(key) + " private key", {}});
     try {
-      for (auto& f : p.files)
-        if (auto h = deploy::file_sha256(f.path)) f.sha256 = *h;
+      // certbot's live/NAME links into archive/NAME are replaced by regular files when
+      // deployed (deploy::read_certbot_link); any other symbolic link is refused.
+      for (auto& f : p.files) {
+        const std::filesystem::path path(f.path);
+        const auto dir = files::TrustedDirectory::resolve(path.parent_path());
+        if (auto h = deploy::served_file_sha256(dir, path.filename().string())) f.sha256 = *h;
+      }
     } catch (const Error& e) {
-      // A symbolic link (certbot's live/ files) is never written through.
+      // Any other symbolic link is never written through.
       p.problem = e.summary() + (e.cause().empty() ? "" : ": " + e.cause());
       plan.pairs.push_back(std::move(p));
       continue;
