@@ -52,6 +52,7 @@ seed() {
     pkcs12) subs=(pkcs12 fuzz) ;;
     backup) subs=(fuzz) ;;
     nginx_config) subs=(nginx) ;;
+    certbot_conf) subs=(certbot) ;;
   esac
   for sub in "${subs[@]}"; do
     [ -d "$DATA/corpus/$sub" ] || continue

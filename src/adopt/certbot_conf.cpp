@@ -33,10 +33,16 @@ std::string trim(std::string_view s) {
 }
 
 // configobj's value: quoted ('...' or "...") taken as is; unquoted, a '#' starts a comment.
+// A quoted value may be followed by a comment; a quote left open is kept as written.
 std::string configobj_value(std::string_view raw) {
   std::string v = trim(raw);
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
-    return v.substr(1, v.size() - 2);
+  if (!v.empty() && (v.front() == '"' || v.front() == '\'')) {
+    const auto close = v.find(v.front(), 1);
+    if (close != std::string::npos) {
+      const std::string rest = trim(std::string_view(v).substr(close + 1));
+      if (rest.empty() || rest.front() == '#') return v.substr(1, close - 1);
+    }
+  }
   if (const auto hash = v.find('#'); hash != std::string::npos) v = trim(std::string_view(v).substr(0, hash));
   return v;
 }
