@@ -69,8 +69,8 @@ std::optional<files::RegularFile> read_certbot_link(const files::TrustedDirector
   if (!text) return std::nullopt;
   const std::string lineage = dir.path().filename().string();
   if (!is_certbot_link(*text, lineage, name))
-    throw Error(Errc::Refused, "refusing to replace " + quoted(dir.path() / name),
-                "it is a symbolic link to " + *text + ", not certbot's link into ../../archive/" +
+    throw Error(Errc::Refused, "refusing the symbolic link " + quoted(dir.path() / name),
+                "it links to " + *text + ", not certbot's link into ../../archive/" +
                     lineage + "/",
                 "remove the link, or deploy to the directory it points into");
   const std::filesystem::path target = (dir.path() / *text).lexically_normal();

@@ -126,6 +126,32 @@ expect_in "renamed to $NAME.conf.adopted-by-keysafe" "$OUT" "the rename is audit
 ks adopt certbot --config-dir "$LE" --release "$NAME"
 expect_rc 1 "a second --release: nothing to give back"
 
+# --- the deploy rule for links is not weakened: only certbot's own link form is replaced ------
+echo "not a certificate" >"$T/outside.pem"
+cp -p "$LE/live/$NAME/chain.pem" "$T/chain.saved"
+ln -sf "$T/outside.pem" "$LE/live/$NAME/chain.pem"
+ks deploy "$ENTRY" --to "$LE/live/$NAME"
+expect_rc 6 "a link of another form at an adopted path: refused"
+expect_in "symbolic link" "$ERR" "the refusal names the link"
+expect_eq "$(cat "$T/outside.pem")" "not a certificate" "nothing was written through the link"
+mv "$T/chain.saved" "$LE/live/$NAME/chain.pem"
+
+# --- a hostile configuration directory: links that leave it are refused per lineage ------------
+mkdir -p "$LE/live/out1.example" "$LE/live/out2.example" "$T/elsewhere/out2.example"
+for f in cert chain fullchain privkey; do
+  ln -s "$T/outside.pem" "$LE/live/out1.example/$f.pem"
+  ln -s "../../archive/out2.example/${f}1.pem" "$LE/live/out2.example/$f.pem"
+  cp "$LE/live/$NAME/$f.pem" "$T/elsewhere/out2.example/${f}1.pem"
+done
+ln -s "$T/elsewhere/out2.example" "$LE/archive/out2.example"
+ks adopt certbot --config-dir "$LE" --dry-run --json
+expect_rc 1 "lineages with links out of the configuration directory: exit 1"
+expect_in "not certbot's link" "$(jget '.lineages[] | select(.name == "out1.example") | .problem')" \
+  "a link out of the directory is refused"
+expect_in "out of the certbot configuration directory" \
+  "$(jget '.lineages[] | select(.name == "out2.example") | .problem')" "an archive directory elsewhere is refused"
+expect_eq "$(jget '.lineages[] | select(.name == "'"$NAME"'") | .problem')" null "the other lineage is still adoptable"
+
 ks check
 expect_rc 0 "check passes"
 finish
