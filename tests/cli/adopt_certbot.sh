@@ -94,6 +94,17 @@ expect_rc 0 "status: the adopted site is current"
 certbot_ renew --dry-run
 expect_not_in "$NAME" "$(cat "$T/certbot.out")" "certbot renew --dry-run no longer lists the lineage"
 
+# --- a deployment that fails its test puts certbot's links back ---------------------------------
+ks deploy "$ENTRY" --to "$LE/live/$NAME" --test-cmd false
+expect_rc 1 "deploy to the live files with a failing test command"
+expect_in "the test command failed" "$ERR" "the files were written, tested and rolled back"
+[ "$(readlink "$LE/live/$NAME/cert.pem")" = "../../archive/$NAME/cert1.pem" ] && \
+  [ "$(readlink "$LE/live/$NAME/chain.pem")" = "../../archive/$NAME/chain1.pem" ] && ok \
+  || bad "the rollback restores certbot's links"
+mv "$LE/renewal/$NAME.conf.adopted-by-keysafe" "$LE/renewal/$NAME.conf"
+expect_eq "$(tree_sum)" "$BEFORE" "after the rollback the configuration directory is as it was"
+mv "$LE/renewal/$NAME.conf" "$LE/renewal/$NAME.conf.adopted-by-keysafe"
+
 # --- renew through ACME with the adopted account ------------------------------------------------
 # Pebble reuses a valid authorization 1 time in 100 even at PEBBLE_AUTHZREUSE=0: the renewal
 # succeeds either way (no check here needs the challenge to run).
