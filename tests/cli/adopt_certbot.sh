@@ -137,6 +137,25 @@ expect_in "renamed to $NAME.conf.adopted-by-keysafe" "$OUT" "the rename is audit
 ks adopt certbot --config-dir "$LE" --release "$NAME"
 expect_rc 1 "a second --release: nothing to give back"
 
+# --- other authenticators (plans of a copy with an edited renewal file; no CA contacted) -------
+cp -a "$LE" "$T/le2"
+CONF2="$T/le2/renewal/$NAME.conf"
+sed -i 's/^authenticator = standalone$/authenticator = webroot/' "$CONF2"
+printf 'webroot_path = /srv/www/a,\n[[webroot_map]]\n%s = /srv/www/a\n' "$NAME" >>"$CONF2"
+ks adopt certbot --config-dir "$T/le2" --dry-run --json
+expect_eq "$(jget '.lineages[0].challenge')" http-01-webroot "webroot becomes keysafe's --webroot"
+expect_eq "$(jget '.lineages[0].challenge_param')" /srv/www/a "with the [[webroot_map]] directory"
+sed -i 's/^authenticator = webroot$/authenticator = nginx/' "$CONF2"
+ks adopt certbot --config-dir "$T/le2" --dry-run --json
+expect_rc 0 "the nginx authenticator: adoptable"
+expect_eq "$(jget '.lineages[0].takes_over_renewal')" false "without renewal settings"
+expect_in "certbot keeps renewing it" "$(jget '.lineages[0].notes | join(" ")')" "and the plan says so"
+sed -i 's|^\[renewalparams\]$|[renewalparams]\nserver = https://other.example/dir|' "$CONF2"
+ks adopt certbot --config-dir "$T/le2" --dry-run --json
+expect_rc 1 "a renewal file inih and configobj read differently (a key twice): not adopted"
+expect_in "a key given twice" "$(jget '.lineages[0].problem')" "the reason names it"
+rm -rf "$T/le2"
+
 # --- the deploy rule for links is not weakened: only certbot's own link form is replaced ------
 echo "not a certificate" >"$T/outside.pem"
 cp -p "$LE/live/$NAME/chain.pem" "$T/chain.saved"
