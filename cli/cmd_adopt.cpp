@@ -9,6 +9,9 @@
 
 namespace keysafe::cli {
 
+// keysafe adopt certbot (cmd_adopt_certbot.cpp): the subcommand, its action set in `action`.
+CLI::App* add_adopt_certbot(CLI::App& adopt, Action& action);
+
 namespace {
 
 struct AdoptArgs {
@@ -166,7 +169,10 @@ EXAMPLES:
   keysafe adopt haproxy --dry-run
   keysafe adopt haproxy --config /etc/haproxy/haproxy.cfg --yes)");
   servers.push_back({haproxy, "/etc/haproxy/haproxy.cfg", &ops::plan_adopt_haproxy});
-  return [a, servers](Context& ctx) {
+  Action certbot_action;
+  auto* certbot = add_adopt_certbot(cmd, certbot_action);
+  return [a, servers, certbot, certbot_action](Context& ctx) {
+    if (certbot->parsed()) return certbot_action(ctx);
     const AdoptServerCommand* server = &servers.front();
     for (const auto& s : servers)
       if (s.command->parsed()) server = &s;

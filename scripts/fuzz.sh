@@ -54,6 +54,7 @@ seed() {
     nginx_config) subs=(nginx) ;;
     apache_config) subs=(apache) ;;
     haproxy_config) subs=(haproxy) ;;
+    certbot_conf) subs=(certbot) ;;
   esac
   for sub in "${subs[@]}"; do
     [ -d "$DATA/corpus/$sub" ] || continue

@@ -41,6 +41,9 @@ PACKAGES=(
   gnutls-bin libnss3-tools openjdk-17-jre-headless nginx apache2 haproxy python3-icalendar
   # ACME: libcurl and cpp-httplib for the client, Pebble (with pebble-challtestsrv) for its tests
   libcurl4-openssl-dev libcpp-httplib-dev pebble
+  # keysafe adopt certbot: inih reads certbot's renewal files; certbot makes the lineage its test
+  # adopts (tests/cli/adopt_certbot.sh)
+  libinih-dev certbot
   # peak memory and CPU time of a refused file (tests/cli/kdf_bounds.sh)
   time
   # keysafe ca trust (update-ca-certificates) and the client that judges it (tests/interop/ca_trust.sh)

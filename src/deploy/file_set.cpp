@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,7 +22,75 @@ std::string_view view(const SecureBytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// The link text at `name`, nullopt when it is not a symbolic link (or does not exist).
+std::optional<std::string> link_at(int dir_fd, const std::string& name) {
+  char buf[4096];
+  const ssize_t n = ::readlinkat(dir_fd, name.c_str(), buf, sizeof buf);
+  if (n < 0) return std::nullopt;  // EINVAL: not a link; ENOENT: nothing there
+  if (static_cast<std::size_t>(n) >= sizeof buf) return std::string(4096, '?');  // never certbot's
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+// Puts certbot's link back at `name`: a link under a temporary name, renamed over the path.
+void restore_link(int dir_fd, const std::filesystem::path& dir_path, const std::string& name,
+                  const std::string& text) {
+  const std::string tmp = "." + name + ".keysafe-link";
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
+  if (::symlinkat(text.c_str(), dir_fd, tmp.c_str()) != 0 ||
+      ::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+    const int err = errno;
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    throw Error(Errc::Io, "cannot restore the link " + quoted(dir_path / name), std::strerror(err));
+  }
+  if (::fsync(dir_fd) != 0)
+    throw Error(Errc::Io, "cannot restore the link " + quoted(dir_path / name), std::strerror(errno));
+}
+
 }  // namespace
+
+bool is_certbot_link(std::string_view link_text, std::string_view lineage, std::string_view file) {
+  if (lineage.empty() || lineage == "." || lineage == ".." || lineage.find('/') != std::string_view::npos ||
+      file.size() <= 4 || file.substr(file.size() - 4) != ".pem")
+    return false;
+  const std::string prefix =
+      "../../archive/" + std::string(lineage) + "/" + std::string(file.substr(0, file.size() - 4));
+  if (link_text.size() <= prefix.size() + 4 || link_text.substr(0, prefix.size()) != prefix ||
+      link_text.substr(link_text.size() - 4) != ".pem")
+    return false;
+  const auto digits = link_text.substr(prefix.size(), link_text.size() - 4 - prefix.size());
+  return !digits.empty() && digits.size() <= 9 &&
+         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<files::RegularFile> read_certbot_link(const files::TrustedDirectory& dir,
+                                                    const std::string& name, std::string& link_text) {
+  if (!dir.exists()) return std::nullopt;
+  const auto text = link_at(dir.fd(), name);
+  if (!text) return std::nullopt;
+  const std::string lineage = dir.path().filename().string();
+  if (!is_certbot_link(*text, lineage, name))
+    throw Error(Errc::Refused, "refusing the symbolic link " + quoted(dir.path() / name),
+                "it links to " + *text + ", not certbot's link into ../../archive/" +
+                    lineage + "/",
+                "remove the link, or deploy to the directory it points into");
+  const std::filesystem::path target = (dir.path() / *text).lexically_normal();
+  const auto archive = files::TrustedDirectory::resolve(target.parent_path());
+  if (!archive.exists())
+    throw Error(Errc::NotFound, "the link " + quoted(dir.path() / name) + " points to nothing",
+                quoted(target.parent_path()) + " does not exist", "check the certbot lineage");
+  auto f = files::read_regular_at(archive.fd(), archive.path(), target.filename().string());
+  if (!f)
+    throw Error(Errc::NotFound, "the link " + quoted(dir.path() / name) + " points to nothing",
+                quoted(target) + " does not exist", "check the certbot lineage");
+  link_text = *text;
+  return f;
+}
+
+std::optional<std::string> served_file_sha256(const files::TrustedDirectory& dir, const std::string& name) {
+  std::string link;
+  if (auto f = read_certbot_link(dir, name, link)) return to_hex(sha256(f->content));
+  return file_sha256(dir, name);
+}
 
 std::optional<std::string> file_sha256(const std::filesystem::path& path) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
@@ -62,7 +131,10 @@ FileSet FileSet::write(const files::TrustedDirectory& dir, const std::vector<Dep
     PreviousFile p;
     p.path = dir.path() / f.name;
     p.name = f.name;
-    if (auto e = files::read_regular_at(set.m_dir.get(), set.m_dir_path, f.name)) {
+    std::optional<files::RegularFile> e;
+    if (f.replace_certbot_link) e = read_certbot_link(dir, f.name, p.link);
+    if (!e) e = files::read_regular_at(set.m_dir.get(), set.m_dir_path, f.name);
+    if (e) {
       p.existed = true;
       p.content = std::move(e->content);
       p.mode = static_cast<unsigned>(e->status.st_mode & 07777);
@@ -79,8 +151,25 @@ FileSet FileSet::write(const files::TrustedDirectory& dir, const std::vector<Dep
       const auto& before = set.m_previous[i];
       std::optional<files::FileOwner> owner;
       if (f.keep_owner && before.existed) owner = files::FileOwner{before.uid, before.gid};
-      files::write_file_at(set.m_dir.get(), set.m_dir_path, f.name, view(f.content), f.mode,
-                           files::Overwrite::Allow, owner);
+      if (before.link.empty()) {
+        files::write_file_at(set.m_dir.get(), set.m_dir_path, f.name, view(f.content), f.mode,
+                             files::Overwrite::Allow, owner);
+      } else {
+        // certbot's link: the regular file is made under another name, then renamed over the
+        // link (the link itself is replaced, nothing is written through it).
+        const std::string staged = "." + f.name + ".keysafe-replaces-link";
+        files::remove_file_at(set.m_dir.get(), set.m_dir_path, staged);
+        files::write_file_at(set.m_dir.get(), set.m_dir_path, staged, view(f.content), f.mode,
+                             files::Overwrite::Refuse, owner);
+        if (::renameat(set.m_dir.get(), staged.c_str(), set.m_dir.get(), f.name.c_str()) != 0) {
+          const int err = errno;
+          files::remove_file_at(set.m_dir.get(), set.m_dir_path, staged);
+          throw Error(Errc::Io, "cannot replace the link " + quoted(before.path), std::strerror(err));
+        }
+        if (::fsync(set.m_dir.get()) != 0)
+          throw Error(Errc::Io, "cannot replace the link " + quoted(before.path),
+                      std::string("syncing the directory failed: ") + std::strerror(errno));
+      }
       ++written;
     }
   } catch (const Error& e) {
@@ -106,6 +195,7 @@ FileSet FileSet::write(const files::TrustedDirectory& dir, const std::vector<Dep
 }
 
 bool FileSet::untouched(const PreviousFile& p) const {
+  if (!p.link.empty()) return link_at(m_dir.get(), p.name) == p.link;
   try {
     const auto now = files::read_regular_at(m_dir.get(), m_dir_path, p.name);
     return now ? p.existed && to_hex(sha256(now->content)) == p.sha256 : !p.existed;
@@ -120,7 +210,10 @@ void FileSet::restore() {
   std::string failures;
   for (const auto& p : m_previous) {
     try {
-      if (p.existed) {
+      if (!p.link.empty()) {
+        restore_link(m_dir.get(), m_dir_path, p.name, p.link);
+        if (link_at(m_dir.get(), p.name) != p.link) throw Error(Errc::Io, "restored link differs");
+      } else if (p.existed) {
         std::optional<files::FileOwner> owner;
         if (restore_owner) owner = files::FileOwner{p.uid, p.gid};
         files::write_file_at(m_dir.get(), m_dir_path, p.name, view(p.content), p.mode,

@@ -373,6 +373,54 @@ AcmeAccountView create_acme_account(store::Keystore& store, const AcmeAccountPar
   return view_of(row);
 }
 
+std::string read_directory_ca_pem(const std::filesystem::path& file) { return read_ca_pem(file); }
+
+AcmeAccountView import_acme_account(store::Keystore& store, const ExistingAcmeAccount& account) {
+  validate_account_name(account.name);
+  if (store::acme_account_by_name(store.database(), account.name))
+    throw Error(Errc::AlreadyExists, "the ACME account \"" + account.name + "\" exists already",
+                "account names are unique in a store", "remove or rename the other account");
+  if (account.key == nullptr) throw Error(Errc::Internal, "an ACME account without its key");
+  acme::Client client(account.directory,
+                      client_options(account.directory_ca_pem, "the account's directory CA", 120));
+  client.use_key(account.key);  // no kid: newAccount is signed with the JWK
+  const auto r = client.post(client.directory().new_account, nlohmann::json{{"onlyReturnExisting", true}},
+                             "looking up the account of the key");
+  const auto location = r.header("location");
+  if (!location || *location != account.account_url)
+    throw Error(Errc::AcmeRefused, "the CA names another account for the key",
+                "the CA answered with the account " + location.value_or("(none)") + "; " +
+                    account.origin + " records " + account.account_url,
+                "check that the account belongs to " + account.directory);
+  const auto body = acme::parse_object(r);
+  std::vector<std::string> contact;
+  if (const auto c = body.find("contact"); c != body.end() && c->is_array())
+    for (const auto& v : *c)
+      if (v.is_string()) contact.push_back(v.get<std::string>());
+  store::AcmeAccountRecord row;
+  row.name = account.name;
+  row.directory_url = account.directory;
+  row.account_url = account.account_url;
+  row.contact = nlohmann::json(contact).dump();
+  row.status = body.value("status", std::string("valid"));
+  if (row.status.empty()) row.status = "valid";
+  row.key_algorithm = x509::describe_key(account.key);
+  if (EVP_PKEY_is_a(account.key, "EC"))
+    row.key_algorithm = acme::jws_algorithm(account.key) == "ES384" ? "ec-p384" : "ec-p256";
+  else if (EVP_PKEY_is_a(account.key, "RSA"))
+    row.key_algorithm = "rsa-" + std::to_string(EVP_PKEY_get_bits(account.key));
+  row.jwk_thumbprint = acme::jwk_thumbprint(acme::public_jwk(account.key));
+  row.sealed_private_key =
+      store.seal_secret(store::acme_account_purpose(account.name), x509::private_key_to_pkcs8(account.key));
+  row.directory_ca_pem = account.directory_ca_pem;
+  row.created_at = account.now;
+  store.record("acme-account-imported", "",
+               "account \"" + account.name + "\" at " + account.directory + " (" + account.account_url +
+                   "), its key from " + account.origin + "; the CA confirmed it (" + row.status + ")");
+  store.write([&](store::Database& db) { row.id = store::insert_acme_account(db, row); });
+  return view_of(row);
+}
+
 std::vector<AcmeAccountView> list_acme_accounts(store::Keystore& store) {
   std::vector<AcmeAccountView> out;
   for (const auto& a : store::acme_accounts(store.database())) out.push_back(view_of(a));

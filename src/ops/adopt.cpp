@@ -10,6 +10,7 @@
 
 #include "keysafe/deploy/file_set.hpp"
 #include "keysafe/files/io.hpp"
+#include "keysafe/files/trusted_directory.hpp"
 #include "keysafe/formats/private_key.hpp"
 #include "keysafe/ossl/errors.hpp"
 #include "keysafe/x509/certificate_info.hpp"
@@ -217,10 +218,15 @@ AdoptPlan plan_adopt(store::Keystore& store, const AdoptServer& server, const st
     if (!p.chain_path.empty())
       p.files.push_back({p.chain_path, "chain", plural(chain_file->certs.size(), "chain certificate"), {}});
     try {
-      for (auto& f : p.files)
-        if (auto h = deploy::file_sha256(f.path)) f.sha256 = *h;
+      // certbot's live/NAME links into archive/NAME are replaced by regular files when
+      // deployed (deploy::read_certbot_link); any other symbolic link is refused.
+      for (auto& f : p.files) {
+        const std::filesystem::path path(f.path);
+        const auto dir = files::TrustedDirectory::resolve(path.parent_path());
+        if (auto h = deploy::served_file_sha256(dir, path.filename().string())) f.sha256 = *h;
+      }
     } catch (const Error& e) {
-      // A symbolic link (certbot's live/ files) is never written through.
+      // Any other symbolic link is never written through.
       p.problem = e.summary() + (e.cause().empty() ? "" : ": " + e.cause());
       plan.pairs.push_back(std::move(p));
       continue;

@@ -216,11 +216,18 @@ DeployResult deploy_recorded_files(store::Keystore& store, const DeployRequest& 
     deploy::DeployFile out{path.filename().string(), deploy::role_content(role, material), 0644,
                            deploy::role_holds_key(role), true};
     out.mode = out.holds_key ? 0600 : 0644;
-    const auto on_disk = deploy::file_sha256(it->second.dir, out.name);
+    // An adopted certbot lineage's live/ link is replaced by a regular file; no other link.
+    out.replace_certbot_link = true;
+    std::string link;
+    const auto linked = deploy::read_certbot_link(it->second.dir, out.name, link);
+    const auto on_disk =
+        linked ? std::optional<std::string>(to_hex(sha256(linked->content))) : deploy::file_sha256(it->second.dir, out.name);
     if (on_disk) {
-      // The file keeps its mode; a file holding the key is never readable by others.
+      // The file keeps its mode (a link's: its archive file's); a file holding the key is
+      // never readable by others.
       struct stat st {};
-      if (::fstatat(it->second.dir.fd(), out.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+      if (linked) st = linked->status;
+      if (linked || ::fstatat(it->second.dir.fd(), out.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
         out.mode = static_cast<unsigned>(st.st_mode & 07777) & (out.holds_key ? 0640u : 07777u);
       const bool same = *on_disk == to_hex(sha256(out.content));
       if (*on_disk == f.sha256) result.replaced_own = true;

@@ -126,6 +126,12 @@ std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id) {
   return e;
 }
 
+void remove_acme_entry(Database& db, std::int64_t key_id) {
+  auto del = db.prepare("DELETE FROM acme_entries WHERE key_id = ?");
+  del.bind(1, key_id);
+  del.run();
+}
+
 void put_acme_entry(Database& db, const AcmeEntryRecord& e) {
   auto del = db.prepare("DELETE FROM acme_entries WHERE key_id = ?");
   del.bind(1, e.key_id);

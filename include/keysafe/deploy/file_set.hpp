@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "keysafe/deploy/layout.hpp"
 #include "keysafe/files/fd.hpp"
+#include "keysafe/files/io.hpp"
 #include "keysafe/files/trusted_directory.hpp"
 #include "keysafe/ossl/bytes.hpp"
 
@@ -25,7 +27,25 @@ struct PreviousFile {
   uid_t uid = 0;        // owner and group
   gid_t gid = 0;
   std::string sha256;   // hex of content; empty when the file did not exist
+  std::string link;     // certbot's link text when the path was that link (restored as a link)
 };
+
+// Whether `link_text` is the link certbot makes from live/LINEAGE/FILE ("cert.pem") into its
+// archive: "../../archive/LINEAGE/certN.pem" exactly, N a version number. Such a link cannot
+// leave the configuration directory it is in.
+bool is_certbot_link(std::string_view link_text, std::string_view lineage, std::string_view file);
+
+// What `name` in `dir` holds when it is certbot's link (is_certbot_link with LINEAGE the
+// directory's own name): the regular file it names, that file's directory resolved as a
+// deployment's directory is (files::TrustedDirectory: nothing another user controls is
+// followed), read with O_NOFOLLOW; `link_text` set. nullopt when `name` is not a link or does
+// not exist. Errc::Refused for any other link.
+std::optional<files::RegularFile> read_certbot_link(const files::TrustedDirectory& dir,
+                                                    const std::string& name, std::string& link_text);
+
+// file_sha256 for a file that may be certbot's link (read_certbot_link): the hex SHA-256 of
+// what the path serves, nullopt when there is nothing.
+std::optional<std::string> served_file_sha256(const files::TrustedDirectory& dir, const std::string& name);
 
 // The hex SHA-256 of a regular file, nullopt when there is no file. Throws Errc::Refused for a
 // symlink or a non-regular file, Errc::Io when it cannot be read.

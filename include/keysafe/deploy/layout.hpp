@@ -24,6 +24,10 @@ struct DeployFile {
   // Replacing an existing file keeps its owner and group (an adopted server's file, e.g. a key
   // root:ssl-cert 0640); a new file belongs to the user running keysafe.
   bool keep_owner = false;
+  // An adopted certbot lineage's live/NAME/FILE.pem may be certbot's symbolic link into
+  // archive/NAME (is_certbot_link): it is replaced by a regular file (renamed over the link,
+  // never written through it). Set only for the layout "files"; any other link is refused.
+  bool replace_certbot_link = false;
 };
 
 // What is deployed: the private key as PEM ("-----BEGIN PRIVATE KEY-----", PKCS#8), the leaf

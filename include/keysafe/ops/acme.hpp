@@ -54,6 +54,27 @@ struct AcmeAccountView {
 AcmeAccountView create_acme_account(store::Keystore& store, const AcmeAccountParams& params);
 // Checks the name and that no account has it yet (before the passphrase is asked).
 void prepare_acme_account(store::Keystore& store, AcmeAccountParams& params);
+
+// An account the CA created earlier, with its key (keysafe adopt certbot).
+struct ExistingAcmeAccount {
+  std::string name;         // in this store
+  std::string directory;    // https URL
+  std::string account_url;  // the JWS "kid" as recorded with the key
+  EVP_PKEY* key = nullptr;  // borrowed
+  std::optional<std::string> directory_ca_pem;
+  std::string origin;       // for the audit: where the account was found
+  std::int64_t now = 0;
+};
+// Checks with the CA that the key's account exists at `account_url` (newAccount with
+// onlyReturnExisting, RFC 8555 §7.3.1: nothing is registered), then stores it as
+// create_acme_account does, its key sealed, without a new registration. Nothing is stored when
+// the name is taken, the CA cannot be reached, knows no account for the key or names another
+// URL. Needs the store unlocked.
+AcmeAccountView import_acme_account(store::Keystore& store, const ExistingAcmeAccount& account);
+// The PEM trust anchors in a CA file (checked: at least one certificate), as stored with an
+// account (--directory-ca-file, KEYSAFE_ACME_CA_FILE).
+std::string read_directory_ca_pem(const std::filesystem::path& file);
+
 std::vector<AcmeAccountView> list_acme_accounts(store::Keystore& store);
 AcmeAccountView show_acme_account(store::Keystore& store, std::string_view name);
 

@@ -60,5 +60,8 @@ void set_acme_account_key(Database& db, std::int64_t id, std::string_view key_al
 std::optional<AcmeEntryRecord> acme_entry(Database& db, std::int64_t key_id);
 // Inserts or replaces the entry's settings.
 void put_acme_entry(Database& db, const AcmeEntryRecord& e);
+// The entry is no longer renewed by ACME (keysafe adopt certbot --release); inside
+// Keystore::write.
+void remove_acme_entry(Database& db, std::int64_t key_id);
 
 }  // namespace keysafe::store
