@@ -24,9 +24,17 @@ certbot_() {
   REQUESTS_CA_BUNDLE=$PEBBLE_CA certbot "$@" --config-dir "$LE" --work-dir "$T/cb-work" \
     --logs-dir "$T/cb-logs" --non-interactive >"$T/certbot.out" 2>&1
 }
-certbot_ certonly --standalone --http-01-port "$PEBBLE_HTTP_PORT" --server "$PEBBLE_DIRECTORY" \
-  --agree-tos --register-unsafely-without-email -d "$NAME" \
-  || { bad "certbot certonly: $(tail -20 "$T/certbot.out")"; finish; exit 1; }
+# The lineage is the fixture, not what is tested: one more try if certbot's first run fails (it
+# failed once in a full parallel run, 3.8 s in; the reason is printed either way).
+certonly() {
+  certbot_ certonly --standalone --http-01-port "$PEBBLE_HTTP_PORT" --server "$PEBBLE_DIRECTORY" \
+    --agree-tos --register-unsafely-without-email -d "$NAME"
+}
+if ! certonly; then
+  echo "certbot certonly failed once: $(tail -20 "$T/certbot.out")"
+  sleep 1
+  certonly || { bad "certbot certonly: $(tail -20 "$T/certbot.out")"; finish; exit 1; }
+fi
 [ -L "$LE/live/$NAME/fullchain.pem" ] && ok || bad "certbot made its live/ links"
 
 fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'; }
