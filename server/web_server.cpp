@@ -873,6 +873,9 @@ WebServer::WebServer(ServeOptions options, ops::ServerIdentity identity)
   s.set_read_timeout(10, 0);
   s.set_write_timeout(10, 0);
   s.set_keep_alive_timeout(5);
+  // httplib writes the headers and the body separately; with Nagle's algorithm the body waits
+  // for the client's delayed ACK, 40 ms on every answer (measured: a 204 took 45 ms).
+  s.set_tcp_nodelay(true);
   s.set_default_headers({
       {"Content-Security-Policy",
        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
